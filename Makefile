@@ -1,0 +1,35 @@
+# The one door to every chore. `make run` and `make test` work on a fresh clone
+# with only Python >= 3.11, git and make: uv is bootstrapped into .tools/ if missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test lint format migrations-check env clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv>=0.5"
+
+env: $(UV)
+	$(UV) sync --frozen
+
+run: env
+	./scripts/run.sh
+
+test: env
+	./scripts/test.sh
+
+lint: env
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+format: env
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+migrations-check: env
+	$(UV) run --frozen python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf .venv .tools staticfiles
