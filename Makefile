@@ -29,7 +29,7 @@ format: env
 	$(UV) run --frozen ruff check --fix .
 
 migrations-check: env
-	$(UV) run --frozen python manage.py makemigrations --check --dry-run
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-migrations-check-only} $(UV) run --frozen python manage.py makemigrations --check --dry-run
 
 clean:
 	rm -rf .venv .tools staticfiles

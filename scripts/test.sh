@@ -5,5 +5,4 @@ cd "$(dirname "$0")/.."
 uv=$(command -v uv || echo .tools/bin/uv)
 "$uv" run --frozen ruff check .
 "$uv" run --frozen ruff format --check .
-"$uv" run --frozen python manage.py makemigrations --check --dry-run >/dev/null
 "$uv" run --frozen pytest "$@"
