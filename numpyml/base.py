@@ -1,0 +1,147 @@
+"""The estimator contract every numpyml model follows (scikit-learn's conventions).
+
+`__init__` stores its keyword arguments unchanged; `fit` validates, learns, sets
+attributes ending in `_` and returns `self`; `get_params`/`set_params` are written once
+here by reading the `__init__` signature.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+class BaseEstimator:
+    """Base class: parameter handling, repr, and the fitted-state convention."""
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        names = []
+        for name, parameter in signature.parameters.items():
+            if name == "self":
+                continue
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must list its parameters explicitly")
+            names.append(name)
+        return sorted(names)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = {}
+        for name in self._param_names():
+            value = getattr(self, name)
+            params[name] = value
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                for key, sub in value.get_params(deep=True).items():
+                    params[f"{name}__{key}"] = sub
+        return params
+
+    def set_params(self, **params: Any) -> BaseEstimator:
+        valid = self._param_names()
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for {type(self).__name__}. "
+                    f"Valid parameters are: {', '.join(valid)}."
+                )
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            getattr(self, name).set_params(**sub_params)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        changed = []
+        for name in self._param_names():
+            value = getattr(self, name, None)
+            default = defaults.get(name, inspect.Parameter.empty)
+            try:
+                same = value is default or bool(value == default)
+            except (TypeError, ValueError):
+                same = False
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return is_fitted(self)
+
+
+def is_fitted(estimator: object) -> bool:
+    """True when `fit` has set at least one public attribute ending in `_`."""
+    return any(key.endswith("_") and not key.startswith("_") for key in vars(estimator))
+
+
+class ClassifierMixin:
+    _estimator_type = "classifier"
+
+    def score(self, X: Any, y: Any) -> float:
+        """Mean accuracy on the given data."""
+        from numpyml.metrics import accuracy_score
+
+        return accuracy_score(y, self.predict(X))
+
+
+class RegressorMixin:
+    _estimator_type = "regressor"
+
+    def score(self, X: Any, y: Any) -> float:
+        """Coefficient of determination R² on the given data."""
+        from numpyml.metrics import r2_score
+
+        return r2_score(y, self.predict(X))
+
+
+class ClusterMixin:
+    _estimator_type = "clusterer"
+
+    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        return self.fit(X, **fit_params).predict(X)
+
+
+class TransformerMixin:
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
+        return self.fit(X, y, **fit_params).transform(X)
+
+
+class Progress:
+    """Reports fit progress to a callback at most ~100 times and records the loss curve.
+
+    Iterative estimators create one per fit: `progress = Progress(callback, max_iter)`,
+    call `progress.step(iteration, loss)` once per iteration (iteration counts from 1),
+    and keep `progress.losses` as `loss_curve_`.
+    """
+
+    def __init__(self, callback: ProgressCallback | None, max_iter: int) -> None:
+        self.callback = callback
+        self.max_iter = max(int(max_iter), 1)
+        self.every = max(self.max_iter // 100, 1)
+        self.losses: list[float] = []
+
+    def step(self, iteration: int, loss: float) -> None:
+        self.losses.append(float(loss))
+        if self.callback is not None and (
+            iteration % self.every == 0 or iteration == self.max_iter
+        ):
+            self.callback({"iteration": iteration, "max_iter": self.max_iter, "loss": float(loss)})
+
+    def done(self, iteration: int) -> None:
+        """Final report when the fit converged before max_iter."""
+        if self.callback is not None and self.losses and iteration % self.every != 0:
+            self.callback(
+                {"iteration": iteration, "max_iter": self.max_iter, "loss": self.losses[-1]}
+            )

@@ -1,0 +1,308 @@
+"""Input validation shared by every estimator. Messages say what was expected.
+
+The common case (a float64 2-D ndarray) takes a fast path of a few microseconds so that
+single-row prediction stays cheap; everything else is converted or refused with a
+clear message.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from numpyml.exceptions import NotFittedError
+
+
+def is_table(X: Any) -> bool:
+    """A named-column input: a mapping of column name -> 1-D values, or a DataFrame."""
+    return isinstance(X, Mapping) or (hasattr(X, "columns") and hasattr(X, "iloc"))
+
+
+def table_columns(X: Any) -> list[str]:
+    return [str(c) for c in (X.keys() if isinstance(X, Mapping) else X.columns)]
+
+
+def table_column(X: Any, name: str) -> np.ndarray:
+    column = X[name]
+    return np.asarray(column.to_numpy() if hasattr(column, "to_numpy") else column)
+
+
+def table_to_array(X: Any) -> np.ndarray:
+    names = table_columns(X)
+    if not names:
+        raise ValueError("X has no columns: expected at least one feature.")
+    columns = [table_column(X, name) for name in names]
+    lengths = {len(c) for c in columns}
+    if len(lengths) != 1:
+        raise ValueError(f"Columns of X have different lengths: {sorted(lengths)}.")
+    for name, column in zip(names, columns, strict=True):
+        if column.ndim != 1:
+            raise ValueError(f"Column {name!r} of X must be 1-D, got shape {column.shape}.")
+    return np.column_stack(columns) if len(columns) > 1 else columns[0].reshape(-1, 1)
+
+
+def _name(estimator: Any) -> str:
+    if estimator is None:
+        return "this estimator"
+    return estimator if isinstance(estimator, str) else type(estimator).__name__
+
+
+def _assert_all_finite(X: np.ndarray, allow_nan: bool, what: str) -> None:
+    if X.dtype.kind not in "fc":
+        return
+    # A sum is finite only if every element is (overflow aside, which the slow path rechecks).
+    if np.isfinite(X.sum()):
+        return
+    if not allow_nan and np.isnan(X).any():
+        raise ValueError(f"Input {what} contains NaN: fill or drop missing values first.")
+    if np.isinf(X).any():
+        raise ValueError(f"Input {what} contains infinity or a value too large for float64.")
+
+
+def _to_float(X: Any, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{what} could not be read as an array: {exc}") from None
+    if array.dtype.kind == "c":
+        raise ValueError(f"{what} holds complex numbers: expected real numbers.")
+    if array.dtype.kind in "fiub":
+        return array.astype(np.float64, copy=False)
+    if array.dtype.kind in "OUS":
+        try:
+            return array.astype(np.float64)
+        except (ValueError, TypeError):
+            flat = array.reshape(-1)
+            for position, value in enumerate(flat):
+                try:
+                    float(value)
+                except (ValueError, TypeError):
+                    where = ""
+                    if array.ndim == 2:
+                        row, col = divmod(position, array.shape[1])
+                        where = f" at row {row}, column {col}"
+                    raise ValueError(
+                        f"{what} must be numeric, but holds {value!r}{where}: "
+                        "encode categories (OneHotEncoder) before this estimator."
+                    ) from None
+            raise
+    raise ValueError(f"{what} has dtype {array.dtype}, expected numbers.")
+
+
+def check_array(
+    X: Any,
+    *,
+    estimator: Any = None,
+    ensure_2d: bool = True,
+    allow_nan: bool = False,
+    ensure_min_samples: int = 1,
+    ensure_min_features: int = 1,
+    what: str = "X",
+) -> np.ndarray:
+    """Return X as a float64 ndarray, or raise ValueError saying what is wrong."""
+    if type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2 and ensure_2d:
+        array = X  # fast path: the common case pays only the shape and finiteness checks
+    elif is_table(X):
+        array = _to_float(table_to_array(X), what)
+    else:
+        if isinstance(X, (str, bytes)) or X is None:
+            raise ValueError(f"{what} must be an array of numbers, got {type(X).__name__}.")
+        array = _to_float(X, what)
+    if ensure_2d:
+        if array.ndim == 0:
+            raise ValueError(f"Expected a 2-D array for {what}, got a scalar.")
+        if array.ndim == 1:
+            raise ValueError(
+                f"Expected a 2-D array for {what}, got a 1-D array of shape {array.shape}: "
+                "use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for one sample."
+            )
+        if array.ndim > 2:
+            raise ValueError(f"Expected a 2-D array for {what}, got {array.ndim} dimensions.")
+        if array.shape[1] < ensure_min_features:
+            raise ValueError(
+                f"{what} has {array.shape[1]} features; at least "
+                f"{ensure_min_features} required by {_name(estimator)}."
+            )
+    if array.shape[0] < ensure_min_samples:
+        raise ValueError(
+            f"{what} has {array.shape[0]} sample(s); {_name(estimator)} needs at least "
+            f"{ensure_min_samples}."
+        )
+    _assert_all_finite(array, allow_nan, what)
+    return array
+
+
+def column_or_1d(y: Any, *, what: str = "y") -> np.ndarray:
+    array = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(f"{what} must be 1-D (one target per sample), got shape {array.shape}.")
+    return array
+
+
+def check_targets(y: Any, n_samples: int, *, numeric: bool, estimator: Any = None) -> np.ndarray:
+    """Validate a target vector: 1-D, one per sample, finite numbers when numeric."""
+    if y is None:
+        raise ValueError(f"{_name(estimator)} needs a target y, got None.")
+    array = column_or_1d(y)
+    if array.shape[0] != n_samples:
+        raise ValueError(
+            f"y has {array.shape[0]} values but X has {n_samples} samples: they must match."
+        )
+    if numeric:
+        array = _to_float(array, "y")
+        _assert_all_finite(array, False, "y")
+    elif array.dtype.kind == "f":
+        _assert_all_finite(array, False, "y")
+    elif array.dtype.kind == "O":
+        if any(v is None or (isinstance(v, float) and v != v) for v in array):
+            raise ValueError("y contains missing values: drop those samples first.")
+    return array
+
+
+def check_classification_targets(y: np.ndarray, *, estimator: Any = None) -> np.ndarray:
+    """Return the sorted classes of y; refuse continuous targets and a single class."""
+    if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+        raise ValueError(
+            f"{_name(estimator)} is a classifier, but y holds continuous values "
+            "(e.g. 0.5): use a regressor or give class labels."
+        )
+    try:
+        classes = np.unique(y)
+    except TypeError:
+        raise ValueError("y mixes labels of different types (e.g. numbers and strings).") from None
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{_name(estimator)} needs at least 2 classes in y, got only {classes.tolist()}."
+        )
+    return classes
+
+
+def feature_names_of(X: Any) -> np.ndarray | None:
+    if is_table(X):
+        return np.asarray(table_columns(X), dtype=str)
+    return None
+
+
+def validate_data(
+    estimator: Any,
+    X: Any,
+    *,
+    reset: bool,
+    allow_nan: bool = False,
+    ensure_min_samples: int = 1,
+) -> np.ndarray:
+    """check_array plus the feature bookkeeping: set on fit (reset), checked on predict."""
+    if not reset and type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2:
+        # Hot path for prediction: avoid the generic machinery entirely.
+        if X.shape[1] != estimator.n_features_in_:
+            _raise_n_features(estimator, X.shape[1])
+        if X.shape[0] == 0:
+            raise ValueError(f"X has 0 samples; {_name(estimator)} needs at least 1.")
+        _assert_all_finite(X, allow_nan, "X")
+        return X
+    names = feature_names_of(X)
+    array = check_array(
+        X, estimator=estimator, allow_nan=allow_nan, ensure_min_samples=ensure_min_samples
+    )
+    if reset:
+        estimator.n_features_in_ = array.shape[1]
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return array
+    if array.shape[1] != estimator.n_features_in_:
+        _raise_n_features(estimator, array.shape[1])
+    fitted_names = getattr(estimator, "feature_names_in_", None)
+    if names is not None and fitted_names is not None and not np.array_equal(names, fitted_names):
+        missing = [n for n in fitted_names if n not in set(names)]
+        detail = f"missing {missing}" if missing else "in a different order"
+        raise ValueError(
+            f"The feature names of X differ from those seen in fit ({detail}); "
+            f"expected {fitted_names.tolist()}."
+        )
+    return array
+
+
+def _raise_n_features(estimator: Any, got: int) -> None:
+    raise ValueError(
+        f"X has {got} features, but {_name(estimator)} was fitted with "
+        f"{estimator.n_features_in_} features."
+    )
+
+
+def check_is_fitted(estimator: Any, attributes: str | Sequence[str] | None = None) -> None:
+    if attributes is None:
+        from numpyml.base import is_fitted
+
+        fitted = is_fitted(estimator)
+    else:
+        names = [attributes] if isinstance(attributes, str) else attributes
+        fitted = all(hasattr(estimator, name) for name in names)
+    if not fitted:
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet. "
+            "Call 'fit' with appropriate arguments before using this estimator."
+        )
+
+
+def check_random_state(seed: Any) -> np.random.Generator:
+    """A local generator from None, an int seed, or an existing Generator (never global)."""
+    if seed is None or isinstance(seed, numbers.Integral):
+        if seed is not None and int(seed) < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {seed}.")
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    raise ValueError(f"random_state must be None, an int or a numpy Generator, got {seed!r}.")
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    kind: type | tuple[type, ...],
+    *,
+    min_val: float | None = None,
+    max_val: float | None = None,
+    include_min: bool = True,
+    include_max: bool = True,
+) -> Any:
+    """Validate one hyperparameter at fit time (constructors never validate)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise TypeError(f"{name} must be {_kind_names(kinds)}, got a bool.")
+    if not isinstance(value, kinds):
+        raise TypeError(f"{name} must be {_kind_names(kinds)}, got {type(value).__name__}.")
+    if isinstance(value, float) and not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}.")
+    if min_val is not None and (value < min_val or (not include_min and value == min_val)):
+        op = ">=" if include_min else ">"
+        raise ValueError(f"{name} must be {op} {min_val}, got {value}.")
+    if max_val is not None and (value > max_val or (not include_max and value == max_val)):
+        op = "<=" if include_max else "<"
+        raise ValueError(f"{name} must be {op} {max_val}, got {value}.")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}.")
+    return value
+
+
+def _kind_names(kinds: tuple[type, ...]) -> str:
+    names = {
+        numbers.Integral: "an int",
+        numbers.Real: "a number",
+        int: "an int",
+        float: "a float",
+        str: "a string",
+        bool: "a bool",
+        type(None): "None",
+    }
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
