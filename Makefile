@@ -33,3 +33,15 @@ migrations-check: env
 
 clean:
 	rm -rf .venv .tools staticfiles
+
+# Deployment (issue 8): the Elastic Beanstalk bundle and the offline infrastructure checks.
+.PHONY: requirements bundle iac-check
+
+requirements: $(UV)
+	$(UV) export --frozen --no-dev --no-emit-project --format requirements.txt > requirements.txt
+
+bundle:
+	./scripts/bundle.sh
+
+iac-check: $(UV)
+	./scripts/iac_check.sh

@@ -7,6 +7,8 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlsite.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-a-secret")
+# Tests render templates without running collectstatic first.
+os.environ.setdefault("MLSERVE_MANIFEST_STATIC", "0")
 
 from django.conf import settings
 

@@ -21,3 +21,74 @@ class RequestLogMiddleware:
             "%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms
         )
         return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class BodyLimitMiddleware:
+    """Refuse a body over the upload limit from its Content-Length, before reading it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
+        raw = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            return self._refuse(request, 400, f"Content-Length {raw[:40]!r} is not a number.")
+        if length < 0:
+            return self._refuse(request, 400, "Content-Length is negative.")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            return self._refuse(
+                request,
+                413,
+                f"The body is {length} bytes; the limit is {settings.MLSERVE_MAX_UPLOAD_MB} MB "
+                "(MLSERVE_MAX_UPLOAD_MB).",
+            )
+        return self.get_response(request)
+
+    def _refuse(self, request: HttpRequest, status: int, detail: str) -> HttpResponse:
+        from registry.problems import problem
+
+        response = problem(status, detail)
+        response["Connection"] = "close"  # the unread body must not be taken as a next request
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database is down, answer 503 quickly instead of a 500 or a hang."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import InterfaceError, OperationalError
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.warning(
+            "database unavailable for %s %s: %s", request.method, request.path, exception
+        )
+        detail = "The database is unavailable; try again in a few seconds."
+        if _wants_json(request):
+            from registry.problems import problem
+
+            return problem(503, detail, headers={"Retry-After": "5"})
+        from django.template.loader import render_to_string
+
+        try:
+            body = render_to_string("503.html", {"detail": detail})
+        except Exception:  # the template must never turn a 503 into a 500
+            body = f"<!doctype html><title>Unavailable</title><h1>Unavailable</h1><p>{detail}</p>"
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "5"
+        return response

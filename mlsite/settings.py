@@ -36,13 +36,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # registry first: its db_worker command (with the stale-training reaper) wins.
+    "registry",
     "django_tasks",
     "django_tasks_db",
-    "registry",
+    "ninja",  # serves the API docs' assets from our own static files (no CDN)
 ]
 
 MIDDLEWARE = [
     "mlsite.middleware.RequestLogMiddleware",
+    "mlsite.middleware.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -51,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mlsite.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "mlsite.urls"
@@ -93,6 +97,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file (not memory) so worker and server processes started by tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -101,6 +107,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+MLSERVE_ALLOW_SIGNUP = env_bool("MLSERVE_ALLOW_SIGNUP", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -148,6 +159,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MLSERVE_MAX_UPLOAD_MB * 1024 * 1024 + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 MLSERVE_MAX_ROWS = env_int("MLSERVE_MAX_ROWS", 2_000_000, minimum=2)
 MLSERVE_TRAIN_TIMEOUT_S = env_float("MLSERVE_TRAIN_TIMEOUT_S", 1800.0, minimum=1.0)
+MLSERVE_TRAIN_MAX_MEMORY_MB = env_int("MLSERVE_TRAIN_MAX_MEMORY_MB", 4096)  # 0: no limit
+# A running training whose heartbeat is older than this lost its worker: retried once, then failed.
+MLSERVE_STALE_TRAINING_S = env_float("MLSERVE_STALE_TRAINING_S", 30.0, minimum=1.0)
+MLSERVE_REAP_INTERVAL_S = env_float("MLSERVE_REAP_INTERVAL_S", 10.0, minimum=0.1)
+MLSERVE_MODEL_CACHE_MB = env_int("MLSERVE_MODEL_CACHE_MB", 512, minimum=1)
+MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=1)
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -7,7 +7,44 @@ ending in `_`) and saves models without pickle (`save`/`load`).
 
 __version__ = "0.1.0"
 
+from numpyml.cluster import KMeans
+from numpyml.compose import ColumnTransformer
+from numpyml.decomposition import PCA
 from numpyml.exceptions import ConvergenceWarning, ModelFormatError, NotFittedError
+from numpyml.linear_model import LinearRegression, LogisticRegression, Perceptron
+from numpyml.mixture import GaussianMixture
+from numpyml.naive_bayes import GaussianNB, MultinomialNB
+from numpyml.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from numpyml.persistence import load, save
+from numpyml.pipeline import Pipeline, make_pipeline
+from numpyml.preprocessing import LabelEncoder, OneHotEncoder, SimpleImputer, StandardScaler
+from numpyml.svm import SVC
+from numpyml.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-__all__ = ["ConvergenceWarning", "ModelFormatError", "NotFittedError", "load", "save"]
+__all__ = [
+    "PCA",
+    "SVC",
+    "ColumnTransformer",
+    "ConvergenceWarning",
+    "DecisionTreeClassifier",
+    "DecisionTreeRegressor",
+    "GaussianMixture",
+    "GaussianNB",
+    "KMeans",
+    "KNeighborsClassifier",
+    "KNeighborsRegressor",
+    "LabelEncoder",
+    "LinearRegression",
+    "LogisticRegression",
+    "ModelFormatError",
+    "MultinomialNB",
+    "NotFittedError",
+    "OneHotEncoder",
+    "Perceptron",
+    "Pipeline",
+    "SimpleImputer",
+    "StandardScaler",
+    "load",
+    "make_pipeline",
+    "save",
+]

@@ -240,7 +240,9 @@ def check_is_fitted(estimator: Any, attributes: str | Sequence[str] | None = Non
     if attributes is None:
         from numpyml.base import is_fitted
 
-        fitted = is_fitted(estimator)
+        # Composites (Pipeline) answer for themselves; others by their `_` attributes.
+        check = getattr(estimator, "__sklearn_is_fitted__", None)
+        fitted = check() if check is not None else is_fitted(estimator)
     else:
         names = [attributes] if isinstance(attributes, str) else attributes
         fitted = all(hasattr(estimator, name) for name in names)

@@ -1,1 +1,291 @@
-"""Records of the registry (datasets, models, versions, aliases) arrive with issue 5."""
+"""Records of the registry: datasets, registered models, their versions, and aliases.
+
+Dataset and artifact bytes live in the database (so every server sees them) but the
+default managers defer them: listings and list pages never load them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+
+NAME_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?$"
+name_validator = RegexValidator(
+    NAME_RE,
+    "Use 1-100 lowercase letters, digits, '.', '_' or '-', starting and ending with a "
+    "letter or digit.",
+)
+
+
+class DeferredBytesManager(models.Manager):
+    """Leaves the named binary fields unloaded until they are asked for."""
+
+    def __init__(self, *deferred: str) -> None:
+        super().__init__()
+        self.deferred = deferred
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().defer(*self.deferred)
+
+    def deconstruct(self) -> tuple[bool, str | None, str | None, tuple, dict]:
+        return (False, "registry.models.DeferredBytesManager", None, self.deferred, {})
+
+
+class Dataset(models.Model):
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets"
+    )
+    csv = models.BinaryField(editable=False)
+    sha256 = models.CharField(max_length=64, db_index=True, editable=False)
+    size_bytes = models.BigIntegerField(editable=False)
+    n_rows = models.PositiveIntegerField(editable=False)
+    n_columns = models.PositiveIntegerField(editable=False)
+    schema = models.JSONField(editable=False)  # [{"name", "type", "missing", ...}, ...]
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DeferredBytesManager("csv")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="dataset_unique_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("dataset_detail", args=[self.pk])
+
+    def column(self, name: str) -> dict[str, Any] | None:
+        return next((c for c in self.schema if c["name"] == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.pk,
+            "name": self.name,
+            "owner": self.owner.get_username(),
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "rows": self.n_rows,
+            "columns": [
+                {"name": c["name"], "type": c["type"], "missing": c["missing"]} for c in self.schema
+            ],
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+class RegisteredModel(models.Model):
+    name = models.CharField(max_length=100, unique=True, validators=[name_validator])
+    description = models.TextField(blank=True, max_length=5000)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="models"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "registered model"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("model_detail", args=[self.name])
+
+
+class VersionStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class ImmutableVersionError(Exception):
+    """A ready version never changes."""
+
+
+class ModelVersion(models.Model):
+    Status = VersionStatus
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    algorithm = models.CharField(max_length=50)
+    params = models.JSONField(default=dict)
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
+    )
+    # Kept when the dataset is deleted: what the version was trained on.
+    dataset_name = models.CharField(max_length=200)
+    dataset_sha256 = models.CharField(max_length=64)
+    target = models.CharField(max_length=200, blank=True)
+    features = models.JSONField(default=list)  # input schema: [{"name", "type", "categories"}]
+    classes = models.JSONField(null=True, blank=True)
+    test_size = models.FloatField(default=0.2)
+    seed = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=VersionStatus.choices, default=VersionStatus.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    loss_curve = models.JSONField(default=list, blank=True)
+    plots = models.JSONField(default=dict, blank=True)  # name -> SVG text
+    artifact = models.BinaryField(null=True, editable=False)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    artifact_size = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    training_seconds = models.FloatField(null=True, blank=True)
+
+    objects = DeferredBytesManager("artifact", "plots")
+
+    class Meta:
+        ordering = ["model", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="version_unique_per_model")
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="version_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} v{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "_loaded_status", None) == VersionStatus.READY:
+            raise ImmutableVersionError(f"{self} is ready and can no longer change.")
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
+    def get_absolute_url(self) -> str:
+        return reverse("version_detail", args=[self.model.name, self.version])
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> ModelVersion:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == VersionStatus.READY
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (VersionStatus.READY, VersionStatus.FAILED)
+
+    @property
+    def kind(self) -> str:
+        from registry.algorithms import ALGORITHMS
+
+        algorithm = ALGORITHMS.get(self.algorithm)
+        return algorithm.kind if algorithm else "unknown"
+
+    @property
+    def headline(self) -> tuple[str, float] | None:
+        """The one metric shown in listings for this kind of model."""
+        from registry.algorithms import HEADLINE_METRIC
+
+        name = HEADLINE_METRIC.get(self.kind)
+        value = self.metrics.get(name) if name and self.metrics else None
+        return (name, value) if isinstance(value, (int, float)) else None
+
+    def to_dict(self, *, detail: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "model": self.model.name,
+            "version": self.version,
+            "status": self.status,
+            "progress": self.progress,
+            "algorithm": self.algorithm,
+            "kind": self.kind,
+            "created_at": self.created_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "url": self.get_absolute_url(),
+        }
+        if detail:
+            data.update(
+                params=self.params,
+                dataset={
+                    "id": self.dataset_id,
+                    "name": self.dataset_name,
+                    "sha256": self.dataset_sha256,
+                },
+                target=self.target or None,
+                features=self.features,
+                classes=self.classes,
+                metrics=self.metrics,
+                loss_curve=self.loss_curve,
+                error=self.error or None,
+                test_size=self.test_size,
+                seed=self.seed,
+                artifact_sha256=self.artifact_sha256 or None,
+                artifact_size=self.artifact_size,
+                created_by=self.created_by.get_username() if self.created_by else None,
+                started_at=self.started_at.isoformat() if self.started_at else None,
+                training_seconds=self.training_seconds,
+            )
+        return data
+
+
+class Alias(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=50, validators=[name_validator])
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="aliases")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["model", "name"]
+        verbose_name_plural = "aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["model", "name"], name="alias_unique_per_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.version_id and self.model_id and self.version.model_id != self.model_id:
+            raise ValidationError({"version": "This version belongs to another model."})
+        if self.version_id and self.version.status != VersionStatus.READY:
+            raise ValidationError({"version": "Only a ready version can take an alias."})
+
+
+class ApiToken(models.Model):
+    """A user's API token: only a lookup prefix and a hash are kept; the token is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,220 @@
+"""Django admin for every record. Bytes are shown as size and sha256, never inline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "n_rows", "n_columns", "size", "created_at")
+    list_filter = ("created_at",)
+    search_fields = ("name", "owner__username", "sha256")
+    readonly_fields = ("owner", "sha256", "size", "n_rows", "n_columns", "columns", "created_at")
+    fields = ("name", *readonly_fields)
+    list_select_related = ("owner",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # uploads go through the strict parser: the upload page or the API
+
+    @admin.display(description="size")
+    def size(self, obj: Dataset) -> str:
+        return f"{obj.size_bytes / 1024:.1f} KiB"
+
+    @admin.display(description="columns")
+    def columns(self, obj: Dataset) -> str:
+        return ", ".join(f"{c['name']} ({c['type']}, {c['missing']} missing)" for c in obj.schema)
+
+
+class VersionInline(admin.TabularInline):
+    model = ModelVersion
+    fields = ("version", "algorithm", "status", "progress", "created_by", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AliasInline(admin.TabularInline):
+    model = Alias
+    fields = ("name", "version", "updated_by", "updated_at")
+    readonly_fields = ("updated_by", "updated_at")
+    extra = 0
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "version":
+            kwargs["queryset"] = ModelVersion.objects.filter(
+                status=ModelVersion.Status.READY
+            ).select_related("model")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "n_versions", "updated_at")
+    search_fields = ("name", "description", "owner__username")
+    list_filter = ("created_at",)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (AliasInline, VersionInline)
+    list_select_related = ("owner",)
+
+    @admin.display(description="versions")
+    def n_versions(self, obj: RegisteredModel) -> int:
+        return obj.versions.count()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for instance in formset.save(commit=False):
+            if isinstance(instance, Alias):
+                instance.updated_by = request.user
+            instance.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+
+
+class PredictForm(forms.Form):
+    rows = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        help_text="JSON: a list of rows, each a list in feature order or an object by name, "
+        'e.g. [{"feature": 1.5}].',
+    )
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = (
+        "model",
+        "version",
+        "algorithm",
+        "status",
+        "progress",
+        "headline_metric",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("status", "algorithm", "created_at")
+    search_fields = ("model__name", "algorithm", "dataset_name", "artifact_sha256")
+    list_select_related = ("model", "created_by")
+    readonly_fields = (
+        "model",
+        "version",
+        "algorithm",
+        "params",
+        "dataset",
+        "dataset_name",
+        "dataset_sha256",
+        "target",
+        "features",
+        "classes",
+        "test_size",
+        "seed",
+        "status",
+        "progress",
+        "metrics",
+        "error",
+        "artifact_info",
+        "attempts",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "training_seconds",
+        "predict_link",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # versions are made by training (the train page or the API)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # training writes versions; a ready version never changes
+
+    @admin.display(description="headline")
+    def headline_metric(self, obj: ModelVersion) -> str:
+        headline = obj.headline
+        return f"{headline[0]} {headline[1]:.3f}" if headline else "-"
+
+    @admin.display(description="artifact")
+    def artifact_info(self, obj: ModelVersion) -> str:
+        if not obj.artifact_sha256:
+            return "-"
+        return f"{obj.artifact_size / 1024:.1f} KiB, sha256 {obj.artifact_sha256}"
+
+    @admin.display(description="predict")
+    def predict_link(self, obj: ModelVersion) -> str:
+        if not obj.is_ready:
+            return "-"
+        url = reverse("admin:registry_modelversion_predict", args=[obj.pk])
+        return format_html('<a href="{}">Predict with this version</a>', url)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/predict/",
+                self.admin_site.admin_view(self.predict_view),
+                name="registry_modelversion_predict",
+            ),
+            *super().get_urls(),
+        ]
+
+    def predict_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from registry import serving
+        from registry.services import RegistryError
+
+        version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=pk)
+        result, error = None, None
+        form = PredictForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                rows = json.loads(form.cleaned_data["rows"])
+                served = serving.resolve(version.model.name, version=version.version)
+                result = json.dumps(serving.predict_rows(served, rows), indent=2)
+            except ValueError as exc:
+                error = (
+                    f"Not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                )
+            except RegistryError as exc:
+                error = exc.message
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Predict with {version}",
+            "version": version,
+            "form": form,
+            "result": result,
+            "error": error,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/registry/predict.html", context)
+
+
+@admin.register(Alias)
+class AliasAdmin(admin.ModelAdmin):
+    list_display = ("model", "name", "version", "updated_by", "updated_at")
+    list_filter = ("name",)
+    search_fields = ("model__name", "name")
+    list_select_related = ("model", "version", "updated_by")
+    readonly_fields = ("updated_by", "updated_at")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "version":
+            kwargs["queryset"] = ModelVersion.objects.filter(
+                status=ModelVersion.Status.READY
+            ).select_related("model")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Alias, form: Any, change: bool) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)

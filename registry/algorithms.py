@@ -1,0 +1,443 @@
+"""The one table of algorithms: ids, kinds, numpyml estimators and their hyperparameters.
+
+Training, the JSON API and the forms all read this table; nothing else lists algorithms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from numpyml.cluster import KMeans
+from numpyml.decomposition import PCA
+from numpyml.linear_model import LinearRegression, LogisticRegression, Perceptron
+from numpyml.mixture import GaussianMixture
+from numpyml.naive_bayes import GaussianNB, MultinomialNB
+from numpyml.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from numpyml.svm import SVC
+from numpyml.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+CLASSIFIER, REGRESSOR, CLUSTERING, DECOMPOSITION = (
+    "classifier",
+    "regressor",
+    "clustering",
+    "decomposition",
+)
+KINDS = (CLASSIFIER, REGRESSOR, CLUSTERING, DECOMPOSITION)
+HEADLINE_METRIC = {
+    CLASSIFIER: "accuracy",
+    REGRESSOR: "r2",
+    CLUSTERING: "silhouette",
+    DECOMPOSITION: "explained_variance",
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter: type is "int", "float", "bool" or "choice"."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+    nullable: bool = False  # None allowed (shown as "no limit" / "all")
+    exclusive_minimum: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "help": self.help,
+            "nullable": self.nullable,
+        }
+        if self.minimum is not None:
+            data["minimum" if not self.exclusive_minimum else "exclusive_minimum"] = self.minimum
+        if self.maximum is not None:
+            data["maximum"] = self.maximum
+        if self.choices:
+            data["choices"] = list(self.choices)
+        return data
+
+    def clean(self, value: Any) -> Any:
+        """The validated value, or ValueError with a sentence a person understands."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise ValueError("a value is required")
+        if self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            raise ValueError("must be true or false")
+        if self.type == "choice":
+            if value in self.choices:
+                return value
+            raise ValueError(f"must be one of {', '.join(map(str, self.choices))}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("must be a number")
+        if self.type == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError("must be a whole number")
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise ValueError("must be a finite number")
+        if self.minimum is not None:
+            if self.exclusive_minimum and value <= self.minimum:
+                raise ValueError(f"must be greater than {self.minimum:g}")
+            if value < self.minimum:
+                raise ValueError(f"must be at least {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"must be at most {self.maximum:g}")
+        return value
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    id: str
+    label: str
+    kind: str
+    description: str
+    estimator: type
+    params: tuple[Param, ...]
+    scale: bool = True  # standardise numeric features before the estimator
+    iterative: bool = False  # reports progress through fit's callback
+    extra: dict[str, Any] = field(default_factory=dict)  # fixed estimator arguments
+
+    @property
+    def supervised(self) -> bool:
+        return self.kind in (CLASSIFIER, REGRESSOR)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def build(self, params: dict[str, Any]) -> Any:
+        return self.estimator(**self.extra, **params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "kind": self.kind,
+            "description": self.description,
+            "needs_target": self.supervised,
+            "hyperparameters": [p.to_dict() for p in self.params],
+        }
+
+
+def _seed() -> Param:
+    return Param("random_state", "int", 0, "Seed for the random number generator.", 0, 2**31 - 1)
+
+
+def _max_iter(default: int) -> Param:
+    return Param("max_iter", "int", default, "Most iterations before stopping.", 1, 100_000)
+
+
+def _tol(default: float) -> Param:
+    return Param(
+        "tol",
+        "float",
+        default,
+        "Stop when the improvement falls below this.",
+        0,
+        1,
+        exclusive_minimum=True,
+    )
+
+
+_TREE_PARAMS = (
+    Param(
+        "max_depth",
+        "int",
+        None,
+        "Deepest the tree may grow (empty: no limit).",
+        1,
+        1000,
+        nullable=True,
+    ),
+    Param("min_samples_split", "int", 2, "Fewest samples a node needs to be split.", 2, 1_000_000),
+    Param("min_samples_leaf", "int", 1, "Fewest samples in each leaf.", 1, 1_000_000),
+    Param(
+        "max_features",
+        "choice",
+        None,
+        "Features tried per split (empty: all).",
+        choices=(None, "sqrt", "log2"),
+        nullable=True,
+    ),
+    _seed(),
+)
+
+_TABLE = (
+    Algorithm(
+        "linear_regression",
+        "Linear regression",
+        REGRESSOR,
+        "Least squares fit of a straight-line relationship; alpha > 0 adds ridge shrinkage.",
+        LinearRegression,
+        (
+            Param("alpha", "float", 0.0, "Ridge penalty (0: ordinary least squares).", 0, 1e6),
+            Param("fit_intercept", "bool", True, "Learn an intercept term."),
+        ),
+        scale=False,
+    ),
+    Algorithm(
+        "logistic_regression",
+        "Logistic regression",
+        CLASSIFIER,
+        "Linear classifier with calibrated class probabilities (multinomial, L2 penalty).",
+        LogisticRegression,
+        (
+            Param(
+                "C",
+                "float",
+                1.0,
+                "Inverse regularisation strength: smaller is simpler.",
+                0,
+                1e6,
+                exclusive_minimum=True,
+            ),
+            _max_iter(100),
+            _tol(1e-4),
+        ),
+        iterative=True,
+    ),
+    Algorithm(
+        "gaussian_nb",
+        "Gaussian naive Bayes",
+        CLASSIFIER,
+        "Fast probabilistic classifier assuming independent, normally distributed features.",
+        GaussianNB,
+        (
+            Param(
+                "var_smoothing",
+                "float",
+                1e-9,
+                "Share of the largest variance added for stability.",
+                0,
+                1,
+            ),
+        ),
+        scale=False,
+    ),
+    Algorithm(
+        "multinomial_nb",
+        "Multinomial naive Bayes",
+        CLASSIFIER,
+        "Naive Bayes for counts (word counts, event tallies); features must be non-negative.",
+        MultinomialNB,
+        (
+            Param("alpha", "float", 1.0, "Additive (Laplace) smoothing.", 0, 1e6),
+            Param("fit_prior", "bool", True, "Learn class priors (else uniform)."),
+        ),
+        scale=False,
+    ),
+    Algorithm(
+        "perceptron",
+        "Perceptron",
+        CLASSIFIER,
+        "The classic linear classifier trained by mistake-driven updates.",
+        Perceptron,
+        (
+            _max_iter(1000),
+            _tol(1e-3),
+            Param("eta0", "float", 1.0, "Learning rate.", 0, 100, exclusive_minimum=True),
+            _seed(),
+        ),
+        iterative=True,
+    ),
+    Algorithm(
+        "svm",
+        "Support vector machine",
+        CLASSIFIER,
+        "Maximum-margin classifier with a linear or RBF kernel.",
+        SVC,
+        (
+            Param(
+                "C",
+                "float",
+                1.0,
+                "Penalty for margin violations: larger fits tighter.",
+                0,
+                1e6,
+                exclusive_minimum=True,
+            ),
+            Param("kernel", "choice", "rbf", "Kernel function.", choices=("rbf", "linear")),
+            Param("gamma", "choice", "scale", "RBF kernel width rule.", choices=("scale", "auto")),
+            _tol(1e-3),
+        ),
+        iterative=True,
+    ),
+    Algorithm(
+        "knn_classifier",
+        "k-nearest neighbours classifier",
+        CLASSIFIER,
+        "Predicts the majority class among the k most similar training rows.",
+        KNeighborsClassifier,
+        (
+            Param("n_neighbors", "int", 5, "Neighbours consulted (k).", 1, 1000),
+            Param(
+                "weights",
+                "choice",
+                "uniform",
+                "Weight neighbours equally or by closeness.",
+                choices=("uniform", "distance"),
+            ),
+            Param(
+                "metric",
+                "choice",
+                "euclidean",
+                "Distance between rows.",
+                choices=("euclidean", "manhattan"),
+            ),
+        ),
+    ),
+    Algorithm(
+        "knn_regressor",
+        "k-nearest neighbours regressor",
+        REGRESSOR,
+        "Predicts the average target of the k most similar training rows.",
+        KNeighborsRegressor,
+        (
+            Param("n_neighbors", "int", 5, "Neighbours consulted (k).", 1, 1000),
+            Param(
+                "weights",
+                "choice",
+                "uniform",
+                "Weight neighbours equally or by closeness.",
+                choices=("uniform", "distance"),
+            ),
+            Param(
+                "metric",
+                "choice",
+                "euclidean",
+                "Distance between rows.",
+                choices=("euclidean", "manhattan"),
+            ),
+        ),
+    ),
+    Algorithm(
+        "kmeans",
+        "k-means clustering",
+        CLUSTERING,
+        "Groups rows into k clusters around their centres.",
+        KMeans,
+        (
+            Param("n_clusters", "int", 3, "Number of clusters (k).", 1, 100),
+            Param("n_init", "int", 1, "Restarts from different seeds; the best is kept.", 1, 50),
+            _max_iter(300),
+            _tol(1e-4),
+            _seed(),
+        ),
+        iterative=True,
+    ),
+    Algorithm(
+        "decision_tree_classifier",
+        "Decision tree classifier",
+        CLASSIFIER,
+        "If-then splits on feature thresholds; easy to read, no scaling needed.",
+        DecisionTreeClassifier,
+        (
+            Param(
+                "criterion", "choice", "gini", "Split quality measure.", choices=("gini", "entropy")
+            ),
+            *_TREE_PARAMS,
+        ),
+        scale=False,
+    ),
+    Algorithm(
+        "decision_tree_regressor",
+        "Decision tree regressor",
+        REGRESSOR,
+        "If-then splits on feature thresholds predicting the mean target of each leaf.",
+        DecisionTreeRegressor,
+        _TREE_PARAMS,
+        scale=False,
+    ),
+    Algorithm(
+        "pca",
+        "Principal component analysis",
+        DECOMPOSITION,
+        "Projects rows onto the directions of greatest variance.",
+        PCA,
+        (
+            Param(
+                "n_components",
+                "float",
+                2,
+                "Components kept: a count (1, 2, ...) or, below 1, "
+                "the share of variance to keep (e.g. 0.95).",
+                0,
+                1000,
+                exclusive_minimum=True,
+            ),
+            Param("whiten", "bool", False, "Scale components to unit variance."),
+        ),
+    ),
+    Algorithm(
+        "gmm",
+        "Gaussian mixture",
+        CLUSTERING,
+        "Soft clustering with one Gaussian per cluster, fitted by expectation-maximisation.",
+        GaussianMixture,
+        (
+            Param("n_components", "int", 3, "Number of mixture components.", 1, 50),
+            Param(
+                "covariance_type",
+                "choice",
+                "full",
+                "Shape of each component.",
+                choices=("full", "diag", "spherical", "tied"),
+            ),
+            Param("reg_covar", "float", 1e-6, "Added to covariance diagonals for stability.", 0, 1),
+            _max_iter(100),
+            _tol(1e-3),
+            _seed(),
+        ),
+        iterative=True,
+    ),
+)
+
+ALGORITHMS: dict[str, Algorithm] = {a.id: a for a in _TABLE}
+
+
+class ParamsError(ValueError):
+    """Hyperparameters that do not fit the table; `errors` maps each name to a sentence."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def clean_params(algorithm: Algorithm, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults filled in, every value checked against the table; ParamsError otherwise."""
+    params = dict(params or {})
+    errors: dict[str, str] = {}
+    for unknown in sorted(set(params) - {p.name for p in algorithm.params}):
+        errors[unknown] = (
+            f"is not a hyperparameter of {algorithm.id} (known: "
+            f"{', '.join(p.name for p in algorithm.params) or 'none'})"
+        )
+    cleaned: dict[str, Any] = {}
+    for param in algorithm.params:
+        try:
+            cleaned[param.name] = param.clean(params.get(param.name, param.default))
+        except ValueError as exc:
+            errors[param.name] = str(exc)
+    if algorithm.id == "pca" and "n_components" in cleaned:
+        n = cleaned["n_components"]
+        if n >= 1 and not float(n).is_integer():
+            errors["n_components"] = "must be a whole number of components, or a share below 1"
+        elif n >= 1:
+            cleaned["n_components"] = int(n)
+    if errors:
+        raise ParamsError(errors)
+    return cleaned

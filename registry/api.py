@@ -1,0 +1,754 @@
+"""JSON API v1 (django-ninja): datasets, training, registry and prediction.
+
+django-ninja validates request bodies and generates the OpenAPI 3 document from these
+functions. Every error is problem+json (registry/problems.py), mapped in one place below.
+The predict endpoints read their body themselves (several scoring formats, and a lean hot
+path) and go through the one serving path, registry.serving.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import OuterRef, Prefetch, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import Swagger
+from ninja.parser import Parser
+from ninja.security import APIKeyCookie, HttpBearer
+
+from registry import csvio, services, serving, tokens
+from registry.algorithms import ALGORITHMS
+from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+from registry.problems import field_errors, problem
+
+# Authentication ------------------------------------------------------------------------
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer mls_...`: a user's API token."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        bearer = tokens.authenticate(token)
+        return bearer.user if bearer else None
+
+
+class SessionAuth(APIKeyCookie):
+    """A signed-in browser session; unsafe methods also need the CSRF token."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None  # no session: a 401, not a CSRF failure
+        return super()._get_key(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return request.user if key and request.user.is_authenticated else None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
+
+
+class StrictParser(Parser):
+    """JSON without NaN/Infinity."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_constant=_reject_constant)
+
+
+class ProblemJsonAPI(NinjaAPI):
+    """Documents error responses as application/problem+json, which is what they are."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content["application/problem+json"] = content.pop("application/json")
+        return schema
+
+
+AUTH = [TokenAuth(), SessionAuth()]
+api = ProblemJsonAPI(
+    title="ML Serving API",
+    version="1",
+    description=(
+        "Upload datasets, train numpyml models, manage versions and aliases, and predict. "
+        "Authenticate with `Authorization: Bearer <token>` (create a token on the Tokens "
+        "page or with `manage.py create_api_token`). Any signed-in user may read and predict "
+        "with every model; only an object's owner may change or delete it."
+    ),
+    auth=AUTH,
+    urls_namespace="api",
+    docs=Swagger(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    parser=StrictParser(),
+)
+
+
+# Errors: one mapping from exceptions to problem+json ------------------------------------
+
+
+def _registry_error(request: HttpRequest, exc: services.RegistryError) -> HttpResponse:
+    problems = getattr(exc, "problems", None)
+    return problem(exc.status, exc.message, errors=problems or field_errors(exc.errors))
+
+
+@api.exception_handler(services.RegistryError)
+def on_registry_error(request: HttpRequest, exc: services.RegistryError) -> HttpResponse:
+    return _registry_error(request, exc)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem(401, "Send a valid API token: Authorization: Bearer <token>.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(exc.status_code, exc.message)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {
+            "field": ".".join(
+                str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")
+            ),
+            "detail": e.get("msg", "invalid"),
+        }
+        for e in exc.errors
+    ]
+    summary = "; ".join(f"{e['field'] or 'body'}: {e['detail']}" for e in errors[:5])
+    return problem(422, f"The request does not fit the schema: {summary}.", errors=errors)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem(404, str(exc) or "Not found.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return problem(413, f"The body is larger than {settings.MLSERVE_MAX_UPLOAD_MB} MB.")
+
+
+# Schemas -------------------------------------------------------------------------------
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def errors(*codes: int) -> dict[int, type[Problem]]:
+    return {code: Problem for code in (400, 401, *codes)}
+
+
+class HyperparameterOut(Schema):
+    name: str
+    type: Literal["int", "float", "bool", "choice"]
+    default: Any
+    help: str
+    nullable: bool
+    minimum: float | None = None
+    exclusive_minimum: float | None = None
+    maximum: float | None = None
+    choices: list[Any] | None = None
+
+
+class AlgorithmOut(Schema):
+    id: str
+    label: str
+    kind: Literal["classifier", "regressor", "clustering", "decomposition"]
+    description: str
+    needs_target: bool
+    hyperparameters: list[HyperparameterOut]
+
+
+class ColumnOut(Schema):
+    name: str
+    type: Literal["number", "category"]
+    missing: int
+
+
+class DatasetOut(Schema):
+    id: int
+    name: str
+    owner: str
+    sha256: str
+    size_bytes: int
+    rows: int
+    columns: list[ColumnOut]
+    created_at: datetime
+
+
+class DatasetPage(Schema):
+    items: list[DatasetOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class VersionSummary(Schema):
+    model: str
+    version: int
+    status: Literal["queued", "running", "ready", "failed"]
+    progress: int
+    algorithm: str
+    kind: str
+    created_at: datetime
+    finished_at: datetime | None
+    url: str
+
+
+class DatasetRef(Schema):
+    id: int | None
+    name: str
+    sha256: str
+
+
+class VersionOut(VersionSummary):
+    params: dict[str, Any]
+    dataset: DatasetRef
+    target: str | None
+    features: list[dict[str, Any]]
+    classes: list[Any] | None
+    metrics: dict[str, Any]
+    loss_curve: list[float | None]
+    error: str | None
+    test_size: float
+    seed: int
+    artifact_sha256: str | None
+    artifact_size: int
+    created_by: str | None
+    started_at: datetime | None
+    training_seconds: float | None
+
+
+class ModelOut(Schema):
+    name: str
+    description: str
+    owner: str
+    created_at: datetime
+    updated_at: datetime
+    aliases: dict[str, int]
+    latest_version: VersionSummary | None
+
+
+class ModelDetailOut(ModelOut):
+    versions: list[VersionSummary]
+
+
+class ModelPage(Schema):
+    items: list[ModelOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class TrainIn(Schema):
+    dataset: int = Field(..., description="id of one of your datasets")
+    algorithm: str = Field(..., description="an id from GET /algorithms")
+    target: str | None = Field(None, description="target column (supervised algorithms only)")
+    features: list[str] | None = Field(None, description="feature columns; default: all but target")
+    params: dict[str, Any] = Field(default_factory=dict, description="hyperparameters")
+    test_size: float | None = Field(None, description="share of rows held out (0.05-0.5)")
+
+
+class ModelIn(TrainIn):
+    name: str = Field(..., description="unique, URL-safe: lowercase letters, digits, . _ -")
+    description: str = ""
+
+
+class AliasIn(Schema):
+    version: int = Field(..., ge=1)
+
+
+class AliasOut(Schema):
+    model: str
+    alias: str
+    version: int
+    updated_at: datetime
+
+
+class Pagination(Schema):
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class PredictionOut(Schema):
+    predictions: list[Any]
+    model: dict[str, Any]
+    probabilities: list[list[float]] | None = None
+    classes: list[Any] | None = None
+
+
+# Helpers -------------------------------------------------------------------------------
+
+
+def _user(request: HttpRequest) -> Any:
+    return request.auth
+
+
+def _page(queryset: Any, pagination: Pagination, render: Any) -> dict[str, Any]:
+    count = queryset.count()
+    start = (pagination.page - 1) * pagination.page_size
+    items = [render(obj) for obj in queryset[start : start + pagination.page_size]]
+    return {
+        "items": items,
+        "count": count,
+        "page": pagination.page,
+        "page_size": pagination.page_size,
+    }
+
+
+def _dataset(dataset_id: int) -> Dataset:
+    dataset = Dataset.objects.select_related("owner").filter(pk=dataset_id).first()
+    if dataset is None:
+        raise services.NotFound(f"There is no dataset {dataset_id}.")
+    return dataset
+
+
+def _model(name: str) -> RegisteredModel:
+    model = RegisteredModel.objects.select_related("owner").filter(name=name).first()
+    if model is None:
+        raise services.NotFound(f"There is no model named {name!r}.")
+    return model
+
+
+def _version(model: RegisteredModel, number: int) -> ModelVersion:
+    version = model.versions.select_related("model", "created_by").filter(version=number).first()
+    if version is None:
+        raise services.NotFound(f"{model.name} has no version {number}.")
+    return version
+
+
+def _training_dataset(user: Any, dataset_id: int) -> Dataset:
+    dataset = _dataset(dataset_id)
+    services.ensure_owner(dataset, user)  # train only on your own data
+    return dataset
+
+
+def _model_dict(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any]:
+    versions = list(model.versions.all())  # prefetched, newest first
+    data = {
+        "name": model.name,
+        "description": model.description,
+        "owner": model.owner.get_username(),
+        "created_at": model.created_at,
+        "updated_at": model.updated_at,
+        "aliases": {a.name: a.version.version for a in model.aliases.all()},
+        "latest_version": versions[0].to_dict(detail=False) if versions else None,
+    }
+    if detail:
+        data["versions"] = [v.to_dict(detail=False) for v in versions]
+    return data
+
+
+def _models_queryset(*, latest_only: bool) -> Any:
+    versions = ModelVersion.objects.select_related("model")
+    if latest_only:
+        newest = ModelVersion.objects.filter(model=OuterRef("model")).order_by("-version")
+        versions = versions.filter(pk=Subquery(newest.values("pk")[:1]))
+    return RegisteredModel.objects.select_related("owner").prefetch_related(
+        Prefetch("versions", queryset=versions),
+        Prefetch("aliases", queryset=Alias.objects.select_related("version")),
+    )
+
+
+def _accepted(version: ModelVersion) -> Status:
+    version.refresh_from_db()
+    return Status(202, version.to_dict())
+
+
+# Algorithms ----------------------------------------------------------------------------
+
+
+@api.get("/algorithms", response={200: list[AlgorithmOut], **errors()}, tags=["algorithms"])
+def list_algorithms(request: HttpRequest) -> list[dict[str, Any]]:
+    """Every algorithm with its kind and hyperparameters (type, default, bounds or choices)."""
+    return [a.to_dict() for a in ALGORITHMS.values()]
+
+
+# Datasets ------------------------------------------------------------------------------
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "name": {"type": "string", "maxLength": 200},
+                    },
+                    "required": ["file"],
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@api.post(
+    "/datasets",
+    response={201: DatasetOut, **errors(409, 413, 415, 422)},
+    tags=["datasets"],
+    openapi_extra=_UPLOAD_BODY,
+)
+def upload_dataset(request: HttpRequest, name: str | None = None) -> Status:
+    """Upload a CSV (multipart field `file`, optional field `name`; or a raw text/csv body
+    with `?name=`). The first line names the columns; types are inferred."""
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise services.InvalidInput(
+                "Send the CSV in a multipart field named 'file'.",
+                {"file": "This field is required."},
+            )
+        if upload.size > csvio.max_upload_bytes():
+            raise HttpError(413, f"The file is larger than {settings.MLSERVE_MAX_UPLOAD_MB} MB.")
+        data, filename = upload.read(), upload.name
+        name = request.POST.get("name") or name
+    elif content_type in ("text/csv", "text/plain", "application/csv"):
+        data, filename = request.body, None
+    else:
+        raise HttpError(415, "Send the CSV as multipart/form-data (field 'file') or as text/csv.")
+    dataset = services.dataset_create(owner=_user(request), data=data, name=name, filename=filename)
+    return Status(201, Dataset.objects.select_related("owner").get(pk=dataset.pk).to_dict())
+
+
+@api.get("/datasets", response={200: DatasetPage, **errors(422)}, tags=["datasets"])
+def list_datasets(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
+    """All datasets, newest first (their bytes are never sent)."""
+    return _page(Dataset.objects.select_related("owner"), pagination, Dataset.to_dict)
+
+
+@api.get(
+    "/datasets/{dataset_id}", response={200: DatasetOut, **errors(404, 422)}, tags=["datasets"]
+)
+def get_dataset(request: HttpRequest, dataset_id: int) -> dict[str, Any]:
+    return _dataset(dataset_id).to_dict()
+
+
+@api.delete(
+    "/datasets/{dataset_id}", response={204: None, **errors(403, 404, 422)}, tags=["datasets"]
+)
+def delete_dataset(request: HttpRequest, dataset_id: int) -> Status:
+    """Delete one of your datasets; versions trained on it keep its name and sha256."""
+    services.dataset_delete(dataset=_dataset(dataset_id), user=_user(request))
+    return Status(204, None)
+
+
+# Models and versions -------------------------------------------------------------------
+
+
+@api.post("/models", response={202: VersionOut, **errors(403, 404, 409, 422)}, tags=["models"])
+def create_model(request: HttpRequest, body: ModelIn) -> Status:
+    """Register a model and queue the training of its version 1."""
+    user = _user(request)
+    version = services.model_create_with_version(
+        owner=user,
+        name=body.name,
+        description=body.description,
+        dataset=_training_dataset(user, body.dataset),
+        algorithm=body.algorithm,
+        target=body.target,
+        features=body.features,
+        params=body.params,
+        test_size=body.test_size,
+    )
+    return _accepted(version)
+
+
+@api.post(
+    "/models/{name}/versions",
+    response={202: VersionOut, **errors(403, 404, 422)},
+    tags=["models"],
+)
+def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
+    """Queue the training of the next version of one of your models."""
+    user = _user(request)
+    version = services.version_create(
+        model=_model(name),
+        user=user,
+        dataset=_training_dataset(user, body.dataset),
+        algorithm=body.algorithm,
+        target=body.target,
+        features=body.features,
+        params=body.params,
+        test_size=body.test_size,
+    )
+    return _accepted(version)
+
+
+@api.get("/models", response={200: ModelPage, **errors(422)}, tags=["models"])
+def list_models(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
+    """All models by name, each with its aliases and newest version."""
+    return _page(_models_queryset(latest_only=True), pagination, _model_dict)
+
+
+@api.get("/models/{name}", response={200: ModelDetailOut, **errors(404)}, tags=["models"])
+def get_model(request: HttpRequest, name: str) -> dict[str, Any]:
+    model = _models_queryset(latest_only=False).filter(name=name).first()
+    if model is None:
+        raise services.NotFound(f"There is no model named {name!r}.")
+    return _model_dict(model, detail=True)
+
+
+@api.delete("/models/{name}", response={204: None, **errors(403, 404)}, tags=["models"])
+def delete_model(request: HttpRequest, name: str) -> Status:
+    """Delete one of your models with all its versions and aliases."""
+    services.model_delete(model=_model(name), user=_user(request))
+    return Status(204, None)
+
+
+@api.get(
+    "/models/{name}/versions/{version}",
+    response={200: VersionOut, **errors(404, 422)},
+    tags=["models"],
+)
+def get_version(request: HttpRequest, name: str, version: int) -> dict[str, Any]:
+    """Status, progress, algorithm, hyperparameters, input schema, classes, metrics, error."""
+    found = _version(_model(name), version)
+    if found.status == ModelVersion.Status.RUNNING:
+        from registry.tasks import reap_stale_versions
+
+        if reap_stale_versions():
+            found.refresh_from_db()
+    return found.to_dict()
+
+
+@api.delete(
+    "/models/{name}/versions/{version}",
+    response={204: None, **errors(403, 404, 409, 422)},
+    tags=["models"],
+)
+def delete_version(request: HttpRequest, name: str, version: int) -> Status:
+    """Delete a version of one of your models (move its aliases away first)."""
+    services.version_delete(version=_version(_model(name), version), user=_user(request))
+    return Status(204, None)
+
+
+@api.put(
+    "/models/{name}/aliases/{alias}",
+    response={200: AliasOut, **errors(403, 404, 409, 422)},
+    tags=["models"],
+)
+def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dict[str, Any]:
+    """Point an alias (e.g. production) at a ready version, in one atomic update."""
+    moved = services.alias_move(
+        model=_model(name), name=alias, version_number=body.version, user=_user(request)
+    )
+    serving.forget_resolutions()
+    return {
+        "model": name,
+        "alias": moved.name,
+        "version": body.version,
+        "updated_at": moved.updated_at,
+    }
+
+
+@api.delete(
+    "/models/{name}/aliases/{alias}", response={204: None, **errors(403, 404)}, tags=["models"]
+)
+def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
+    services.alias_delete(model=_model(name), name=alias, user=_user(request))
+    serving.forget_resolutions()
+    return Status(204, None)
+
+
+# Prediction ----------------------------------------------------------------------------
+
+_ROW = {"oneOf": [{"type": "array", "items": {}}, {"type": "object"}]}
+_PREDICT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["instances"],
+                            "properties": {"instances": {"type": "array", "items": _ROW}},
+                        },
+                        {
+                            "type": "object",
+                            "required": ["inputs"],
+                            "properties": {"inputs": {"type": "array", "items": _ROW}},
+                        },
+                        {
+                            "type": "object",
+                            "required": ["dataframe_split"],
+                            "properties": {
+                                "dataframe_split": {
+                                    "type": "object",
+                                    "required": ["columns", "data"],
+                                    "properties": {
+                                        "columns": {"type": "array", "items": {"type": "string"}},
+                                        "data": {"type": "array", "items": {"type": "array"}},
+                                    },
+                                }
+                            },
+                        },
+                        {
+                            "type": "object",
+                            "required": ["dataframe_records"],
+                            "properties": {
+                                "dataframe_records": {"type": "array", "items": {"type": "object"}}
+                            },
+                        },
+                    ]
+                },
+                "example": {"instances": [[1.0, 2.0, "red"]]},
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+_PREDICT_FORMATS = ("instances", "inputs", "dataframe_split", "dataframe_records")
+
+
+def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise HttpError(
+            400, f"The body must be a JSON object with one of {list(_PREDICT_FORMATS)}."
+        )
+    keys = [k for k in _PREDICT_FORMATS if k in body]
+    if len(keys) != 1 or len(body) != 1:
+        raise HttpError(
+            400,
+            f"The body must have exactly one of {list(_PREDICT_FORMATS)}; got {sorted(body)[:5]}.",
+        )
+    payload = body[keys[0]]
+    if keys[0] == "dataframe_split":
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("columns"), list)
+            or not (isinstance(payload.get("data"), list))
+        ):
+            raise HttpError(
+                400, "dataframe_split needs 'columns' (a list) and 'data' (a list of rows)."
+            )
+        columns = payload["columns"]
+        rows: list[Any] = []
+        for row in payload["data"]:
+            if not isinstance(row, list) or len(row) != len(columns):
+                raise serving.PredictionError(
+                    "Every row of dataframe_split.data needs one value per column.",
+                    [
+                        {
+                            "row": len(rows),
+                            "column": None,
+                            "detail": f"expected {len(columns)} values",
+                        }
+                    ],
+                )
+            rows.append(dict(zip(map(str, columns), row, strict=True)))
+        return serving.rows_to_table(served, rows)
+    if keys[0] == "inputs" and isinstance(payload, dict):
+        # Columnar inputs: {"feature": [values...], ...}
+        lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
+        if len(lengths) != 1 or -1 in lengths:
+            raise HttpError(400, "Columnar inputs need a list of equal length for every column.")
+        n = lengths.pop()
+        rows = [{k: v[i] for k, v in payload.items()} for i in range(n)]
+        return serving.rows_to_table(served, rows)
+    if not isinstance(payload, list):
+        raise HttpError(400, f"{keys[0]} must be a list of rows.")
+    return serving.rows_to_table(served, payload)
+
+
+def _predict(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse:
+    content_type = request.content_type or ""
+    if content_type == "text/csv":
+        try:
+            table = csvio.parse_with_schema(
+                request.body, list(served.features), max_rows=settings.MLSERVE_MAX_PREDICT_ROWS
+            ).data
+        except csvio.CSVError as exc:
+            if "MLSERVE_MAX_ROWS" in str(exc) or "limit is" in str(exc):
+                raise HttpError(413, str(exc)) from None
+            raise serving.PredictionError(
+                str(exc), [{"row": None, "column": exc.column, "detail": str(exc)}]
+            ) from None
+        table = serving.convert_columns(served, table)
+    elif content_type in ("application/json", ""):
+        try:
+            body = json.loads(request.body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise HttpError(400, f"The body is not valid JSON: {str(exc)[:200]}") from None
+        table = _rows_from_json(served, body)
+    else:
+        raise HttpError(415, "Send JSON (application/json) or CSV (text/csv).")
+    n_rows = len(next(iter(table.values()))) if table else 0
+    if n_rows > settings.MLSERVE_MAX_PREDICT_ROWS:
+        raise HttpError(
+            413,
+            f"{n_rows} rows is more than the limit of "
+            f"{settings.MLSERVE_MAX_PREDICT_ROWS} (MLSERVE_MAX_PREDICT_ROWS).",
+        )
+    result = serving.predict_table(served, table)
+    try:
+        payload = json.dumps(result, allow_nan=False)
+    except ValueError:
+        payload = json.dumps(_finite(result), allow_nan=False)
+    return HttpResponse(payload, content_type="application/json")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+@api.post(
+    "/models/{name}/predict",
+    response={200: PredictionOut, **errors(404, 409, 413, 415, 422)},
+    tags=["prediction"],
+    openapi_extra=_PREDICT_BODY,
+)
+def predict(
+    request: HttpRequest, name: str, version: int | None = None, alias: str | None = None
+) -> HttpResponse:
+    """Predict with a model: its `production` alias if set, else its newest ready version
+    (`?alias=` or `?version=` choose another). Rows by position (the input schema's
+    feature order) or by name; MLflow's dataframe_split / dataframe_records; or text/csv."""
+    if version is not None and alias is not None:
+        raise HttpError(400, "Give either ?version= or ?alias=, not both.")
+    return _predict(request, serving.resolve(name, version=version, alias=alias))
+
+
+@api.post(
+    "/models/{name}/versions/{version}/predict",
+    response={200: PredictionOut, **errors(404, 409, 413, 415, 422)},
+    tags=["prediction"],
+    openapi_extra=_PREDICT_BODY,
+)
+def predict_version(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    """Predict with one version of a model (same bodies as /models/{name}/predict)."""
+    return _predict(request, serving.resolve(name, version=version))

@@ -1,0 +1,429 @@
+"""Forms of the browser pages. They check what a browser can get wrong (types, bounds, blanks);
+the registry's services check the rest, and views show every error next to its field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+from django.forms.boundfield import BoundField
+
+from registry import csvio
+from registry.algorithms import ALGORITHMS, Algorithm, Param
+from registry.models import Dataset, ModelVersion, name_validator
+from registry.services import RegistryError
+
+ALIASES = ("production", "staging")
+
+
+def apply_registry_error(
+    form: forms.Form, exc: RegistryError, fields: dict[str, str] | None = None
+) -> None:
+    """Show each of the registry's field errors next to its field, the rest at the top.
+
+    `fields` maps the registry's error keys to the form's field names where they differ.
+    """
+    fields = fields or {}
+    unplaced: list[str] = []
+    for key, sentence in exc.errors.items():
+        name = fields.get(key, key)
+        if name in form.fields:
+            form.add_error(name, sentence)
+        else:
+            unplaced.append(sentence)
+    if unplaced or not exc.errors:
+        form.add_error(None, exc.message)
+
+
+def _check_size(upload: Any) -> Any:
+    limit = csvio.max_upload_bytes()
+    if upload is not None and upload.size > limit:
+        raise ValidationError(
+            f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is "
+            f"{limit // 1024 // 1024} MB."
+        )
+    return upload
+
+
+class CSVFileField(forms.FileField):
+    """A CSV upload: an empty file is left to the strict parser, which explains it better."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "CSV file")
+        kwargs.setdefault(
+            "error_messages", {"required": "Choose a CSV file (or drop one on the box)."}
+        )
+        super().__init__(
+            allow_empty_file=True,
+            widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+            **kwargs,
+        )
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        return _check_size(super().clean(data, initial))
+
+
+# Datasets -------------------------------------------------------------------------------
+
+
+class DatasetUploadForm(forms.Form):
+    file = CSVFileField(
+        help_text="UTF-8, a header line naming the columns, then at least 2 rows.",
+    )
+    name = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="Optional: defaults to the file name.",
+    )
+
+    def cleaned_name(self) -> str | None:
+        return self.cleaned_data.get("name", "").strip() or None
+
+
+# Training -------------------------------------------------------------------------------
+
+
+def _bound(value: float | None) -> str:
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e12:
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
+def _param_help(param: Param) -> str:
+    bounds = ""
+    if param.type in ("int", "float") and (param.minimum is not None or param.maximum is not None):
+        low = "above" if param.exclusive_minimum else "from"
+        if param.maximum is None:
+            bounds = f" ({low} {_bound(param.minimum)})"
+        elif param.minimum is None:
+            bounds = f" (at most {_bound(param.maximum)})"
+        else:
+            bounds = f" ({low} {_bound(param.minimum)} to {_bound(param.maximum)})"
+    return param.help + bounds
+
+
+class ExclusiveMinimum:
+    """Rejects values at or below a bound (HTML's min= cannot say "greater than")."""
+
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
+    def __call__(self, value: float | None) -> None:
+        if value is not None and value <= self.minimum:
+            raise ValidationError(f"Must be greater than {self.minimum:g}.")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExclusiveMinimum) and other.minimum == self.minimum
+
+
+def param_field(param: Param) -> forms.Field:
+    """The form field for one hyperparameter of the algorithms table."""
+    common: dict[str, Any] = {
+        "label": param.name,
+        "help_text": _param_help(param),
+        "required": False,
+    }
+    if param.type == "bool":
+        return forms.BooleanField(initial=param.default, **common)
+    if param.type == "choice":
+        choices = [("" if c is None else c, "all" if c is None else c) for c in param.choices]
+        return forms.TypedChoiceField(
+            choices=choices,
+            coerce=str,
+            empty_value=None,
+            initial="" if param.default is None else param.default,
+            **common,
+        )
+    bounds: dict[str, Any] = {}
+    if param.maximum is not None:
+        bounds["max_value"] = param.maximum
+    if param.minimum is not None:
+        bounds["min_value"] = param.minimum
+    attrs = {"placeholder": "no limit"} if param.nullable else {}
+    if param.type == "int":
+        if param.exclusive_minimum and param.minimum is not None:
+            bounds["min_value"] = math.floor(param.minimum) + 1
+        return forms.IntegerField(
+            initial=param.default,
+            widget=forms.NumberInput(attrs=attrs),
+            **bounds,
+            **common,
+        )
+    field = forms.FloatField(
+        initial=param.default,
+        widget=forms.NumberInput(attrs={**attrs, "step": "any"}),
+        **bounds,
+        **common,
+    )
+    if param.exclusive_minimum and param.minimum is not None:
+        field.validators.append(ExclusiveMinimum(param.minimum))
+    return field
+
+
+class ParamsForm(forms.Form):
+    """One algorithm's hyperparameters, generated from the algorithms table."""
+
+    def __init__(self, algorithm: Algorithm, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", algorithm.id)
+        super().__init__(*args, **kwargs)
+        self.algorithm = algorithm
+        for param in algorithm.params:
+            self.fields[param.name] = param_field(param)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for param in self.algorithm.params:
+            if cleaned.get(param.name) is None and param.name not in self.errors:
+                if param.type == "bool":
+                    cleaned[param.name] = False
+                elif not param.nullable:
+                    self.add_error(param.name, "A value is required.")
+        return cleaned
+
+    def params(self) -> dict[str, Any]:
+        return {p.name: self.cleaned_data[p.name] for p in self.algorithm.params}
+
+
+def _default_target(dataset: Dataset) -> str:
+    return dataset.schema[-1]["name"] if dataset.schema else ""
+
+
+def _default_algorithm(dataset: Dataset, target: str) -> str:
+    column = dataset.column(target) if target else None
+    if column is not None and column["type"] == "number" and column.get("distinct", 0) > 20:
+        return "linear_regression"
+    return "logistic_regression"
+
+
+class TrainForm(forms.Form):
+    """Dataset, model name, algorithm, target, features, test size, and the chosen
+    algorithm's hyperparameters (one ParamsForm per algorithm; only the chosen one is bound).
+    """
+
+    dataset = forms.IntegerField(widget=forms.HiddenInput)
+    name = forms.CharField(
+        label="Model name",
+        max_length=100,
+        validators=[name_validator],
+        help_text="A new name creates a model; the name of one of your models trains its "
+        "next version.",
+        widget=forms.TextInput(
+            attrs={"list": "model-names", "autocomplete": "off", "placeholder": "e.g. churn"}
+        ),
+    )
+    description = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional, for a new model.",
+    )
+    algorithm = forms.ChoiceField(
+        choices=[(a.id, a.label) for a in ALGORITHMS.values()], widget=forms.RadioSelect
+    )
+    target = forms.ChoiceField(
+        required=False,
+        help_text="The column to predict.",
+    )
+    features = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Pick at least one feature column."},
+        help_text="The columns the model learns from (the target is never one of them).",
+    )
+    test_size = forms.FloatField(
+        label="Test size",
+        min_value=0.05,
+        max_value=0.5,
+        initial=0.2,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+        help_text="Share of rows held out to measure the model (0.05 to 0.5).",
+    )
+
+    def __init__(
+        self, *args: Any, dataset: Dataset, initial: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        columns = [c["name"] for c in dataset.schema]
+        target = _default_target(dataset)
+        defaults = {
+            "dataset": dataset.pk,
+            "target": target,
+            "features": [c for c in columns if c != target],
+            "algorithm": _default_algorithm(dataset, target),
+        }
+        super().__init__(*args, initial={**defaults, **(initial or {})}, **kwargs)
+        self.dataset = dataset
+        self.fields["target"].choices = [("", "(none)")] + [
+            (c["name"], f"{c['name']} ({c['type']})") for c in dataset.schema
+        ]
+        self.fields["features"].choices = [(c, c) for c in columns]
+        chosen = self.data.get("algorithm") if self.is_bound else self.initial.get("algorithm")
+        params = self.initial.get("params") or {}
+        self.param_forms = [
+            ParamsForm(
+                spec,
+                data=self.data if self.is_bound and spec.id == chosen else None,
+                initial=params if spec.id == chosen else None,
+            )
+            for spec in ALGORITHMS.values()
+        ]
+
+    def algorithm_options(self) -> Iterator[tuple[BoundField, Algorithm, ParamsForm]]:
+        """Each algorithm's radio button with its table entry and its hyperparameter form."""
+        radios = {radio.data["value"]: radio for radio in self["algorithm"]}
+        for spec, params in zip(ALGORITHMS.values(), self.param_forms, strict=True):
+            yield radios[spec.id], spec, params
+
+    def chosen_params_form(self) -> ParamsForm | None:
+        chosen = self.cleaned_data.get("algorithm") if hasattr(self, "cleaned_data") else None
+        return next((f for f in self.param_forms if f.algorithm.id == chosen), None)
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        params = self.chosen_params_form()
+        params_valid = params is not None and params.is_valid()  # always: shows its errors
+        return valid and params_valid
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        spec = ALGORITHMS.get(cleaned.get("algorithm", ""))
+        if spec is None:
+            return cleaned
+        target = cleaned.get("target") or None
+        if not spec.supervised:
+            cleaned["target"] = None  # the target box is hidden for these: ignore it
+        elif target is None:
+            self.add_error("target", f"{spec.label} needs a target column to learn to predict.")
+        elif "features" in cleaned:
+            cleaned["features"] = [f for f in cleaned["features"] if f != target]
+            if not cleaned["features"]:
+                self.add_error("features", "Pick at least one feature column besides the target.")
+        return cleaned
+
+    def training_request(self) -> dict[str, Any]:
+        """Keyword arguments for services.version_create / model_create_with_version."""
+        data = self.cleaned_data
+        params = self.chosen_params_form()
+        assert params is not None
+        return {
+            "dataset": self.dataset,
+            "algorithm": data["algorithm"],
+            "target": data["target"],
+            "features": data["features"],
+            "params": params.params(),
+            "test_size": data["test_size"],
+        }
+
+    def apply_registry_error(self, exc: RegistryError) -> None:
+        params = self.chosen_params_form()
+        for key, sentence in list(exc.errors.items()):
+            if key.startswith("params.") and params is not None:
+                name = key.removeprefix("params.")
+                if name in params.fields:
+                    params.add_error(name, sentence.capitalize() + ".")
+                    del exc.errors[key]
+        if exc.errors or not any(params.errors for params in self.param_forms):
+            apply_registry_error(self, exc)
+
+
+# Prediction -----------------------------------------------------------------------------
+
+
+def _short(value: float) -> str:
+    return f"{value:.4g}"
+
+
+class PredictForm(forms.Form):
+    """One field per feature of the version's input schema: numbers or category selects."""
+
+    def __init__(self, version: ModelVersion, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.features = version.features
+        for index, feature in enumerate(self.features):
+            self.fields[f"f{index}"] = self._field(feature)
+
+    @staticmethod
+    def _field(feature: dict[str, Any]) -> forms.Field:
+        name = feature["name"]
+        if feature["type"] == "number":
+            help_text = "Leave empty for a missing value."
+            if "min" in feature and "max" in feature:
+                help_text = (
+                    f"Seen in training: {_short(feature['min'])} to {_short(feature['max'])}. "
+                    + help_text
+                )
+            mean = feature.get("mean")
+            return forms.FloatField(
+                label=name,
+                required=False,
+                initial=float(_short(mean)) if isinstance(mean, (int, float)) else None,
+                help_text=help_text,
+                widget=forms.NumberInput(attrs={"step": "any"}),
+            )
+        categories = feature.get("categories") or []
+        return forms.ChoiceField(
+            label=name,
+            required=False,
+            choices=[(c, c) for c in categories] + [("", "(missing)")],
+            initial=categories[0] if categories else "",
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The row to predict, by feature name (None = missing)."""
+        row: dict[str, Any] = {}
+        for index, feature in enumerate(self.features):
+            value = self.cleaned_data.get(f"f{index}")
+            row[feature["name"]] = None if value in ("", None) else value
+        return row
+
+
+class BatchPredictForm(forms.Form):
+    file = CSVFileField(
+        help_text="A header line with the model's feature columns (extra columns are kept).",
+    )
+
+
+# Aliases, comparison, tokens, sign-up ---------------------------------------------------
+
+
+class AliasForm(forms.Form):
+    alias = forms.ChoiceField(choices=[(a, a) for a in ALIASES])
+    version = forms.IntegerField(min_value=1)
+    action = forms.ChoiceField(
+        choices=[("move", "move"), ("remove", "remove")], required=False, initial="move"
+    )
+
+
+class CompareForm(forms.Form):
+    a = forms.TypedChoiceField(label="Version", coerce=int)
+    b = forms.TypedChoiceField(label="with version", coerce=int)
+
+    def __init__(self, *args: Any, versions: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(v, f"v{v}") for v in versions]
+        self.fields["a"].choices = choices
+        self.fields["b"].choices = choices
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("a") is not None and cleaned.get("a") == cleaned.get("b"):
+            self.add_error("b", "Pick two different versions.")
+        return cleaned
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text="What the token is for, e.g. 'nightly scoring job'.",
+        widget=forms.TextInput(attrs={"placeholder": "API token"}),
+    )
+
+
+class SignupForm(UserCreationForm):
+    """Self-service accounts, offered only when MLSERVE_ALLOW_SIGNUP is on."""

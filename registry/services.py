@@ -1,0 +1,333 @@
+"""Write paths of the registry: every multi-step change goes through one of these functions.
+
+Views, the API, the admin and the management commands call them; they validate, write in
+one transaction, and raise RegistryError subclasses with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from registry import csvio
+from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, ParamsError, clean_params
+from registry.models import Alias, Dataset, ModelVersion, RegisteredModel, name_validator
+
+MAX_CLASSES = 1000
+
+
+class RegistryError(Exception):
+    """Base of the errors the registry reports to people; `errors` maps fields to sentences."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class InvalidInput(RegistryError):
+    status = 422
+
+
+class NotFound(RegistryError):
+    status = 404
+
+
+class Conflict(RegistryError):
+    status = 409
+
+
+class Forbidden(RegistryError):
+    status = 403
+
+
+class TooLarge(RegistryError):
+    status = 413
+
+
+def ensure_owner(obj: Any, user: AbstractBaseUser) -> None:
+    """Only an object's owner (or a superuser) may change it."""
+    if obj.owner_id != user.pk and not user.is_superuser:
+        raise Forbidden(f"{obj} belongs to another user: you can read it but not change it.")
+
+
+# Datasets ------------------------------------------------------------------------------
+
+
+def _dataset_name(owner: AbstractBaseUser, name: str | None, filename: str | None) -> str:
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("The dataset name is blank.", {"name": "Give the dataset a name."})
+        if len(name) > 200:
+            raise InvalidInput(
+                "The dataset name is too long.", {"name": "Use at most 200 characters."}
+            )
+        if Dataset.objects.filter(owner=owner, name=name).exists():
+            raise Conflict(
+                f"You already have a dataset named {name!r}.",
+                {"name": "Choose another name or delete the existing dataset."},
+            )
+        return name
+    base = PurePath(filename or "dataset").stem.strip()[:180] or "dataset"
+    candidate, n = base, 2
+    while Dataset.objects.filter(owner=owner, name=candidate).exists():
+        candidate, n = f"{base} ({n})", n + 1
+    return candidate
+
+
+def dataset_create(
+    *, owner: AbstractBaseUser, data: bytes, name: str | None = None, filename: str | None = None
+) -> Dataset:
+    """Parse the CSV strictly and store it with its schema; nothing is saved if it fails."""
+    try:
+        table = csvio.parse_csv(data)
+    except csvio.CSVError as exc:
+        raise InvalidInput(str(exc), {"file": str(exc)}) from None
+    with transaction.atomic():
+        dataset_name = _dataset_name(owner, name, filename)
+        try:
+            return Dataset.objects.create(
+                name=dataset_name,
+                owner=owner,
+                csv=data,
+                sha256=csvio.sha256_hex(data),
+                size_bytes=len(data),
+                n_rows=table.n_rows,
+                n_columns=len(table.columns),
+                schema=table.schema,
+            )
+        except IntegrityError:
+            raise Conflict(f"You already have a dataset named {dataset_name!r}.") from None
+
+
+def dataset_delete(*, dataset: Dataset, user: AbstractBaseUser) -> None:
+    ensure_owner(dataset, user)
+    dataset.delete()  # versions keep its name and sha256
+
+
+# Models and versions -------------------------------------------------------------------
+
+
+def model_create(*, owner: AbstractBaseUser, name: str, description: str = "") -> RegisteredModel:
+    name = (name or "").strip()
+    try:
+        name_validator(name)
+    except Exception:
+        raise InvalidInput(
+            f"{name!r} is not a valid model name.", {"name": str(name_validator.message)}
+        ) from None
+    if RegisteredModel.objects.filter(name=name).exists():
+        raise Conflict(f"A model named {name!r} already exists.", {"name": "This name is taken."})
+    try:
+        with transaction.atomic():
+            return RegisteredModel.objects.create(name=name, owner=owner, description=description)
+    except IntegrityError:
+        raise Conflict(
+            f"A model named {name!r} already exists.", {"name": "This name is taken."}
+        ) from None
+
+
+def training_spec_clean(
+    *,
+    dataset: Dataset,
+    algorithm: str,
+    target: str | None,
+    features: list[str] | None,
+    params: dict[str, Any] | None,
+    test_size: float | None,
+) -> dict[str, Any]:
+    """Check a training request against the algorithms table and the dataset's schema."""
+    errors: dict[str, str] = {}
+    spec = ALGORITHMS.get(algorithm)
+    if spec is None:
+        raise InvalidInput(
+            f"Unknown algorithm {algorithm!r}.",
+            {"algorithm": f"Choose one of: {', '.join(ALGORITHMS)}."},
+        )
+    cleaned_params: dict[str, Any] = {}
+    try:
+        cleaned_params = clean_params(spec, params)
+    except ParamsError as exc:
+        errors.update({f"params.{k}": v for k, v in exc.errors.items()})
+
+    columns = [c["name"] for c in dataset.schema]
+    target = (target or "").strip() or None
+    if spec.supervised:
+        if target is None:
+            errors["target"] = f"{spec.label} needs a target column to learn to predict."
+        elif target not in columns:
+            errors["target"] = f"{target!r} is not a column of {dataset.name}."
+        else:
+            column = dataset.column(target)
+            if spec.kind == REGRESSOR and column["type"] != "number":
+                errors["target"] = (
+                    f"{target!r} holds categories; a regressor needs a numeric target "
+                    "(use a classifier instead)."
+                )
+            if spec.kind == CLASSIFIER and column.get("distinct", 0) > MAX_CLASSES:
+                errors["target"] = (
+                    f"{target!r} has {column['distinct']} distinct values: too many classes "
+                    f"(at most {MAX_CLASSES}); for a continuous target use a regressor."
+                )
+            if column["missing"] >= dataset.n_rows - 1:
+                errors["target"] = f"{target!r} is missing in almost every row."
+    elif target is not None:
+        errors["target"] = f"{spec.label} is unsupervised and takes no target column."
+
+    if features is None or len(features) == 0:
+        features = [c for c in columns if c != target]
+    else:
+        unknown = [f for f in features if f not in columns]
+        if unknown:
+            errors["features"] = f"Not columns of {dataset.name}: {', '.join(map(str, unknown))}."
+        elif target in features:
+            errors["features"] = f"The target {target!r} cannot also be a feature."
+        elif len(set(features)) != len(features):
+            errors["features"] = "A feature is listed twice."
+    if not features:
+        errors["features"] = "Pick at least one feature column."
+
+    test_size = 0.2 if test_size is None else test_size
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)):
+        errors["test_size"] = "Must be a number between 0.05 and 0.5."
+    elif not 0.05 <= test_size <= 0.5:
+        errors["test_size"] = "Must be between 0.05 and 0.5 (the share of rows held out)."
+    elif dataset.n_rows * test_size < 1 or dataset.n_rows * (1 - test_size) < 2:
+        errors["test_size"] = (
+            f"{dataset.name} has too few rows ({dataset.n_rows}) to hold out a test part."
+        )
+
+    if errors:
+        raise InvalidInput(
+            "The training request is not valid: "
+            + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            errors,
+        )
+    return {
+        "algorithm": algorithm,
+        "target": target or "",
+        "features": list(features),
+        "params": cleaned_params,
+        "test_size": float(test_size),
+    }
+
+
+def version_create(
+    *,
+    model: RegisteredModel,
+    user: AbstractBaseUser,
+    dataset: Dataset,
+    algorithm: str,
+    target: str | None = None,
+    features: list[str] | None = None,
+    params: dict[str, Any] | None = None,
+    test_size: float | None = None,
+) -> ModelVersion:
+    """Validate, create the next version as queued, and enqueue its training."""
+    from registry.tasks import enqueue_training
+
+    ensure_owner(model, user)
+    spec = training_spec_clean(
+        dataset=dataset,
+        algorithm=algorithm,
+        target=target,
+        features=features,
+        params=params,
+        test_size=test_size,
+    )
+    schema = {c["name"]: c for c in dataset.schema}
+    with transaction.atomic():
+        # Lock the model row so two trainings started at once get distinct numbers
+        # (on SQLite the IMMEDIATE transaction serialises writers instead).
+        RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
+        last = model.versions.aggregate(last=Max("version"))["last"] or 0
+        version = ModelVersion.objects.create(
+            model=model,
+            version=last + 1,
+            dataset=dataset,
+            dataset_name=dataset.name,
+            dataset_sha256=dataset.sha256,
+            created_by=user,
+            features=[{"name": f, "type": schema[f]["type"]} for f in spec["features"]],
+            algorithm=spec["algorithm"],
+            target=spec["target"],
+            params=spec["params"],
+            test_size=spec["test_size"],
+        )
+        RegisteredModel.objects.filter(pk=model.pk).update(updated_at=timezone.now())
+        transaction.on_commit(lambda: enqueue_training(version.pk))
+    return version
+
+
+def model_create_with_version(
+    *, owner: AbstractBaseUser, name: str, description: str = "", **training: Any
+) -> ModelVersion:
+    """A new model and its first version, atomically: a bad training request creates neither."""
+    with transaction.atomic():
+        model = model_create(owner=owner, name=name, description=description)
+        return version_create(model=model, user=owner, **training)
+
+
+def version_delete(*, version: ModelVersion, user: AbstractBaseUser) -> None:
+    ensure_owner(version.model, user)
+    aliases = list(version.aliases.values_list("name", flat=True))
+    if aliases:
+        raise Conflict(
+            f"{version} is the target of alias(es) {', '.join(aliases)}: move or delete them first."
+        )
+    version.delete()
+
+
+def model_delete(*, model: RegisteredModel, user: AbstractBaseUser) -> None:
+    ensure_owner(model, user)
+    with transaction.atomic():
+        Alias.objects.filter(model=model).delete()
+        model.delete()
+
+
+# Aliases -------------------------------------------------------------------------------
+
+ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?$")
+
+
+def alias_move(
+    *, model: RegisteredModel, name: str, version_number: int, user: AbstractBaseUser
+) -> Alias:
+    """Point alias `name` of `model` at one of its ready versions, in one atomic update."""
+    ensure_owner(model, user)
+    if not ALIAS_RE.match(name or ""):
+        raise InvalidInput(
+            f"{name!r} is not a valid alias name.",
+            {"alias": "Use 1-50 lowercase letters, digits, '.', '_' or '-'."},
+        )
+    version = model.versions.filter(version=version_number).first()
+    if version is None:
+        raise NotFound(
+            f"{model.name} has no version {version_number}.", {"version": "No such version."}
+        )
+    if version.status != ModelVersion.Status.READY:
+        raise Conflict(
+            f"{version} is {version.status}; only a ready version can take an alias.",
+            {"version": "This version is not ready."},
+        )
+    with transaction.atomic():
+        alias, _ = Alias.objects.update_or_create(
+            model=model, name=name, defaults={"version": version, "updated_by": user}
+        )
+    return alias
+
+
+def alias_delete(*, model: RegisteredModel, name: str, user: AbstractBaseUser) -> None:
+    ensure_owner(model, user)
+    deleted, _ = Alias.objects.filter(model=model, name=name).delete()
+    if not deleted:
+        raise NotFound(f"{model.name} has no alias {name!r}.")

@@ -1,0 +1,366 @@
+"""The one serving path: resolve a model name to a ready version, load it once, predict.
+
+Resolution (name + version or alias -> version) is cached per process for RESOLVE_TTL_S,
+so a moved alias is served everywhere within about a second without a database round trip
+per request. Loaded pipelines are cached by version id (a ready version never changes) in
+an LRU bounded by bytes (MLSERVE_MODEL_CACHE_MB). Pages, the JSON API and the admin all
+predict through `predict_rows` / `predict_table`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+import numpyml
+from registry.algorithms import ALGORITHMS, CLASSIFIER, DECOMPOSITION
+from registry.models import Alias, ModelVersion, RegisteredModel
+from registry.services import Conflict, InvalidInput, NotFound, TooLarge
+
+RESOLVE_TTL_S = 1.0
+DEFAULT_ALIAS = "production"
+
+
+@dataclass(frozen=True)
+class ServedVersion:
+    """What serving needs to know about a ready version (no bytes)."""
+
+    id: int
+    model: str
+    owner_id: int
+    version: int
+    algorithm: str
+    kind: str
+    features: tuple[dict[str, Any], ...]
+    classes: tuple[Any, ...] | None
+    artifact_sha256: str
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f["name"] for f in self.features]
+
+
+class PredictionError(InvalidInput):
+    """Rows that do not fit the model's input schema; `problems` lists row/column/detail."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+# Resolution ----------------------------------------------------------------------------
+
+_resolved: dict[tuple[str, int | None, str | None], tuple[float, ServedVersion]] = {}
+_resolved_lock = threading.Lock()
+
+
+def _served(version: ModelVersion, model: RegisteredModel) -> ServedVersion:
+    return ServedVersion(
+        id=version.pk,
+        model=model.name,
+        owner_id=model.owner_id,
+        version=version.version,
+        algorithm=version.algorithm,
+        kind=ALGORITHMS[version.algorithm].kind if version.algorithm in ALGORITHMS else "unknown",
+        features=tuple(version.features),
+        classes=tuple(version.classes) if version.classes is not None else None,
+        artifact_sha256=version.artifact_sha256,
+    )
+
+
+def _lookup(name: str, version: int | None, alias: str | None) -> ServedVersion:
+    model = RegisteredModel.objects.filter(name=name).first()
+    if model is None:
+        raise NotFound(f"There is no model named {name!r}.")
+    fields = ("pk", "version", "algorithm", "features", "classes", "artifact_sha256", "status")
+    if version is not None:
+        found = model.versions.filter(version=version).only(*fields).first()
+        if found is None:
+            raise NotFound(f"{name} has no version {version}.")
+    elif alias is not None:
+        link = Alias.objects.filter(model=model, name=alias).select_related("version").first()
+        if link is None:
+            raise NotFound(f"{name} has no alias {alias!r}.")
+        found = link.version
+    else:
+        link = (
+            Alias.objects.filter(model=model, name=DEFAULT_ALIAS).select_related("version").first()
+        )
+        found = (
+            link.version
+            if link
+            else (model.versions.filter(status=ModelVersion.Status.READY).only(*fields).first())
+        )
+        if found is None:
+            raise Conflict(f"{name} has no ready version yet: wait for its training to finish.")
+    if found.status != ModelVersion.Status.READY:
+        raise Conflict(f"{name} version {found.version} is {found.status}, not ready.")
+    return _served(found, model)
+
+
+def resolve(name: str, *, version: int | None = None, alias: str | None = None) -> ServedVersion:
+    """The ready version that `name` (optionally at a version or alias) serves right now."""
+    key = (name, version, alias)
+    now = time.monotonic()
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    served = _lookup(name, version, alias)
+    with _resolved_lock:
+        if len(_resolved) > 10_000:
+            _resolved.clear()
+        _resolved[key] = (now + RESOLVE_TTL_S, served)
+    return served
+
+
+def forget_resolutions() -> None:
+    """Drop this process's resolution cache (tests, and after local alias changes)."""
+    with _resolved_lock:
+        _resolved.clear()
+
+
+# Loaded pipelines ----------------------------------------------------------------------
+
+
+def _nbytes(obj: Any, depth: int = 0) -> int:
+    """Memory held by an object's numpy arrays, walking nested estimators and containers."""
+    if depth > 32:
+        return 0
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, dict):
+        return sum(_nbytes(v, depth + 1) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_nbytes(v, depth + 1) for v in obj)
+    if hasattr(obj, "__dict__") and type(obj).__module__.startswith("numpyml"):
+        return 512 + _nbytes(vars(obj), depth + 1)
+    return 0
+
+
+class ArtifactError(Exception):
+    """A stored artifact failed its integrity check."""
+
+
+class PipelineCache:
+    """LRU of loaded pipelines keyed by version id, bounded by their bytes in memory."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[int, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.bytes = 0
+        self.hits = self.misses = self.evictions = 0
+
+    def get(self, served: ServedVersion) -> Any:
+        with self._lock:
+            item = self._items.get(served.id)
+            if item is not None:
+                self._items.move_to_end(served.id)
+                self.hits += 1
+                return item[0]
+            self.misses += 1
+        pipeline = load_pipeline(served.id, served.artifact_sha256)
+        size = _nbytes(pipeline)
+        with self._lock:
+            if served.id not in self._items:
+                self._items[served.id] = (pipeline, size)
+                self.bytes += size
+                while self.bytes > self.max_bytes and len(self._items) > 1:
+                    _, (_, evicted) = self._items.popitem(last=False)
+                    self.bytes -= evicted
+                    self.evictions += 1
+        return pipeline
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+
+def load_pipeline(version_id: int, expected_sha256: str) -> Any:
+    """Read, verify and load a version's artifact. A tampered artifact is refused."""
+    artifact = ModelVersion.objects.filter(pk=version_id).values_list("artifact", flat=True).first()
+    if artifact is None:
+        raise ArtifactError(f"Version {version_id} has no artifact.")
+    data = bytes(artifact)
+    if hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise ArtifactError(
+            f"The artifact of version {version_id} does not match its sha256: refusing to load it."
+        )
+    try:
+        return numpyml.load(data)
+    except numpyml.ModelFormatError as exc:
+        raise ArtifactError(
+            f"The artifact of version {version_id} cannot be loaded: {exc}"
+        ) from None
+
+
+_cache: PipelineCache | None = None
+
+
+def pipeline_cache() -> PipelineCache:
+    global _cache
+    if _cache is None:
+        _cache = PipelineCache(settings.MLSERVE_MODEL_CACHE_MB * 1024 * 1024)
+    return _cache
+
+
+# Rows -> table -------------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return np.nan
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        value = float(value)
+        return value if np.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return np.nan
+        try:
+            parsed = float(text)
+        except ValueError:
+            return None
+        return parsed if np.isfinite(parsed) else None
+    return None
+
+
+def _category(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise TypeError
+
+
+def _problem(row: int, column: str | None, detail: str) -> dict[str, Any]:
+    return {"row": row, "column": column, "detail": detail}
+
+
+def rows_to_table(served: ServedVersion, rows: list[Any]) -> dict[str, np.ndarray]:
+    """Positional lists or named dicts -> typed columns; every problem is reported."""
+    names = served.feature_names
+    width = len(names)
+    if not isinstance(rows, list) or not rows:
+        raise PredictionError("Send at least one row to predict.", [])
+    if len(rows) > settings.MLSERVE_MAX_PREDICT_ROWS:
+        raise TooLarge(
+            f"{len(rows)} rows is more than the limit of {settings.MLSERVE_MAX_PREDICT_ROWS} "
+            "(MLSERVE_MAX_PREDICT_ROWS)."
+        )
+    columns: list[list[Any]] = [[] for _ in names]
+    problems: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        if isinstance(row, dict):
+            unknown = [k for k in row if k not in served.feature_names]
+            missing = [n for n in names if n not in row]
+            for key in unknown[:5]:
+                problems.append(_problem(i, str(key), f"unknown column; expected {names}"))
+            for key in missing[:5]:
+                problems.append(_problem(i, key, "missing column"))
+            if unknown or missing:
+                continue
+            values = [row[n] for n in names]
+        elif isinstance(row, list):
+            if len(row) != width:
+                problems.append(
+                    _problem(i, None, f"has {len(row)} values; the model expects {width}: {names}")
+                )
+                continue
+            values = row
+        else:
+            problems.append(_problem(i, None, "a row must be a list of values or an object"))
+            continue
+        for j, value in enumerate(values):
+            columns[j].append(value)
+        if len(problems) >= 20:
+            break
+    if problems:
+        raise PredictionError(_summary(problems), problems)
+    return convert_columns(served, dict(zip(names, columns, strict=True)))
+
+
+def convert_columns(
+    served: ServedVersion, raw: dict[str, list[Any] | np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Raw column values -> float64 (numbers, NaN = missing) or object str (categories)."""
+    table: dict[str, np.ndarray] = {}
+    problems: list[dict[str, Any]] = []
+    for feature in served.features:
+        name = feature["name"]
+        values = raw[name]
+        if feature["type"] == "number":
+            if isinstance(values, np.ndarray) and values.dtype == np.float64:
+                table[name] = values
+                continue
+            converted = [_number(v) for v in values]
+            for i, v in enumerate(converted):
+                if v is None and len(problems) < 20:
+                    problems.append(_problem(i, name, f"{values[i]!r} is not a finite number"))
+            table[name] = np.array(
+                [np.nan if v is None else v for v in converted], dtype=np.float64
+            )
+        else:
+            column = np.empty(len(values), dtype=object)
+            for i, v in enumerate(values):
+                try:
+                    column[i] = _category(v)
+                except TypeError:
+                    if len(problems) < 20:
+                        problems.append(_problem(i, name, f"{v!r} is not a category value"))
+            table[name] = column
+    if problems:
+        raise PredictionError(_summary(problems), problems)
+    return table
+
+
+def _summary(problems: list[dict[str, Any]]) -> str:
+    first = problems[0]
+    where = f"row {first['row']}" + (f", column {first['column']!r}" if first["column"] else "")
+    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    return f"The input does not fit the model: {where}: {first['detail']}{more}."
+
+
+# Predict -------------------------------------------------------------------------------
+
+
+def _labels(values: np.ndarray) -> list[Any]:
+    out = values.tolist()
+    if values.dtype.kind == "f":
+        return [int(v) if float(v).is_integer() else v for v in out]
+    return out
+
+
+def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[str, Any]:
+    pipeline = pipeline_cache().get(served)
+    result: dict[str, Any] = {"model": {"name": served.model, "version": served.version}}
+    if served.kind == DECOMPOSITION:
+        result["predictions"] = pipeline.transform(table).tolist()
+        return result
+    predicted = pipeline.predict(table)
+    if served.kind == CLASSIFIER:
+        result["predictions"] = _labels(predicted)
+        if hasattr(pipeline[-1], "predict_proba"):
+            result["probabilities"] = pipeline.predict_proba(table).tolist()
+            result["classes"] = list(served.classes) if served.classes is not None else None
+    else:
+        result["predictions"] = predicted.tolist()
+    return result
+
+
+def predict_rows(served: ServedVersion, rows: list[Any]) -> dict[str, Any]:
+    return predict_table(served, rows_to_table(served, rows))

@@ -1,0 +1,162 @@
+"""Background training through Django's tasks API, isolated in a child process.
+
+The worker (`python manage.py db_worker`) runs `train_version`, which forks a child to do
+the training. The child has a memory limit and the parent a time limit, so a training
+that runs out of either fails with a message and the worker lives on. While the child
+runs, the parent writes a heartbeat; a version whose heartbeat stops (the worker was
+killed) is retried once, then marked failed, by `reap_stale_versions`, which every worker
+runs at start and every few seconds, and which pages also run when they show a version.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import resource
+import signal
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import timezone
+from django_tasks import task
+
+from registry.models import ModelVersion
+
+logger = logging.getLogger(__name__)
+Status = ModelVersion.Status
+
+HEARTBEAT_INTERVAL_S = 5.0
+MAX_ATTEMPTS = 2
+_PR_SET_PDEATHSIG = 1
+
+
+def enqueue_training(version_id: int) -> None:
+    train_version.enqueue(version_id)
+
+
+@task()
+def train_version(version_id: int) -> str:
+    """Train one version in a child process; called by the task worker."""
+    claimed = ModelVersion.objects.filter(
+        pk=version_id, status__in=[Status.QUEUED, Status.RUNNING]
+    ).update(status=Status.RUNNING, heartbeat_at=timezone.now(), attempts=_next_attempt(version_id))
+    if not claimed:
+        return "skipped"
+    return run_isolated(version_id)
+
+
+def _next_attempt(version_id: int) -> int:
+    attempts = ModelVersion.objects.filter(pk=version_id).values_list("attempts", flat=True).first()
+    return (attempts or 0) + 1
+
+
+def _child_main(version_id: int, memory_mb: int) -> None:
+    """Entry point of the training child: die with the parent, cap memory, train."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the heartbeat reaper still recovers
+        pass
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from registry.training import train
+
+    try:
+        train(version_id)
+    finally:
+        connections.close_all()
+
+
+def run_isolated(version_id: int) -> str:
+    """Fork, wait with a time limit while beating the heart, then explain any crash."""
+    timeout = settings.MLSERVE_TRAIN_TIMEOUT_S
+    connections.close_all()  # the child must not share the parent's database socket
+    context = multiprocessing.get_context("fork")
+    child = context.Process(
+        target=_child_main,
+        args=(version_id, settings.MLSERVE_TRAIN_MAX_MEMORY_MB),
+        name=f"train-v{version_id}",
+        daemon=True,
+    )
+    started = time.monotonic()
+    child.start()
+    try:
+        while child.is_alive():
+            child.join(min(HEARTBEAT_INTERVAL_S, settings.MLSERVE_STALE_TRAINING_S / 3))
+            ModelVersion.objects.filter(pk=version_id, status=Status.RUNNING).update(
+                heartbeat_at=timezone.now()
+            )
+            if child.is_alive() and time.monotonic() - started > timeout:
+                child.kill()
+                child.join(10)
+                from registry.training import fail
+
+                fail(
+                    version_id,
+                    f"Training took longer than the {timeout:g} s limit (MLSERVE_TRAIN_TIMEOUT_S) "
+                    "and was stopped: use fewer rows, fewer iterations or a faster algorithm.",
+                )
+    finally:
+        if child.is_alive():
+            child.kill()
+            child.join(10)
+    status = ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
+    if status in (Status.QUEUED, Status.RUNNING):
+        from registry.training import fail
+
+        fail(version_id, _crash_message(child.exitcode))
+        status = Status.FAILED
+    return status or "deleted"
+
+
+def _crash_message(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = (
+            signal.Signals(-exitcode).name
+            if -exitcode in signal.valid_signals()
+            else str(-exitcode)
+        )
+        hint = " (most likely it ran out of memory)" if -exitcode == signal.SIGKILL else ""
+        return f"The training process was killed by {name}{hint}."
+    return f"The training process stopped unexpectedly (exit code {exitcode})."
+
+
+def reap_stale_versions() -> int:
+    """Retry (once) or fail versions whose worker died mid-training. Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MLSERVE_STALE_TRAINING_S)
+    stale = list(
+        ModelVersion.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).values_list(
+            "pk", "attempts"
+        )
+    )
+    for version_id, attempts in stale:
+        with transaction.atomic():
+            if attempts < MAX_ATTEMPTS:
+                requeued = ModelVersion.objects.filter(
+                    pk=version_id, status=Status.RUNNING, heartbeat_at__lt=cutoff
+                ).update(
+                    status=Status.QUEUED,
+                    progress=0,
+                    heartbeat_at=timezone.now(),
+                    error="The worker stopped during training; retrying.",
+                )
+                if requeued:
+                    logger.warning("version %s lost its worker: retrying", version_id)
+                    transaction.on_commit(lambda v=version_id: enqueue_training(v))
+            else:
+                ModelVersion.objects.filter(
+                    pk=version_id, status=Status.RUNNING, heartbeat_at__lt=cutoff
+                ).update(
+                    status=Status.FAILED,
+                    finished_at=timezone.now(),
+                    error=(
+                        f"The training worker stopped (killed or crashed) during {attempts} "
+                        "attempts; the version was not retried again. Train a new version."
+                    ),
+                )
+                logger.warning("version %s lost its worker twice: failed", version_id)
+    return len(stale)

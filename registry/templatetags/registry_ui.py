@@ -1,0 +1,50 @@
+"""Small template helpers for the pages: the current navigation section, sign-up, "ago"."""
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.conf import settings
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+SECTIONS = {
+    "dashboard": "dashboard",
+    "model_list": "models",
+    "model_detail": "models",
+    "model_delete": "models",
+    "version_compare": "models",
+    "alias_move": "models",
+    "version_detail": "models",
+    "version_predict": "models",
+    "version_batch_predict": "models",
+    "version_delete": "models",
+    "dataset_list": "datasets",
+    "dataset_upload": "datasets",
+    "dataset_detail": "datasets",
+    "dataset_delete": "datasets",
+    "train": "train",
+    "token_list": "tokens",
+}
+
+
+@register.filter
+def section(url_name: str | None) -> str:
+    """The navigation section a page belongs to (by its URL name)."""
+    return SECTIONS.get(url_name or "", "")
+
+
+@register.simple_tag
+def allow_signup() -> bool:
+    return bool(getattr(settings, "MLSERVE_ALLOW_SIGNUP", False))
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """'just now', or Django's timesince followed by 'ago'."""
+    if value is None:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value)} ago"

@@ -1,0 +1,359 @@
+"""The one training path: dataset -> numpyml Pipeline -> holdout metrics, plots, artifact.
+
+`train(version_id)` runs in the task worker (inside a child process, see tasks.py). It
+moves the version from queued to running, reports progress at most a few times a second,
+and ends with artifact, metrics and `ready` written in one transaction, or `failed` with
+a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+import numpyml
+from numpyml import metrics as M
+from numpyml.compose import ColumnTransformer
+from numpyml.model_selection import train_test_split
+from numpyml.pipeline import Pipeline
+from numpyml.preprocessing import OneHotEncoder, SimpleImputer, StandardScaler
+from registry import csvio
+from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, REGRESSOR, Algorithm
+from registry.models import Dataset, ModelVersion
+
+logger = logging.getLogger(__name__)
+Status = ModelVersion.Status
+
+PROGRESS_LOAD, PROGRESS_FIT_START, PROGRESS_FIT_END, PROGRESS_METRICS = 5, 10, 85, 90
+PROGRESS_WRITE_INTERVAL_S = 0.3
+
+
+class TrainingError(Exception):
+    """A failure explained in words a person can act on."""
+
+
+def build_pipeline(algorithm: Algorithm, params: dict[str, Any], features: list[dict]) -> Pipeline:
+    numeric = [f["name"] for f in features if f["type"] == "number"]
+    categorical = [f["name"] for f in features if f["type"] != "number"]
+    parts = []
+    if numeric:
+        steps = [("impute", SimpleImputer(strategy="mean"))]
+        if algorithm.scale:
+            steps.append(("scale", StandardScaler()))
+        parts.append(("num", Pipeline(steps), numeric))
+    if categorical:
+        parts.append(
+            (
+                "cat",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("onehot", OneHotEncoder(handle_unknown="ignore")),
+                    ]
+                ),
+                categorical,
+            )
+        )
+    return Pipeline([("prep", ColumnTransformer(parts)), ("model", algorithm.build(params))])
+
+
+class ProgressWriter:
+    """Writes progress and the loss curve to the version, throttled to a few writes a second."""
+
+    def __init__(self, version_id: int) -> None:
+        self.version_id = version_id
+        self.last_write = 0.0
+        self.losses: list[float] = []
+
+    def set(self, progress: int, *, force: bool = False, **fields: Any) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_write < PROGRESS_WRITE_INTERVAL_S:
+            return
+        self.last_write = now
+        ModelVersion.objects.filter(pk=self.version_id, status=Status.RUNNING).update(
+            progress=min(int(progress), 99), heartbeat_at=timezone.now(), **fields
+        )
+
+    def callback(self, info: dict[str, Any]) -> None:
+        loss = float(info["loss"])
+        self.losses.append(loss if np.isfinite(loss) else None)
+        share = min(info["iteration"] / max(info["max_iter"], 1), 1.0)
+        progress = PROGRESS_FIT_START + share * (PROGRESS_FIT_END - PROGRESS_FIT_START)
+        self.set(progress, loss_curve=self.losses)
+
+
+def _target(values: np.ndarray, kind: str) -> np.ndarray:
+    if kind == CLASSIFIER and values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+        return values.astype(np.int64)  # whole-number class labels stay integers
+    return values
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return ~np.isnan(values)
+    return np.array([v is not None for v in values], dtype=bool)
+
+
+def load_training_data(
+    version: ModelVersion,
+) -> tuple[dict[str, np.ndarray], np.ndarray | None, int]:
+    """The feature table and target of the version's dataset, rows without a target dropped."""
+    dataset = Dataset.objects.filter(pk=version.dataset_id).only("csv", "sha256").first()
+    if dataset is None:
+        raise TrainingError("The dataset was deleted before training started.")
+    data = bytes(dataset.csv)
+    if csvio.sha256_hex(data) != version.dataset_sha256:
+        raise TrainingError("The dataset changed since this training was queued.")
+    try:
+        table = csvio.parse_csv(data, max_rows=10**9)
+    except csvio.CSVError as exc:
+        raise TrainingError(f"The dataset can no longer be read: {exc}") from None
+    X = {f["name"]: table.data[f["name"]] for f in version.features}
+    if not version.target:
+        return X, None, 0
+    y = table.data[version.target]
+    keep = _present(y)
+    dropped = int((~keep).sum())
+    if dropped:
+        X = {name: column[keep] for name, column in X.items()}
+        y = y[keep]
+    if y.size < 4:
+        raise TrainingError(f"Only {y.size} rows have a value for the target {version.target!r}.")
+    return X, _target(y, ALGORITHMS[version.algorithm].kind), dropped
+
+
+def _split(
+    X: dict[str, np.ndarray], y: np.ndarray | None, kind: str, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    n = len(next(iter(X.values())))
+    index = np.arange(n)
+    stratify = None
+    if kind == CLASSIFIER:
+        _, counts = np.unique(y.astype(str) if y.dtype == object else y, return_counts=True)
+        if counts.min() >= 2 and round(n * test_size) >= counts.size:
+            stratify = y
+    train, test = train_test_split(index, test_size=test_size, random_state=seed, stratify=stratify)
+    return np.sort(train), np.sort(test), stratify is not None
+
+
+def _take(X: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: column[rows] for name, column in X.items()}
+
+
+def _json_label(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def compute_metrics(
+    kind: str, pipeline: Pipeline, X_test: dict, y_test: np.ndarray | None, X_train: dict
+) -> dict[str, Any]:
+    model = pipeline[-1]
+    if kind == CLASSIFIER:
+        predicted = pipeline.predict(X_test)
+        labels = list(pipeline.classes_)
+        result: dict[str, Any] = {
+            "accuracy": M.accuracy_score(y_test, predicted),
+            "f1_macro": M.f1_score(y_test, predicted, average="macro", zero_division=0),
+            "precision_macro": M.precision_score(
+                y_test, predicted, average="macro", zero_division=0
+            ),
+            "recall_macro": M.recall_score(y_test, predicted, average="macro", zero_division=0),
+            "confusion_matrix": {
+                "labels": [_json_label(v) for v in labels],
+                "matrix": M.confusion_matrix(y_test, predicted, labels=labels).tolist(),
+            },
+        }
+        if hasattr(model, "predict_proba"):
+            result["log_loss"] = M.log_loss(y_test, pipeline.predict_proba(X_test), labels=labels)
+        return result
+    if kind == REGRESSOR:
+        predicted = pipeline.predict(X_test)
+        return {
+            "r2": M.r2_score(y_test, predicted),
+            "rmse": M.root_mean_squared_error(y_test, predicted),
+            "mae": M.mean_absolute_error(y_test, predicted),
+            "explained_variance": M.explained_variance_score(y_test, predicted),
+        }
+    Z_test = pipeline[:-1].transform(X_test)
+    if kind == CLUSTERING:
+        labels = model.predict(Z_test)
+        found = np.unique(labels)
+        result = {
+            "silhouette": (
+                M.silhouette_score(Z_test, labels, random_state=0)
+                if 1 < found.size < Z_test.shape[0]
+                else None
+            ),
+            "cluster_sizes": np.bincount(labels, minlength=_n_clusters(model)).tolist(),
+        }
+        if hasattr(model, "inertia_"):
+            result["inertia"] = float(model.inertia_)
+        if hasattr(model, "bic"):
+            result["bic"] = float(model.bic(Z_test))
+            result["aic"] = float(model.aic(Z_test))
+            result["avg_log_likelihood"] = float(model.score(Z_test))
+        return result
+    # decomposition
+    ratios = model.explained_variance_ratio_
+    reconstructed = model.inverse_transform(model.transform(Z_test))
+    return {
+        "explained_variance": float(ratios.sum()),
+        "explained_variance_ratio": ratios.tolist(),
+        "n_components": int(model.n_components_),
+        "reconstruction_mse": float(np.mean((Z_test - reconstructed) ** 2)),
+    }
+
+
+def _n_clusters(model: Any) -> int:
+    return int(getattr(model, "n_clusters", None) or getattr(model, "n_components", 1))
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: replace them with None, recursively."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
+
+
+def input_schema(version: ModelVersion, pipeline: Pipeline, dataset_schema: dict) -> list[dict]:
+    """Feature names, types, categories seen in training, and numeric summaries for forms."""
+    categories: dict[str, list[str]] = {}
+    prep = pipeline.named_steps["prep"]
+    for name, transformer, columns in prep.transformers_:
+        if name == "cat":
+            encoder = transformer.named_steps["onehot"]
+            for column, values in zip(columns, encoder.categories_, strict=True):
+                categories[column] = [str(v) for v in values]
+    schema = []
+    for feature in version.features:
+        entry = {"name": feature["name"], "type": feature["type"]}
+        info = dataset_schema.get(feature["name"], {})
+        if feature["type"] == "number":
+            entry.update({k: info[k] for k in ("min", "max", "mean") if k in info})
+        else:
+            entry["categories"] = categories.get(feature["name"], [])
+        schema.append(entry)
+    return schema
+
+
+def _claim(version_id: int) -> ModelVersion | None:
+    now = timezone.now()
+    claimed = ModelVersion.objects.filter(
+        pk=version_id, status__in=[Status.QUEUED, Status.RUNNING]
+    ).update(status=Status.RUNNING, started_at=now, heartbeat_at=now, progress=1, error="")
+    if not claimed:
+        return None
+    return ModelVersion.objects.select_related("model").get(pk=version_id)
+
+
+def fail(version_id: int, message: str) -> None:
+    ModelVersion.objects.filter(pk=version_id, status__in=[Status.QUEUED, Status.RUNNING]).update(
+        status=Status.FAILED, error=message[:5000], finished_at=timezone.now()
+    )
+
+
+def train(version_id: int) -> str:
+    """Run one training to the end. Returns the final status."""
+    version = _claim(version_id)
+    if version is None:
+        logger.info("version %s is not queued or running: nothing to do", version_id)
+        return "skipped"
+    started = time.monotonic()
+    try:
+        _train(version, started)
+    except TrainingError as exc:
+        fail(version_id, str(exc))
+    except MemoryError:
+        fail(
+            version_id,
+            "Training ran out of memory: use fewer rows or features, or a "
+            "lighter algorithm (MLSERVE_TRAIN_MAX_MEMORY_MB sets the limit).",
+        )
+    except Exception as exc:  # anything numpyml or the data raised: the message is kept
+        logger.exception("training of version %s failed", version_id)
+        fail(version_id, f"Training failed: {exc}")
+    return ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
+
+
+def _train(version: ModelVersion, started: float) -> None:
+    from registry import plots
+
+    algorithm = ALGORITHMS[version.algorithm]
+    progress = ProgressWriter(version.pk)
+    progress.set(PROGRESS_LOAD, force=True)
+    X, y, dropped = load_training_data(version)
+    train_rows, test_rows, stratified = _split(
+        X, y, algorithm.kind, version.test_size, version.seed
+    )
+    X_train, X_test = _take(X, train_rows), _take(X, test_rows)
+    y_train = y[train_rows] if y is not None else None
+    y_test = y[test_rows] if y is not None else None
+
+    pipeline = build_pipeline(algorithm, version.params, version.features)
+    progress.set(PROGRESS_FIT_START, force=True)
+    fit_params = {"callback": progress.callback} if algorithm.iterative else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", numpyml.ConvergenceWarning)
+        try:
+            pipeline.fit(X_train, y_train, **fit_params)
+        except ValueError as exc:
+            raise TrainingError(
+                f"{algorithm.label} could not be trained on this data: {exc}"
+            ) from None
+    notes = sorted(
+        {str(w.message) for w in caught if issubclass(w.category, numpyml.ConvergenceWarning)}
+    )
+
+    progress.set(PROGRESS_METRICS, force=True, loss_curve=progress.losses)
+    result = compute_metrics(algorithm.kind, pipeline, X_test, y_test, X_train)
+    result.update(n_train=int(train_rows.size), n_test=int(test_rows.size), stratified=stratified)
+    if dropped:
+        result["rows_dropped_missing_target"] = dropped
+    if notes:
+        result["warnings"] = notes
+    dataset_schema = {c["name"]: c for c in (version.dataset.schema if version.dataset else [])}
+    features = input_schema(version, pipeline, dataset_schema)
+    classes = [_json_label(c) for c in pipeline.classes_] if algorithm.kind == CLASSIFIER else None
+    rendered = plots.render_all(
+        kind=algorithm.kind,
+        pipeline=pipeline,
+        metrics=result,
+        losses=progress.losses,
+        X_test=X_test,
+        y_test=y_test,
+    )
+    artifact = numpyml.save(pipeline)
+    with transaction.atomic():
+        updated = ModelVersion.objects.filter(pk=version.pk, status=Status.RUNNING).update(
+            status=Status.READY,
+            progress=100,
+            metrics=_finite(result),
+            loss_curve=_finite(progress.losses),
+            plots=rendered,
+            features=features,
+            classes=classes,
+            artifact=artifact,
+            artifact_sha256=csvio.sha256_hex(artifact),
+            artifact_size=len(artifact),
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            training_seconds=round(time.monotonic() - started, 3),
+        )
+    if not updated:
+        logger.warning("version %s stopped running before it could be saved", version.pk)

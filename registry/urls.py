@@ -1,0 +1,49 @@
+"""Routes of the browser pages. Every page but sign-in needs a login (see views)."""
+
+from django.urls import path
+
+from registry import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("datasets/", views.dataset_list, name="dataset_list"),
+    path("datasets/upload/", views.dataset_upload, name="dataset_upload"),
+    path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
+    path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset_delete"),
+    path("train/", views.train, name="train"),
+    path("models/", views.model_list, name="model_list"),
+    path("models/<str:name>/", views.model_detail, name="model_detail"),
+    path("models/<str:name>/delete/", views.model_delete, name="model_delete"),
+    path("models/<str:name>/compare/", views.version_compare, name="version_compare"),
+    path("models/<str:name>/aliases/", views.alias_move, name="alias_move"),
+    path("models/<str:name>/versions/<int:version>/", views.version_detail, name="version_detail"),
+    path(
+        "models/<str:name>/versions/<int:version>/status/",
+        views.version_status,
+        name="version_status",
+    ),
+    path(
+        "models/<str:name>/versions/<int:version>/plots/<str:plot>.svg",
+        views.version_plot,
+        name="version_plot",
+    ),
+    path(
+        "models/<str:name>/versions/<int:version>/predict/",
+        views.version_predict,
+        name="version_predict",
+    ),
+    path(
+        "models/<str:name>/versions/<int:version>/batch/",
+        views.version_batch_predict,
+        name="version_batch_predict",
+    ),
+    path(
+        "models/<str:name>/versions/<int:version>/delete/",
+        views.version_delete,
+        name="version_delete",
+    ),
+    path("tokens/", views.token_list, name="token_list"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    # Offered only when MLSERVE_ALLOW_SIGNUP is on (the view 404s otherwise).
+    path("accounts/signup/", views.signup, name="signup"),
+]

@@ -1,0 +1,153 @@
+"""Training, the registry's models, versions and aliases through /api/v1/models."""
+
+import pytest
+
+from registry.models import Alias, ModelVersion, RegisteredModel
+from tests.conftest import assert_problem
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def houses(make_dataset):
+    return make_dataset("houses.csv")
+
+
+def train_body(dataset, **overrides):
+    return {
+        "name": "prices",
+        "dataset": dataset.pk,
+        "algorithm": "linear_regression",
+        "target": "price",
+        **overrides,
+    }
+
+
+def test_it_queues_a_new_model_and_answers_202(owner_api, houses):
+    response = owner_api.post("/models", train_body(houses, description="Sale prices"))
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["model"], body["version"], body["status"], body["progress"]) == (
+        "prices",
+        1,
+        "queued",
+        0,
+    )
+    assert body["url"] == "/models/prices/versions/1/"
+    assert body["params"] == {"alpha": 0.0, "fit_intercept": True}
+    assert RegisteredModel.objects.get(name="prices").description == "Sale prices"
+
+
+def test_it_answers_409_for_a_taken_name_and_422_for_bad_training(owner_api, houses):
+    owner_api.post("/models", train_body(houses))
+    assert_problem(owner_api.post("/models", train_body(houses)), 409, "already exists")
+    body = assert_problem(
+        owner_api.post("/models", train_body(houses, name="p2", params={"alpha": -1})), 422
+    )
+    assert {"field": "params.alpha", "detail": "must be at least 0"} in body["errors"]
+    body = assert_problem(owner_api.post("/models", {"name": "p3"}), 422)
+    assert {e["field"] for e in body["errors"]} >= {"dataset", "algorithm"}
+    assert_problem(
+        owner_api.post("/models", {**train_body(houses, name="p4"), "dataset": 99999}), 404
+    )
+    assert not RegisteredModel.objects.filter(name__in=["p2", "p3", "p4"]).exists()
+
+
+def test_it_refuses_training_on_another_users_dataset(other_api, houses):
+    assert_problem(other_api.post("/models", train_body(houses, name="theirs")), 403)
+    assert not RegisteredModel.objects.exists()
+
+
+def test_it_trains_the_next_version(owner_api, other_api, houses, worker):
+    owner_api.post("/models", train_body(houses))
+    response = owner_api.post(
+        "/models/prices/versions",
+        {"dataset": houses.pk, "algorithm": "knn_regressor", "target": "price"},
+    )
+    assert response.status_code == 202
+    assert response.json()["version"] == 2
+    assert_problem(
+        other_api.post(
+            "/models/prices/versions",
+            {"dataset": houses.pk, "algorithm": "knn_regressor", "target": "price"},
+        ),
+        403,
+    )
+    assert_problem(
+        owner_api.post(
+            "/models/nope/versions",
+            {"dataset": houses.pk, "algorithm": "knn_regressor", "target": "price"},
+        ),
+        404,
+    )
+    worker()
+    detail = owner_api.get("/models/prices/versions/2").json()
+    assert detail["status"] == "ready"
+    assert detail["algorithm"] == "knn_regressor"
+    assert detail["metrics"]["r2"] > 0.5
+    assert [f["name"] for f in detail["features"]] == ["size_m2", "bedrooms", "age_years", "area"]
+    assert detail["features"][3]["categories"] == ["centre", "rural", "suburb"]
+    assert detail["classes"] is None
+
+
+def test_it_lists_models_by_page_with_aliases_and_newest_version(owner_api, make_dataset, worker):
+    houses = make_dataset("houses.csv")
+    for name in ("a-model", "b-model", "c-model"):
+        owner_api.post("/models", train_body(houses, name=name))
+    worker()
+    owner_api.put("/models/b-model/aliases/production", {"version": 1})
+    body = owner_api.get("/models?page_size=2").json()
+    assert body["count"] == 3
+    assert [m["name"] for m in body["items"]] == ["a-model", "b-model"]
+    assert body["items"][1]["aliases"] == {"production": 1}
+    assert body["items"][0]["latest_version"]["status"] == "ready"
+    detail = owner_api.get("/models/b-model").json()
+    assert [v["version"] for v in detail["versions"]] == [1]
+    assert_problem(owner_api.get("/models/zzz"), 404)
+
+
+def test_aliases_move_atomically_and_only_to_ready_versions(owner_api, other_api, houses, worker):
+    owner_api.post("/models", train_body(houses))
+    assert_problem(
+        owner_api.put("/models/prices/aliases/production", {"version": 1}), 409, "queued"
+    )
+    worker()
+    response = owner_api.put("/models/prices/aliases/production", {"version": 1})
+    assert response.status_code == 200
+    assert response.json()["version"] == 1
+    assert Alias.objects.get(name="production").version.version == 1
+    assert_problem(owner_api.put("/models/prices/aliases/production", {"version": 9}), 404)
+    assert_problem(owner_api.put("/models/prices/aliases/Bad Alias", {"version": 1}), 422)
+    assert_problem(owner_api.put("/models/prices/aliases/production", {"version": "x"}), 422)
+    assert_problem(other_api.put("/models/prices/aliases/production", {"version": 1}), 403)
+    assert_problem(owner_api.delete("/models/prices/versions/1"), 409, "production")
+    assert_problem(other_api.delete("/models/prices/aliases/production"), 403)
+    assert owner_api.delete("/models/prices/aliases/production").status_code == 204
+    assert_problem(owner_api.delete("/models/prices/aliases/production"), 404)
+    assert owner_api.delete("/models/prices/versions/1").status_code == 204
+    assert not ModelVersion.objects.exists()
+
+
+def test_only_the_owner_deletes_a_model(owner_api, other_api, houses):
+    owner_api.post("/models", train_body(houses))
+    assert_problem(other_api.delete("/models/prices"), 403)
+    assert_problem(other_api.delete("/models/prices/versions/1"), 403)
+    assert RegisteredModel.objects.filter(name="prices").exists()
+    assert owner_api.delete("/models/prices").status_code == 204
+    assert not RegisteredModel.objects.exists()
+    assert_problem(owner_api.get("/models/prices/versions/1"), 404)
+
+
+def test_a_version_shows_a_failure_message(owner_api, make_dataset, worker):
+    data = b"count,label\n" + b"".join(
+        b"%d,%s\n" % (i - 5, b"ab"[i % 2 : i % 2 + 1]) for i in range(40)
+    )
+    dataset = make_dataset(data=data, dataset_name="neg")
+    owner_api.post(
+        "/models",
+        {"name": "nb", "dataset": dataset.pk, "algorithm": "multinomial_nb", "target": "label"},
+    )
+    worker()
+    body = owner_api.get("/models/nb/versions/1").json()
+    assert body["status"] == "failed"
+    assert "non-negative" in body["error"]

@@ -1,0 +1,121 @@
+"""Shared personas and helpers: an owner, another user, demo datasets, the real worker."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+DEMO = Path(__file__).resolve().parent.parent / "registry" / "demo"
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user("olivia", "olivia@example.com", "pw-olivia-123")
+
+
+@pytest.fixture
+def other(django_user_model):
+    return django_user_model.objects.create_user("oscar", "oscar@example.com", "pw-oscar-123")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser("ada", "ada@example.com", "pw-ada-123")
+
+
+def demo_bytes(name: str) -> bytes:
+    return (DEMO / name).read_bytes()
+
+
+@pytest.fixture
+def make_dataset(owner):
+    from registry import services
+
+    def make(name: str = "churn.csv", *, user=None, data: bytes | None = None, dataset_name=None):
+        return services.dataset_create(
+            owner=user or owner,
+            data=data if data is not None else demo_bytes(name),
+            name=dataset_name or name.removesuffix(".csv"),
+        )
+
+    return make
+
+
+def run_worker() -> None:
+    """Run every queued task with the real worker command, then return."""
+    call_command(
+        "db_worker", batch=True, startup_delay=False, interval=0, verbosity=0, reload=False
+    )
+
+
+@pytest.fixture
+def worker():
+    return run_worker
+
+
+class ApiClient:
+    """Django's test client speaking JSON with a bearer token."""
+
+    def __init__(self, client, token: str | None) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _call(self, method: str, path: str, data=None, content_type="application/json", **extra):
+        import json as _json
+
+        kwargs = {"headers": {**self.headers, **extra.pop("headers", {})}, **extra}
+        if data is not None:
+            kwargs["data"] = (
+                data
+                if isinstance(data, (bytes, str)) or content_type is None
+                else (_json.dumps(data))
+            )
+            if content_type is not None:
+                kwargs["content_type"] = content_type
+        return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
+
+    def get(self, path, **extra):
+        return self._call("get", path, **extra)
+
+    def post(self, path, data=None, **extra):
+        return self._call("post", path, data, **extra)
+
+    def put(self, path, data=None, **extra):
+        return self._call("put", path, data, **extra)
+
+    def delete(self, path, **extra):
+        return self._call("delete", path, **extra)
+
+
+@pytest.fixture
+def owner_api(client, owner):
+    from registry.tokens import token_create
+
+    return ApiClient(client, token_create(user=owner, name="tests")[1])
+
+
+@pytest.fixture
+def other_api(owner, other):
+    from django.test import Client
+
+    from registry.tokens import token_create
+
+    return ApiClient(Client(), token_create(user=other, name="tests")[1])
+
+
+@pytest.fixture
+def anon_api():
+    from django.test import Client
+
+    return ApiClient(Client(), None)
+
+
+def assert_problem(response, status: int, detail: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert {"type", "title", "status", "detail"} <= set(body)
+    if detail is not None:
+        assert detail in body["detail"], body
+    return body

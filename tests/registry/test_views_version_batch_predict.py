@@ -1,0 +1,111 @@
+"""Batch prediction: upload a CSV, download the same CSV with prediction columns added."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from registry import services
+from registry.models import ModelVersion
+from tests.conftest import demo_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def train(owner, make_dataset, worker):
+    def run(algorithm="logistic_regression", filename="churn.csv", target="churned", name="churn"):
+        version = services.model_create_with_version(
+            owner=owner,
+            name=name,
+            dataset=make_dataset(filename, dataset_name=name),
+            algorithm=algorithm,
+            target=target,
+        )
+        worker()
+        version.refresh_from_db()
+        assert version.status == "ready", version.error
+        return version
+
+    return run
+
+
+def batch(client, data: bytes, name="churn", filename="rows.csv"):
+    upload = SimpleUploadedFile(filename, data, content_type="text/csv")
+    return client.post(reverse("version_batch_predict", args=[name, 1]), {"file": upload})
+
+
+def rows_of(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_it_returns_the_csv_with_predictions_and_probabilities(other_client, train):
+    train()
+    data = demo_bytes("churn.csv")
+    response = batch(other_client, data)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="rows-churn-v1-predictions.csv"'
+    )
+    rows = rows_of(response)
+    original = list(csv.DictReader(io.StringIO(data.decode())))
+    assert len(rows) == len(original) == 600
+    assert list(rows[0]) == [*original[0], "prediction", "probability_no", "probability_yes"]
+    assert all(row["prediction"] in ("yes", "no") for row in rows)
+    assert all(
+        abs(float(r["probability_no"]) + float(r["probability_yes"]) - 1) < 1e-5 for r in rows
+    )
+    assert [r["monthly_charges"] for r in rows] == [r["monthly_charges"] for r in original]
+    assert ModelVersion.objects.count() == 1
+
+
+def test_it_adds_a_prediction_column_for_a_regressor(owner_client, train):
+    train("linear_regression", "houses.csv", "price", name="prices")
+    data = b"size_m2,bedrooms,age_years,area\n80,3,20,suburb\n150,5,2,centre\n"
+    rows = rows_of(batch(owner_client, data, name="prices"))
+    assert len(rows) == 2
+    assert float(rows[1]["prediction"]) > float(rows[0]["prediction"])
+
+
+def test_it_keeps_a_column_already_named_prediction(owner_client, train):
+    train("kmeans", "shoppers.csv", None, name="segments")
+    data = b"age,monthly_spend,visits_per_month,cluster\n25,20,2,x\n60,35,4,y\n"
+    rows = rows_of(batch(owner_client, data, name="segments"))
+    assert list(rows[0]) == ["age", "monthly_spend", "visits_per_month", "cluster", "cluster_2"]
+    assert rows[0]["cluster"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b"tenure_months,contract\n1,one-year\n2,two-year\n",
+            "The file lacks the model&#x27;s column(s)",
+        ),
+        (
+            b"tenure_months,monthly_charges,contract,internet,support_calls\n"
+            b"1,20,one-year,dsl,0\n2,lots,one-year,dsl,0\n",
+            "Line 3, column &#x27;monthly_charges&#x27;: &#x27;lots&#x27; is not a number.",
+        ),
+        (b"", "The file is empty"),
+    ],
+)
+def test_it_explains_what_is_wrong_with_the_file(owner_client, train, data, message):
+    train()
+    response = batch(owner_client, data)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert message in html
+    assert 'id="id_file_error"' in html
+    assert ModelVersion.objects.count() == 1
+
+
+def test_it_asks_for_a_file(owner_client, train):
+    train()
+    response = owner_client.post(reverse("version_batch_predict", args=["churn", 1]))
+    assert b"Choose a CSV file (or drop one on the box)." in response.content
+    assert ModelVersion.objects.count() == 1
