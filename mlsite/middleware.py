@@ -54,9 +54,16 @@ class BodyLimitMiddleware:
         return self.get_response(request)
 
     def _refuse(self, request: HttpRequest, status: int, detail: str) -> HttpResponse:
-        from registry.problems import problem
+        if _wants_json(request):
+            from registry.problems import problem
 
-        response = problem(status, detail)
+            response = problem(status, detail)
+        else:
+            from django.template.loader import render_to_string
+
+            response = HttpResponse(
+                render_to_string(f"{status}.html", {"detail": detail}), status=status
+            )
         response["Connection"] = "close"  # the unread body must not be taken as a next request
         return response
 

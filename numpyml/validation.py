@@ -54,7 +54,9 @@ def _assert_all_finite(X: np.ndarray, allow_nan: bool, what: str) -> None:
     if X.dtype.kind not in "fc":
         return
     # A sum is finite only if every element is (overflow aside, which the slow path rechecks).
-    if np.isfinite(X.sum()):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = X.sum()
+    if np.isfinite(total):
         return
     if not allow_nan and np.isnan(X).any():
         raise ValueError(f"Input {what} contains NaN: fill or drop missing values first.")

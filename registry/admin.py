@@ -181,7 +181,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             try:
                 rows = json.loads(form.cleaned_data["rows"])
                 served = serving.resolve(version.model.name, version=version.version)
-                result = json.dumps(serving.predict_rows(served, rows), indent=2)
+                predicted = serving.predict_rows(served, rows)
+                result = json.dumps(json.loads(serving.result_json(predicted)), indent=2)
             except ValueError as exc:
                 error = (
                     f"Not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)

@@ -235,7 +235,15 @@ _TABLE = (
         "Naive Bayes for counts (word counts, event tallies); features must be non-negative.",
         MultinomialNB,
         (
-            Param("alpha", "float", 1.0, "Additive (Laplace) smoothing.", 0, 1e6),
+            Param(
+                "alpha",
+                "float",
+                1.0,
+                "Additive (Laplace) smoothing.",
+                0,
+                1e6,
+                exclusive_minimum=True,
+            ),
             Param("fit_prior", "bool", True, "Learn class priors (else uniform)."),
         ),
         scale=False,

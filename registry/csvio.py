@@ -27,10 +27,18 @@ _STRING = np.dtypes.StringDType()
 class CSVError(ValueError):
     """The CSV cannot be accepted; the message says where and why."""
 
-    def __init__(self, message: str, *, line: int | None = None, column: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+        too_large: bool = False,
+    ):
         super().__init__(message)
         self.line = line
         self.column = column
+        self.too_large = too_large  # over a size or row limit (HTTP 413), not malformed
 
 
 @dataclass
@@ -38,6 +46,7 @@ class Table:
     columns: list[str]
     data: dict[str, np.ndarray]
     schema: list[dict[str, Any]] = field(default_factory=list)
+    cells: np.ndarray | None = None  # the text as sent, (rows, columns), when kept
 
     @property
     def n_rows(self) -> int:
@@ -61,7 +70,8 @@ def _decode(data: bytes) -> str:
     if len(data) > max_upload_bytes():
         raise CSVError(
             f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{settings.MLSERVE_MAX_UPLOAD_MB} MB (MLSERVE_MAX_UPLOAD_MB)."
+            f"{settings.MLSERVE_MAX_UPLOAD_MB} MB (MLSERVE_MAX_UPLOAD_MB).",
+            too_large=True,
         )
     try:
         text = data.decode("utf-8-sig")
@@ -114,14 +124,15 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_row_count(n_rows: int, max_rows: int) -> None:
+def _check_row_count(n_rows: int, max_rows: int, limit_name: str) -> None:
     if n_rows < 2:
         raise CSVError(
             f"The file has {n_rows} data row(s) after the header; at least 2 are needed."
         )
     if n_rows > max_rows:
         raise CSVError(
-            f"The file has {n_rows} data rows; the limit is {max_rows} (MLSERVE_MAX_ROWS)."
+            f"The file has {n_rows} data rows; the limit is {max_rows} ({limit_name}).",
+            too_large=True,
         )
 
 
@@ -133,7 +144,9 @@ def _ragged(line_no: int, got: int, expected: int) -> CSVError:
     )
 
 
-def _split_fast(text: str, max_rows: int) -> tuple[list[str], np.ndarray, list[int]]:
+def _split_fast(
+    text: str, max_rows: int, limit_name: str
+) -> tuple[list[str], np.ndarray, list[int]]:
     """Unquoted CSV: split on newlines and commas. Returns header, (rows, cols) strings, lines."""
     lines = text.split("\n")
     line_numbers = [i + 1 for i, line in enumerate(lines) if line.strip()]
@@ -141,7 +154,7 @@ def _split_fast(text: str, max_rows: int) -> tuple[list[str], np.ndarray, list[i
         lines = [lines[i - 1] for i in line_numbers]  # blank lines are skipped
     header = _check_header(lines[0].split(","))
     body = lines[1:]
-    _check_row_count(len(body), max_rows)
+    _check_row_count(len(body), max_rows, limit_name)
     expected = len(header) - 1
     counts = np.fromiter((line.count(",") for line in body), dtype=np.int64, count=len(body))
     bad = np.flatnonzero(counts != expected)
@@ -153,7 +166,9 @@ def _split_fast(text: str, max_rows: int) -> tuple[list[str], np.ndarray, list[i
     return header, cells, line_numbers[1:]
 
 
-def _split_quoted(text: str, max_rows: int) -> tuple[list[str], np.ndarray, list[int]]:
+def _split_quoted(
+    text: str, max_rows: int, limit_name: str
+) -> tuple[list[str], np.ndarray, list[int]]:
     reader = csv.reader(io.StringIO(text), strict=True)
     try:
         header_row = next(reader)
@@ -178,20 +193,20 @@ def _split_quoted(text: str, max_rows: int) -> tuple[list[str], np.ndarray, list
                 break
     except csv.Error as exc:
         raise CSVError(f"Line {reader.line_num}: {exc}.", line=reader.line_num) from None
-    _check_row_count(len(rows), max_rows)
+    _check_row_count(len(rows), max_rows, limit_name)
     cells = np.array(rows, dtype=_STRING)
     return header, cells, line_numbers
 
 
 def split_cells(
-    data: bytes, *, max_rows: int | None = None
+    data: bytes, *, max_rows: int | None = None, limit_name: str = "MLSERVE_MAX_ROWS"
 ) -> tuple[list[str], np.ndarray, list[int]]:
     """Decode and split a CSV into its header, a (rows, columns) string array and line numbers."""
     text = _decode(data)
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
     if '"' in text:
-        return _split_quoted(text, limit)
-    return _split_fast(text, limit)
+        return _split_quoted(text, limit, limit_name)
+    return _split_fast(text, limit, limit_name)
 
 
 def missing_mask(cells: np.ndarray) -> np.ndarray:
@@ -272,7 +287,9 @@ def parse_with_schema(data: bytes, features: list[dict[str, Any]], *, max_rows: 
 
     Extra columns are kept (as text) so they can be echoed back next to the predictions.
     """
-    header, cells, line_numbers = split_cells(data, max_rows=max_rows)
+    header, cells, line_numbers = split_cells(
+        data, max_rows=max_rows, limit_name="MLSERVE_MAX_PREDICT_ROWS"
+    )
     missing = [f["name"] for f in features if f["name"] not in header]
     if missing:
         raise CSVError(
@@ -280,7 +297,7 @@ def parse_with_schema(data: bytes, features: list[dict[str, Any]], *, max_rows: 
             f"{[f['name'] for f in features]}.",
             column=missing[0],
         )
-    table = Table(columns=header, data={})
+    table = Table(columns=header, data={}, cells=cells)
     kinds = {f["name"]: f["type"] for f in features}
     for index, name in enumerate(header):
         column = cells[:, index]

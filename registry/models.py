@@ -140,6 +140,10 @@ class ModelVersion(models.Model):
     artifact_sha256 = models.CharField(max_length=64, blank=True)
     artifact_size = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Compact summary of the training data (quantile bins, category frequencies) for drift.
+    profile = models.JSONField(default=dict, blank=True)
+    # Where an imported version came from (exporting instance, original name/version, time).
+    origin = models.JSONField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

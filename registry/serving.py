@@ -14,9 +14,11 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import orjson
 from django.conf import settings
 
 import numpyml
@@ -41,10 +43,8 @@ class ServedVersion:
     features: tuple[dict[str, Any], ...]
     classes: tuple[Any, ...] | None
     artifact_sha256: str
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [f["name"] for f in self.features]
+    feature_names: tuple[str, ...]
+    all_numeric: bool
 
 
 class PredictionError(InvalidInput):
@@ -72,6 +72,8 @@ def _served(version: ModelVersion, model: RegisteredModel) -> ServedVersion:
         features=tuple(version.features),
         classes=tuple(version.classes) if version.classes is not None else None,
         artifact_sha256=version.artifact_sha256,
+        feature_names=tuple(f["name"] for f in version.features),
+        all_numeric=all(f["type"] == "number" for f in version.features),
     )
 
 
@@ -218,9 +220,7 @@ def pipeline_cache() -> PipelineCache:
 def _number(value: Any) -> float | None:
     if value is None:
         return np.nan
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)):  # bools too: numpy reads true as 1.0
         value = float(value)
         return value if np.isfinite(value) else None
     if isinstance(value, str):
@@ -253,8 +253,6 @@ def _problem(row: int, column: str | None, detail: str) -> dict[str, Any]:
 
 def rows_to_table(served: ServedVersion, rows: list[Any]) -> dict[str, np.ndarray]:
     """Positional lists or named dicts -> typed columns; every problem is reported."""
-    names = served.feature_names
-    width = len(names)
     if not isinstance(rows, list) or not rows:
         raise PredictionError("Send at least one row to predict.", [])
     if len(rows) > settings.MLSERVE_MAX_PREDICT_ROWS:
@@ -262,36 +260,77 @@ def rows_to_table(served: ServedVersion, rows: list[Any]) -> dict[str, np.ndarra
             f"{len(rows)} rows is more than the limit of {settings.MLSERVE_MAX_PREDICT_ROWS} "
             "(MLSERVE_MAX_PREDICT_ROWS)."
         )
-    columns: list[list[Any]] = [[] for _ in names]
+    if served.all_numeric and type(rows[0]) is list:
+        try:  # the common case in one C call: positional rows of plain numbers
+            values = np.asarray(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            values = None
+        if values is not None and values.shape == (len(rows), len(served.feature_names)):
+            if not np.isinf(values).any():
+                return {name: values[:, j] for j, name in enumerate(served.feature_names)}
+    grid = _grid(served, rows)
+    if grid is None:
+        raise_row_problems(served, rows)
+    return convert_columns(
+        served, {name: grid[:, j] for j, name in enumerate(served.feature_names)}
+    )
+
+
+def _grid(served: ServedVersion, rows: list[Any]) -> np.ndarray | None:
+    """Rows as an (n, n_features) object array in feature order, or None if any row is off."""
+    names = served.feature_names
+    width = len(names)
+    if type(rows[0]) is dict:
+        keys = frozenset(names)
+        if not all(type(r) is dict and r.keys() == keys for r in rows):
+            return None
+        getter = itemgetter(*names)
+        rows = [getter(r) for r in rows] if width > 1 else [[getter(r)] for r in rows]
+    elif not all(type(r) is list and len(r) == width for r in rows):
+        return None
+    grid = np.empty((len(rows), width), dtype=object)
+    try:
+        grid[:] = rows
+    except ValueError:  # a value that is itself a list: report it cell by cell
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                grid[i, j] = value
+    return grid
+
+
+def raise_row_problems(served: ServedVersion, rows: list[Any]) -> None:
+    """Name every row that is not a list of the right length or an object with the features."""
+    names = list(served.feature_names)
     problems: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
         if isinstance(row, dict):
-            unknown = [k for k in row if k not in served.feature_names]
+            unknown = [k for k in row if k not in names]
             missing = [n for n in names if n not in row]
-            for key in unknown[:5]:
-                problems.append(_problem(i, str(key), f"unknown column; expected {names}"))
-            for key in missing[:5]:
-                problems.append(_problem(i, key, "missing column"))
-            if unknown or missing:
-                continue
-            values = [row[n] for n in names]
+            problems += [
+                _problem(i, str(k), f"unknown column; expected {names}") for k in unknown[:5]
+            ]
+            problems += [_problem(i, k, "missing column") for k in missing[:5]]
         elif isinstance(row, list):
-            if len(row) != width:
+            if len(row) != len(names):
                 problems.append(
-                    _problem(i, None, f"has {len(row)} values; the model expects {width}: {names}")
+                    _problem(
+                        i, None, f"has {len(row)} values; the model expects {len(names)}: {names}"
+                    )
                 )
-                continue
-            values = row
         else:
             problems.append(_problem(i, None, "a row must be a list of values or an object"))
-            continue
-        for j, value in enumerate(values):
-            columns[j].append(value)
         if len(problems) >= 20:
             break
-    if problems:
-        raise PredictionError(_summary(problems), problems)
-    return convert_columns(served, dict(zip(names, columns, strict=True)))
+    raise PredictionError(_summary(problems), problems)
+
+
+def _numbers(values: np.ndarray | list[Any]) -> np.ndarray | None:
+    """The common case in one numpy call: every value a finite number, None or a numeric string."""
+    try:
+        column = np.asarray(values).astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isinf(column).any() else column
 
 
 def convert_columns(
@@ -307,18 +346,19 @@ def convert_columns(
             if isinstance(values, np.ndarray) and values.dtype == np.float64:
                 table[name] = values
                 continue
-            converted = [_number(v) for v in values]
-            for i, v in enumerate(converted):
-                if v is None and len(problems) < 20:
-                    problems.append(_problem(i, name, f"{values[i]!r} is not a finite number"))
-            table[name] = np.array(
-                [np.nan if v is None else v for v in converted], dtype=np.float64
-            )
+            column = _numbers(values)
+            if column is None:
+                converted = [_number(v) for v in values]
+                for i, v in enumerate(converted):
+                    if v is None and len(problems) < 20:
+                        problems.append(_problem(i, name, f"{values[i]!r} is not a finite number"))
+                column = np.array([np.nan if v is None else v for v in converted], dtype=np.float64)
+            table[name] = column
         else:
             column = np.empty(len(values), dtype=object)
             for i, v in enumerate(values):
                 try:
-                    column[i] = _category(v)
+                    column[i] = v if type(v) is str else _category(v)
                 except TypeError:
                     if len(problems) < 20:
                         problems.append(_problem(i, name, f"{v!r} is not a category value"))
@@ -338,28 +378,31 @@ def _summary(problems: list[dict[str, Any]]) -> str:
 # Predict -------------------------------------------------------------------------------
 
 
-def _labels(values: np.ndarray) -> list[Any]:
-    out = values.tolist()
-    if values.dtype.kind == "f":
-        return [int(v) if float(v).is_integer() else v for v in out]
-    return out
-
-
 def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Predictions (and class probabilities) for a typed table.
+
+    Numeric outputs stay numpy arrays: turning 10,000 rows into Python floats costs more
+    than the prediction. Use `result_json` (or `.tolist()`) to serialise them.
+    """
     pipeline = pipeline_cache().get(served)
+    features = pipeline.steps[0][1].transform(table)  # preprocessing once, then the model
+    model = pipeline.steps[-1][1]
     result: dict[str, Any] = {"model": {"name": served.model, "version": served.version}}
     if served.kind == DECOMPOSITION:
-        result["predictions"] = pipeline.transform(table).tolist()
+        result["predictions"] = model.transform(features)
         return result
-    predicted = pipeline.predict(table)
-    if served.kind == CLASSIFIER:
-        result["predictions"] = _labels(predicted)
-        if hasattr(pipeline[-1], "predict_proba"):
-            result["probabilities"] = pipeline.predict_proba(table).tolist()
-            result["classes"] = list(served.classes) if served.classes is not None else None
-    else:
-        result["predictions"] = predicted.tolist()
+    predicted = model.predict(features)
+    # Labels that are strings (object arrays) become lists; numbers stay arrays.
+    result["predictions"] = predicted.tolist() if predicted.dtype == object else predicted
+    if served.kind == CLASSIFIER and hasattr(model, "predict_proba"):
+        result["probabilities"] = model.predict_proba(features)
+        result["classes"] = list(served.classes) if served.classes is not None else None
     return result
+
+
+def result_json(result: dict[str, Any]) -> bytes:
+    """JSON bytes of a prediction result; numpy arrays written directly, NaN as null."""
+    return orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def predict_rows(served: ServedVersion, rows: list[Any]) -> dict[str, Any]:

@@ -540,9 +540,7 @@ def _alias_numbers(model: RegisteredModel) -> dict[str, int]:
 @require_GET
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = _get_model(name)
-    page = _page(
-        request, _listed(model.versions.select_related("created_by")).order_by("-version")
-    )
+    page = _page(request, _listed(model.versions.select_related("created_by")).order_by("-version"))
     aliases = _alias_numbers(model)
     by_version: dict[int, list[str]] = {}
     for alias, number in sorted(aliases.items()):
@@ -799,7 +797,7 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
         shown["label"] = str(value)
     else:
         shown["label"] = f"{value:.6g}"
-    if result.get("probabilities"):
+    if result.get("probabilities") is not None:
         pairs = zip(result["classes"], result["probabilities"][0], strict=True)
         shown["probabilities"] = [
             {"label": str(c), "value": p, "percent": f"{100 * p:.1f}%"}
@@ -954,15 +952,16 @@ def _prediction_columns(
 ) -> list[tuple[str, list[Any]]]:
     predictions = result["predictions"]
     if served.kind == DECOMPOSITION:
-        width = len(predictions[0]) if predictions else 0
+        components = np.round(np.asarray(predictions, dtype=float), 6)
         return [
-            (f"component_{j + 1}", [round(row[j], 6) for row in predictions]) for j in range(width)
+            (f"component_{j + 1}", components[:, j].tolist()) for j in range(components.shape[1])
         ]
-    columns = [("cluster" if served.kind == CLUSTERING else "prediction", predictions)]
-    if result.get("probabilities"):
+    label = "cluster" if served.kind == CLUSTERING else "prediction"
+    columns = [(label, list(predictions))]
+    if result.get("probabilities") is not None:
         probabilities = np.round(np.asarray(result["probabilities"]), 6)
-        for j, label in enumerate(result["classes"]):
-            columns.append((f"probability_{label}", probabilities[:, j].tolist()))
+        for j, name in enumerate(result["classes"]):
+            columns.append((f"probability_{name}", probabilities[:, j].tolist()))
     return columns
 
 
@@ -970,7 +969,7 @@ def predict_csv(served: serving.ServedVersion, data: bytes) -> bytes:
     """The uploaded CSV, unchanged, with the prediction (and probability) columns added."""
     limit = settings.MLSERVE_MAX_PREDICT_ROWS
     table = csvio.parse_with_schema(data, list(served.features), max_rows=limit)
-    header, cells, _ = csvio.split_cells(data, max_rows=limit)  # the text, echoed as sent
+    header, cells = table.columns, table.cells  # the text, echoed as sent
     result = serving.predict_table(
         served, {f["name"]: table.data[f["name"]] for f in served.features}
     )

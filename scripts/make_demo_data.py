@@ -19,8 +19,12 @@ def churn(rng: np.random.Generator, n: int = 600) -> list[list[object]]:
         charges = round(float(rng.normal({"fiber": 85, "dsl": 55, "none": 25}[net], 12)), 2)
         calls = int(rng.poisson(1.5))
         score = (
-            -1.2 + 1.6 * (contract == "month-to-month") - 0.035 * tenure
-            + 0.02 * (charges - 60) + 0.45 * calls + 0.5 * (net == "fiber")
+            -1.2
+            + 1.6 * (contract == "month-to-month")
+            - 0.035 * tenure
+            + 0.02 * (charges - 60)
+            + 0.45 * calls
+            + 0.5 * (net == "fiber")
         )
         churned = "yes" if rng.random() < 1 / (1 + np.exp(-score)) else "no"
         row: list[object] = [tenure, charges, contract, net, calls, churned]
@@ -29,8 +33,10 @@ def churn(rng: np.random.Generator, n: int = 600) -> list[list[object]]:
         if rng.random() < 0.04:
             row[3] = ""  # missing internet type
         rows.append(row)
-    return [["tenure_months", "monthly_charges", "contract", "internet", "support_calls",
-             "churned"], *rows]
+    return [
+        ["tenure_months", "monthly_charges", "contract", "internet", "support_calls", "churned"],
+        *rows,
+    ]
 
 
 def houses(rng: np.random.Generator, n: int = 500) -> list[list[object]]:
@@ -54,15 +60,19 @@ def shoppers(rng: np.random.Generator, n: int = 450) -> list[list[object]]:
     for i in range(n):
         c = centres[i % 3]
         age, spend, visits = rng.normal(c, spread)
-        rows.append([int(max(18, age)), round(float(max(1, spend)), 2), round(float(max(0, visits)), 1)])
+        row = [int(max(18, age)), round(float(max(1, spend)), 2), round(float(max(0, visits)), 1)]
+        rows.append(row)
     return [["age", "monthly_spend", "visits_per_month"], *rows]
 
 
 def main() -> None:
     rng = np.random.default_rng(2024)
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("churn.csv", churn(rng)), ("houses.csv", houses(rng)),
-                       ("shoppers.csv", shoppers(rng))):
+    for name, rows in (
+        ("churn.csv", churn(rng)),
+        ("houses.csv", houses(rng)),
+        ("shoppers.csv", shoppers(rng)),
+    ):
         with (OUT / name).open("w", newline="") as handle:
             csv.writer(handle, lineterminator="\n").writerows(rows)
 

@@ -126,8 +126,8 @@ def test_others_may_predict_with_any_model(other_api, churn):
     ("body", "status", "detail"),
     [
         (b"{not json", 400, "not valid JSON"),
-        (b'{"instances": [[NaN, 1, "a", "b", 1]]}', 400, "NaN is not valid JSON"),
-        (b'{"instances": [[Infinity, 1, "a", "b", 1]]}', 400, "Infinity"),
+        (b'{"instances": [[NaN, 1, "a", "b", 1]]}', 400, "not valid JSON"),
+        (b'{"instances": [[Infinity, 1, "a", "b", 1]]}', 400, "not valid JSON"),
         (b'{"rows": []}', 400, "exactly one of"),
         (b'{"instances": [], "inputs": []}', 400, "exactly one of"),
         (b"[1, 2]", 400, "JSON object"),
@@ -141,7 +141,7 @@ def test_others_may_predict_with_any_model(other_api, churn):
             422,
             "'soon' is not a finite number",
         ),
-        (b'{"instances": [[1e999, 1, "a", "b", 1]]}', 422, "not a finite number"),
+        (b'{"instances": [[1e999, 1, "a", "b", 1]]}', 400, "infinity"),
         (b'{"instances": [[1, 1, {"a": 1}, "b", 1]]}', 422, "not a category value"),
         (b'{"instances": []}', 422, "at least one row"),
     ],
@@ -198,3 +198,25 @@ def test_clustering_and_pca_return_ids_and_coordinates(owner_api, owner, make_da
     coords = predict(owner_api, {"instances": [[25, 20.0, 2.0]]}, "/models/proj/predict").json()
     assert len(coords["predictions"][0]) == 2
     assert "probabilities" not in coords
+
+
+def test_the_hot_path_checks_method_auth_csrf_and_query(owner, anon_api, owner_api, churn):
+    from django.test import Client
+
+    assert_problem(anon_api.post("/models/churn/predict", {"instances": ROWS}), 401)
+    assert_problem(owner_api.get("/models/churn/predict"), 405)
+    assert_problem(predict(owner_api, {"instances": ROWS}, "/models/churn/predict?version=x"), 422)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    response = browser.post(
+        "/api/v1/models/churn/predict", {"instances": ROWS}, content_type="application/json"
+    )
+    assert_problem(response, 403, "CSRF")
+    browser.get("/api/v1/docs")
+    response = browser.post(
+        "/api/v1/models/churn/predict",
+        {"instances": ROWS},
+        content_type="application/json",
+        headers={"X-CSRFToken": browser.cookies["csrftoken"].value},
+    )
+    assert response.status_code == 200

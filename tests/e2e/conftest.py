@@ -57,15 +57,6 @@ def browser_context_args(browser_context_args):
     }
 
 
-@pytest.fixture(autouse=True)
-def plain_static_storage(settings):
-    """No collectstatic in tests: plain static names (the live server serves the files)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_database_url() -> str:
     """DATABASE_URL of the test database, for processes the test starts."""
     from django.db import connection

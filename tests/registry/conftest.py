@@ -21,17 +21,6 @@ CHURN_FEATURES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def plain_static_storage(settings):
-    """Pages link their CSS and JS with {% static %}: without collectstatic there is no
-    manifest of hashed names, so tests use the plain storage (whitenoise serves from the
-    finders either way)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def owner_client(client, owner):
     client.force_login(owner)

@@ -1,5 +1,7 @@
 """Every algorithm trains through the real task worker and predicts through the serving path."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,11 @@ ROWS = {
     ],
     "shoppers.csv": [[25, 20.0, 2.0], [60, 35.0, 4.0]],
 }
+
+
+def predict_json(served, rows):
+    """The prediction as an API client sees it (arrays serialised)."""
+    return json.loads(serving.result_json(serving.predict_rows(served, rows)))
 
 
 def rows_for(version, rows):
@@ -88,7 +95,7 @@ def test_every_algorithm_trains_and_serves(owner, make_dataset, worker, algorith
 
     served = serving.resolve(version.model.name)
     assert served.version == 1
-    result = serving.predict_rows(served, rows_for(version, ROWS[filename]))
+    result = predict_json(served, rows_for(version, ROWS[filename]))
     assert result["model"] == {"name": version.model.name, "version": 1}
     assert len(result["predictions"]) == 2
     if kind == CLASSIFIER:
@@ -193,14 +200,14 @@ def test_prediction_input_errors_name_the_row_and_column(owner, make_dataset, wo
     ]
     for rows, message in cases:
         with pytest.raises(serving.PredictionError, match=message):
-            serving.predict_rows(served, rows)
+            predict_json(served, rows)
 
 
 def test_positional_and_named_rows_predict_the_same(owner, make_dataset, worker):
     version, _ = train(owner, make_dataset, worker, "decision_tree_regressor")
     served = serving.resolve(version.model.name)
-    named = serving.predict_rows(served, rows_for(version, ROWS["houses.csv"]))
-    positional = serving.predict_rows(
+    named = predict_json(served, rows_for(version, ROWS["houses.csv"]))
+    positional = predict_json(
         served, [[r[f["name"]] for f in version.features] for r in ROWS["houses.csv"]]
     )
     assert named == positional
