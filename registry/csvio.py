@@ -145,7 +145,7 @@ def _ragged(line_no: int, got: int, expected: int) -> CSVError:
 
 
 def _split_fast(
-    text: str, max_rows: int, limit_name: str
+    text: str, max_rows: int, limit_name: str, *, empty_as_nan: bool = False
 ) -> tuple[list[str], np.ndarray, list[int]]:
     """Unquoted CSV: split on newlines and commas. Returns header, (rows, cols) strings, lines."""
     lines = text.split("\n")
@@ -161,7 +161,14 @@ def _split_fast(
     if bad.size:
         first = int(bad[0])
         raise _ragged(line_numbers[first + 1], int(counts[first]) + 1, len(header))
-    flat = ",".join(body).split(",")
+    joined = ",".join(body)
+    if empty_as_nan:
+        # Empty cells are missing values either way; spelling them "nan" in the text lets
+        # numeric columns convert in one numpy call instead of a masked second pass.
+        joined = joined.replace(",,", ",nan,").replace(",,", ",nan,")
+        joined = ("nan" if joined.startswith(",") else "") + joined
+        joined += "nan" if joined.endswith(",") else ""
+    flat = joined.split(",")
     cells = np.array(flat, dtype=_STRING).reshape(len(body), len(header))
     return header, cells, line_numbers[1:]
 
@@ -199,19 +206,47 @@ def _split_quoted(
 
 
 def split_cells(
-    data: bytes, *, max_rows: int | None = None, limit_name: str = "MLSERVE_MAX_ROWS"
+    data: bytes,
+    *,
+    max_rows: int | None = None,
+    limit_name: str = "MLSERVE_MAX_ROWS",
+    empty_as_nan: bool = False,
 ) -> tuple[list[str], np.ndarray, list[int]]:
     """Decode and split a CSV into its header, a (rows, columns) string array and line numbers."""
     text = _decode(data)
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
     if '"' in text:
         return _split_quoted(text, limit, limit_name)
-    return _split_fast(text, limit, limit_name)
+    return _split_fast(text, limit, limit_name, empty_as_nan=empty_as_nan)
+
+
+_MISSING = frozenset(MISSING_TOKENS)
+
+
+def _is_missing_text(text: str) -> bool:
+    return text.strip().lower() in _MISSING
 
 
 def missing_mask(cells: np.ndarray) -> np.ndarray:
-    lowered = np.strings.lower(np.strings.strip(cells))
-    return np.isin(lowered, np.array(MISSING_TOKENS, dtype=_STRING))
+    """True where a cell is a missing-value token; each distinct text is looked at once."""
+    uniques, inverse = np.unique(cells, return_inverse=True)
+    return np.array([_is_missing_text(str(u)) for u in uniques], dtype=bool)[inverse]
+
+
+def _looks_numeric(cells: np.ndarray, sample: int = 200) -> bool:
+    """A cheap early no for category columns: the first cells that are not missing parse."""
+    seen = 0
+    for cell in cells[: sample * 5].tolist():
+        if _is_missing_text(cell):
+            continue
+        try:
+            float(cell)
+        except ValueError:
+            return False
+        seen += 1
+        if seen >= sample:
+            break
+    return True
 
 
 def to_number(cells: np.ndarray) -> np.ndarray | None:
@@ -219,20 +254,41 @@ def to_number(cells: np.ndarray) -> np.ndarray | None:
     try:
         values = cells.astype(np.float64)
     except ValueError:
-        missing = missing_mask(cells)
-        try:
-            values = np.where(missing, "nan", cells).astype(np.float64)
-        except ValueError:
+        if not _looks_numeric(cells):
             return None
+        try:  # the usual missing value is an empty cell: a cheap comparison
+            values = np.where(cells == "", "nan", cells).astype(np.float64)
+        except ValueError:
+            try:
+                values = np.where(missing_mask(cells), "nan", cells).astype(np.float64)
+            except ValueError:
+                return None
     if np.isinf(values).any():
         return None
     return values
 
 
+def _categories(cells: np.ndarray) -> tuple[np.ndarray, list[tuple[str, int]], int]:
+    """Object column (None = missing), value counts, missing count: one pass over uniques."""
+    uniques, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
+    cleaned: list[str | None] = []
+    totals: dict[str, int] = {}
+    missing = 0
+    for text, count in zip(uniques.tolist(), counts.tolist(), strict=True):
+        if _is_missing_text(text):
+            cleaned.append(None)
+            missing += count
+        else:
+            value = text.strip()
+            cleaned.append(value)
+            totals[value] = totals.get(value, 0) + count
+    lookup = np.empty(len(cleaned), dtype=object)
+    lookup[:] = cleaned
+    return lookup[inverse], sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])), missing
+
+
 def to_category(cells: np.ndarray) -> np.ndarray:
-    values = np.strings.strip(cells).astype(object)
-    values[missing_mask(cells)] = None
-    return values
+    return _categories(cells)[0]
 
 
 def _number_schema(values: np.ndarray) -> dict[str, Any]:
@@ -240,34 +296,33 @@ def _number_schema(values: np.ndarray) -> dict[str, Any]:
     info: dict[str, Any] = {"type": "number", "missing": int(values.size - present.size)}
     if present.size:
         counts, edges = np.histogram(present, bins=HISTOGRAM_BINS)
+        ordered = np.sort(present)
         info.update(
-            min=float(present.min()),
-            max=float(present.max()),
+            min=float(ordered[0]),
+            max=float(ordered[-1]),
             mean=float(present.mean()),
             std=float(present.std()),
-            distinct=int(np.unique(present).size),
+            distinct=int(np.count_nonzero(np.diff(ordered)) + 1),
             histogram={"counts": counts.tolist(), "edges": edges.tolist()},
         )
     return info
 
 
-def _category_schema(cells: np.ndarray, values: np.ndarray) -> dict[str, Any]:
-    present = np.strings.strip(cells[~missing_mask(cells)])
-    uniques, counts = np.unique(present, return_counts=True)
-    order = np.argsort(-counts, kind="stable")[:MAX_CATEGORY_VALUES]
+def _category_schema(counts: list[tuple[str, int]], missing: int) -> dict[str, Any]:
+    kept = counts[:MAX_CATEGORY_VALUES]
     return {
         "type": "category",
-        "missing": int(values.size - present.size),
-        "distinct": int(uniques.size),
-        "values": sorted(str(uniques[i]) for i in order),
-        "top": [[str(uniques[i]), int(counts[i])] for i in order[:HISTOGRAM_BINS]],
-        "truncated": bool(uniques.size > MAX_CATEGORY_VALUES),
+        "missing": missing,
+        "distinct": len(counts),
+        "values": sorted(value for value, _ in kept),
+        "top": [[value, count] for value, count in kept[:HISTOGRAM_BINS]],
+        "truncated": len(counts) > MAX_CATEGORY_VALUES,
     }
 
 
 def parse_csv(data: bytes, *, max_rows: int | None = None) -> Table:
     """Parse uploaded bytes into a typed Table, inferring each column's type."""
-    header, cells, _ = split_cells(data, max_rows=max_rows)
+    header, cells, _ = split_cells(data, max_rows=max_rows, empty_as_nan=True)
     table = Table(columns=header, data={})
     for index, name in enumerate(header):
         column = cells[:, index]
@@ -276,8 +331,8 @@ def parse_csv(data: bytes, *, max_rows: int | None = None) -> Table:
             table.data[name] = values
             info = _number_schema(values)
         else:
-            table.data[name] = to_category(column)
-            info = _category_schema(column, table.data[name])
+            table.data[name], counts, missing = _categories(column)
+            info = _category_schema(counts, missing)
         table.schema.append({"name": name, **info})
     return table
 

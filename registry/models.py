@@ -238,6 +238,7 @@ class ModelVersion(models.Model):
                 created_by=self.created_by.get_username() if self.created_by else None,
                 started_at=self.started_at.isoformat() if self.started_at else None,
                 training_seconds=self.training_seconds,
+                origin=self.origin,  # where an imported version came from; null if trained here
             )
         return data
 

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='modelversion',
-            name='origin',
+            model_name="modelversion",
+            name="origin",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='modelversion',
-            name='profile',
+            model_name="modelversion",
+            name="profile",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]
