@@ -24,7 +24,7 @@ from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
-from registry import csvio, services, serving, tokens
+from registry import csvio, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
 from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
 from registry.problems import field_errors, problem
@@ -236,6 +236,7 @@ class VersionOut(VersionSummary):
     created_by: str | None
     started_at: datetime | None
     training_seconds: float | None
+    origin: dict[str, Any] | None = None
 
 
 class ModelOut(Schema):
@@ -315,10 +316,16 @@ def _page(queryset: Any, pagination: Pagination, render: Any) -> dict[str, Any]:
     }
 
 
-def _dataset(dataset_id: int) -> Dataset:
-    dataset = Dataset.objects.select_related("owner").filter(pk=dataset_id).first()
+def _datasets(user: Any) -> Any:
+    """Datasets are private to their owner (a superuser sees all)."""
+    datasets = Dataset.objects.select_related("owner")
+    return datasets if user.is_superuser else datasets.filter(owner_id=user.pk)
+
+
+def _dataset(user: Any, dataset_id: int) -> Dataset:
+    dataset = _datasets(user).filter(pk=dataset_id).first()
     if dataset is None:
-        raise services.NotFound(f"There is no dataset {dataset_id}.")
+        raise services.NotFound(f"You have no dataset {dataset_id}.")
     return dataset
 
 
@@ -337,8 +344,8 @@ def _version(model: RegisteredModel, number: int) -> ModelVersion:
 
 
 def _training_dataset(user: Any, dataset_id: int) -> Dataset:
-    dataset = _dataset(dataset_id)
-    services.ensure_owner(dataset, user)  # train only on your own data
+    dataset = _dataset(user, dataset_id)
+    services.ensure_owner(dataset, user)  # a superuser sees all, but trains on their own
     return dataset
 
 
@@ -436,15 +443,15 @@ def upload_dataset(request: HttpRequest, name: str | None = None) -> Status:
 
 @api.get("/datasets", response={200: DatasetPage, **errors(422)}, tags=["datasets"])
 def list_datasets(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
-    """All datasets, newest first (their bytes are never sent)."""
-    return _page(Dataset.objects.select_related("owner"), pagination, Dataset.to_dict)
+    """Your datasets, newest first (their bytes are never sent)."""
+    return _page(_datasets(_user(request)), pagination, Dataset.to_dict)
 
 
 @api.get(
     "/datasets/{dataset_id}", response={200: DatasetOut, **errors(404, 422)}, tags=["datasets"]
 )
 def get_dataset(request: HttpRequest, dataset_id: int) -> dict[str, Any]:
-    return _dataset(dataset_id).to_dict()
+    return _dataset(_user(request), dataset_id).to_dict()
 
 
 @api.delete(
@@ -452,7 +459,7 @@ def get_dataset(request: HttpRequest, dataset_id: int) -> dict[str, Any]:
 )
 def delete_dataset(request: HttpRequest, dataset_id: int) -> Status:
     """Delete one of your datasets; versions trained on it keep its name and sha256."""
-    services.dataset_delete(dataset=_dataset(dataset_id), user=_user(request))
+    services.dataset_delete(dataset=_dataset(_user(request), dataset_id), user=_user(request))
     return Status(204, None)
 
 
@@ -485,8 +492,10 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status:
 def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
     """Queue the training of the next version of one of your models."""
     user = _user(request)
+    model = _model(name)
+    services.ensure_owner(model, user)  # before looking at the dataset: 403, not 404
     version = services.version_create(
-        model=_model(name),
+        model=model,
         user=user,
         dataset=_training_dataset(user, body.dataset),
         algorithm=body.algorithm,
@@ -544,6 +553,83 @@ def delete_version(request: HttpRequest, name: str, version: int) -> Status:
     """Delete a version of one of your models (move its aliases away first)."""
     services.version_delete(version=_version(_model(name), version), user=_user(request))
     return Status(204, None)
+
+
+# Moving versions between instances (registry/transfer.py) --------------------------------
+
+_EXPORT_TYPES = ("application/zip", "application/octet-stream", "application/x-zip-compressed")
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@api.get(
+    "/models/{name}/versions/{version}/export",
+    response={200: None, **errors(404, 409, 422)},
+    tags=["transfer"],
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The export file: a zip of manifest.json, model-card.json "
+                "and artifact.npz (see the README).",
+                "content": {"application/zip": _BINARY},
+            }
+        }
+    },
+)
+def export_version(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    """Download a ready version as one file (its artifact and a JSON model card), to import
+    on another instance. Signed when MLSERVE_SIGNING_KEY is set. 409 if not ready."""
+    found = _version(_model(name), version)
+    data = transfer.version_export(found, user=_user(request))
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{transfer.export_filename(found)}"'
+    return response
+
+
+@api.post(
+    "/models/{name}/import",
+    response={201: VersionOut, **errors(403, 409, 413, 415, 422)},
+    tags=["transfer"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+                **{content_type: _BINARY for content_type in _EXPORT_TYPES},
+            },
+        }
+    },
+)
+def import_version(request: HttpRequest, name: str) -> Status:
+    """Import an export file (multipart field `file`, or the raw body) as the next version
+    of model `name`, ready at once; the model is created (yours) if absent, and only its
+    owner may import into it. Every checksum, the format version and, when
+    MLSERVE_SIGNING_KEY is set here, the signature are verified: 422 otherwise."""
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise services.InvalidInput(
+                "Send the export in a multipart field named 'file'.",
+                {"file": "This field is required."},
+            )
+        if upload.size > csvio.max_upload_bytes():
+            raise HttpError(413, f"The file is larger than {settings.MLSERVE_MAX_UPLOAD_MB} MB.")
+        data = upload.read()
+    elif content_type in _EXPORT_TYPES:
+        data = request.body
+    else:
+        raise HttpError(
+            415, "Send the export file as multipart/form-data (field 'file') or application/zip."
+        )
+    version = services.version_import(user=_user(request), data=data, name=name)
+    serving.forget_resolutions()  # the model's newest ready version changed
+    return Status(201, _version(version.model, version.version).to_dict())
 
 
 @api.put(

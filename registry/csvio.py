@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "?")  # not "none": a real category name
 MAX_CATEGORY_VALUES = 50  # distinct values kept in the schema for a categorical column
 HISTOGRAM_BINS = 20
 _STRING = np.dtypes.StringDType()

@@ -85,9 +85,11 @@ def test_it_shows_one_dataset_and_404s_an_unknown_one(owner_api, make_dataset):
     assert_problem(owner_api.get("/datasets/999999"), 404)
 
 
-def test_only_the_owner_deletes_a_dataset(owner_api, other_api, make_dataset):
+def test_datasets_are_private_to_their_owner(owner_api, other_api, make_dataset):
     dataset = make_dataset("houses.csv")
-    assert_problem(other_api.delete(f"/datasets/{dataset.pk}"), 403)
+    assert other_api.get("/datasets").json()["count"] == 0
+    assert_problem(other_api.get(f"/datasets/{dataset.pk}"), 404)
+    assert_problem(other_api.delete(f"/datasets/{dataset.pk}"), 404)
     assert Dataset.objects.filter(pk=dataset.pk).exists()
     assert owner_api.delete(f"/datasets/{dataset.pk}").status_code == 204
     assert not Dataset.objects.filter(pk=dataset.pk).exists()

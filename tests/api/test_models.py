@@ -54,7 +54,7 @@ def test_it_answers_409_for_a_taken_name_and_422_for_bad_training(owner_api, hou
 
 
 def test_it_refuses_training_on_another_users_dataset(other_api, houses):
-    assert_problem(other_api.post("/models", train_body(houses, name="theirs")), 403)
+    assert_problem(other_api.post("/models", train_body(houses, name="theirs")), 404)
     assert not RegisteredModel.objects.exists()
 
 
