@@ -20,6 +20,9 @@ from django.conf import settings
 
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "?")  # not "none": a real category name
 MAX_CATEGORY_VALUES = 50  # distinct values kept in the schema for a categorical column
+# Widest file accepted (upload or prediction). A 10,000-column file is small in bytes but
+# costs a schema, histograms and a page row per column: refused at its header.
+MAX_COLUMNS = 1000
 HISTOGRAM_BINS = 20
 _STRING = np.dtypes.StringDType()
 
@@ -92,6 +95,12 @@ def _decode(data: bytes) -> str:
 
 
 def _check_header(names: list[str]) -> list[str]:
+    if len(names) > MAX_COLUMNS:
+        raise CSVError(
+            f"The header has {len(names)} columns; the limit is {MAX_COLUMNS}.",
+            line=1,
+            too_large=True,
+        )
     names = [n.strip() for n in names]
     for position, name in enumerate(names, start=1):
         if not name:
@@ -227,10 +236,24 @@ def _is_missing_text(text: str) -> bool:
     return text.strip().lower() in _MISSING
 
 
+def _codes(cells: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Distinct texts (in first-seen order) and each cell's index into them.
+
+    A dict instead of np.unique: sorting numpy's StringDType crashes numpy 2.4 on some
+    inputs (a segmentation fault), and hashing is as fast here.
+    """
+    index: dict[str, int] = {}
+    texts = cells.tolist()
+    inverse = np.fromiter(
+        (index.setdefault(text, len(index)) for text in texts), dtype=np.intp, count=len(texts)
+    )
+    return list(index), inverse
+
+
 def missing_mask(cells: np.ndarray) -> np.ndarray:
     """True where a cell is a missing-value token; each distinct text is looked at once."""
-    uniques, inverse = np.unique(cells, return_inverse=True)
-    return np.array([_is_missing_text(str(u)) for u in uniques], dtype=bool)[inverse]
+    uniques, inverse = _codes(cells)
+    return np.array([_is_missing_text(u) for u in uniques], dtype=bool)[inverse]
 
 
 def _looks_numeric(cells: np.ndarray, sample: int = 200) -> bool:
@@ -270,11 +293,12 @@ def to_number(cells: np.ndarray) -> np.ndarray | None:
 
 def _categories(cells: np.ndarray) -> tuple[np.ndarray, list[tuple[str, int]], int]:
     """Object column (None = missing), value counts, missing count: one pass over uniques."""
-    uniques, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
+    uniques, inverse = _codes(cells)
+    counts = np.bincount(inverse, minlength=len(uniques))
     cleaned: list[str | None] = []
     totals: dict[str, int] = {}
     missing = 0
-    for text, count in zip(uniques.tolist(), counts.tolist(), strict=True):
+    for text, count in zip(uniques, counts.tolist(), strict=True):
         if _is_missing_text(text):
             cleaned.append(None)
             missing += count

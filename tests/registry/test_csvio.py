@@ -127,3 +127,11 @@ def test_write_csv_round_trips_values():
         ["x", "label"], {"x": np.array([1.0, 2.5, np.nan]), "label": ["a", "b,c", None]}
     )
     assert data == b'x,label\n1,a\n2.5,"b,c"\n,\n'
+
+
+def test_it_parses_repeating_codes_that_crash_numpys_string_sort():
+    # numpy 2.4's sort of StringDType segfaults on this pattern; the parser must not sort it.
+    data = ("code\n" + "\n".join(f"c{i % 1000:05d}" for i in range(2000)) + "\n").encode()
+    table = parse(data)
+    assert table.column_schema("code")["distinct"] == 1000
+    assert table.data["code"][1001] == "c00001"
