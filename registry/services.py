@@ -71,13 +71,17 @@ def _dataset_name(owner: AbstractBaseUser, name: str | None, filename: str | Non
             raise InvalidInput(
                 "The dataset name is too long.", {"name": "Use at most 200 characters."}
             )
+        if "\x00" in name:  # PostgreSQL text cannot hold (or even compare) a NUL
+            raise InvalidInput(
+                "The dataset name contains a NUL character.", {"name": "Remove the NUL."}
+            )
         if Dataset.objects.filter(owner=owner, name=name).exists():
             raise Conflict(
                 f"You already have a dataset named {name!r}.",
                 {"name": "Choose another name or delete the existing dataset."},
             )
         return name
-    base = PurePath(filename or "dataset").stem.strip()[:180] or "dataset"
+    base = PurePath((filename or "").replace("\x00", "")).stem.strip()[:180] or "dataset"
     candidate, n = base, 2
     while Dataset.objects.filter(owner=owner, name=candidate).exists():
         candidate, n = f"{base} ({n})", n + 1
@@ -91,7 +95,9 @@ def dataset_create(
     try:
         table = csvio.parse_csv(data)
     except csvio.CSVError as exc:
-        raise InvalidInput(str(exc), {"file": str(exc)}) from None
+        # Over a size, row or column limit is "too large" (413), not malformed (422).
+        refusal = TooLarge if exc.too_large else InvalidInput
+        raise refusal(str(exc), {"file": str(exc)}) from None
     with transaction.atomic():
         dataset_name = _dataset_name(owner, name, filename)
         try:
@@ -125,6 +131,12 @@ def model_create(*, owner: AbstractBaseUser, name: str, description: str = "") -
         raise InvalidInput(
             f"{name!r} is not a valid model name.", {"name": str(name_validator.message)}
         ) from None
+    description = description or ""
+    if len(description) > 5000 or "\x00" in description:  # NUL: PostgreSQL cannot store it
+        raise InvalidInput(
+            "The description is too long or holds a NUL character.",
+            {"description": "Use at most 5000 characters of text."},
+        )
     if RegisteredModel.objects.filter(name=name).exists():
         raise Conflict(f"A model named {name!r} already exists.", {"name": "This name is taken."})
     try:
@@ -221,6 +233,16 @@ def training_spec_clean(
     }
 
 
+def _next_version_number(model: RegisteredModel) -> int:
+    """The next version number of `model`, inside the caller's transaction.
+
+    Locks the model row so two writers (trainings, imports) started at once get distinct
+    numbers (on SQLite the IMMEDIATE transaction serialises writers instead).
+    """
+    RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
+    return (model.versions.aggregate(last=Max("version"))["last"] or 0) + 1
+
+
 def version_create(
     *,
     model: RegisteredModel,
@@ -246,13 +268,9 @@ def version_create(
     )
     schema = {c["name"]: c for c in dataset.schema}
     with transaction.atomic():
-        # Lock the model row so two trainings started at once get distinct numbers
-        # (on SQLite the IMMEDIATE transaction serialises writers instead).
-        RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
-        last = model.versions.aggregate(last=Max("version"))["last"] or 0
         version = ModelVersion.objects.create(
             model=model,
-            version=last + 1,
+            version=_next_version_number(model),
             dataset=dataset,
             dataset_name=dataset.name,
             dataset_sha256=dataset.sha256,
@@ -275,6 +293,69 @@ def model_create_with_version(
     with transaction.atomic():
         model = model_create(owner=owner, name=name, description=description)
         return version_create(model=model, user=owner, **training)
+
+
+def _model_for_import(*, user: AbstractBaseUser, name: str, description: str) -> RegisteredModel:
+    """The model to import into: the user's own, or a new one they will own."""
+    model = RegisteredModel.objects.select_related("owner").filter(name=name).first()
+    if model is None:
+        try:
+            return model_create(owner=user, name=name, description=description)
+        except Conflict:  # created meanwhile by someone else: import into it if it is ours
+            model = RegisteredModel.objects.select_related("owner").filter(name=name).first()
+            if model is None:
+                raise
+    ensure_owner(model, user)
+    return model
+
+
+def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None) -> ModelVersion:
+    """Import an export file (bytes, or a transfer.ExportFile already read) as the next
+    version of model `name` (default: the name in the file), ready at once.
+
+    Everything in the file is verified before anything is written (registry/transfer.py);
+    the model is created, owned by `user`, if it does not exist, and only its owner may
+    import into it.
+    """
+    from registry import transfer
+
+    export = data if isinstance(data, transfer.ExportFile) else transfer.read_export(data)
+    card = export.card
+    name = (name or "").strip() or card["model"]["name"]
+    now = timezone.now()
+    with transaction.atomic():
+        model = _model_for_import(
+            user=user, name=name, description=card["model"].get("description", "")[:5000]
+        )
+        version = ModelVersion.objects.create(
+            model=model,
+            version=_next_version_number(model),
+            status=ModelVersion.Status.READY,
+            progress=100,
+            algorithm=card["algorithm"],
+            params=card["params"],
+            dataset=None,  # the data stayed where the model was trained
+            dataset_name=card["dataset"]["name"][:200],
+            dataset_sha256=card["dataset"]["sha256"],
+            target=card["target"][:200],
+            features=transfer.input_schema(card),
+            classes=card["classes"],
+            test_size=card["training"]["test_size"],
+            seed=card["training"]["seed"],
+            metrics=card["metrics"],
+            loss_curve=card["loss_curve"],
+            plots=card["plots"],
+            profile=card["profile"],
+            artifact=export.artifact,
+            artifact_sha256=export.artifact_sha256,
+            artifact_size=len(export.artifact),
+            origin=transfer.origin(export, imported_by=user),
+            created_by=user,
+            finished_at=now,
+            training_seconds=card["training"]["seconds"],
+        )
+        RegisteredModel.objects.filter(pk=model.pk).update(updated_at=now)
+    return version
 
 
 def version_delete(*, version: ModelVersion, user: AbstractBaseUser) -> None:

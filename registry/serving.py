@@ -22,6 +22,7 @@ import orjson
 from django.conf import settings
 
 import numpyml
+from registry import metrics
 from registry.algorithms import ALGORITHMS, CLASSIFIER, DECOMPOSITION
 from registry.models import Alias, ModelVersion, RegisteredModel
 from registry.services import Conflict, InvalidInput, NotFound, TooLarge
@@ -155,40 +156,57 @@ class PipelineCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[int, tuple[Any, int]] = OrderedDict()
+        self._items: OrderedDict[tuple[int, str], tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.bytes = 0
         self.hits = self.misses = self.evictions = 0
 
     def get(self, served: ServedVersion) -> Any:
         with self._lock:
-            item = self._items.get(served.id)
+            # Keyed by id and artifact digest: a reused id (a test database reset) can never
+            # serve another model's pipeline.
+            key = (served.id, served.artifact_sha256)
+            item = self._items.get(key)
             if item is not None:
-                self._items.move_to_end(served.id)
+                self._items.move_to_end(key)
                 self.hits += 1
+                metrics.CACHE_HITS.inc()
                 return item[0]
             self.misses += 1
+            metrics.CACHE_MISSES.inc()
         pipeline = load_pipeline(served.id, served.artifact_sha256)
         size = _nbytes(pipeline)
         with self._lock:
-            if served.id not in self._items:
-                self._items[served.id] = (pipeline, size)
+            if key not in self._items:
+                self._items[key] = (pipeline, size)
                 self.bytes += size
                 while self.bytes > self.max_bytes and len(self._items) > 1:
                     _, (_, evicted) = self._items.popitem(last=False)
                     self.bytes -= evicted
                     self.evictions += 1
+                    metrics.CACHE_EVICTIONS.inc()
+                self._gauges()
         return pipeline
+
+    def _gauges(self) -> None:
+        metrics.CACHE_MODELS.set(len(self._items))
+        metrics.CACHE_BYTES.set(self.bytes)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
             self.bytes = 0
+            self._gauges()
 
 
 def load_pipeline(version_id: int, expected_sha256: str) -> Any:
     """Read, verify and load a version's artifact. A tampered artifact is refused."""
-    artifact = ModelVersion.objects.filter(pk=version_id).values_list("artifact", flat=True).first()
+    found = list(ModelVersion.objects.filter(pk=version_id).values_list("artifact", flat=True))
+    if not found:
+        # Deleted (through any server) after this process resolved and cached it.
+        forget_resolutions()
+        raise NotFound("This model version no longer exists: it was deleted.")
+    artifact = found[0]
     if artifact is None:
         raise ArtifactError(f"Version {version_id} has no artifact.")
     data = bytes(artifact)
