@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,8 @@ def known_classes() -> dict[str, type[BaseEstimator]]:
         cls = stack.pop()
         for sub in cls.__subclasses__():
             stack.append(sub)
-            if sub.__module__.startswith("numpyml.") and not sub.__name__.startswith("_"):
+            # Only concrete estimators: not private or abstract bases such as BaseDecisionTree.
+            if sub.__module__.startswith("numpyml.") and not sub.__name__.startswith(("_", "Base")):
                 found[sub.__name__] = sub
     return found
 
@@ -201,7 +203,14 @@ def load(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> BaseEstimator:
     try:
         archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise ModelFormatError(f"not a numpyml file (not a valid archive: {exc})") from None
     names = {info.filename for info in infos}
     if "header.npy" not in names or "checksum.npy" not in names:
@@ -230,6 +239,9 @@ def load(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> BaseEstimator:
         RecursionError,
         TypeError,
         AttributeError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
     ) as exc:
         raise ModelFormatError(f"not a valid numpyml file (damaged: {exc})") from None
     if meta.get("format") != FORMAT:

@@ -627,6 +627,9 @@ class BaseDecisionTree(BaseEstimator):
         self.feature_importances_ = tree["importances"]
         self.node_count_ = int(tree["left"].shape[0])
         self.max_depth_ = grower.depth
+        # Depth levels are the iterations; the per-level loss is only computed for a callback.
+        self.n_iter_ = grower.depth
+        self.loss_curve_ = progress.losses if progress is not None else []
         self._after_load()
 
     def _after_load(self) -> None:
