@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -171,17 +172,22 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ]
 
     def predict_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        from registry import serving
+        from registry import monitoring, serving
         from registry.services import RegistryError
 
         version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=pk)
+        # admin_view only checks staff status: the model permissions apply here too.
+        if not self.has_view_permission(request, version):
+            raise PermissionDenied
         result, error = None, None
         form = PredictForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 rows = json.loads(form.cleaned_data["rows"])
                 served = serving.resolve(version.model.name, version=version.version)
-                predicted = serving.predict_rows(served, rows)
+                with monitoring.Observation(served, request.user.pk, "admin") as seen:
+                    seen.table = table = serving.rows_to_table(served, rows)
+                    seen.result = predicted = serving.predict_table(served, table)
                 result = json.dumps(json.loads(serving.result_json(predicted)), indent=2)
             except ValueError as exc:
                 error = (

@@ -1,0 +1,284 @@
+"""Another user's objects cannot be changed, deleted, aliased, or their tokens seen, through
+any page or any API operation. The routes are enumerated from registry/urls.py and from the
+OpenAPI document, so a new route fails here until it is given its expectation below.
+
+What an outsider may do with someone else's model is read it and predict with it (and
+export it, which is the same as reading it): the registry is shared, changes are not.
+Datasets are private: another user's dataset does not exist, as far as an outsider can tell.
+Every probe runs as the outsider against the owner's objects and checks the status, that
+nothing of the owner's changed, and that no page or response shows the owner's token.
+"""
+
+import io
+import json
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver
+
+from registry import transfer
+from tests.conftest import ApiClient
+from tests.security.conftest import TOKEN_NAME, api_operations, fill_path, owned_by, snapshot
+
+pytestmark = pytest.mark.django_db
+
+ROW = {
+    "tenure_months": 5,
+    "monthly_charges": 70.5,
+    "contract": "month-to-month",
+    "internet": "fiber",
+    "support_calls": 1,
+}
+CSV = (",".join(ROW) + "\n" + (",".join(str(v) for v in ROW.values()) + "\n") * 2).encode()
+TRAIN = {
+    "name": "churn",
+    "description": "taken over",
+    "algorithm": "logistic_regression",
+    "target": "churned",
+    "features": list(ROW),
+    "test_size": "0.2",
+    "logistic_regression-C": "1.0",
+    "logistic_regression-max_iter": "100",
+    "logistic_regression-tol": "0.0001",
+}
+
+READ = {200}
+DENIED = {403, 404}
+HIDDEN = {404}  # datasets and tokens: another user's does not exist
+
+
+def page_probes(objects: dict) -> dict[str, list[tuple]]:
+    """route name -> [(method, path, data, allowed statuses)], all aimed at the owner's
+    objects (or, for pages that only ever act on the caller's own, at what they could
+    reach of the owner's)."""
+    ds, token, theirs = objects["dataset"].pk, objects["token"].pk, objects["their_dataset"].pk
+    v = "/models/churn/versions"
+    return {
+        "dashboard": [("get", "/", None, READ)],
+        "dataset_list": [("get", "/datasets/", None, READ)],
+        "dataset_upload": [("get", "/datasets/upload/", None, READ)],  # acts on yours only
+        "dataset_detail": [("get", f"/datasets/{ds}/", None, HIDDEN)],
+        "dataset_delete": [
+            ("get", f"/datasets/{ds}/delete/", None, HIDDEN),
+            ("post", f"/datasets/{ds}/delete/", {}, HIDDEN),
+        ],
+        "train": [
+            ("get", f"/train/?dataset={ds}", None, HIDDEN),
+            ("post", "/train/", {**TRAIN, "dataset": ds, "name": "mine"}, HIDDEN),
+            # Their own data, the owner's model name: a new version of it is refused.
+            ("post", "/train/", {**TRAIN, "dataset": theirs}, {200}),
+        ],
+        "model_list": [("get", "/models/", None, READ)],
+        "model_detail": [("get", "/models/churn/", None, READ)],
+        "model_delete": [
+            ("get", "/models/churn/delete/", None, DENIED),
+            ("post", "/models/churn/delete/", {}, DENIED),
+        ],
+        "version_compare": [("get", "/models/churn/compare/?a=1&b=2", None, READ)],
+        "alias_move": [
+            ("get", "/models/churn/aliases/?alias=staging&version=1", None, DENIED),
+            ("post", "/models/churn/aliases/", {"alias": "production", "version": 2}, DENIED),
+            ("post", "/models/churn/aliases/", {"alias": "staging", "version": 1}, DENIED),
+            (
+                "post",
+                "/models/churn/aliases/",
+                {"alias": "production", "version": 1, "action": "remove"},
+                DENIED,
+            ),
+        ],
+        "version_detail": [("get", f"{v}/1/", None, READ)],
+        "version_status": [("get", f"{v}/1/status/", None, READ)],
+        "version_plot": [("get", f"{v}/1/plots/confusion_matrix.svg", None, READ)],
+        "version_predict": [("post", f"{v}/1/predict/", page_row(), READ)],
+        "version_batch_predict": [
+            ("post", f"{v}/1/batch/", {"file": csv_file()}, READ),
+        ],
+        "version_delete": [
+            ("get", f"{v}/2/delete/", None, DENIED),
+            ("post", f"{v}/2/delete/", {}, DENIED),
+        ],
+        "version_export": [("get", f"{v}/1/export/", None, READ)],
+        "version_import": [
+            ("get", "/import/?model=churn", None, READ),
+            ("post", "/import/", {"file": export_file(objects), "name": "churn"}, DENIED),
+        ],
+        "token_list": [("get", "/tokens/", None, READ)],
+        "token_revoke": [("post", f"/tokens/{token}/revoke/", {}, HIDDEN)],
+        "signup": [("get", "/accounts/signup/", None, {404})],  # off by default
+    }
+
+
+def csv_file() -> io.BytesIO:
+    upload = io.BytesIO(CSV)
+    upload.name = "rows.csv"
+    return upload
+
+
+def page_row() -> dict:
+    return {f"f{i}": value for i, value in enumerate(ROW.values())}
+
+
+def export_file(objects: dict) -> io.BytesIO:
+    """A real export of the owner's v1 (anyone who may read a version may export it)."""
+    version = objects["model"].versions.get(version=1)
+    data = transfer.version_export(version, user=objects["other"])
+    upload = io.BytesIO(data)
+    upload.name = "churn-v1.mlserve.zip"
+    return upload
+
+
+def route_names(patterns, prefix="") -> set[str]:
+    names = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            names |= route_names(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(pattern.name)
+    return names
+
+
+def assert_no_token_of(owner_objects: dict, body: bytes, where: str) -> None:
+    token = owner_objects["token"]
+    text = body.decode(errors="replace")
+    for secret in (TOKEN_NAME, token.prefix, token.token_hash, owner_objects["token_text"]):
+        assert secret not in text, f"{where} shows the owner's token ({secret[:12]}...)"
+
+
+@pytest.fixture
+def objects(registry, other):
+    return {**registry, "other": other}
+
+
+def test_every_page_route_has_an_ownership_expectation(objects):
+    from registry import urls
+
+    assert route_names(urls.urlpatterns) == set(page_probes(objects)), (
+        "a page route was added or removed: give it its probes in page_probes()"
+    )
+
+
+def test_no_page_lets_a_user_change_another_users_objects(objects, owner, other):
+    client = Client()
+    client.force_login(other)
+    before = snapshot()
+    failures = []
+    count = 0
+    for name, probes in page_probes(objects).items():
+        for method, path, data, allowed in probes:
+            response = getattr(client, method)(path, data) if data is not None else client.get(path)
+            count += 1
+            if response.status_code not in allowed:
+                failures.append((name, method, path, response.status_code, sorted(allowed)))
+            assert_no_token_of(objects, response.content, f"{method.upper()} {path}")
+            assert owned_by(snapshot(), owner.pk) == owned_by(before, owner.pk), (
+                f"{method.upper()} {path} changed the owner's objects"
+            )
+    assert failures == [], failures
+    print(f"\n{count} page probes as another user: the owner's objects unchanged")
+
+
+def test_the_refusals_say_why_and_predicting_works(objects, other):
+    client = Client()
+    client.force_login(other)
+    denied = client.post("/models/churn/delete/")
+    assert denied.status_code == 403
+    assert b"belongs to olivia" in denied.content
+    taken = client.post("/train/", {**TRAIN, "dataset": objects["their_dataset"].pk})
+    assert b"another user&#x27;s model" in taken.content
+    predicted = client.post("/models/churn/versions/1/batch/", {"file": csv_file()})
+    assert predicted.status_code == 200
+    assert predicted["Content-Type"].startswith("text/csv")
+    assert (
+        predicted.content.decode()
+        .splitlines()[0]
+        .endswith("prediction,probability_no,probability_yes")
+    )
+    one = client.post("/models/churn/versions/1/predict/", page_row())
+    assert one.status_code == 200
+    assert b"data-prediction-value" in one.content
+
+
+def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
+    """(method, path template) -> [(path values, JSON body, allowed statuses)]."""
+    ds, theirs = objects["dataset"].pk, objects["their_dataset"].pk
+    train = {"algorithm": "logistic_regression", "target": "churned"}
+    churn = {"name": "churn"}
+    return {
+        ("get", "/api/v1/algorithms"): [({}, None, READ)],
+        ("get", "/api/v1/datasets"): [({}, None, READ)],
+        ("post", "/api/v1/datasets"): [],  # creates the caller's own dataset only
+        ("get", "/api/v1/datasets/{dataset_id}"): [({"dataset_id": ds}, None, HIDDEN)],
+        ("delete", "/api/v1/datasets/{dataset_id}"): [({"dataset_id": ds}, None, HIDDEN)],
+        ("post", "/api/v1/models"): [
+            ({}, {"name": "churn", "dataset": theirs, **train}, {409}),
+            ({}, {"name": "mine", "dataset": ds, **train}, HIDDEN),
+        ],
+        ("get", "/api/v1/models"): [({}, None, READ)],
+        ("get", "/api/v1/models/{name}"): [(churn, None, READ)],
+        ("delete", "/api/v1/models/{name}"): [(churn, None, DENIED)],
+        ("post", "/api/v1/models/{name}/versions"): [
+            (churn, {"dataset": theirs, **train}, DENIED),
+            (churn, {"dataset": ds, **train}, DENIED),
+        ],
+        ("get", "/api/v1/models/{name}/versions/{version}"): [
+            ({**churn, "version": 1}, None, READ)
+        ],
+        ("delete", "/api/v1/models/{name}/versions/{version}"): [
+            ({**churn, "version": 2}, None, DENIED),
+            ({**churn, "version": 1}, None, DENIED | {409}),
+        ],
+        ("put", "/api/v1/models/{name}/aliases/{alias}"): [
+            ({**churn, "alias": "production"}, {"version": 2}, DENIED),
+            ({**churn, "alias": "staging"}, {"version": 1}, DENIED),
+        ],
+        ("delete", "/api/v1/models/{name}/aliases/{alias}"): [
+            ({**churn, "alias": "production"}, None, DENIED),
+        ],
+        ("post", "/api/v1/models/{name}/predict"): [(churn, {"instances": [ROW]}, READ)],
+        ("get", "/api/v1/models/{name}/versions/{version}/export"): [
+            ({**churn, "version": 1}, None, READ),
+        ],
+        ("post", "/api/v1/models/{name}/import"): [
+            (churn, ("application/zip", export_file(objects).getvalue()), DENIED),
+        ],
+        ("post", "/api/v1/models/{name}/versions/{version}/predict"): [
+            ({**churn, "version": 1}, {"instances": [ROW]}, READ),
+        ],
+        ("get", "/api/v1/models/{name}/versions/{version}/drift"): [
+            ({**churn, "version": 1}, None, READ),  # aggregates only, readable like the version
+        ],
+    }
+
+
+def test_every_api_operation_has_an_ownership_expectation(objects, client):
+    assert set(api_operations(client)) == set(api_probes(objects)), (
+        "an API operation was added or removed: give it its probes in api_probes()"
+    )
+
+
+def test_no_api_operation_lets_a_user_change_another_users_objects(objects, owner, other):
+    from registry.tokens import token_create
+
+    api = ApiClient(Client(), token_create(user=other, name="outsider")[1])
+    before = snapshot()
+    failures = []
+    count = 0
+    for (method, template), probes in api_probes(objects).items():
+        for values, body, allowed in probes:
+            path = fill_path(template, values).removeprefix("/api/v1")
+            call = getattr(api, method)
+            if isinstance(body, tuple):  # (content type, raw bytes)
+                response = call(path, body[1], content_type=body[0])
+            else:
+                response = call(path, body) if body is not None else call(path)
+            count += 1
+            if response.status_code not in allowed:
+                failures.append((method, path, response.status_code, response.content[:200]))
+            assert_no_token_of(objects, response.content, f"{method.upper()} {path}")
+            assert owned_by(snapshot(), owner.pk) == owned_by(before, owner.pk), (
+                f"{method.upper()} {path} changed the owner's objects"
+            )
+    assert failures == [], failures
+    listed = json.loads(api.get("/datasets").content)
+    assert objects["dataset"].pk not in [d["id"] for d in listed["items"]]
+    print(f"\n{count} API probes as another user: the owner's objects unchanged")
