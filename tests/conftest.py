@@ -8,6 +8,14 @@ from django.core.management import call_command
 DEMO = Path(__file__).resolve().parent.parent / "registry" / "demo"
 
 
+@pytest.fixture(autouse=True)
+def _prediction_log_off(settings):
+    """In-process predictions are not logged unless a test turns the log on (tests/ops/):
+    its writer thread would write outside the test's transaction. Servers a test starts
+    keep the default."""
+    settings.MLSERVE_PREDICTION_LOG_RATE = 0.0
+
+
 @pytest.fixture
 def owner(django_user_model):
     return django_user_model.objects.create_user("olivia", "olivia@example.com", "pw-olivia-123")
@@ -119,3 +127,18 @@ def assert_problem(response, status: int, detail: str | None = None) -> dict:
     if detail is not None:
         assert detail in body["detail"], body
     return body
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test starts with empty per-process caches (resolutions, tokens, pipelines).
+
+    In production they expire within a second; between tests an id reused by a reset
+    database or a resolution cached by the previous test must not leak in.
+    """
+    from registry import serving, tokens
+
+    serving.forget_resolutions()
+    tokens.forget_tokens()
+    serving.pipeline_cache().clear()
+    yield

@@ -1,0 +1,189 @@
+"""Property tests of the CSV parser and the dataset upload, on valid, mutated and random files.
+
+Whatever the bytes, parsing either succeeds with a table whose counts agree with its
+schema, or fails with a CSVError that says what is wrong; an upload that fails writes
+nothing.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from registry import csvio, services
+from registry.models import Dataset
+
+EXAMPLES = 150
+PROPERTIES = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,  # the same files on every run, so CI is reproducible
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# Valid files ------------------------------------------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_NAME = st.builds(
+    str.__add__, st.sampled_from(_LETTERS), st.text(_LETTERS + "0123456789_", max_size=8)
+)
+_NUMBER = st.one_of(
+    st.integers(-(10**6), 10**6).map(str),
+    st.floats(-1e6, 1e6, allow_nan=False).map(repr),
+)
+_WORD = st.builds(
+    lambda first, middle, last: first + middle + last,
+    st.sampled_from(_LETTERS),
+    st.text(_LETTERS + " -", max_size=10),
+    st.sampled_from(_LETTERS),
+)
+_MISSING = st.sampled_from(["", "NA", "n/a", "null", "?"])
+
+
+@st.composite
+def valid_csvs(draw) -> tuple[bytes, int, int]:
+    """An unquoted CSV (header + rows of numbers, words or missing values), rows, columns."""
+    names = draw(st.lists(_NAME, min_size=1, max_size=6, unique=True))
+    if all(csvio._is_number(n) for n in names):
+        names[0] = "x" + names[0]
+    n_rows = draw(st.integers(2, 15))
+    kinds = [draw(st.sampled_from([_NUMBER, _WORD])) for _ in names]
+    rows = [
+        [
+            draw(st.one_of(kind, _MISSING)) if draw(st.integers(0, 9)) == 0 else draw(kind)
+            for kind in kinds
+        ]
+        for _ in range(n_rows)
+    ]
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join([",".join(names), *(",".join(r) for r in rows)]) + newline
+    return text.encode(), n_rows, len(names)
+
+
+# Mutations --------------------------------------------------------------------------------
+
+_INSERTS = [
+    b'"', b",", b"\n", b"\r", b"\r\n", b"\x00", b"\xff", b"\xc3", b"\xe2\x82",
+    b"\xef\xbb\xbf", b"\n\n\n", b'""', b'"a,b\nc"', b"\t", b" ", b"\\", b"'",
+    "é".encode(), "\u2028".encode(), b"1e999", b"-inf", b"NaN",
+]  # fmt: skip
+
+
+@st.composite
+def mutations(draw, data: bytes) -> bytes:
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        kind = draw(st.sampled_from(["insert", "delete", "huge", "duplicate", "truncate"]))
+        if kind == "insert":
+            data = data[:at] + draw(st.sampled_from(_INSERTS)) + data[at:]
+        elif kind == "delete":
+            data = data[:at] + data[at + draw(st.integers(1, 20)) :]
+        elif kind == "huge":  # a field of up to 1 MB
+            size = draw(st.sampled_from([1000, 100_000, 1_000_000]))
+            data = data[:at] + draw(st.sampled_from([b"x", b"9", b'"', b","])) * size + data[at:]
+        elif kind == "duplicate":
+            data = data[:at] + data[at : at + draw(st.integers(1, 200))] * 2 + data[at:]
+        else:
+            data = data[:at]
+    return data
+
+
+mutated_csvs = valid_csvs().flatmap(lambda made: mutations(made[0]))
+any_csv_bytes = st.one_of(
+    mutated_csvs,
+    st.binary(max_size=300),
+    st.text(max_size=300).map(str.encode),
+    st.text(alphabet=',"\n\r ab1.', max_size=200).map(str.encode),
+)
+
+
+# The properties ---------------------------------------------------------------------------
+
+
+def assert_consistent(table: csvio.Table) -> None:
+    """The parsed columns, their arrays and the schema agree with each other."""
+    assert table.columns, "a table without columns"
+    assert len(set(table.columns)) == len(table.columns)
+    assert all(name and name == name.strip() for name in table.columns)
+    assert [c["name"] for c in table.schema] == table.columns
+    assert list(table.data) == table.columns
+    assert table.n_rows >= 2
+    for column in table.schema:
+        values = table.data[column["name"]]
+        assert len(values) == table.n_rows
+        if column["type"] == "number":
+            assert values.dtype == np.float64
+            assert not np.isinf(values).any()
+            assert column["missing"] == int(np.isnan(values).sum())
+        else:
+            assert column["type"] == "category"
+            assert values.dtype == object
+            assert column["missing"] == sum(v is None for v in values)
+            assert all(v is None or isinstance(v, str) for v in values)
+
+
+def parse_or_error(data: bytes) -> csvio.Table | csvio.CSVError:
+    """The table, or the CSVError (with a message); any other exception fails the test."""
+    try:
+        return csvio.parse_csv(data)
+    except csvio.CSVError as exc:
+        error = exc
+    assert str(error).strip(), "a CSVError without a message"
+    return error
+
+
+@given(valid_csvs())
+@PROPERTIES
+def test_it_parses_every_valid_file_with_its_row_and_column_counts(made):
+    data, n_rows, n_columns = made
+    table = csvio.parse_csv(data)
+    assert_consistent(table)
+    assert (table.n_rows, len(table.columns)) == (n_rows, n_columns)
+
+
+@given(valid_csvs())
+@PROPERTIES
+def test_its_quoted_and_unquoted_paths_agree(made):
+    data = made[0]
+    lines = data.decode().replace("\r\n", "\n").splitlines()
+    quoted = "\n".join(",".join(f'"{cell}"' for cell in line.split(",")) for line in lines)
+    plain, via_csv_module = csvio.parse_csv(data), csvio.parse_csv(quoted.encode())
+    assert plain.columns == via_csv_module.columns
+    assert plain.schema == via_csv_module.schema
+    for name in plain.columns:
+        np.testing.assert_array_equal(plain.data[name], via_csv_module.data[name])
+
+
+@given(any_csv_bytes)
+@PROPERTIES
+def test_it_parses_or_refuses_any_bytes_with_a_csv_error(data):
+    result = parse_or_error(data)
+    event("parsed" if isinstance(result, csvio.Table) else "refused")
+    if isinstance(result, csvio.Table):
+        assert_consistent(result)
+
+
+@pytest.mark.django_db
+@given(data=st.one_of(mutated_csvs, valid_csvs().map(lambda made: made[0])))
+@settings(PROPERTIES, suppress_health_check=[*PROPERTIES.suppress_health_check,
+                                             HealthCheck.function_scoped_fixture])  # fmt: skip
+def test_an_upload_either_stores_the_parsed_file_or_writes_nothing(data, owner):
+    # The owner and the test's transaction are shared by every example on purpose: the
+    # uploads pile up, and each one is judged by the count before and after it.
+    expected = parse_or_error(data)
+    event("stored" if isinstance(expected, csvio.Table) else "refused")
+    before = Dataset.objects.count()
+    if isinstance(expected, csvio.CSVError):
+        with pytest.raises(services.InvalidInput) as refused:
+            services.dataset_create(owner=owner, data=data, filename="fuzz.csv")
+        assert refused.value.message == str(expected)
+        assert refused.value.status == 422
+        assert Dataset.objects.count() == before
+        return
+    dataset = services.dataset_create(owner=owner, data=data, filename="fuzz.csv")
+    assert Dataset.objects.count() == before + 1
+    stored = Dataset.objects.get(pk=dataset.pk)
+    assert bytes(stored.csv) == data
+    assert stored.sha256 == csvio.sha256_hex(data)
+    assert (stored.n_rows, stored.n_columns) == (expected.n_rows, len(expected.columns))
+    assert [c["name"] for c in stored.schema] == expected.columns
