@@ -141,4 +141,3 @@ def _fresh_process_caches():
     serving.forget_resolutions()
     tokens.forget_tokens()
     serving.pipeline_cache().clear()
-    yield
