@@ -6,6 +6,11 @@ answers a body of the same size (benchmarks/floor_urls.py). Both are driven by w
 (Debian package `wrk`) at concurrency 8 and 32, interleaved over several rounds, and the
 medians are printed as a markdown table with the ratios the issue sets as targets.
 
+A third server runs the app with the prediction log off (MLSERVE_PREDICTION_LOG_RATE=0):
+single-row predict with the log on at its default rate (the "app" server) must keep at
+least 90% of that throughput, measured in the same rounds; a second table prints both,
+the ratio, and how many requests the log wrote and dropped.
+
     uv run python benchmarks/bench_serving.py [--seconds 8] [--rounds 3]
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres uv run python benchmarks/bench_serving.py
 
@@ -51,7 +56,9 @@ def synthetic_csv(n: int = 2000) -> bytes:
     X = rng.normal(size=(n, 4))
     y = np.where(X @ np.array([1.0, -2.0, 0.5, 1.5]) + rng.normal(0, 0.5, n) > 0, "yes", "no")
     lines = [",".join([*FEATURES, "label"])]
-    lines += [",".join([*(f"{v:.4f}" for v in row), label]) for row, label in zip(X, y, strict=True)]
+    lines += [
+        ",".join([*(f"{v:.4f}" for v in row), label]) for row, label in zip(X, y, strict=True)
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -71,19 +78,56 @@ print(json.dumps({{"token": token_create(user=user, name="bench")[1]}}))
 """
 
 
+COUNT_LOG = """
+import django
+django.setup()
+from registry.models import PredictionLog
+print(PredictionLog.objects.count())
+"""
+
+
+def log_counts(port: int) -> tuple[float, float]:
+    """Requests the server's prediction log wrote and dropped (its /metrics)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+
+    def total(name: str) -> float:
+        return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+    return total("mlserve_prediction_log_written_total"), total(
+        "mlserve_prediction_log_dropped_total"
+    )
+
+
 def run(cmd: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-                          **kwargs)
+    return subprocess.run(
+        cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True, **kwargs
+    )
 
 
 def start_server(env: dict[str, str], port: int, settings_module: str) -> subprocess.Popen:
-    server_env = {**env, "DJANGO_SETTINGS_MODULE": settings_module, "WEB_CONCURRENCY": "2",
-                  "GUNICORN_BIND": f"127.0.0.1:{port}", "DJANGO_LOG_LEVEL": "WARNING"}
+    server_env = {
+        **env,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
     proc = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "-c", "mlsite/gunicorn.conf.py",
-         "--access-logfile", "/dev/null", "--log-level", "warning"],
-        cwd=ROOT, env=server_env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "-c",
+            "mlsite/gunicorn.conf.py",
+            "--access-logfile",
+            "/dev/null",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server_env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -131,26 +175,49 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
         return response.read()
 
 
-def wrk(url: str, body_file: Path, headers: dict[str, str], connections: int, seconds: float,
-        workdir: Path) -> dict[str, float]:
+def wrk(
+    url: str,
+    body_file: Path,
+    headers: dict[str, str],
+    connections: int,
+    seconds: float,
+    workdir: Path,
+) -> dict[str, float]:
     script = workdir / "post.lua"
     header_lines = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
     script.write_text(
         f'wrk.method = "POST"\nlocal f = io.open("{body_file}", "rb")\n'
-        f"wrk.body = f:read(\"*all\")\nf:close()\n{header_lines}"
+        f'wrk.body = f:read("*all")\nf:close()\n{header_lines}'
     )
     threads = min(2, connections)
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--latency",
-         "-s", str(script), url],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     if errors or socket_errors:
-        print(f"  warning: {url} c={connections}: {errors.group(0) if errors else ''} "
-              f"{socket_errors.group(0) if socket_errors else ''}", file=sys.stderr)
+        print(
+            f"  warning: {url} c={connections}: {errors.group(0) if errors else ''} "
+            f"{socket_errors.group(0) if socket_errors else ''}",
+            file=sys.stderr,
+        )
 
     def pct(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -191,8 +258,11 @@ def main() -> None:
         csv_path = workdir / "bench.csv"
         csv_path.write_bytes(synthetic_csv())
         run([PYTHON, "manage.py", "migrate", "-v", "0"], env)
-        token = json.loads(run([PYTHON, "-c", SETUP.format(csv=str(csv_path))], env).stdout
-                           .strip().splitlines()[-1])["token"]
+        token = json.loads(
+            run([PYTHON, "-c", SETUP.format(csv=str(csv_path))], env)
+            .stdout.strip()
+            .splitlines()[-1]
+        )["token"]
 
         import numpy as np
 
@@ -213,22 +283,37 @@ def main() -> None:
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         app_url = f"http://127.0.0.1:{app_port}/api/v1/models/bench/predict"
         sizes = {kind: len(post(app_url, files[kind].read_bytes(), auth)) for kind in files}
-        servers.append(start_server({**env, "FLOOR_RESPONSE_SIZES": json.dumps(sizes)},
-                                    floor_port, "benchmarks.floor_settings"))
+        servers.append(
+            start_server(
+                {**env, "FLOOR_RESPONSE_SIZES": json.dumps(sizes)},
+                floor_port,
+                "benchmarks.floor_settings",
+            )
+        )
         floor_url = f"http://127.0.0.1:{floor_port}/floor/"
         plain = {"Content-Type": "application/json"}
+        nolog_port = free_port()
+        servers.append(
+            start_server({**env, "MLSERVE_PREDICTION_LOG_RATE": "0"}, nolog_port, "mlsite.settings")
+        )
+        nolog_url = f"http://127.0.0.1:{nolog_port}/api/v1/models/bench/predict"
 
         cases = [("single", 8), ("single", 32), ("batch_positional", 8), ("batch_named", 8)]
         results: dict[tuple[str, str, int], list[dict[str, float]]] = {}
         for round_no in range(args.rounds):
             for kind, connections in cases:
-                for target, url, headers in (("app", app_url, auth),
-                                             ("floor", floor_url + kind, plain)):
+                targets = [("app", app_url, auth), ("floor", floor_url + kind, plain)]
+                if kind == "single":  # the prediction log's cost: the app with it off
+                    targets.append(("nolog", nolog_url, auth))
+                for target, url, headers in targets:
                     seconds = args.seconds if kind == "single" else args.seconds * 1.5
                     stats = wrk(url, files[kind], headers, connections, seconds, workdir)
                     results.setdefault((target, kind, connections), []).append(stats)
             print(f"round {round_no + 1}/{args.rounds} done", file=sys.stderr)
         memory = {"app": rss_mb(servers[0]), "floor": rss_mb(servers[1])}
+        time.sleep(1.5)  # the log's last flush
+        log_written, log_dropped = log_counts(app_port)
+        log_rows = int(run([PYTHON, "-c", COUNT_LOG], env).stdout.strip().splitlines()[-1])
     finally:
         for proc in servers:
             stop(proc)
@@ -239,12 +324,22 @@ def main() -> None:
     def med(target: str, kind: str, c: int, key: str) -> float:
         return statistics.median(r[key] for r in results[(target, kind, c)])
 
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
-    print(f"\nbench_serving: {cpu}, {os.cpu_count()} cores, gunicorn 2 sync workers, {database}, "
-          f"wrk {args.seconds:g} s x {args.rounds} rounds interleaved, medians\n")
-    print("| case | conc. | app req/s | floor req/s | ratio | app p50 / p99 ms | "
-          "floor p50 / p99 ms | p99 ratio | target | result |")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    print(
+        f"\nbench_serving: {cpu}, {os.cpu_count()} cores, gunicorn 2 sync workers, {database}, "
+        f"wrk {args.seconds:g} s x {args.rounds} rounds interleaved, medians\n"
+    )
+    print(
+        "| case | conc. | app req/s | floor req/s | ratio | app p50 / p99 ms | "
+        "floor p50 / p99 ms | p99 ratio | target | result |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     verdicts = []
     for kind, c in cases:
@@ -259,12 +354,41 @@ def main() -> None:
             target, ok = f"rows/s >= {need:.2f}", ratio >= need
             label, scale = f"10k-row batch ({kind.split('_')[1]}), rows/s", 10_000
         verdicts.append(ok)
-        print(f"| {label} | {c} | {app_rps * scale:,.0f} | {floor_rps * scale:,.0f} | {ratio:.2f} | "
-              f"{med('app', kind, c, 'p50'):.2f} / {med('app', kind, c, 'p99'):.2f} | "
-              f"{med('floor', kind, c, 'p50'):.2f} / {med('floor', kind, c, 'p99'):.2f} | "
-              f"{p99_ratio:.2f} | {target} | {'PASS' if ok else 'FAIL'} |")
-    print(f"\nresident memory after the run: app {memory['app']:.0f} MB, "
-          f"floor {memory['floor']:.0f} MB (gunicorn master + 2 workers)")
+        print(
+            f"| {label} | {c} | {app_rps * scale:,.0f} | {floor_rps * scale:,.0f} | {ratio:.2f} | "
+            f"{med('app', kind, c, 'p50'):.2f} / {med('app', kind, c, 'p99'):.2f} | "
+            f"{med('floor', kind, c, 'p50'):.2f} / {med('floor', kind, c, 'p99'):.2f} | "
+            f"{p99_ratio:.2f} | {target} | {'PASS' if ok else 'FAIL'} |"
+        )
+    print(
+        f"\nresident memory after the run: app {memory['app']:.0f} MB, "
+        f"floor {memory['floor']:.0f} MB (gunicorn master + 2 workers)"
+    )
+    print(
+        "\nprediction log on (MLSERVE_PREDICTION_LOG_RATE=1, up to 100 rows per request) vs "
+        "off, same run, interleaved, medians\n"
+    )
+    print(
+        "| case | conc. | log on req/s | log off req/s | ratio | log on p50 / p99 ms | "
+        "log off p50 / p99 ms | target | result |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for kind, c in cases:
+        if kind != "single":
+            continue
+        on, off = med("app", kind, c, "rps"), med("nolog", kind, c, "rps")
+        ok = on / off >= 0.90
+        verdicts.append(ok)
+        print(
+            f"| 1-row predict | {c} | {on:,.0f} | {off:,.0f} | {on / off:.2f} | "
+            f"{med('app', kind, c, 'p50'):.2f} / {med('app', kind, c, 'p99'):.2f} | "
+            f"{med('nolog', kind, c, 'p50'):.2f} / {med('nolog', kind, c, 'p99'):.2f} | "
+            f"ratio >= 0.90 | {'PASS' if ok else 'FAIL'} |"
+        )
+    print(
+        f"\nprediction log of the app server: {log_written:,.0f} requests written "
+        f"({log_rows:,} rows in the table), {log_dropped:,.0f} dropped"
+    )
     sys.exit(0 if all(verdicts) else 1)
 
 

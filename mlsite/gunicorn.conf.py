@@ -1,6 +1,7 @@
 """gunicorn settings, all overridable from the environment."""
 
 import os
+from typing import Any
 
 _host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104  (inside a container or VM behind a proxy)
 bind = os.environ.get("GUNICORN_BIND", f"{_host}:{os.environ.get('PORT', '8000')}")
@@ -17,3 +18,66 @@ errorlog = "-"
 # %(M)s is the request duration in milliseconds.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+# Prometheus metrics from every worker (registry/metrics.py). Each worker writes its values to
+# files in PROMETHEUS_MULTIPROC_DIR and /metrics adds them up; the variable must be set before
+# a worker imports prometheus_client, so it is set here, in the master, before any fork. By
+# default each master gets a fresh directory of its own under MLSERVE_VAR_DIR/prometheus
+# (two servers sharing a var directory must not mix or wipe each other's files); an explicit
+# PROMETHEUS_MULTIPROC_DIR is emptied at start instead.
+def on_starting(server: Any) -> None:
+    import shutil
+    from pathlib import Path
+
+    explicit = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if explicit:
+        path = Path(explicit)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    else:
+        root = Path(__file__).resolve().parent.parent
+        parent = Path(os.environ.get("MLSERVE_VAR_DIR") or root / "var")
+        if not parent.is_absolute():
+            parent = root / parent
+        parent = parent / "prometheus"
+        parent.mkdir(parents=True, exist_ok=True)
+        for old in parent.glob("gunicorn-*"):  # left by masters that are gone
+            if not _alive(old.name.removeprefix("gunicorn-")):
+                shutil.rmtree(old, ignore_errors=True)
+        path = parent / f"gunicorn-{os.getpid()}"
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    server.log.info("prometheus metrics in %s", path)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker ended: drop its live gauges (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """A worker stops (restart, deploy): write its waiting prediction-log rows first."""
+    import sys
+
+    predlog = sys.modules.get("registry.predlog")
+    if predlog is None:
+        return
+    try:
+        predlog.writer().stop()
+    except Exception as exc:  # a log row is not worth a failed shutdown
+        server.log.warning("prediction log not flushed at exit: %s", exc)

@@ -28,7 +28,8 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 class BodyLimitMiddleware:
-    """Refuse a body over the upload limit from its Content-Length, before reading it."""
+    """Refuse a body over the upload limit from its Content-Length, before reading it (and
+    the other requests that cannot be served whatever their body: chunked, NUL in the URL)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -36,6 +37,18 @@ class BodyLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from django.conf import settings
 
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            # No name holds a NUL, and PostgreSQL fails on any query that compares one.
+            return self._refuse(request, 400, "The address contains a NUL character (%00).")
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Django reads a body only up to its Content-Length: a chunked body would be
+            # taken as empty (a misleading "empty file"), so it is refused unread.
+            return self._refuse(
+                request,
+                411,
+                "Send the body with a Content-Length header: chunked request bodies are not "
+                "accepted.",
+            )
         raw = request.META.get("CONTENT_LENGTH") or "0"
         try:
             length = int(raw)
@@ -59,11 +72,11 @@ class BodyLimitMiddleware:
 
             response = problem(status, detail)
         else:
-            from django.template.loader import render_to_string
+            from django.template.loader import select_template
 
-            response = HttpResponse(
-                render_to_string(f"{status}.html", {"detail": detail}), status=status
-            )
+            # There is no page for every status (411): the 400 page stands in.
+            page = select_template([f"{status}.html", "400.html"])
+            response = HttpResponse(page.render({"detail": detail}), status=status)
         response["Connection"] = "close"  # the unread body must not be taken as a next request
         return response
 

@@ -4,9 +4,13 @@ Development defaults are safe: SQLite under var/, debug off unless asked for.
 Production sets DATABASE_URL, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and friends.
 """
 
+import socket
+from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from mlsite.env import env_bool, env_float, env_int, env_list, env_str
@@ -41,20 +45,25 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",  # serves the API docs' assets from our own static files (no CDN)
+    "axes",  # login throttling (see "Sign-in throttling" below)
+    "csp",
 ]
 
 MIDDLEWARE = [
     "mlsite.middleware.RequestLogMiddleware",
-    "mlsite.middleware.BodyLimitMiddleware",
+    # Ahead of the body limit, so that its 400/413 pages carry the security headers too.
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mlsite.middleware.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mlsite.middleware.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: the lockout page
 ]
 
 ROOT_URLCONF = "mlsite.urls"
@@ -152,6 +161,48 @@ if env_bool("DJANGO_BEHIND_PROXY", False):
     # The load balancer terminates TLS and says so in this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# How many proxies append to X-Forwarded-For (mlsite/login_throttle.py); 0 when not behind
+# one, where the header is ignored. Elastic Beanstalk: the load balancer and nginx.
+MLSERVE_PROXY_COUNT = (
+    env_int("DJANGO_PROXY_COUNT", 2, minimum=1) if env_bool("DJANGO_BEHIND_PROXY", False) else 0
+)
+
+# Content-Security-Policy on every response (django-csp): the pages use no inline script,
+# style or event handler, and load nothing from another origin (tests/security). A view
+# may tighten it (the plot SVGs) with csp.decorators.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
+# Sign-in throttling (django-axes). A username, or an address, with
+# MLSERVE_LOGIN_FAILURE_LIMIT failed sign-ins within MLSERVE_LOGIN_COOLOFF_MINUTES is locked
+# out for that long (each further failure restarts the wait), through the sign-in page and
+# the admin's alike: per username stops guessing one password from many addresses, per
+# address stops trying many usernames from one. The price is that someone who knows a
+# username can keep it locked out of the pages; its API tokens keep working, and an admin
+# unlocks it (admin "Access attempts", or `manage.py axes_reset_username NAME`). Attempts are
+# stored in the database, so every server counts the same failures. A successful sign-in
+# does not reset the count: that would let anyone with an account reset their address's.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("MLSERVE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("MLSERVE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "mlsite.login_throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "mlsite.login_throttle.lockout_response"  # 429 + Retry-After
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
 
 # Limits that protect the server.
 MLSERVE_MAX_UPLOAD_MB = env_int("MLSERVE_MAX_UPLOAD_MB", 50, minimum=1)
@@ -165,6 +216,39 @@ MLSERVE_STALE_TRAINING_S = env_float("MLSERVE_STALE_TRAINING_S", 30.0, minimum=1
 MLSERVE_REAP_INTERVAL_S = env_float("MLSERVE_REAP_INTERVAL_S", 10.0, minimum=0.1)
 MLSERVE_MODEL_CACHE_MB = env_int("MLSERVE_MODEL_CACHE_MB", 512, minimum=1)
 MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=1)
+
+# Operations (registry/monitoring.py, registry/predlog.py). /metrics answers a request
+# with `Authorization: Bearer <MLSERVE_METRICS_TOKEN>` when a token is set, else only
+# clients whose address (see MLSERVE_PROXY_COUNT) is in MLSERVE_METRICS_ALLOW.
+MLSERVE_METRICS_TOKEN = env_str("MLSERVE_METRICS_TOKEN")
+if MLSERVE_METRICS_TOKEN and len(MLSERVE_METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("MLSERVE_METRICS_TOKEN is too short: use at least 16 characters.")
+MLSERVE_METRICS_ALLOW = env_list("MLSERVE_METRICS_ALLOW", "127.0.0.1,::1")
+for _network in MLSERVE_METRICS_ALLOW:
+    try:
+        ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"MLSERVE_METRICS_ALLOW: {_network!r} is not an address or network (10.0.0.0/8)."
+        ) from None
+# Share of prediction requests recorded in the prediction log (0 turns it off), and how
+# many of a request's rows are kept.
+MLSERVE_PREDICTION_LOG_RATE = env_float("MLSERVE_PREDICTION_LOG_RATE", 1.0, maximum=1.0)
+MLSERVE_PREDICTION_LOG_MAX_ROWS = env_int("MLSERVE_PREDICTION_LOG_MAX_ROWS", 100, minimum=1)
+# Requests waiting in a server process to be written; beyond it new ones are dropped (counted).
+MLSERVE_PREDICTION_LOG_BUFFER = env_int("MLSERVE_PREDICTION_LOG_BUFFER", 5000, minimum=1)
+
+# Moving versions between instances (registry/transfer.py): an export names the instance it
+# came from and, when a signing key is set, carries an HMAC; an instance with a key set
+# imports only exports signed with it.
+MLSERVE_INSTANCE_NAME = env_str("MLSERVE_INSTANCE_NAME").strip() or socket.gethostname()
+MLSERVE_SIGNING_KEY = env_str("MLSERVE_SIGNING_KEY")
+if MLSERVE_SIGNING_KEY and len(MLSERVE_SIGNING_KEY) < 32:
+    raise ImproperlyConfigured(
+        "MLSERVE_SIGNING_KEY is too short: use at least 32 random characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(32))'), the same on every "
+        "instance that exchanges models."
+    )
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {

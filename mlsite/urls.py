@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mlsite import health
+from registry import monitoring
 from registry.api import api, hot_urls
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", monitoring.metrics_view, name="metrics"),  # Prometheus (token or allow-list)
     path("admin/", admin.site.urls),
     *hot_urls,  # the prediction hot path, ahead of the API router
     path("api/v1/", api.urls),

@@ -9,6 +9,7 @@ path) and go through the one serving path, registry.serving.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import wraps
 from typing import Any, Literal
 
 import orjson
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import URLPattern, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -24,9 +25,10 @@ from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
-from registry import csvio, services, serving, tokens, transfer
+from registry import csvio, drift, monitoring, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
 from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+from registry.problems import CONTENT_TYPE as problem_type
 from registry.problems import field_errors, problem
 
 # Authentication ------------------------------------------------------------------------
@@ -61,17 +63,84 @@ class StrictParser(Parser):
         return orjson.loads(request.body)
 
 
+def _link(operation: str, description: str, **parameters: str) -> dict[str, Any]:
+    return {
+        "operationId": f"registry_api_{operation}",
+        "description": description,
+        "parameters": {name: f"$response.body#/{field}" for name, field in parameters.items()},
+    }
+
+
+_VERSION_LINKS = {
+    "GetVersion": _link("get_version", "Follow its training.", name="model", version="version"),
+    "PredictWithVersion": _link(
+        "predict_version", "Predict with it once ready.", name="model", version="version"
+    ),
+}
+# OpenAPI links: how the id in one answer feeds the next call (create -> get / train / predict).
+LINKS = {
+    ("upload_dataset", "201"): {
+        "GetDataset": _link("get_dataset", "The dataset just uploaded.", dataset_id="id"),
+        "TrainOnDataset": {
+            **_link("create_model", "Train a model on it."),
+            "requestBody": {"dataset": "$response.body#/id"},
+        },
+    },
+    ("create_model", "202"): {
+        **_VERSION_LINKS,
+        "GetModel": _link("get_model", "The model just registered.", name="model"),
+        "Predict": _link("predict", "Predict with its served version.", name="model"),
+        "TrainNextVersion": _link("create_version", "Train its next version.", name="model"),
+    },
+    ("create_version", "202"): _VERSION_LINKS,
+}
+
+
+def _problem_for_wrong_method(view: Any) -> Any:
+    """ninja answers a method a path does not take with a plain-text 405: make it a problem."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and response.get("Content-Type") != problem_type:
+            allowed = response.get("Allow", "")
+            return problem(405, f"Use {allowed} for this path.", headers={"Allow": allowed})
+        return response
+
+    return wrapped
+
+
+@csrf_exempt
+def _no_such_operation(request: HttpRequest) -> HttpResponse:
+    return problem(404, f"No API operation answers {request.path}: see /api/v1/docs.")
+
+
 class ProblemJsonAPI(NinjaAPI):
-    """Documents error responses as application/problem+json, which is what they are."""
+    """Documents error responses as application/problem+json, which is what they are, and
+    adds the OpenAPI links between operations (LINKS)."""
+
+    def _get_urls(self) -> list[Any]:
+        # Every answer under /api/v1/ is problem+json: also a wrong method (ninja's is plain
+        # text) and a path that names no operation (Django's would be the HTML 404 page).
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern) and pattern.name == "api-root":
+                pattern.callback = _no_such_operation  # ninja's raises Http404 (HTML)
+            elif isinstance(pattern, URLPattern):
+                pattern.callback = _problem_for_wrong_method(pattern.callback)
+        return [*patterns, re_path(r"", _no_such_operation)]
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
         for operations in schema["paths"].values():
             for operation in operations.values():
+                name = operation.get("operationId", "").removeprefix("registry_api_")
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     if int(status) >= 400 and "application/json" in content:
                         content["application/problem+json"] = content.pop("application/json")
+                    if (name, str(status)) in LINKS:  # the keys are ints until serialised
+                        response["links"] = LINKS[name, str(status)]
         return schema
 
 
@@ -114,6 +183,9 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, orjson.JSONDecodeError):
+        # ninja says only "Cannot parse request body"; say why (NaN, 1e999, nesting...).
+        return problem(400, f"The body is not valid JSON: {str(exc.__cause__)[:200]}")
     return problem(exc.status_code, exc.message)
 
 
@@ -763,6 +835,15 @@ def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
 
 
 def _predict(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse:
+    # Counted, timed and offered to the prediction log (registry/monitoring.py), errors too.
+    with monitoring.Observation(served, getattr(request.auth, "pk", None), "api") as seen:
+        seen.table = table = _request_table(request, served)
+        seen.result = result = serving.predict_table(served, table)
+        return HttpResponse(serving.result_json(result), content_type="application/json")
+
+
+def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[str, Any]:
+    """The request's rows as typed columns, in any of the accepted body formats."""
     content_type = request.content_type or ""
     if content_type == "text/csv":
         try:
@@ -791,8 +872,7 @@ def _predict(request: HttpRequest, served: serving.ServedVersion) -> HttpRespons
             f"{n_rows} rows is more than the limit of "
             f"{settings.MLSERVE_MAX_PREDICT_ROWS} (MLSERVE_MAX_PREDICT_ROWS).",
         )
-    result = serving.predict_table(served, table)
-    return HttpResponse(serving.result_json(result), content_type="application/json")
+    return table
 
 
 @api.post(
@@ -821,6 +901,75 @@ def predict(
 def predict_version(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Predict with one version of a model (same bodies as /models/{name}/predict)."""
     return _predict(request, serving.resolve(name, version=version))
+
+
+# Drift (registry/drift.py) ---------------------------------------------------------------
+
+
+class DriftQuery(Schema):
+    days: int = Field(drift.DEFAULT_DAYS, ge=1, le=365, description="window: the last N days")
+    max_rows: int = Field(
+        drift.DEFAULT_MAX_ROWS, ge=1, le=100_000, description="at most this many recent rows"
+    )
+
+
+class DriftWindow(Schema):
+    days: int
+    max_rows: int
+    since: datetime
+    until: datetime
+
+
+class DriftBin(Schema):
+    label: str
+    expected: float = Field(..., description="share of the training rows in this bin")
+    actual: float | None = Field(..., description="share of the recent rows; null if none")
+
+
+class DriftFeature(Schema):
+    name: str
+    type: Literal["number", "category"]
+    psi: float | None = Field(..., description="population stability index; null if no rows")
+    unseen_share: float | None = Field(
+        ..., description="categorical: share of recent values never seen in training"
+    )
+    missing_share: float | None
+    status: Literal["stable", "moderate", "drifting"] | None = Field(
+        ..., description="null below min_rows"
+    )
+    drifting: bool | None
+    bins: list[DriftBin]
+
+
+class DriftOut(Schema):
+    model: str
+    version: int
+    status: Literal["stable", "moderate", "drifting", "insufficient_data", "no_profile"]
+    drifting: bool | None = Field(..., description="null without a verdict")
+    rows: int = Field(..., description="recent rows compared")
+    min_rows: int = Field(..., description="fewest rows for a verdict")
+    training_rows: int | None
+    window: DriftWindow
+    thresholds: dict[str, float]
+    features: list[DriftFeature]
+
+
+@api.get(
+    "/models/{name}/versions/{version}/drift",
+    response={200: DriftOut, **errors(404, 409, 422)},
+    tags=["monitoring"],
+)
+def get_drift(
+    request: HttpRequest, name: str, version: int, query: Query[DriftQuery]
+) -> dict[str, Any]:
+    """Recent logged inputs of a ready version against its training data: per feature the
+    population stability index (PSI) and, for categories, the share never seen in training.
+    A feature is drifting above PSI 0.2 (moderate from 0.1) or with more than 10% unseen
+    categories; no verdict below min_rows rows. 409 if the version is not ready."""
+    found = _version(_model(name), version)
+    if not found.is_ready:
+        raise services.Conflict(f"{found} is {found.status}: it has no drift report until ready.")
+    return drift.report(found, days=query.days, max_rows=query.max_rows)
 
 
 # The prediction hot path -----------------------------------------------------------------
@@ -857,6 +1006,7 @@ def predict_endpoint(request: HttpRequest, name: str, version: int | None = None
     try:
         request.auth = _authenticate(request)
         if request.auth is None:
+            monitoring.unresolved(401)
             return problem(401, "Send a valid API token: Authorization: Bearer <token>.")
         if version is not None:
             return predict_version(request, name, version)
@@ -864,8 +1014,10 @@ def predict_endpoint(request: HttpRequest, name: str, version: int | None = None
             request, name, version=_version_query(request), alias=request.GET.get("alias")
         )
     except services.RegistryError as exc:
+        monitoring.unresolved(exc.status, exc)  # unless counted against its version
         return _registry_error(request, exc)
     except HttpError as exc:
+        monitoring.unresolved(exc.status_code, exc)
         return problem(exc.status_code, exc.message)
 
 

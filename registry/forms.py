@@ -388,6 +388,27 @@ class BatchPredictForm(forms.Form):
     )
 
 
+class ImportForm(forms.Form):
+    """An export file made by Export on another instance's version page."""
+
+    file = forms.FileField(
+        label="Export file",
+        widget=forms.FileInput(attrs={"accept": ".zip,application/zip"}),
+        error_messages={"required": "Choose an export file (.zip) made by Export on a version."},
+        help_text="The .mlserve.zip file a version page's Export button downloads.",
+    )
+    name = forms.CharField(
+        label="Model name",
+        required=False,
+        max_length=100,
+        help_text="Import as the next version of this model: one of yours, or a new one. "
+        "Leave blank to use the name in the file.",
+    )
+
+    def clean_file(self) -> Any:
+        return _check_size(self.cleaned_data.get("file"))
+
+
 # Aliases, comparison, tokens, sign-up ---------------------------------------------------
 
 

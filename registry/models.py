@@ -294,3 +294,43 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PredictionLog(models.Model):
+    """One sampled prediction request (registry/predlog.py writes these in batches).
+
+    The serving path never reads this table. Pages and the drift report read one version's
+    recent rows through the (version, created_at) index; pruning goes by id. There
+    is no foreign-key constraint in the database: a batch written just after its version was
+    deleted must not fail (such rows are pruned like any other); deleting a version through
+    the ORM still deletes its rows.
+    """
+
+    version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,  # the (version, created_at) index serves every lookup by version
+        related_name="prediction_logs",
+    )
+    created_at = models.DateTimeField()
+    user_id = models.BigIntegerField(null=True, blank=True)  # who asked (a user's id)
+    source = models.CharField(max_length=8)  # api, page, batch (CSV page), admin
+    status = models.PositiveSmallIntegerField()  # the HTTP status the request got
+    latency_ms = models.FloatField()
+    n_rows = models.PositiveIntegerField()  # rows in the request (inputs keeps the first N)
+    # The rows as the model saw them ([{feature: value}]), null when they could not be read.
+    inputs = models.JSONField(null=True, blank=True)
+    # {"predictions": [...], "probabilities": [[...]]} for those rows; null for an error.
+    outputs = models.JSONField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # One index besides the primary key: every read is one version's recent rows.
+        # (Pruning walks the primary key: rows are written in time order. A created_at index
+        # would cost every insert and lure PostgreSQL's planner away from this one.)
+        indexes = [models.Index(fields=["version", "created_at"], name="predlog_version_time")]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} {self.created_at:%Y-%m-%d %H:%M:%S} {self.status}"

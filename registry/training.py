@@ -291,6 +291,18 @@ def train(version_id: int) -> str:
     return ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
 
 
+def _profile(X_train: dict[str, np.ndarray], features: list[dict]) -> dict[str, Any]:
+    """The training data's profile for drift reports (registry/drift.py). A version without
+    one still serves: it only has no drift report, so a failure here is logged, not fatal."""
+    from registry import drift
+
+    try:
+        return drift.profile_of(X_train, features)
+    except Exception:
+        logger.exception("the training data profile could not be computed")
+        return {}
+
+
 def _train(version: ModelVersion, started: float) -> None:
     from registry import plots
 
@@ -339,6 +351,7 @@ def _train(version: ModelVersion, started: float) -> None:
         y_test=y_test,
     )
     artifact = numpyml.save(pipeline)
+    profile = _profile(X_train, features)
     with transaction.atomic():
         updated = ModelVersion.objects.filter(pk=version.pk, status=Status.RUNNING).update(
             status=Status.READY,
@@ -354,6 +367,7 @@ def _train(version: ModelVersion, started: float) -> None:
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
             training_seconds=round(time.monotonic() - started, 3),
+            profile=profile,
         )
     if not updated:
         logger.warning("version %s stopped running before it could be saved", version.pk)

@@ -42,6 +42,12 @@ urlpatterns = [
         views.version_delete,
         name="version_delete",
     ),
+    path(
+        "models/<str:name>/versions/<int:version>/export/",
+        views.version_export,
+        name="version_export",
+    ),
+    path("import/", views.version_import, name="version_import"),
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     # Offered only when MLSERVE_ALLOW_SIGNUP is on (the view 404s otherwise).

@@ -13,17 +13,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
 import numpy as np
+from csp.constants import NONE, UNSAFE_INLINE
+from csp.decorators import csp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
+from django.db import DatabaseError
 from django.db.models import (
     BinaryField,
     Case,
@@ -45,7 +50,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from registry import csvio, services, serving, tokens
+from registry import charts, csvio, drift, monitoring, predlog, services, serving, tokens, transfer
 from registry.algorithms import (
     ALGORITHMS,
     CLASSIFIER,
@@ -59,6 +64,7 @@ from registry.forms import (
     BatchPredictForm,
     CompareForm,
     DatasetUploadForm,
+    ImportForm,
     PredictForm,
     SignupForm,
     TokenForm,
@@ -69,6 +75,7 @@ from registry.models import Alias, ApiToken, Dataset, ModelVersion, RegisteredMo
 from registry.services import RegistryError
 from registry.tasks import reap_stale_versions
 
+logger = logging.getLogger(__name__)
 Status = ModelVersion.Status
 PAGE_SIZE = 50
 HEAD_BYTES = 64 * 1024  # read at most this much of a dataset to show its first rows
@@ -562,6 +569,10 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         "can_change": _can_change(request.user, model.owner_id),
         "compare": (ready[1]["version"], ready[0]["version"]) if len(ready) > 1 else None,
         "running": any(not v.is_finished for v in page),
+        # The last 24 hours of each listed version, from the prediction log (aggregates).
+        "traffic": _unless_log_unavailable(
+            lambda: charts.traffic_rows(page, predlog.traffic([v.pk for v in page]))
+        ),
     }
     return render(request, "registry/model_detail.html", context)
 
@@ -817,6 +828,16 @@ def _confusion_rows(confusion: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"labels": labels, "rows": rows}
 
 
+def _unless_log_unavailable(read: Callable[[], Any]) -> Any:
+    """The operations sections read the prediction log: without it (a broken or missing
+    table) the page, and a prediction made from it, still work; the section says so."""
+    try:
+        return read()
+    except DatabaseError as exc:
+        logger.warning("the prediction log cannot be read: %s", exc)
+        return None
+
+
 def _render_version(
     request: HttpRequest, version: ModelVersion, status: int = 200, **extra: Any
 ) -> HttpResponse:
@@ -844,6 +865,7 @@ def _render_version(
             predict_form=extra.pop("predict_form", None) or PredictForm(version),
             batch_form=extra.pop("batch_form", None) or BatchPredictForm(),
             api_example=_api_example(request, version),
+            drift=_unless_log_unavailable(lambda: charts.drift_view(drift.report(version))),
         )
     context.update(extra)
     return render(request, "registry/version_detail.html", context, status=status)
@@ -883,8 +905,19 @@ def version_status(request: HttpRequest, name: str, version: int) -> JsonRespons
     return response
 
 
+# An SVG opened on its own is a document: it may run no script and load nothing. This
+# replaces the site-wide policy (matplotlib's SVGs carry a <style> element).
+PLOT_CSP = {
+    "default-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": ["data:"],
+    "sandbox": True,
+}
+
+
 @login_required
 @require_GET
+@csp(PLOT_CSP)
 def version_plot(request: HttpRequest, name: str, version: int, plot: str) -> HttpResponse:
     """One stored SVG plot, read by JSON key (never the version's other plots or bytes)."""
     if not PLOT_NAME_RE.match(plot):
@@ -898,10 +931,6 @@ def version_plot(request: HttpRequest, name: str, version: int, plot: str) -> Ht
     if not svg:
         raise Http404(f"{name} v{version} has no {plot} plot.")
     response = HttpResponse(svg, content_type="image/svg+xml")
-    # An SVG opened on its own is a document: it may run no script and load nothing.
-    response["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
-    )
     response["Content-Disposition"] = f'inline; filename="{name}-v{version}-{plot}.svg"'
     response["Cache-Control"] = "private, max-age=86400"  # a ready version never changes
     return response
@@ -930,7 +959,10 @@ def version_predict(request: HttpRequest, name: str, version: int) -> HttpRespon
     if form.is_valid():
         try:
             served = serving.resolve(name, version=version)
-            prediction = _prediction(found, serving.predict_rows(served, [form.row()]))
+            with monitoring.Observation(served, request.user.pk, "page") as seen:
+                seen.table = table = serving.rows_to_table(served, [form.row()])
+                seen.result = result = serving.predict_table(served, table)
+            prediction = _prediction(found, result)
         except serving.PredictionError as exc:
             _problems_to_fields(form, exc)
         except RegistryError as exc:
@@ -965,14 +997,19 @@ def _prediction_columns(
     return columns
 
 
-def predict_csv(served: serving.ServedVersion, data: bytes) -> bytes:
+def predict_csv(
+    served: serving.ServedVersion, data: bytes, seen: monitoring.Observation | None = None
+) -> bytes:
     """The uploaded CSV, unchanged, with the prediction (and probability) columns added."""
     limit = settings.MLSERVE_MAX_PREDICT_ROWS
     table = csvio.parse_with_schema(data, list(served.features), max_rows=limit)
     header, cells = table.columns, table.cells  # the text, echoed as sent
-    result = serving.predict_table(
-        served, {f["name"]: table.data[f["name"]] for f in served.features}
-    )
+    features = {f["name"]: table.data[f["name"]] for f in served.features}
+    if seen is not None:  # for the prediction log
+        seen.table = features
+    result = serving.predict_table(served, features)
+    if seen is not None:
+        seen.result = result
     columns = list(header)
     values: dict[str, Any] = {name: cells[:, i] for i, name in enumerate(header)}
     for name, column in _prediction_columns(served, result):
@@ -998,7 +1035,9 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            body = predict_csv(serving.resolve(name, version=version), upload.read())
+            served = serving.resolve(name, version=version)
+            with monitoring.Observation(served, request.user.pk, "batch") as seen:
+                body = predict_csv(served, upload.read(), seen)
         except csvio.CSVError as exc:
             form.add_error("file", str(exc))
         except RegistryError as exc:
@@ -1037,6 +1076,54 @@ def version_delete(request: HttpRequest, name: str, version: int) -> HttpRespons
             "aliases": sorted(found.aliases.values_list("name", flat=True)),
         },
     )
+
+
+# Moving versions between instances (registry/transfer.py) -------------------------------
+
+
+@login_required
+@require_GET
+def version_export(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    """Download a ready version as one file; anyone who may predict with it may export it."""
+    found = _get_version(name, version)
+    try:
+        data = transfer.version_export(found, user=request.user)
+    except RegistryError as exc:
+        messages.error(request, exc.message)
+        return redirect(found)
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{transfer.export_filename(found)}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_import(request: HttpRequest) -> HttpResponse:
+    """Upload an export file: it becomes the next version of one of your models (or a new one)."""
+    initial = {"name": request.GET.get("model", "")[:100]}
+    form = ImportForm(request.POST or None, request.FILES or None, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = services.version_import(
+                user=request.user,
+                data=form.cleaned_data["file"].read(),
+                name=form.cleaned_data["name"],
+            )
+        except RegistryError as exc:
+            apply_registry_error(form, exc)
+            status = exc.status
+        else:
+            serving.forget_resolutions()  # the model's newest ready version changed
+            origin = version.origin
+            messages.success(
+                request,
+                f"Imported {version}: {origin['model']} v{origin['version']} from "
+                f"{origin['instance']} (signature: {origin['signature']}).",
+            )
+            return redirect(version)
+    context = {"form": form, "max_mb": settings.MLSERVE_MAX_UPLOAD_MB}
+    return render(request, "registry/version_import.html", context, status=status)
 
 
 # API tokens -----------------------------------------------------------------------------

@@ -22,6 +22,9 @@ ENDPOINTS = {
     ("delete", "/api/v1/models/{name}/aliases/{alias}"),
     ("post", "/api/v1/models/{name}/predict"),
     ("post", "/api/v1/models/{name}/versions/{version}/predict"),
+    ("get", "/api/v1/models/{name}/versions/{version}/drift"),
+    ("get", "/api/v1/models/{name}/versions/{version}/export"),
+    ("post", "/api/v1/models/{name}/import"),
 }
 
 

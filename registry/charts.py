@@ -1,0 +1,147 @@
+"""Geometry for the small server-rendered SVG charts of the operations sections: the model
+page's traffic (requests, error rate, p50/p95 latency per hour) and the version page's drift
+(training vs recent share per bin). Attributes only (x, y, width, height): the pages' CSP
+allows no inline style, and the colours come from classes in app.css.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VIEW_W, VIEW_H = 100.0, 30.0
+NONE_TEXT = "\u2013"  # an en dash: no value
+STATUS_TEXT = {
+    "stable": "stable",
+    "moderate": "moderate",
+    "drifting": "drifting",
+    "insufficient_data": "not enough data",
+    "no_profile": "no profile",
+}
+
+
+def _height(value: float | None, top: float) -> float:
+    if not value or top <= 0:
+        return 0.0
+    return max(VIEW_H * value / top, 0.6)  # a non-zero value stays visible
+
+
+def _bar(index: int, count: int, value: float | None, top: float, title: str) -> dict[str, str]:
+    width = VIEW_W / count
+    height = _height(value, top)
+    return {
+        "x": f"{index * width + 0.3:.2f}",
+        "y": f"{VIEW_H - height:.2f}",
+        "width": f"{max(width - 0.6, 0.2):.2f}",
+        "height": f"{height:.2f}",
+        "title": title,
+    }
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return NONE_TEXT
+    return f"{value:.3g} ms" if value < 1000 else f"{value / 1000:.3g} s"
+
+
+def _percent(value: float | None) -> str:
+    return NONE_TEXT if value is None else f"{100 * value:.1f}%"
+
+
+def traffic_rows(versions: Any, summary: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per version with logged traffic: totals and the hourly bars of each chart."""
+    rows = []
+    for version in versions:
+        data = summary.get(version.pk)
+        if data is None:
+            continue
+        hours = data["hours"]
+        n = len(hours)
+        top_requests = max(h["requests"] for h in hours)
+        top_latency = max((h["p95_ms"] or 0) for h in hours)
+        # Error bars on the worst hour's scale (at least 1%), the rate itself beside them.
+        top_errors = max(0.01, *((h["error_rate"] or 0) for h in hours))
+        rows.append(
+            {
+                "version": version,
+                "requests": data["requests"],
+                "errors": data["errors"],
+                "error_rate": _percent(data["error_rate"]),
+                "p50": _ms(data["p50_ms"]),
+                "p95": _ms(data["p95_ms"]),
+                "first_hour": hours[0]["hour"],
+                "requests_bars": [
+                    _bar(i, n, h["requests"], top_requests, f"{h['hour']:%H:00}: {h['requests']}")
+                    for i, h in enumerate(hours)
+                ],
+                "error_bars": [
+                    _bar(
+                        i,
+                        n,
+                        h["error_rate"],
+                        top_errors,
+                        f"{h['hour']:%H:00}: {_percent(h['error_rate'])} of {h['requests']}",
+                    )
+                    for i, h in enumerate(hours)
+                ],
+                # Each hour: a light bar up to p95 and a dark one up to p50, on one scale.
+                "p95_bars": [
+                    _bar(
+                        i, n, h["p95_ms"], top_latency, f"{h['hour']:%H:00}: p95 {_ms(h['p95_ms'])}"
+                    )
+                    for i, h in enumerate(hours)
+                ],
+                "p50_bars": [
+                    _bar(
+                        i, n, h["p50_ms"], top_latency, f"{h['hour']:%H:00}: p50 {_ms(h['p50_ms'])}"
+                    )
+                    for i, h in enumerate(hours)
+                ],
+                "latency_top": _ms(top_latency or None),
+            }
+        )
+    return rows
+
+
+def drift_view(report: dict[str, Any]) -> dict[str, Any]:
+    """The drift report with, per feature, paired bars (training share, recent share)."""
+    features = []
+    for feature in report["features"]:
+        bins = feature["bins"]
+        n = len(bins)
+        top = max(max(b["expected"], b["actual"] or 0) for b in bins) if bins else 0
+        width = VIEW_W / max(n, 1)
+        pairs = []
+        for i, b in enumerate(bins):
+            half = max(width / 2 - 0.4, 0.2)
+            for offset, kind, value in (
+                (0.3, "expected", b["expected"]),
+                (0.3 + half, "actual", b["actual"]),
+            ):
+                height = _height(value, top)
+                pairs.append(
+                    {
+                        "kind": kind,
+                        "x": f"{i * width + offset:.2f}",
+                        "y": f"{VIEW_H - height:.2f}",
+                        "width": f"{half:.2f}",
+                        "height": f"{height:.2f}",
+                        "title": f"{b['label']}: training {_percent(b['expected'])}, "
+                        f"recent {_percent(b['actual'])}",
+                    }
+                )
+        features.append(
+            {
+                **feature,
+                "psi_text": NONE_TEXT if feature["psi"] is None else f"{feature['psi']:.3f}",
+                "unseen_text": _percent(feature["unseen_share"]),
+                "bars": pairs,
+                "first_label": bins[0]["label"] if bins else "",
+                "last_label": bins[-1]["label"] if bins else "",
+            }
+        )
+    return {
+        **report,
+        "features": features,
+        "status_text": STATUS_TEXT[report["status"]],
+        "unseen_threshold": f"{100 * report['thresholds']['unseen_share_drifting']:.0f}%",
+    }

@@ -1,0 +1,214 @@
+"""The prediction log: what a request leaves, batching off the request path, sampling, row
+caps, a full buffer, and predictions that keep working while the log's table is gone."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+
+from registry import serving
+from registry.models import PredictionLog
+from tests.conftest import assert_problem
+from tests.ops.conftest import CHURN_ROW, scrape, value
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FLUSH_WAIT_S = 3.0  # the writer flushes every second
+
+
+def wait_for_rows(n: int, timeout_s: float = FLUSH_WAIT_S) -> list[PredictionLog]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rows = list(PredictionLog.objects.order_by("id"))
+        if len(rows) >= n:
+            return rows
+        time.sleep(0.05)
+    raise AssertionError(f"{len(rows)} log rows after {timeout_s} s, expected {n}")
+
+
+def predict(api, rows, path="/models/churn/predict"):
+    return api.post(path, {"instances": rows})
+
+
+def test_requests_are_written_by_the_writer_thread_within_seconds(
+    prediction_log, owner, owner_api, churn, client
+):
+    other_row = {**CHURN_ROW, "contract": "two-year", "monthly_charges": None}
+    for _ in range(5):
+        assert predict(owner_api, [CHURN_ROW, other_row]).status_code == 200
+    assert_problem(predict(owner_api, [{"tenure_months": "many"}]), 422)
+    client.force_login(owner)
+    form = {f"f{i}": str(v) for i, v in enumerate(CHURN_ROW.values())}
+    assert client.post("/models/churn/versions/1/predict/", form).status_code == 200
+
+    started = time.monotonic()
+    rows = wait_for_rows(7)  # no flush asked for: the thread writes them by itself
+    print(f"\n7 requests in the log after {time.monotonic() - started:.2f} s")
+    assert len(rows) == 7
+    api_rows = [r for r in rows if r.source == "api" and r.status == 200]
+    assert len(api_rows) == 5
+    first = api_rows[0]
+    assert first.version_id == churn.pk
+    assert first.user_id == owner.pk
+    assert first.n_rows == 2
+    assert first.inputs == [
+        {**CHURN_ROW, "tenure_months": 3.0, "support_calls": 4.0},
+        {**other_row, "tenure_months": 3.0, "support_calls": 4.0},
+    ]
+    assert len(first.outputs["predictions"]) == 2
+    assert first.outputs["predictions"][0] in churn.classes
+    assert len(first.outputs["probabilities"]) == 2
+    assert first.latency_ms > 0
+    assert first.error == ""
+
+    error = next(r for r in rows if r.status == 422)
+    assert error.outputs is None
+    assert "tenure_months" in error.error or "does not fit" in error.error
+    page = next(r for r in rows if r.source == "page")
+    assert page.status == 200
+    assert page.n_rows == 1
+    assert page.user_id == owner.pk
+    assert page.inputs[0]["contract"] == "month-to-month"
+
+
+def test_the_writer_writes_batches_not_rows(prediction_log, owner_api, churn, monkeypatch):
+    batches = []
+    write = prediction_log.write
+
+    def spy(batch):
+        batches.append(len(batch))
+        write(batch)
+
+    monkeypatch.setattr(prediction_log, "write", spy)
+    for _ in range(30):
+        assert predict(owner_api, [CHURN_ROW]).status_code == 200
+    wait_for_rows(30)
+    print(f"\n30 requests written in batches of {batches}")
+    assert sum(batches) == 30
+    assert len(batches) <= 3  # 30 requests take well under the 1 s between flushes
+
+    # A backlog goes out in batches of BATCH_SIZE.
+    served = serving.resolve("churn", version=1)
+    table = serving.rows_to_table(served, [CHURN_ROW])
+    result = serving.predict_table(served, table)
+    writer = prediction_log.writer()
+    batches.clear()
+    with writer.flushing:  # hold the thread off while the backlog builds
+        for _ in range(1200):
+            prediction_log.record(
+                served,
+                user_id=None,
+                source="api",
+                status=200,
+                latency_ms=1.0,
+                n_rows=1,
+                table=table,
+                result=result,
+            )
+    wait_for_rows(1230)
+    assert batches == [prediction_log.BATCH_SIZE, 1200 - prediction_log.BATCH_SIZE]
+
+
+def test_a_rate_of_zero_records_nothing(prediction_log, settings, owner_api, churn):
+    settings.MLSERVE_PREDICTION_LOG_RATE = 0.0
+    for _ in range(5):
+        assert predict(owner_api, [CHURN_ROW]).status_code == 200
+    assert prediction_log.writer().flush() == 0
+    assert prediction_log.writer().thread is None  # never even started
+    time.sleep(1.5)
+    assert PredictionLog.objects.count() == 0
+
+
+def test_a_rate_below_one_samples_requests(prediction_log, settings, churn):
+    settings.MLSERVE_PREDICTION_LOG_RATE = 0.25
+    served = serving.resolve("churn", version=1)
+    for _ in range(4000):
+        prediction_log.record(
+            served,
+            user_id=None,
+            source="api",
+            status=200,
+            latency_ms=1.0,
+            n_rows=0,
+            table=None,
+            result=None,
+        )
+    prediction_log.writer().flush()
+    logged = PredictionLog.objects.count()
+    print(f"\nrate 0.25: {logged} of 4000 requests logged")
+    assert 800 <= logged <= 1200  # 1000 expected; the standard deviation is 27
+
+
+def test_only_the_first_max_rows_of_a_request_are_kept(prediction_log, settings, owner_api, churn):
+    settings.MLSERVE_PREDICTION_LOG_MAX_ROWS = 3
+    rows = [{**CHURN_ROW, "tenure_months": i} for i in range(10)]
+    assert predict(owner_api, rows).status_code == 200
+    (row,) = wait_for_rows(1)
+    assert row.n_rows == 10
+    assert [r["tenure_months"] for r in row.inputs] == [0.0, 1.0, 2.0]
+    assert len(row.outputs["predictions"]) == 3
+    assert len(row.outputs["probabilities"]) == 3
+
+
+def test_a_full_buffer_drops_new_requests_and_counts_them(
+    prediction_log, settings, client, owner_api, churn
+):
+    settings.MLSERVE_PREDICTION_LOG_BUFFER = 5
+    prediction_log.reset_writer()  # takes the new capacity
+    writer = prediction_log.writer()
+    before = scrape(client)
+    with writer.flushing:  # the writer falls behind (a slow database)
+        for _ in range(8):
+            assert predict(owner_api, [CHURN_ROW]).status_code == 200
+    after = scrape(client)
+    dropped = value(after, "mlserve_prediction_log_dropped_total", reason="buffer_full") - value(
+        before, "mlserve_prediction_log_dropped_total", reason="buffer_full"
+    )
+    assert dropped == 3
+    assert len(wait_for_rows(5)) == 5
+
+
+def test_predictions_succeed_while_the_log_table_is_unavailable(
+    prediction_log, client, owner, owner_api, churn, caplog
+):
+    """The table renamed away under the running server: every prediction still succeeds,
+    the writer logs and counts its failed batches, survives, and writes again once the
+    table is back."""
+    table = PredictionLog._meta.db_table
+    quote = connection.ops.quote_name
+    before = scrape(client)
+    client.force_login(owner)
+    form = {f"f{i}": str(v) for i, v in enumerate(CHURN_ROW.values())}
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(table + '_away')}")
+    try:
+        for i in range(6):
+            assert predict(owner_api, [CHURN_ROW]).status_code == 200
+            assert client.post("/models/churn/versions/1/predict/", form).status_code == 200
+            if i == 2:
+                time.sleep(1.2)  # let the writer try (and fail) between requests
+        writer = prediction_log.writer()
+        deadline = time.monotonic() + FLUSH_WAIT_S
+        while writer.failures < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer.failures >= 2, "the writer never tried to write"
+        assert writer.thread.is_alive()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {quote(table + '_away')} RENAME TO {quote(table)}")
+    after = scrape(client)
+    failed = value(after, "mlserve_prediction_log_dropped_total", reason="write_error") - value(
+        before, "mlserve_prediction_log_dropped_total", reason="write_error"
+    )
+    assert 1 <= failed <= 12
+    assert "could not be written and was dropped" in caplog.text
+    print(f"\ntable away: 12 predictions answered 200, {failed} log rows dropped")
+    # The same thread writes again once the table is back.
+    thread = writer.thread
+    assert predict(owner_api, [CHURN_ROW]).status_code == 200
+    rows = wait_for_rows(1)
+    assert writer.thread is thread
+    assert thread.is_alive()
+    assert rows[-1].status == 200
