@@ -484,6 +484,27 @@ _UPLOAD_BODY = {
 }
 
 
+def _uploaded_file(
+    request: HttpRequest, what: str, raw_types: tuple[str, ...], raw_name: str
+) -> tuple[bytes, str | None]:
+    """The bytes (and file name) of an upload: a multipart field `file`, or a raw body of one
+    of `raw_types`; 413 above the upload limit, 415 for any other media type."""
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise services.InvalidInput(
+                f"Send {what} in a multipart field named 'file'.",
+                {"file": "This field is required."},
+            )
+        if upload.size > csvio.max_upload_bytes():
+            raise HttpError(413, f"The file is larger than {settings.MLSERVE_MAX_UPLOAD_MB} MB.")
+        return upload.read(), upload.name
+    if content_type in raw_types:
+        return request.body, None
+    raise HttpError(415, f"Send {what} as multipart/form-data (field 'file') or as {raw_name}.")
+
+
 @api.post(
     "/datasets",
     response={201: DatasetOut, **errors(409, 413, 415, 422)},
@@ -493,22 +514,10 @@ _UPLOAD_BODY = {
 def upload_dataset(request: HttpRequest, name: str | None = None) -> Status:
     """Upload a CSV (multipart field `file`, optional field `name`; or a raw text/csv body
     with `?name=`). The first line names the columns; types are inferred."""
-    content_type = request.content_type or ""
-    if content_type == "multipart/form-data":
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise services.InvalidInput(
-                "Send the CSV in a multipart field named 'file'.",
-                {"file": "This field is required."},
-            )
-        if upload.size > csvio.max_upload_bytes():
-            raise HttpError(413, f"The file is larger than {settings.MLSERVE_MAX_UPLOAD_MB} MB.")
-        data, filename = upload.read(), upload.name
-        name = request.POST.get("name") or name
-    elif content_type in ("text/csv", "text/plain", "application/csv"):
-        data, filename = request.body, None
-    else:
-        raise HttpError(415, "Send the CSV as multipart/form-data (field 'file') or as text/csv.")
+    data, filename = _uploaded_file(
+        request, "the CSV", ("text/csv", "text/plain", "application/csv"), "text/csv"
+    )
+    name = request.POST.get("name") or name
     dataset = services.dataset_create(owner=_user(request), data=data, name=name, filename=filename)
     return Status(201, Dataset.objects.select_related("owner").get(pk=dataset.pk).to_dict())
 
@@ -682,23 +691,7 @@ def import_version(request: HttpRequest, name: str) -> Status:
     of model `name`, ready at once; the model is created (yours) if absent, and only its
     owner may import into it. Every checksum, the format version and, when
     MLSERVE_SIGNING_KEY is set here, the signature are verified: 422 otherwise."""
-    content_type = request.content_type or ""
-    if content_type == "multipart/form-data":
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise services.InvalidInput(
-                "Send the export in a multipart field named 'file'.",
-                {"file": "This field is required."},
-            )
-        if upload.size > csvio.max_upload_bytes():
-            raise HttpError(413, f"The file is larger than {settings.MLSERVE_MAX_UPLOAD_MB} MB.")
-        data = upload.read()
-    elif content_type in _EXPORT_TYPES:
-        data = request.body
-    else:
-        raise HttpError(
-            415, "Send the export file as multipart/form-data (field 'file') or application/zip."
-        )
+    data, _ = _uploaded_file(request, "the export file", _EXPORT_TYPES, "application/zip")
     version = services.version_import(user=_user(request), data=data, name=name)
     serving.forget_resolutions()  # the model's newest ready version changed
     return Status(201, _version(version.model, version.version).to_dict())

@@ -15,11 +15,10 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import PYTHON, ROOT, stop_group
+from tests.helpers import PYTHON, ROOT, database_url, stop_group
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -57,24 +56,6 @@ def browser_context_args(browser_context_args):
     }
 
 
-def test_database_url() -> str:
-    """DATABASE_URL of the test database, for processes the test starts."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or 5432
-    return f"postgres://{auth}@{host}:{port}/{quote(db['NAME'], safe='')}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
-
-
 @pytest.fixture
 def task_worker(live_server, tmp_path):
     """start() launches `manage.py db_worker` on the test database; stopped by process id."""
@@ -82,7 +63,7 @@ def task_worker(live_server, tmp_path):
     log_path = tmp_path / "worker.log"
 
     def start() -> subprocess.Popen:
-        env = {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         log = log_path.open("ab")
         proc = subprocess.Popen(

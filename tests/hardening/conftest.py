@@ -19,32 +19,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import PYTHON, ROOT, free_port, stop_group, wait_for_http
+from tests.helpers import PYTHON, ROOT, database_url, free_port, stop_group, wait_for_http
 
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 SERVER_START_TIMEOUT_S = 60
 
 
 # Processes -----------------------------------------------------------------------------
-
-
-def database_url() -> str:
-    """DATABASE_URL of the test database, for the processes a test starts."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or 5432
-    return f"postgres://{auth}@{host}:{port}/{quote(db['NAME'], safe='')}"
 
 
 def is_postgres() -> bool:

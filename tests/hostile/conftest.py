@@ -6,8 +6,6 @@ written back into their fresh database instead of training it again.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
@@ -81,17 +79,3 @@ def registry_state() -> dict[str, list]:
         "versions": list(ModelVersion.objects.order_by("pk").values_list("pk", "status")),
         "aliases": list(Alias.objects.order_by("pk").values_list("pk", "version_id")),
     }
-
-
-def database_url() -> str:
-    """DATABASE_URL of the test database, for the servers a test starts."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    return f"postgres://{auth}@{host}:{port}/{quote(db['NAME'], safe='')}"

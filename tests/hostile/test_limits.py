@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, free_port, http_get, stop_group, wait_for_http
-from tests.hostile.conftest import database_url, install_churn, registry_state
+from tests.helpers import ROOT, database_url, free_port, http_get, stop_group, wait_for_http
+from tests.hostile.conftest import install_churn, registry_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

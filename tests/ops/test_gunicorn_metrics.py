@@ -12,31 +12,18 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
 from registry.models import PredictionLog
 from registry.tokens import token_create
-from tests.helpers import ROOT, free_port, stop_group, wait_for_http
+from tests.helpers import ROOT, database_url, free_port, stop_group, wait_for_http
 from tests.ops.conftest import CHURN_ROW, parse, value
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 N_REQUESTS = 40
-
-
-def database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def workers_of(pid: int) -> list[int]:

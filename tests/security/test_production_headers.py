@@ -14,8 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.e2e.conftest import test_database_url
-from tests.helpers import ROOT, free_port, stop_group
+from tests.helpers import ROOT, database_url, free_port, stop_group
 from tests.test_settings import PRODUCTION_ENV
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -32,7 +31,7 @@ def server(tmp_path):
         **os.environ,
         **PRODUCTION_ENV,
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url(),
         "MLSERVE_MANIFEST_STATIC": "0",  # no collectstatic in tests
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
