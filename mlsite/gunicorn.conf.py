@@ -18,6 +18,9 @@ errorlog = "-"
 # %(M)s is the request duration in milliseconds.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn >= 25 opens a control socket at one fixed path per user; we do not use it, and
+# several servers on one machine (tests, benchmarks) would fight over that path.
+control_socket_disable = True
 
 
 # Prometheus metrics from every worker (registry/metrics.py). Each worker writes its values to
