@@ -466,7 +466,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Class probabilities, shape (n_samples, n_classes), columns in `classes_` order."""
         scores = self.decision_function(X)
         if scores.ndim == 1:
-            return np.column_stack([_expit(-scores), _expit(scores)])
+            proba = np.empty((scores.shape[0], 2))
+            proba[:, 1] = _expit(scores)
+            proba[:, 0] = _expit(-scores)  # not 1 - p: keeps tiny probabilities exact
+            return proba
         return _softmax(scores)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:

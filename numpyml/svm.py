@@ -39,6 +39,11 @@ def _row_norms(X: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", X, X)
 
 
+def _scaled_transpose(support_vectors: np.ndarray, gamma: float) -> np.ndarray:
+    """(2 gamma SV)^T in C order: the rbf predict's matmul then needs no extra pass."""
+    return np.ascontiguousarray((2.0 * gamma) * support_vectors.T)
+
+
 def _kernel_block(
     X: np.ndarray, Y: np.ndarray, kernel: str, gamma: float, y_sq: np.ndarray
 ) -> np.ndarray:
@@ -654,6 +659,8 @@ class SVC(ClassifierMixin, BaseEstimator):
         n_classes, n_sv = self.classes_.shape[0], self.support_vectors_.shape[0]
         slices = self._class_slices()
         self._sv_sq = _row_norms(self.support_vectors_) * self._gamma
+        if self.kernel == "rbf":
+            self._sv_scaled_t = _scaled_transpose(self.support_vectors_, self._gamma)
         # (n_SV, n_pairs) weights, zero outside each pair's two classes: one matmul gives
         # every pair's decision. Too big with many classes: then predict loops over pairs.
         self._pair_coef = None
@@ -709,8 +716,10 @@ class SVC(ClassifierMixin, BaseEstimator):
 
     def _rbf_decision(self, X: np.ndarray) -> np.ndarray:
         gamma = self._gamma
-        block = X @ self.support_vectors_.T
-        block *= 2.0 * gamma
+        scaled = self.__dict__.get("_sv_scaled_t")
+        if scaled is None:  # a model saved before it was precomputed
+            scaled = _scaled_transpose(self.support_vectors_, gamma)
+        block = X @ scaled
         block -= self._sv_sq
         block -= (gamma * np.einsum("ij,ij->i", X, X))[:, None]
         np.exp(block, out=block)

@@ -53,11 +53,16 @@ def _name(estimator: Any) -> str:
 def _assert_all_finite(X: np.ndarray, allow_nan: bool, what: str) -> None:
     if X.dtype.kind not in "fc":
         return
-    # A sum is finite only if every element is (overflow aside, which the slow path rechecks).
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = X.sum()
-    if np.isfinite(total):
-        return
+    if X.size <= 256:
+        # A served row or a few: one elementwise check costs half of entering np.errstate.
+        if np.isfinite(X).all():
+            return
+    else:
+        # A sum is finite only if every element is (overflow aside: the slow path rechecks).
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = X.sum()
+        if np.isfinite(total):
+            return
     if not allow_nan and np.isnan(X).any():
         raise ValueError(f"Input {what} contains NaN: fill or drop missing values first.")
     if np.isinf(X).any():

@@ -95,7 +95,10 @@ def screenshot(page, tmp_path):
 
     def shot(name: str, target=None, *, full_page: bool = True) -> Path:
         path = folder / f"{name}.png"
-        (target or page).screenshot(path=str(path), full_page=full_page, animations="disabled")
+        if target is None:
+            page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        else:  # one element (a Locator)
+            target.screenshot(path=str(path), animations="disabled")
         saved.append(path)
         return path
 
