@@ -61,6 +61,25 @@ def worker():
     return run_worker
 
 
+@pytest.fixture
+def churn(owner, make_dataset, worker):
+    """A ready logistic regression on the demo churn data (model "churn", version 1)."""
+    from registry import services
+    from registry.models import ModelVersion
+
+    services.model_create_with_version(
+        owner=owner,
+        name="churn",
+        dataset=make_dataset("churn.csv"),
+        algorithm="logistic_regression",
+        target="churned",
+    )
+    worker()
+    version = ModelVersion.objects.select_related("model").get(model__name="churn", version=1)
+    assert version.status == "ready", version.error
+    return version
+
+
 class ApiClient:
     """Django's test client speaking JSON with a bearer token."""
 

@@ -6,8 +6,6 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from registry import services
-from registry.models import ModelVersion
 from tests.ops.conftest import churn_rows, log_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,20 +22,11 @@ def bars_drawn(page: Page, label: str) -> int:
 
 
 def test_a_person_sees_traffic_and_drift_of_a_served_model(
-    page: Page, live_server, owner, make_dataset, worker, screenshot
+    page: Page, live_server, churn, screenshot
 ):
-    services.model_create_with_version(
-        owner=owner,
-        name="churn",
-        dataset=make_dataset("churn.csv"),
-        algorithm="logistic_regression",
-        target="churned",
-    )
-    worker()
-    version = ModelVersion.objects.get(model__name="churn", version=1)
-    assert version.status == "ready", version.error
+    version = churn
     rows = churn_rows()
-    # Traffic over the last hours, one in ten failing; recent inputs whose tenure has shifted.
+    # Traffic over the last hours, some of it failing; recent inputs whose tenure has shifted.
     for hours in range(1, 7):
         log_requests(version, rows[:40], latency_ms=4.0 * hours, ago=timedelta(hours=hours))
     log_requests(version, rows[:20], status=500, latency_ms=90.0, ago=timedelta(minutes=30))

@@ -18,25 +18,6 @@ CHURN_ROW = {
 
 
 @pytest.fixture
-def churn(owner, make_dataset, worker):
-    """A ready logistic regression on the demo churn data (model "churn", version 1)."""
-    from registry import services
-    from registry.models import ModelVersion
-
-    services.model_create_with_version(
-        owner=owner,
-        name="churn",
-        dataset=make_dataset("churn.csv"),
-        algorithm="logistic_regression",
-        target="churned",
-    )
-    worker()
-    version = ModelVersion.objects.select_related("model").get(model__name="churn", version=1)
-    assert version.status == "ready", version.error
-    return version
-
-
-@pytest.fixture
 def prediction_log(settings, transactional_db) -> Iterator[object]:
     """The log on at rate 1 with a fresh writer; stopped (and its rows written) at the end,
     before pytest-django empties the database."""
