@@ -47,6 +47,20 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict | str]:
         return status, body
 
 
+def start_gunicorn(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """gunicorn with the project's config in a process group of its own (end it with
+    stop_group), its output in log_path."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "mlsite/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def wait_for_http(url: str, deadline_s: float, proc: subprocess.Popen | None = None) -> float:
     """Poll url until it answers 200; return the seconds it took. Fails if proc dies."""
     started = time.monotonic()

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, database_url, free_port, http_get, stop_group, wait_for_http
+from tests.helpers import (
+    database_url,
+    free_port,
+    http_get,
+    start_gunicorn,
+    stop_group,
+    wait_for_http,
+)
 from tests.hostile.conftest import install_churn, registry_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -73,15 +80,7 @@ def server(django_db_setup, tmp_path_factory):
         "MLSERVE_MAX_PREDICT_ROWS": str(MAX_PREDICT_ROWS),
         "PYTHONUNBUFFERED": "1",
     }
-    with log.open("wb") as output:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "mlsite/gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start_gunicorn(env, log)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", deadline_s=60, proc=proc)
         yield Server(port=port, proc=proc, log=log)

@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +17,7 @@ from prometheus_client.mmap_dict import MmapedDict
 
 from registry.models import PredictionLog
 from registry.tokens import token_create
-from tests.helpers import ROOT, database_url, free_port, stop_group, wait_for_http
+from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
 from tests.ops.conftest import CHURN_ROW, parse, value
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -44,21 +43,12 @@ def server(tmp_path, transactional_db):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = (tmp_path / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "mlsite/gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_gunicorn(env, tmp_path / "gunicorn.log")
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", 60, proc)
         yield proc, port, tmp_path
     finally:
         stop_group(proc)
-        log.close()
         if os.environ.get("OPS_SHOW_LOGS"):
             print((tmp_path / "gunicorn.log").read_text()[-5000:])
 

@@ -7,14 +7,13 @@ import http.client
 import os
 import re
 import secrets
-import subprocess
 import time
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.helpers import ROOT, database_url, free_port, stop_group
+from tests.helpers import database_url, free_port, start_gunicorn, stop_group
 from tests.test_settings import PRODUCTION_ENV
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -37,15 +36,7 @@ def server(tmp_path):
         "WEB_CONCURRENCY": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    log = (tmp_path / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "mlsite/gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_gunicorn(env, tmp_path / "gunicorn.log")
     try:
         deadline = time.monotonic() + 60
         while not healthy(port):
@@ -55,7 +46,6 @@ def server(tmp_path):
         yield port
     finally:
         stop_group(proc)
-        log.close()
 
 
 def healthy(port) -> bool:
