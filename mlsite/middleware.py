@@ -112,3 +112,20 @@ class DatabaseUnavailableMiddleware:
         response = HttpResponse(body, status=503)
         response["Retry-After"] = "5"
         return response
+
+
+class FixedContentSecurityPolicyMiddleware:
+    """The site's Content-Security-Policy, built once: for the token prediction stack
+    (mlsite/wsgi.py), whose JSON answers never use a nonce or a per-view override."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from csp.utils import build_policy
+
+        self.get_response = get_response
+        self.policy = build_policy()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self.policy
+        return response

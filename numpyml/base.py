@@ -95,6 +95,10 @@ class ClassifierMixin:
 
         return accuracy_score(y, self.predict(X))
 
+    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """`predict(X)` and `predict_proba(X)` together; models that score once override it."""
+        return self.predict(X), self.predict_proba(X)
+
 
 class RegressorMixin:
     _estimator_type = "regressor"

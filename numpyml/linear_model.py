@@ -464,13 +464,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in `classes_` order."""
-        scores = self.decision_function(X)
+        return self._proba(self.decision_function(X))
+
+    @staticmethod
+    def _proba(scores: np.ndarray) -> np.ndarray:
         if scores.ndim == 1:
             proba = np.empty((scores.shape[0], 2))
             proba[:, 1] = _expit(scores)
             proba[:, 0] = _expit(-scores)  # not 1 - p: keeps tiny probabilities exact
             return proba
         return _softmax(scores)
+
+    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """`predict(X)` and `predict_proba(X)` from one scoring pass (the served path)."""
+        scores = self.decision_function(X)
+        return self._label(scores), self._proba(scores)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of `predict_proba`, computed without taking log(0)."""
@@ -481,7 +489,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class label per sample."""
-        scores = self.decision_function(X)
+        return self._label(self.decision_function(X))
+
+    def _label(self, scores: np.ndarray) -> np.ndarray:
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(np.intp)]
         return self.classes_[scores.argmax(axis=1)]

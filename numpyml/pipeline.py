@@ -291,6 +291,11 @@ class Pipeline(_Composition, BaseEstimator):
         """Transform X, then the final step's predict_proba."""
         return self.steps[-1][1].predict_proba(self._transform_all_but_final(X), **params)
 
+    @_final_has("predict_with_proba", "predict_proba")
+    def predict_with_proba(self, X: Any) -> Any:
+        """Transform X once, then the final step's labels and probabilities together."""
+        return self.steps[-1][1].predict_with_proba(self._transform_all_but_final(X))
+
     @_final_has("predict_log_proba")
     def predict_log_proba(self, X: Any, **params: Any) -> Any:
         """Transform X, then the final step's predict_log_proba."""

@@ -978,10 +978,14 @@ def _authenticate(request: HttpRequest) -> Any:
         bearer = tokens.authenticate(header[7:].strip())
         if bearer is not None:
             return bearer.user
+    if not hasattr(request, "session"):
+        return None  # the token prediction stack (mlsite/wsgi.py): no cookie, no session
     return AUTH[1](request)  # a browser session, with its CSRF check
 
 
 def _version_query(request: HttpRequest) -> int | None:
+    if not request.META.get("QUERY_STRING"):
+        return None  # the usual case: no QueryDict to build
     raw = request.GET.get("version")
     if raw is None:
         return None
@@ -1003,9 +1007,8 @@ def predict_endpoint(request: HttpRequest, name: str, version: int | None = None
             return problem(401, "Send a valid API token: Authorization: Bearer <token>.")
         if version is not None:
             return predict_version(request, name, version)
-        return predict(
-            request, name, version=_version_query(request), alias=request.GET.get("alias")
-        )
+        alias = request.GET.get("alias") if request.META.get("QUERY_STRING") else None
+        return predict(request, name, version=_version_query(request), alias=alias)
     except services.RegistryError as exc:
         monitoring.unresolved(exc.status, exc)  # unless counted against its version
         return _registry_error(request, exc)

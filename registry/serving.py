@@ -409,11 +409,15 @@ def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[s
     if served.kind == DECOMPOSITION:
         result["predictions"] = model.transform(features)
         return result
-    predicted = model.predict(features)
+    probabilities = None
+    if served.kind == CLASSIFIER and hasattr(model, "predict_proba"):
+        predicted, probabilities = model.predict_with_proba(features)
+    else:
+        predicted = model.predict(features)
     # Labels that are strings (object arrays) become lists; numbers stay arrays.
     result["predictions"] = predicted.tolist() if predicted.dtype == object else predicted
-    if served.kind == CLASSIFIER and hasattr(model, "predict_proba"):
-        result["probabilities"] = model.predict_proba(features)
+    if probabilities is not None:
+        result["probabilities"] = probabilities
         result["classes"] = list(served.classes) if served.classes is not None else None
     return result
 

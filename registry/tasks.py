@@ -75,14 +75,18 @@ def _child_main(version_id: int, memory_mb: int) -> None:
 @functools.cache
 def _preload_training() -> None:
     """Import the training stack once in the worker, so that every forked child starts
-    with it: importing matplotlib (for the plots) in each child cost 1-2 s per training,
-    counted against MLSERVE_TRAIN_TIMEOUT_S."""
+    with it: importing matplotlib (for the plots) and pyarrow (for the CSV) in each child
+    cost 1-2 s per training, counted against MLSERVE_TRAIN_TIMEOUT_S. (Importing pyarrow
+    starts no thread: its pool starts in the child, on first use.)"""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot
 
     import registry.training  # noqa: F401
+    from registry import csvio
+
+    csvio.import_reader()
 
 
 def run_isolated(version_id: int) -> str:

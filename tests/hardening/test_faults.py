@@ -84,11 +84,10 @@ def queue_churn(owner, name: str) -> ModelVersion:
     )
 
 
-def queue_slow(owner, name: str = "blobs") -> ModelVersion:
+def queue_slow(owner, name: str = "blobs", *, max_iter: int = 100) -> ModelVersion:
     dataset = services.dataset_create(owner=owner, data=blobs_csv(40_000), name=name)
-    return services.model_create_with_version(
-        owner=owner, name=name, dataset=dataset, **SLOW_TRAINING
-    )
+    training = {**SLOW_TRAINING, "params": {**SLOW_TRAINING["params"], "max_iter": max_iter}}
+    return services.model_create_with_version(owner=owner, name=name, dataset=dataset, **training)
 
 
 def status_of(version: ModelVersion, *statuses: str) -> ModelVersion | None:
@@ -199,7 +198,8 @@ def test_it_stops_a_training_that_runs_out_of_time_and_the_worker_trains_the_nex
     owner, start_worker
 ):
     worker = start_worker("w1", env={"MLSERVE_TRAIN_TIMEOUT_S": str(TIME_LIMIT_S)})
-    slow = queue_slow(owner)
+    # 100 iterations take 3 to 10 s depending on the machine: 2,000 are surely past the limit.
+    slow = queue_slow(owner, max_iter=2000)
     quick = queue_churn(owner, "churn")
     wait_until(lambda: status_of(slow, "running"), 60, "the training did not start")
     trainers = wait_until(lambda: child_pids(worker.pid), 10, "no training child")

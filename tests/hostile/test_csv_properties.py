@@ -187,3 +187,100 @@ def test_an_upload_either_stores_the_parsed_file_or_writes_nothing(data, owner):
     assert stored.sha256 == csvio.sha256_hex(data)
     assert (stored.n_rows, stored.n_columns) == (expected.n_rows, len(expected.columns))
     assert [c["name"] for c in stored.schema] == expected.columns
+
+
+# pyarrow's fast path against the reference parser -----------------------------------------
+
+# Texts pyarrow types differently from our rules: booleans, dates, times, infinities, numbers
+# with signs, spaces, underscores or non-ASCII digits, missing markers in odd spellings.
+_TRICKY = st.sampled_from([
+    "true", "False", "2024-01-31", "2024-01-31 10:00:00", "12:30", "1e400", "-1e400", "inf",
+    "-Infinity", "nAn", "NaN", " 1.5", "2.5 ", "+3", "1_000", "0x1A", "0X0", "\u0661\u0662", "1.",
+    ".5", "1e5", "-0", "nA", " na ", "NULL", "?", "", "   ", "9007199254740993", "1" * 25,
+])  # fmt: skip
+
+
+@st.composite
+def tricky_csvs(draw) -> bytes:
+    """Columns that each mix one tricky text with plain numbers or words."""
+    names = draw(st.lists(_NAME, min_size=1, max_size=4, unique=True))
+    if all(csvio._is_number(n) for n in names):
+        names[0] = "x" + names[0]
+    cells = [
+        [draw(st.one_of(_TRICKY, _NUMBER, _WORD, _MISSING)) for _ in names]
+        for _ in range(draw(st.integers(2, 12)))
+    ]
+    if draw(st.booleans()):  # quote some cells, some holding a comma, a newline or a quote
+        cells = [[draw(_quoted(cell)) for cell in row] for row in cells]
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    return newline.join([",".join(names), *(",".join(row) for row in cells)]).encode()
+
+
+def _quoted(cell: str):
+    return st.one_of(
+        st.just(cell),
+        st.sampled_from(["", ",", "\n", "\r\n", '""', 'say ""hi""']).map(
+            lambda extra: f'"{cell}{extra}"'
+        ),
+    )
+
+
+def parse_with(engine: str, data: bytes) -> csvio.Table | str:
+    try:
+        return csvio.parse_csv(data, engine=engine)
+    except csvio.CSVError as exc:
+        return f"CSVError: {exc}"
+
+
+@given(st.one_of(tricky_csvs(), tricky_csvs().flatmap(mutations), any_csv_bytes))
+@settings(PROPERTIES, max_examples=600)
+def test_the_pyarrow_path_and_the_reference_parser_agree_on_any_bytes(data):
+    fast, reference = parse_with("arrow", data), parse_with("python", data)
+    event("parsed" if isinstance(reference, csvio.Table) else "refused")
+    if isinstance(reference, str):
+        assert fast == reference
+        return
+    assert isinstance(fast, csvio.Table), fast
+    assert fast.columns == reference.columns
+    assert fast.schema == reference.schema
+    for name in fast.columns:
+        assert fast.data[name].dtype == reference.data[name].dtype
+        np.testing.assert_array_equal(fast.data[name], reference.data[name])
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_a_large_file_takes_the_pyarrow_path_and_matches_the_reference(quoted):
+    rng = np.random.default_rng(3)
+    n = 20_000
+    numbers = np.round(rng.normal(size=n) * 100, 3).astype(str)
+    numbers[rng.random(n) < 0.05] = ""
+    colours = rng.choice(np.array(["red", "green", " blue ", "NA"]), n).astype(object)
+    if quoted:  # as spreadsheets write it: quotes only around the cells that need them
+        colours[::7] = '"dark, ""deep"" red"'
+    body = "\n".join(f"{a},{b},{i}" for a, b, i in zip(numbers, colours, range(n), strict=True))
+    data = f"x,colour,id\n{body}\n".encode()
+    fast = csvio._read_arrow(data, data.decode(), max_rows=n)
+    assert fast is not None, "an ordinary file fell back to the slow parser"
+    assert [type(column).__name__ for _, column in fast] == ["ndarray", "tuple", "ndarray"]
+    table, reference = csvio.parse_csv(data), csvio.parse_csv(data, engine="python")
+    assert table.schema == reference.schema
+    for name in table.columns:
+        np.testing.assert_array_equal(table.data[name], reference.data[name])
+    assert table.column_schema("colour")["missing"] == int((colours == "NA").sum())
+    if quoted:
+        assert table.data["colour"][0] == 'dark, "deep" red'
+
+
+@pytest.mark.parametrize(
+    ("text", "strict"),
+    [
+        ('a,b\n"1","x"\n2,"y, z"\n', True),
+        ('a,b\n"say ""hi""",1\n"",2\n""""," multi\nline"\n', True),
+        ('a,b\n"x"y,1\n2,3\n', False),  # text after a closing quote
+        ('a,b\nx"y,1\n2,3\n', False),  # a quote inside an unquoted field
+        ('a,b\n"x,1\n2,3\n', False),  # never closed
+        ('a,b\n"x" ,1\n2,3\n', False),  # a space after the closing quote
+    ],
+)
+def test_only_well_formed_quoting_takes_the_pyarrow_path(text, strict):
+    assert csvio._quotes_are_strict(text.encode()) is strict

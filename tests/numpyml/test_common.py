@@ -414,6 +414,19 @@ def test_it_predicts_string_labels(name):
     assert set(estimator.predict(data.X)) <= set(labels)
 
 
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_predict_with_proba_is_predict_and_predict_proba_together(name):
+    estimator = fitted(name)
+    if not hasattr(estimator, "predict_proba"):
+        pytest.skip(f"{name} has no probabilities")
+    X = data_for(name).X
+    # Scores near the decision boundary too, where one scoring pass must still agree.
+    X = np.vstack([X, X[:5] * 1e-9])
+    labels, proba = estimator.predict_with_proba(X)
+    assert_array_equal(labels, estimator.predict(X))
+    assert_array_equal(proba, estimator.predict_proba(X))
+
+
 # ------------------------------------------------------------------------------ determinism
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from django.db import connection
 
@@ -109,6 +110,32 @@ def test_the_writer_writes_batches_not_rows(prediction_log, owner_api, churn, mo
             )
     wait_for_rows(1230)
     assert batches == [prediction_log.BATCH_SIZE, 1200 - prediction_log.BATCH_SIZE]
+
+
+def test_text_needing_escapes_is_written_back_unchanged(prediction_log, owner, churn):
+    # PostgreSQL gets the rows as COPY text, where a tab, a newline and a backslash are
+    # syntax: a category or an error message holding them must come back as it was.
+    tricky = 'tab\there\nnew line \\ back\\slash "quoted" \\N caf\u00e9 \u2028'
+    table = {"contract": np.array([tricky], dtype=object), "tenure_months": np.array([1.5])}
+    result = {"predictions": [tricky], "probabilities": np.array([[0.25, 0.75]])}
+    served = serving.resolve("churn")
+    prediction_log.record(
+        served, user_id=None, source="api", status=200, latency_ms=1.5, n_rows=1,
+        table=table, result=result,
+    )  # fmt: skip
+    prediction_log.record(
+        served, user_id=owner.pk, source="api", status=422, latency_ms=0.25, n_rows=1,
+        table=table, result=None, error=f"bad\t{tricky}",
+    )  # fmt: skip
+    prediction_log.writer().flush()
+    ok, failed = PredictionLog.objects.order_by("id")
+    assert ok.user_id is None
+    assert ok.inputs == [{"contract": tricky, "tenure_months": 1.5}]
+    assert ok.outputs == {"predictions": [tricky], "probabilities": [[0.25, 0.75]]}
+    assert ok.error == ""
+    assert (failed.user_id, failed.status, failed.outputs) == (owner.pk, 422, None)
+    assert failed.error == f"bad\t{tricky}"
+    assert failed.latency_ms == 0.25
 
 
 def test_a_rate_of_zero_records_nothing(prediction_log, settings, owner_api, churn):
