@@ -462,7 +462,7 @@ def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] 
         arrow = arrow_csv.read_csv(
             pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=convert
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except pa.ArrowException:
         return None  # ragged or blank-looking lines: the reference parser names the line
     if arrow.num_columns == 1:
         return None  # pyarrow reads a whitespace-only line as a value; we skip it as blank
@@ -485,7 +485,7 @@ def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] 
         or (pa.types.is_floating(column.type) and pc.any(pc.is_inf(column)).as_py())
         or (hexadecimal and pa.types.is_integer(column.type))
     ]
-    if as_text:
+    if as_text:  # the same bytes read again: refused only if memory runs out, as above
         text_columns = arrow_csv.read_csv(
             pa.py_buffer(data),
             read_options=read,
