@@ -485,18 +485,19 @@ def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] 
         or (pa.types.is_floating(column.type) and pc.any(pc.is_inf(column)).as_py())
         or (hexadecimal and pa.types.is_integer(column.type))
     ]
-    if as_text:  # the same bytes read again: refused only if memory runs out, as above
-        text_columns = arrow_csv.read_csv(
-            pa.py_buffer(data),
-            read_options=read,
-            parse_options=parse,
-            convert_options=arrow_csv.ConvertOptions(
-                null_values=_ARROW_NULLS,
-                strings_can_be_null=True,
-                include_columns=as_text,
-                column_types=dict.fromkeys(as_text, pa.string()),
-            ),
+    if as_text:
+        texts = arrow_csv.ConvertOptions(
+            null_values=_ARROW_NULLS,
+            strings_can_be_null=True,
+            include_columns=as_text,
+            column_types=dict.fromkeys(as_text, pa.string()),
         )
+        try:
+            text_columns = arrow_csv.read_csv(
+                pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=texts
+            )
+        except pa.ArrowException:
+            return None
         for name in as_text:
             index = arrow.column_names.index(name)
             arrow = arrow.set_column(index, name, text_columns.column(name))
