@@ -984,8 +984,6 @@ def _authenticate(request: HttpRequest) -> Any:
 
 
 def _version_query(request: HttpRequest) -> int | None:
-    if not request.META.get("QUERY_STRING"):
-        return None  # the usual case: no QueryDict to build
     raw = request.GET.get("version")
     if raw is None:
         return None
@@ -1007,8 +1005,11 @@ def predict_endpoint(request: HttpRequest, name: str, version: int | None = None
             return problem(401, "Send a valid API token: Authorization: Bearer <token>.")
         if version is not None:
             return predict_version(request, name, version)
-        alias = request.GET.get("alias") if request.META.get("QUERY_STRING") else None
-        return predict(request, name, version=_version_query(request), alias=alias)
+        if not request.META.get("QUERY_STRING"):  # the usual case: no QueryDict to build
+            return predict(request, name)
+        return predict(
+            request, name, version=_version_query(request), alias=request.GET.get("alias")
+        )
     except services.RegistryError as exc:
         monitoring.unresolved(exc.status, exc)  # unless counted against its version
         return _registry_error(request, exc)

@@ -235,11 +235,16 @@ def split_cells(
     empty_as_nan: bool = False,
 ) -> tuple[list[str], np.ndarray, list[int]]:
     """Decode and split a CSV into its header, a (rows, columns) string array and line numbers."""
-    text = _decode(data)
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
+    return _split(_decode(data), limit, limit_name, empty_as_nan=empty_as_nan)
+
+
+def _split(
+    text: str, max_rows: int, limit_name: str, *, empty_as_nan: bool = False
+) -> tuple[list[str], np.ndarray, list[int]]:
     if '"' in text:
-        return _split_quoted(text, limit, limit_name)
-    return _split_fast(text, limit, limit_name, empty_as_nan=empty_as_nan)
+        return _split_quoted(text, max_rows, limit_name)
+    return _split_fast(text, max_rows, limit_name, empty_as_nan=empty_as_nan)
 
 
 _MISSING = frozenset(MISSING_TOKENS)
@@ -374,17 +379,13 @@ def parse_csv(data: bytes, *, max_rows: int | None = None, engine: str = "arrow"
     text = _decode(data)
     columns = _read_arrow(data, text, limit) if engine == "arrow" else None
     if columns is None:
-        header, cells, _ = (
-            _split_quoted(text, limit, "MLSERVE_MAX_ROWS")
-            if '"' in text
-            else _split_fast(text, limit, "MLSERVE_MAX_ROWS", empty_as_nan=True)
-        )
+        header, cells, _ = _split(text, limit, "MLSERVE_MAX_ROWS", empty_as_nan=True)
         columns = [(name, cells[:, index]) for index, name in enumerate(header)]
     table = Table(columns=[name for name, _ in columns], data={})
     for name, column in columns:
-        values = column if isinstance(column, np.ndarray) and column.dtype == np.float64 else None
-        if values is None and isinstance(column, np.ndarray):
-            values = to_number(column)
+        values = None
+        if isinstance(column, np.ndarray):  # float64 read by pyarrow, or text for our rules
+            values = column if column.dtype == np.float64 else to_number(column)
         if values is not None:
             table.data[name] = values
             info = _number_schema(values)

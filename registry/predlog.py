@@ -290,12 +290,10 @@ def write(batch: list[Entry]) -> None:
     table, names = _names(connection)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # COPY: a third of executemany's client CPU, a quarter of its server time; and
-            # the rows as one text block rather than row by row and value by value: a third
-            # of the writer's time, which it spends holding the GIL this process's
-            # requests wait for.
-            # Log rows may be lost in a crash anyway (the buffer): no need to wait for the
-            # WAL to reach the disk before the next batch.
+            # COPY: a third of executemany's client CPU, a quarter of its server time; the
+            # rows as one text block, not row by row and value by value (less of the GIL
+            # this process's requests wait for); and no wait for the WAL to reach the disk,
+            # since log rows may be lost in a crash anyway (the buffer).
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 copy.write("".join(map(_copy_line, batch)))

@@ -4,7 +4,6 @@ the class probabilities on the same page, and every problem shown next to its fi
 import pytest
 from django.urls import reverse
 
-from registry import services
 from registry.models import ModelVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -12,26 +11,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROW = {"f0": "3", "f1": "95", "f2": "month-to-month", "f3": "fiber", "f4": "4"}
 
 
-@pytest.fixture
-def churn_version(owner, make_dataset, worker):
-    version = services.model_create_with_version(
-        owner=owner,
-        name="churn",
-        dataset=make_dataset("churn.csv"),
-        algorithm="logistic_regression",
-        target="churned",
-    )
-    worker()
-    version.refresh_from_db()
-    assert version.status == "ready", version.error
-    return version
-
-
 def predict(client, data, number=1):
     return client.post(reverse("version_predict", args=["churn", number]), data)
 
 
-def test_it_shows_the_prediction_and_class_probabilities(other_client, churn_version):
+def test_it_shows_the_prediction_and_class_probabilities(other_client, churn):
     response = predict(other_client, ROW)  # anyone signed in may predict
     assert response.status_code == 200
     html = response.content.decode()
@@ -44,14 +28,14 @@ def test_it_shows_the_prediction_and_class_probabilities(other_client, churn_ver
     assert ModelVersion.objects.get().status == "ready"
 
 
-def test_it_predicts_with_missing_and_unseen_values(owner_client, churn_version):
+def test_it_predicts_with_missing_and_unseen_values(owner_client, churn):
     row = {**ROW, "f1": "", "f3": ""}
     html = predict(owner_client, row).content.decode()
     assert "data-prediction-value>" in html
     assert 'class="field-error"' not in html
 
 
-def test_it_shows_a_bad_number_next_to_its_field(owner_client, churn_version):
+def test_it_shows_a_bad_number_next_to_its_field(owner_client, churn):
     response = predict(owner_client, {**ROW, "f0": "lots"})
     assert response.status_code == 200
     html = response.content.decode()
@@ -59,7 +43,7 @@ def test_it_shows_a_bad_number_next_to_its_field(owner_client, churn_version):
     assert "data-prediction-value" not in html
 
 
-def test_it_refuses_a_category_that_is_not_offered(owner_client, churn_version):
+def test_it_refuses_a_category_that_is_not_offered(owner_client, churn):
     html = predict(owner_client, {**ROW, "f2": "forever"}).content.decode()
     assert "Select a valid choice. forever is not one of the available choices." in html
     assert "data-prediction-value" not in html
