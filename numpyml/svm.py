@@ -31,6 +31,10 @@ from numpyml.validation import (
 _TAU = 1e-12  # libsvm's floor for a non-positive curvature along the pair direction
 _SHRINK_INTERVAL = 1000  # libsvm tries to shrink every min(n, 1000) steps
 _DEFAULT_MAX_ITER = 10_000_000  # libsvm's cap when max_iter=-1 (or 100 * n if larger)
+# Below 1,000 samples the cap is this many steps per sample instead of libsvm's 10**7: a
+# tiny problem that cannot reach tol (a tol below float precision, a huge C) would
+# otherwise run 10**7 steps of ~10 us each. A problem that converges needs far fewer.
+_STEPS_PER_SAMPLE = 10_000
 _BLOCK_ELEMENTS = 1 << 20  # kernel blocks of at most ~8 MB of float64
 _DENSE_PAIR_ELEMENTS = 1 << 22  # largest dense (n_SV, n_pairs) weight matrix kept for predict
 
@@ -437,8 +441,10 @@ class SVC(ClassifierMixin, BaseEstimator):
     cache_size : float, default=200
         Kernel row cache per sub-problem, in MB.
     max_iter : int, default=-1
-        SMO steps per sub-problem; -1 means no limit other than libsvm's internal cap
-        (max(10**7, 100 * n_samples)), reached with a ConvergenceWarning.
+        SMO steps per sub-problem; -1 means no limit other than an internal cap,
+        reached with a ConvergenceWarning: libsvm's max(10**7, 100 * n) from n = 1,000
+        samples in the sub-problem on, and 10,000 * n below that (libsvm keeps 10**7
+        there, which lets a 6-row problem that cannot meet tol run for minutes).
     decision_function_shape : {"ovr", "ovo"}, default="ovr"
         Shape of `decision_function` for more than two classes: one-vs-rest votes plus
         confidences, or the raw one-vs-one values.
@@ -534,9 +540,10 @@ class SVC(ClassifierMixin, BaseEstimator):
         return float(self.gamma)
 
     def _step_cap(self, n_samples: int) -> int:
+        """SMO steps allowed for a sub-problem of `n_samples` rows."""
         if self.max_iter > 0:
             return int(self.max_iter)
-        return max(_DEFAULT_MAX_ITER, 100 * n_samples)
+        return max(100 * n_samples, min(_DEFAULT_MAX_ITER, _STEPS_PER_SAMPLE * n_samples))
 
     def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> SVC:
         """Fit one C-SVC per pair of classes by SMO.

@@ -141,15 +141,19 @@ def _max_iter(default: int) -> Param:
     return Param("max_iter", "int", default, "Most iterations before stopping.", 1, 100_000)
 
 
+# The smallest tol accepted: below it the stopping tests compare rounding noise (a 6-row
+# SVM with tol=1e-300 ran 10 million SMO steps), so a run only ends at its iteration cap.
+TOL_MINIMUM = 1e-12
+
+
 def _tol(default: float) -> Param:
     return Param(
         "tol",
         "float",
         default,
         "Stop when the improvement falls below this.",
-        0,
+        TOL_MINIMUM,
         1,
-        exclusive_minimum=True,
     )
 
 

@@ -53,6 +53,28 @@ def test_it_answers_409_for_a_taken_name_and_422_for_bad_training(owner_api, hou
     assert not RegisteredModel.objects.filter(name__in=["p2", "p3", "p4"]).exists()
 
 
+def test_it_refuses_a_tol_below_its_floor_and_names_the_minimum(owner_api, make_dataset):
+    # tol=1e-300 can never be met: a 6-row SVM with C=1e6 ran 10 million SMO steps.
+    churn = make_dataset("churn.csv")
+    for algorithm in ("svm", "logistic_regression", "perceptron", "kmeans", "gmm"):
+        body = {
+            "name": f"tiny-{algorithm}",
+            "dataset": churn.pk,
+            "algorithm": algorithm,
+            "target": "churned"
+            if algorithm in ("svm", "logistic_regression", "perceptron")
+            else None,
+            "params": {"tol": 1e-300, **({"C": 1e6} if algorithm == "svm" else {})},
+        }
+        problem = assert_problem(owner_api.post("/models", body), 422)
+        assert {"field": "params.tol", "detail": "must be at least 1e-12"} in problem["errors"]
+        body["params"]["tol"] = 1e-12
+        assert owner_api.post("/models", body).status_code == 202
+    svm = next(a for a in owner_api.get("/algorithms").json() if a["id"] == "svm")
+    tol = next(p for p in svm["hyperparameters"] if p["name"] == "tol")
+    assert tol["minimum"] == 1e-12
+
+
 def test_it_refuses_training_on_another_users_dataset(other_api, houses):
     assert_problem(other_api.post("/models", train_body(houses, name="theirs")), 404)
     assert not RegisteredModel.objects.exists()

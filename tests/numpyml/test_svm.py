@@ -363,6 +363,26 @@ def test_it_warns_and_flags_the_fit_when_max_iter_is_reached(
     assert model.predict(X).shape == y.shape
 
 
+def test_it_caps_smo_steps_by_the_data_size_when_tol_cannot_be_reached() -> None:
+    # Six interleaved rows, a huge C and a tol below float precision: SMO never meets
+    # tol. libsvm's cap of 10**7 steps made this run for minutes; the cap now grows
+    # with the number of samples (10,000 per sample below 1,000 samples).
+    X = np.arange(6.0)[:, None]
+    y = np.array([0, 1, 0, 1, 0, 1])
+    for kernel in KERNELS:
+        with pytest.warns(ConvergenceWarning, match="max_iter"):
+            model = SVC(C=1e6, tol=1e-300, kernel=kernel).fit(X, y)
+        assert model.fit_status_ == 1
+        assert 0 < model.n_iter_.max() <= 10_000 * 6, model.n_iter_
+        assert model.predict(X).shape == (6,)
+
+
+def test_it_keeps_libsvm_step_cap_from_a_thousand_samples() -> None:
+    assert SVC()._step_cap(1000) == 10**7
+    assert SVC()._step_cap(200_000) == 100 * 200_000
+    assert SVC(max_iter=5)._step_cap(6) == 5
+
+
 def test_it_does_not_warn_when_it_converges(iris: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = iris
     with warnings.catch_warnings():
