@@ -320,8 +320,15 @@ def raise_row_problems(served: ServedVersion, rows: list[Any]) -> None:
     """Name every row that is not a list of the right length or an object with the features."""
     names = list(served.feature_names)
     problems: list[dict[str, Any]] = []
+    # One request, one row shape: the first row's (objects by name or lists by position).
+    shape = type(rows[0]) if isinstance(rows[0], (dict, list)) else None
     for i, row in enumerate(rows):
-        if isinstance(row, dict):
+        if shape is not None and isinstance(row, (dict, list)) and type(row) is not shape:
+            first = "an object of named values" if shape is dict else "a list of values"
+            problems.append(
+                _problem(i, None, f"row 0 is {first}: every row must have the same shape")
+            )
+        elif isinstance(row, dict):
             unknown = [k for k in row if k not in names]
             missing = [n for n in names if n not in row]
             problems += [
@@ -339,6 +346,8 @@ def raise_row_problems(served: ServedVersion, rows: list[Any]) -> None:
             problems.append(_problem(i, None, "a row must be a list of values or an object"))
         if len(problems) >= 20:
             break
+    if not problems:  # _grid refused the rows for a reason not named above
+        problems.append(_problem(0, None, "the rows do not fit the model's input schema"))
     raise PredictionError(_summary(problems), problems)
 
 

@@ -160,6 +160,17 @@ def test_a_422_names_the_row_and_column(owner_api, churn):
     ]
 
 
+@pytest.mark.parametrize("key", ["instances", "inputs", "dataframe_records"])
+@pytest.mark.parametrize("first", ["object", "list"])
+def test_it_names_the_row_whose_shape_differs_from_the_first(owner_api, churn, key, first):
+    by_name, by_position = ROWS[0], [ROWS[0][n] for n in NAMES]
+    rows = [by_name, by_position] if first == "object" else [by_position, by_name]
+    body = assert_problem(predict(owner_api, {key: rows}), 422, "row 1")
+    assert body["errors"][0]["row"] == 1
+    expected = "an object of" if first == "object" else "a list of values"
+    assert expected in body["errors"][0]["detail"], body
+
+
 def test_it_refuses_too_many_rows_and_unknown_media_types(owner_api, churn, settings):
     settings.MLSERVE_MAX_PREDICT_ROWS = 3
     assert_problem(predict(owner_api, {"instances": ROWS * 2}), 413, "more than the limit")
