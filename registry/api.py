@@ -56,11 +56,41 @@ class SessionAuth(APIKeyCookie):
         return request.user if key and request.user.is_authenticated else None
 
 
+def _holds_nul(value: Any) -> bool:
+    stack = [value]  # a loop, not recursion: orjson nests deeper than Python's stack allows
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                return True
+            stack.extend(item.values())
+    return False
+
+
+def load_json(body: bytes) -> Any:
+    """The API's one JSON reader: strict (orjson: no NaN, no Infinity, no number too large
+    for a double), and no NUL character in any string or key (422): PostgreSQL can neither
+    store nor compare text holding one. JSON can spell a NUL only as the escape \\u0000, so
+    the walk over the parsed value runs only for the rare body whose bytes hold that escape."""
+    data = orjson.loads(body)
+    if b"\\u0000" in body and _holds_nul(data):
+        raise services.InvalidInput(
+            "The body holds a NUL character (\\u0000) in a string: it is not accepted in any "
+            "value or name."
+        )
+    return data
+
+
 class StrictParser(Parser):
-    """Strict JSON (orjson): no NaN, no Infinity, no number too large for a double."""
+    """The API's JSON reader (load_json) for every ninja operation's body."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return orjson.loads(request.body)
+        return load_json(request.body)
 
 
 def _link(operation: str, description: str, **parameters: str) -> dict[str, Any]:
@@ -183,6 +213,8 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, services.RegistryError):  # refused by load_json (ninja wraps it)
+        return _registry_error(request, exc.__cause__)
     if isinstance(exc.__cause__, orjson.JSONDecodeError):
         # ninja says only "Cannot parse request body"; say why (NaN, 1e999, nesting...).
         return problem(400, f"The body is not valid JSON: {str(exc.__cause__)[:200]}")
@@ -852,7 +884,7 @@ def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[
         table = serving.convert_columns(served, table)
     elif content_type in ("application/json", ""):
         try:
-            body = orjson.loads(request.body)
+            body = load_json(request.body)
         except orjson.JSONDecodeError as exc:
             raise HttpError(400, f"The body is not valid JSON: {str(exc)[:200]}") from None
         table = _rows_from_json(served, body)
