@@ -108,6 +108,9 @@ class Algorithm:
     scale: bool = True  # standardise numeric features before the estimator
     iterative: bool = False  # reports progress through fit's callback
     extra: dict[str, Any] = field(default_factory=dict)  # fixed estimator arguments
+    # The fitted model holds rows of its training data (k-NN all of them, an SVM its support
+    # vectors): its export is a copy of them. Shown on the version page and in GET /algorithms.
+    keeps_training_rows: bool = False
 
     @property
     def supervised(self) -> bool:
@@ -129,6 +132,7 @@ class Algorithm:
             "kind": self.kind,
             "description": self.description,
             "needs_target": self.supervised,
+            "keeps_training_rows": self.keeps_training_rows,
             "hyperparameters": [p.to_dict() for p in self.params],
         }
 
@@ -287,6 +291,7 @@ _TABLE = (
             _tol(1e-3),
         ),
         iterative=True,
+        keeps_training_rows=True,
     ),
     Algorithm(
         "knn_classifier",
@@ -311,6 +316,7 @@ _TABLE = (
                 choices=("euclidean", "manhattan"),
             ),
         ),
+        keeps_training_rows=True,
     ),
     Algorithm(
         "knn_regressor",
@@ -335,6 +341,7 @@ _TABLE = (
                 choices=("euclidean", "manhattan"),
             ),
         ),
+        keeps_training_rows=True,
     ),
     Algorithm(
         "kmeans",

@@ -182,7 +182,7 @@ api = ProblemJsonAPI(
         "Upload datasets, train numpyml models, manage versions and aliases, and predict. "
         "Authenticate with `Authorization: Bearer <token>` (create a token on the Tokens "
         "page or with `manage.py create_api_token`). Any signed-in user may read and predict "
-        "with every model; only an object's owner may change or delete it."
+        "with every model; only an object's owner may change, delete or export it."
     ),
     auth=AUTH,
     urls_namespace="api",
@@ -279,6 +279,7 @@ class AlgorithmOut(Schema):
     kind: Literal["classifier", "regressor", "clustering", "decomposition"]
     description: str
     needs_target: bool
+    keeps_training_rows: bool
     hyperparameters: list[HyperparameterOut]
 
 
@@ -319,9 +320,11 @@ class VersionSummary(Schema):
 
 
 class DatasetRef(Schema):
+    """Shown to the dataset's owner only: null for everyone else (the dataset is private)."""
+
     id: int | None
-    name: str
-    sha256: str
+    name: str | None
+    sha256: str | None
 
 
 class VersionOut(VersionSummary):
@@ -482,7 +485,7 @@ def _models_queryset(*, latest_only: bool) -> Any:
 
 def _accepted(version: ModelVersion) -> Status:
     version.refresh_from_db()
-    return Status(202, version.to_dict())
+    return Status(202, version.to_dict(viewer=version.created_by))
 
 
 # Algorithms ----------------------------------------------------------------------------
@@ -654,7 +657,7 @@ def get_version(request: HttpRequest, name: str, version: int) -> dict[str, Any]
 
         if reap_stale_versions():
             found.refresh_from_db()
-    return found.to_dict()
+    return found.to_dict(viewer=_user(request))
 
 
 @api.delete(
@@ -676,7 +679,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 @api.get(
     "/models/{name}/versions/{version}/export",
-    response={200: None, **errors(404, 409, 422)},
+    response={200: None, **errors(403, 404, 409, 422)},
     tags=["transfer"],
     openapi_extra={
         "responses": {
@@ -690,7 +693,8 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 )
 def export_version(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Download a ready version as one file (its artifact and a JSON model card), to import
-    on another instance. Signed when MLSERVE_SIGNING_KEY is set. 409 if not ready."""
+    on another instance. Signed when MLSERVE_SIGNING_KEY is set. 409 if not ready; 403
+    unless you own the model or are staff (an artifact can hold training rows)."""
     found = _version(_model(name), version)
     data = transfer.version_export(found, user=_user(request))
     response = HttpResponse(data, content_type="application/zip")
@@ -726,7 +730,7 @@ def import_version(request: HttpRequest, name: str) -> Status:
     data, _ = _uploaded_file(request, "the export file", _EXPORT_TYPES, "application/zip")
     version = services.version_import(user=_user(request), data=data, name=name)
     serving.forget_resolutions()  # the model's newest ready version changed
-    return Status(201, _version(version.model, version.version).to_dict())
+    return Status(201, _version(version.model, version.version).to_dict(viewer=_user(request)))
 
 
 @api.put(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -571,15 +572,37 @@ def _first_non_number(cells: np.ndarray) -> int:
 
 
 def write_csv(columns: list[str], data: dict[str, np.ndarray | list[Any]]) -> bytes:
-    """Serialise columns back to CSV (used for batch prediction downloads)."""
+    """Serialise columns back to CSV (used for batch prediction downloads).
+
+    Every text cell (and header) goes through neutralise(): a download is opened in a
+    spreadsheet, and its cells hold what users sent and other users' class labels."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    # Python 3.11's writer quotes only the terminator's characters: a row with a bare
+    # carriage return in a cell is quoted in full, or it would split the line in readers.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     n_rows = len(data[columns[0]]) if columns else 0
     series = [data[c] for c in columns]
-    for i in range(n_rows):
-        writer.writerow(["" if _is_missing(s[i]) else _cell(s[i]) for s in series])
+    rows = (["" if _is_missing(s[i]) else _cell(s[i]) for s in series] for i in range(n_rows))
+    for row in itertools.chain([[neutralise(c) for c in columns]], rows):
+        (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
     return buffer.getvalue().encode()
+
+
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A text cell as OWASP recommends for CSV downloads: one that a spreadsheet would read
+    as a formula gets a leading single quote. A number (-1.5, +3, 1e-5) is left alone."""
+    if not text.startswith(FORMULA_STARTS):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
 
 
 def _is_missing(value: Any) -> bool:
@@ -589,4 +612,6 @@ def _is_missing(value: Any) -> bool:
 def _cell(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         return repr(float(value)) if not float(value).is_integer() else str(int(value))
-    return str(value)
+    if isinstance(value, (bool, int, np.integer, np.bool_)):
+        return str(value)
+    return neutralise(str(value))

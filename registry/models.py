@@ -205,7 +205,29 @@ class ModelVersion(models.Model):
         value = self.metrics.get(name) if name and self.metrics else None
         return (name, value) if isinstance(value, (int, float)) else None
 
-    def to_dict(self, *, detail: bool = True) -> dict[str, Any]:
+    def dataset_visible_to(self, user: Any) -> bool:
+        """Whether `user` may see which dataset this version was trained on (its id, name and
+        sha256): datasets are private, so only its owner (and a superuser, who reads every
+        dataset). Once the dataset is deleted, whoever trained the version. A listing may
+        annotate `dataset_owner_id` to spare the lookup."""
+        if user is None or not user.is_authenticated:
+            return False
+        if user.is_superuser:
+            return True
+        if self.dataset_id is None:
+            return self.created_by_id == user.pk
+        if "dataset_owner_id" in self.__dict__:
+            owner_id = self.__dict__["dataset_owner_id"]
+        else:
+            owner_id = (
+                Dataset.objects.filter(pk=self.dataset_id)
+                .values_list("owner_id", flat=True)
+                .first()
+            )
+        return owner_id == user.pk
+
+    def to_dict(self, *, detail: bool = True, viewer: Any = None) -> dict[str, Any]:
+        """The version as the API shows it to `viewer` (the dataset only if theirs)."""
         data: dict[str, Any] = {
             "model": self.model.name,
             "version": self.version,
@@ -224,7 +246,9 @@ class ModelVersion(models.Model):
                     "id": self.dataset_id,
                     "name": self.dataset_name,
                     "sha256": self.dataset_sha256,
-                },
+                }
+                if self.dataset_visible_to(viewer)
+                else {"id": None, "name": None, "sha256": None},
                 target=self.target or None,
                 features=self.features,
                 classes=self.classes,

@@ -46,7 +46,7 @@ from numpyml.compose import ColumnTransformer
 from numpyml.pipeline import Pipeline
 from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.models import ModelVersion
-from registry.services import Conflict, InvalidInput
+from registry.services import Conflict, Forbidden, InvalidInput
 
 FORMAT = "mlserving-model-export"
 CARD_FORMAT = "mlserving-model-card"
@@ -176,8 +176,21 @@ def model_card(
     )
 
 
+def may_export(version: ModelVersion, user: AbstractBaseUser) -> bool:
+    """Only the model's owner or staff: an artifact can hold training rows (k-NN keeps every
+    one, an SVM its support vectors), so an export can be a copy of a private dataset."""
+    return version.model.owner_id == user.pk or user.is_staff or user.is_superuser
+
+
 def version_export(version: ModelVersion, *, user: AbstractBaseUser | None = None) -> bytes:
-    """The export file of a ready version (see the module docstring for its layout)."""
+    """The export file of a ready version (see the module docstring for its layout).
+
+    `user` is who asks (None: the operator, from a management command); see may_export."""
+    if user is not None and not may_export(version, user):
+        raise Forbidden(
+            f"{version} belongs to another user: only its owner or staff may export it "
+            "(an export can hold the rows it was trained on)."
+        )
     if version.status != ModelVersion.Status.READY:
         raise Conflict(f"{version} is {version.status}: only a ready version can be exported.")
     stored = ModelVersion.objects.filter(pk=version.pk).values("artifact", "plots").first()

@@ -34,6 +34,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    F,
     FloatField,
     IntegerField,
     OuterRef,
@@ -125,6 +126,7 @@ LIST_VERSION_FIELDS = (
     "created_at",
     "finished_at",
     "dataset_name",
+    "dataset",  # with the annotated dataset_owner_id: whether a viewer may see its name
 )
 
 
@@ -191,7 +193,9 @@ def _headline_annotations(prefix: str = "") -> dict[str, Case]:
 
 
 def _listed(versions: QuerySet) -> QuerySet:
-    return versions.only(*LIST_VERSION_FIELDS).annotate(**_headline_annotations())
+    return versions.only(*LIST_VERSION_FIELDS).annotate(
+        **_headline_annotations(), dataset_owner_id=F("dataset__owner_id")
+    )
 
 
 def _models_overview(models: QuerySet) -> QuerySet:
@@ -847,6 +851,7 @@ def _render_version(
         "version": version,
         "model": model,
         "can_change": _can_change(request.user, model.owner_id),
+        "can_export": transfer.may_export(version, request.user),
         "aliases": sorted(a for a, n in model_aliases.items() if n == version.version),
         "model_aliases": [(a, model_aliases.get(a)) for a in ALIASES],
         "hyperparameters": _hyperparameter_rows(version),
@@ -1084,8 +1089,11 @@ def version_delete(request: HttpRequest, name: str, version: int) -> HttpRespons
 @login_required
 @require_GET
 def version_export(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    """Download a ready version as one file; anyone who may predict with it may export it."""
+    """Download a ready version as one file: its model's owner or staff only (see
+    transfer.may_export); anyone may predict with it."""
     found = _get_version(name, version)
+    if not transfer.may_export(found, request.user):
+        raise PermissionDenied(f"{found} belongs to another user: only its owner may export it.")
     try:
         data = transfer.version_export(found, user=request.user)
     except RegistryError as exc:

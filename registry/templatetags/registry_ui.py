@@ -1,6 +1,7 @@
 """Small template helpers for the pages: the current navigation section, sign-up, "ago"."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django import template
 from django.conf import settings
@@ -48,3 +49,11 @@ def ago(value: datetime | None) -> str:
     if timezone.now() - value < timedelta(minutes=1):
         return "just now"
     return f"{timesince(value)} ago"
+
+
+@register.simple_tag(takes_context=True)
+def dataset_label(context: template.Context, version: Any) -> str:
+    """The name of the dataset a version was trained on, for its owner; datasets are private,
+    so anyone else reads "a private dataset" (ModelVersion.dataset_visible_to)."""
+    user = context.get("user")
+    return version.dataset_name if version.dataset_visible_to(user) else "a private dataset"

@@ -1,5 +1,8 @@
 """The strict CSV parser: every refusal names the line or column; types are inferred."""
 
+import csv
+import io
+
 import numpy as np
 import pytest
 
@@ -143,3 +146,25 @@ def test_it_parses_repeating_codes_that_crash_numpys_string_sort():
     table = parse(data)
     assert table.column_schema("code")["distinct"] == 1000
     assert table.data["code"][1001] == "c00001"
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+A1", "'+A1"),
+        ("-A1", "'-A1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("-1.5", "-1.5"),
+        ("+3", "+3"),
+        ("1e-5", "1e-5"),
+        ("plain", "plain"),
+        (-1.5, "-1.5"),
+        (-2, "-2"),
+    ],
+)
+def test_it_neutralises_formula_text_cells_and_keeps_numbers(value, written):
+    out = csvio.write_csv(["c"], {"c": [value]}).decode()
+    assert list(csv.reader(io.StringIO(out, newline=""))) == [["c"], [written]]

@@ -109,3 +109,37 @@ def test_it_asks_for_a_file(owner_client, train):
     response = owner_client.post(reverse("version_batch_predict", args=["churn", 1]))
     assert b"Choose a CSV file (or drop one on the box)." in response.content
     assert ModelVersion.objects.count() == 1
+
+
+FORMULA = '=HYPERLINK("http://evil.example/","open")'
+
+
+def test_it_neutralises_formula_cells_in_the_download_but_not_numbers(
+    owner, other_client, make_dataset, worker
+):
+    """OWASP CSV injection: a text cell beginning with = + - @ tab or CR is prefixed with a
+    single quote, including another user's class labels; numbers such as -1.5 stay as sent."""
+    lines = ["x,tag,label"]
+    for i in range(40):
+        label = f'"{FORMULA.replace(chr(34), chr(34) * 2)}"' if i % 2 else "-minus"
+        lines.append(f"{(i % 2) * 10 - 5 + i / 100},{'@a' if i % 3 else '+b'},{label}")
+    services.model_create_with_version(
+        owner=owner,
+        name="formula",
+        dataset=make_dataset(data="\n".join(lines).encode(), dataset_name="formula"),
+        algorithm="decision_tree_classifier",
+        target="label",
+    )
+    worker()
+    version = ModelVersion.objects.get(model__name="formula")
+    assert version.status == "ready", version.error
+    assert FORMULA in version.classes
+    sent = 'x,tag\n6.5,=cmd|" /C calc"!A0\n-1.5,@SUM(1)\n-7,-2+3\n'
+    response = batch(other_client, sent.encode(), name="formula")
+    assert response.status_code == 200, response.content[:500]
+    rows = rows_of(response)
+    assert [r["x"] for r in rows] == ["6.5", "-1.5", "-7"]
+    assert [r["tag"] for r in rows] == ['\'=cmd|" /C calc"!A0', "'@SUM(1)", "'-2+3"]
+    assert [r["prediction"] for r in rows] == [f"'{FORMULA}", "'-minus", "'-minus"]
+    assert all(not key.startswith(("=", "+", "-", "@")) for key in rows[0])
+    assert float(rows[0][f"probability_{FORMULA}"]) == 1.0

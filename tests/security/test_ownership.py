@@ -2,8 +2,8 @@
 any page or any API operation. The routes are enumerated from registry/urls.py and from the
 OpenAPI document, so a new route fails here until it is given its expectation below.
 
-What an outsider may do with someone else's model is read it and predict with it (and
-export it, which is the same as reading it): the registry is shared, changes are not.
+What an outsider may do with someone else's model is read it and predict with it: the
+registry is shared, changes are not. An export is refused (it can hold training rows).
 Datasets are private: another user's dataset does not exist, as far as an outsider can tell.
 Every probe runs as the outsider against the owner's objects and checks the status, that
 nothing of the owner's changed, and that no page or response shows the owner's token.
@@ -97,7 +97,7 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("get", f"{v}/2/delete/", None, DENIED),
             ("post", f"{v}/2/delete/", {}, DENIED),
         ],
-        "version_export": [("get", f"{v}/1/export/", None, READ)],
+        "version_export": [("get", f"{v}/1/export/", None, DENIED)],
         "version_import": [
             ("get", "/import/?model=churn", None, READ),
             ("post", "/import/", {"file": export_file(objects), "name": "churn"}, DENIED),
@@ -119,9 +119,9 @@ def page_row() -> dict:
 
 
 def export_file(objects: dict) -> io.BytesIO:
-    """A real export of the owner's v1 (anyone who may read a version may export it)."""
+    """A real export of the owner's v1 (made by its owner; the outsider may not export it)."""
     version = objects["model"].versions.get(version=1)
-    data = transfer.version_export(version, user=objects["other"])
+    data = transfer.version_export(version, user=objects["model"].owner)
     upload = io.BytesIO(data)
     upload.name = "churn-v1.mlserve.zip"
     return upload
@@ -236,7 +236,7 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ],
         ("post", "/api/v1/models/{name}/predict"): [(churn, {"instances": [ROW]}, READ)],
         ("get", "/api/v1/models/{name}/versions/{version}/export"): [
-            ({**churn, "version": 1}, None, READ),
+            ({**churn, "version": 1}, None, DENIED),
         ],
         ("post", "/api/v1/models/{name}/import"): [
             (churn, ("application/zip", export_file(objects).getvalue()), DENIED),

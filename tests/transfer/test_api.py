@@ -51,8 +51,9 @@ def test_it_exports_a_ready_version_as_one_zip_with_its_model_card(owner_api, ch
     assert manifest["signature"] is None
 
 
-def test_it_lets_any_signed_in_user_export(other_api, churn):
-    assert transfer.read_export(export(other_api).content).card["model"]["name"] == "churn"
+def test_it_lets_only_the_owner_export(owner_api, other_api, churn):
+    assert transfer.read_export(export(owner_api).content).card["model"]["name"] == "churn"
+    assert_problem(other_api.get("/models/churn/versions/1/export"), 403, "only its owner")
 
 
 def test_it_names_the_instance_from_the_setting(owner_api, churn, settings):

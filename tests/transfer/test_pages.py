@@ -16,10 +16,10 @@ def upload(data: bytes, name: str = "churn-v1.mlserve.zip") -> SimpleUploadedFil
     return SimpleUploadedFile(name, data, "application/zip")
 
 
-def test_the_version_page_offers_export_to_every_signed_in_user(logged_in, other_logged_in, churn):
-    for client in (logged_in, other_logged_in):
-        html = client.get("/models/churn/versions/1/").content.decode()
-        assert f'href="{EXPORT_URL}" download data-export>Export</a>' in html
+def test_the_version_page_offers_export_to_its_owner_only(logged_in, other_logged_in, churn):
+    html = logged_in.get("/models/churn/versions/1/").content.decode()
+    assert f'href="{EXPORT_URL}" download data-export>Export</a>' in html
+    assert "data-export" not in other_logged_in.get("/models/churn/versions/1/").content.decode()
 
 
 def test_the_version_page_offers_no_export_before_the_version_is_ready(logged_in, churn, owner):
@@ -40,14 +40,14 @@ def test_the_version_page_offers_no_export_before_the_version_is_ready(logged_in
     assert "only a ready version can be exported" in follow
 
 
-def test_export_downloads_the_file(other_logged_in, churn):
-    response = other_logged_in.get(EXPORT_URL)
+def test_export_downloads_the_file(logged_in, churn):
+    response = logged_in.get(EXPORT_URL)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"] == 'attachment; filename="churn-v1.mlserve.zip"'
     export = transfer.read_export(response.content)
     assert export.artifact_sha256 == churn.artifact_sha256
-    assert export.card["exported"]["by"] == "oscar"
+    assert export.card["exported"]["by"] == "olivia"
 
 
 def test_pages_need_a_login(client, churn):
