@@ -239,3 +239,57 @@ def test_predictions_succeed_while_the_log_table_is_unavailable(
     assert writer.thread is thread
     assert thread.is_alive()
     assert rows[-1].status == 200
+
+
+def logged_bytes(row_id: int) -> int:
+    """What the database holds for one log row's inputs and outputs, in bytes."""
+    size = "pg_column_size" if connection.vendor == "postgresql" else "length"
+    table = connection.ops.quote_name(PredictionLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE({size}(inputs), 0) + COALESCE({size}(outputs), 0) "  # noqa: S608
+            f"FROM {table} WHERE id = %s",
+            [row_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_it_bounds_the_bytes_logged_for_a_request_with_a_huge_string(
+    prediction_log, settings, owner_api, churn
+):
+    settings.MLSERVE_PREDICTION_LOG_MAX_BYTES = 16_384
+    huge = "x" * 4_000_000  # a 4 MB category value: stored whole before the bound
+    assert predict(owner_api, [{**CHURN_ROW, "contract": huge}, CHURN_ROW]).status_code == 200
+    (row,) = wait_for_rows(1)
+    stored = logged_bytes(row.pk)
+    print(f"\na 4 MB category value: {stored} bytes logged (bound 16384)")
+    assert stored <= settings.MLSERVE_PREDICTION_LOG_MAX_BYTES
+    assert row.n_rows == 2
+    clipped = row.inputs[0]["contract"]
+    limit = prediction_log.STRING_MAX
+    assert clipped == "x" * limit + f"…[truncated {len(huge) - limit} chars]"
+    assert row.inputs[1] == {**CHURN_ROW, "tenure_months": 3.0, "support_calls": 4.0}
+    assert len(row.outputs["predictions"]) == 2
+
+
+def test_it_keeps_only_the_rows_of_a_request_that_fit_the_byte_bound(
+    prediction_log, settings, client, owner_api, churn
+):
+    settings.MLSERVE_PREDICTION_LOG_MAX_BYTES = 16_384
+    before = scrape(client)
+    # 100 rows of about 300 bytes each (long enough to stay whole, 30 KB in all).
+    rows = [{**CHURN_ROW, "contract": f"{i:03d}" + "c" * 250} for i in range(100)]
+    assert predict(owner_api, rows).status_code == 200
+    (row,) = wait_for_rows(1)
+    stored = logged_bytes(row.pk)
+    kept = len(row.inputs)
+    print(f"\n100 rows of 300 bytes: {kept} kept, {stored} bytes logged (bound 16384)")
+    assert stored <= settings.MLSERVE_PREDICTION_LOG_MAX_BYTES
+    assert row.n_rows == 100
+    assert 20 <= kept < 100
+    assert [r["contract"] for r in row.inputs] == [r["contract"] for r in rows[:kept]]
+    assert len(row.outputs["predictions"]) == len(row.outputs["probabilities"]) == kept
+    skipped = value(scrape(client), "mlserve_prediction_log_rows_skipped_total") - value(
+        before, "mlserve_prediction_log_rows_skipped_total"
+    )
+    assert skipped == 100 - kept
