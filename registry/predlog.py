@@ -9,9 +9,11 @@ strings clipped: `logged_json`) as JSON text; no database. A background thread
 per server process wakes every FLUSH_INTERVAL_S (or sooner when FLUSH_AT requests wait)
 and writes them in batches (one executemany, or COPY on PostgreSQL)
 on its own database connection, which it closes when idle. Recording never blocks or
-fails a prediction: when the buffer is full new requests are dropped (and counted), a batch
-the database refuses is dropped (counted and logged, the thread carries on), and a crash
-loses only the requests still in the buffer.
+fails a prediction: when the buffer is full new requests are dropped (and counted); a batch
+the database refuses for a value or a constraint in it is written again in halves down to
+single rows, so a bad row loses only itself; a batch an unavailable database refuses is
+dropped (counted and logged, the thread carries on); and a crash loses only the requests
+still in the buffer.
 
 The serving path never reads the log. The model page's traffic summary (`traffic`) and the
 drift report (registry/drift.py) read one version's recent rows through the
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import DataError, IntegrityError, connections, transaction
 from django.db.models import BigIntegerField, Case, Count, Func, IntegerField, Q, Value, When
 from django.utils import timezone
 
@@ -159,14 +161,46 @@ class Writer:
                 try:
                     write(batch)
                 except Exception as exc:
-                    LOG_DROPPED.labels("write_error").inc(len(batch))
+                    if len(batch) > 1 and _refused_rows(exc):
+                        saved, error = self._salvage(batch)
+                        written += saved
+                        if error is None:
+                            continue
+                        exc = error
+                    else:
+                        LOG_DROPPED.labels("write_error").inc(len(batch))
                     self._failed(exc, len(batch))
                     break  # the rest waits for the next flush (the database may be back)
                 LOG_WRITTEN.inc(len(batch))
                 written += len(batch)
         return written
 
-    def _failed(self, exc: Exception, dropped: int) -> None:
+    def _salvage(self, batch: list[Entry]) -> tuple[int, Exception | None]:
+        """Write a batch the database refused for what is in it again, in halves down to
+        single rows, so a bad row loses only itself (and a batch with one bad row costs
+        about 2 log2(n) writes, not n). Returns the rows written, and the error if the
+        database itself failed meanwhile (the rest of the batch is then dropped)."""
+        written = 0
+        parts = [batch[: len(batch) // 2], batch[len(batch) // 2 :]]
+        while parts:
+            part = parts.pop(0)
+            try:
+                write(part)
+            except Exception as exc:
+                if not _refused_rows(exc):
+                    LOG_DROPPED.labels("write_error").inc(len(part) + sum(map(len, parts)))
+                    return written, exc
+                if len(part) > 1:
+                    parts[:0] = [part[: len(part) // 2], part[len(part) // 2 :]]
+                else:
+                    LOG_DROPPED.labels("write_error").inc()
+                    self._failed(exc, 1)
+                continue
+            LOG_WRITTEN.inc(len(part))
+            written += len(part)
+        return written, None
+
+    def _failed(self, exc: BaseException, dropped: int) -> None:
         self.failures += 1
         now = time.monotonic()
         if now - self.last_error_logged >= ERROR_LOG_INTERVAL_S:
@@ -187,6 +221,18 @@ class Writer:
             self.thread.join(10)
         if flush:
             self.flush()
+
+
+def _refused_rows(exc: BaseException) -> bool:
+    """Whether the database refused a batch for a value or a constraint in it (worth
+    writing again in parts), not for being unreachable or missing its table."""
+    if isinstance(exc, (DataError, IntegrityError)):
+        return True
+    try:  # COPY goes through psycopg's own cursor: its errors are not Django's
+        import psycopg
+    except ImportError:  # pragma: no cover (psycopg is installed with the app)
+        return False
+    return isinstance(exc, (psycopg.DataError, psycopg.IntegrityError))
 
 
 _writer: Writer | None = None

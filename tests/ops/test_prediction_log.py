@@ -293,3 +293,73 @@ def test_it_keeps_only_the_rows_of_a_request_that_fit_the_byte_bound(
         before, "mlserve_prediction_log_rows_skipped_total"
     )
     assert skipped == 100 - kept
+
+
+def test_it_stores_the_other_rows_of_a_batch_holding_a_nul(prediction_log, owner, other, churn):
+    # PostgreSQL's jsonb and text refuse a NUL: one such request used to cost its whole
+    # batch, other users' rows included. A NUL is logged as U+FFFD.
+    served = serving.resolve("churn")
+
+    def table(contract: str, tenure: float) -> dict[str, np.ndarray]:
+        return {"contract": np.array([contract], dtype=object), "tenure_months": np.array([tenure])}
+
+    good, bad = table("month-to-month", 1.0), table("a\x00b", 2.0)
+    writer = prediction_log.writer()
+    with writer.flushing:  # one batch
+        for i in range(21):
+            prediction_log.record(
+                served, user_id=owner.pk if i == 10 else other.pk, source="api",
+                status=200 if i != 10 else 422, latency_ms=1.0, n_rows=1,
+                table=bad if i == 10 else good, result=None,
+                error="unknown value 'a\x00b'" if i == 10 else "",
+            )  # fmt: skip
+    writer.flush()
+    rows = list(PredictionLog.objects.order_by("id"))
+    assert len(rows) == 21
+    assert [r.user_id for r in rows].count(other.pk) == 20
+    nul = rows[10]
+    assert nul.inputs == [{"contract": "a\ufffdb", "tenure_months": 2.0}]
+    assert nul.error == "unknown value 'a\ufffdb'"
+
+
+@pytest.mark.parametrize(
+    "bad_row",
+    [
+        # A negative status breaks a CHECK constraint, on SQLite and PostgreSQL alike.
+        pytest.param({"status": -1}, id="check-constraint"),
+        # A NUL that got past record() (PostgreSQL's jsonb and text refuse it).
+        pytest.param(
+            {"inputs": '[{"contract": "a\\u0000b"}]', "error": "a\x00b"},
+            id="nul",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite stores a NUL"),
+            ],
+        ),
+    ],
+)
+def test_it_writes_a_refused_batch_again_so_a_bad_row_loses_only_itself(
+    prediction_log, client, other, churn, bad_row
+):
+    # Two rows the database refuses among good ones of another user.
+    writer = prediction_log.writer()
+    before = scrape(client)
+    now = time.time()
+    good = (now, churn.pk, other.pk, "api", 200, 1.0, 1, '[{"contract": "x"}]', None, "")
+    fields = {"status": 200, "inputs": None, "error": "", **bad_row}
+    bad = (now, churn.pk, None, "api", fields["status"], 1.0, 1, fields["inputs"], None,
+           fields["error"])  # fmt: skip
+    with writer.flushing:
+        for i in range(40):
+            writer.add(bad if i in (7, 30) else good)
+    assert writer.flush() == 38
+    assert PredictionLog.objects.filter(user_id=other.pk).count() == 38
+    assert PredictionLog.objects.count() == 38
+    after = scrape(client)
+    for name, expected in [
+        ("mlserve_prediction_log_dropped_total", 2),
+        ("mlserve_prediction_log_written_total", 38),
+    ]:
+        labels = {"reason": "write_error"} if "dropped" in name else {}
+        assert value(after, name, **labels) - value(before, name, **labels) == expected
+    assert writer.failures == 2
