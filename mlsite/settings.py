@@ -235,6 +235,9 @@ for _network in MLSERVE_METRICS_ALLOW:
 # many of a request's rows are kept.
 MLSERVE_PREDICTION_LOG_RATE = env_float("MLSERVE_PREDICTION_LOG_RATE", 1.0, maximum=1.0)
 MLSERVE_PREDICTION_LOG_MAX_ROWS = env_int("MLSERVE_PREDICTION_LOG_MAX_ROWS", 100, minimum=1)
+# Bytes of JSON one request may leave in the log: its strings are clipped to 256 characters
+# and its rows beyond the bound are left out (registry/predlog.py).
+MLSERVE_PREDICTION_LOG_MAX_BYTES = env_int("MLSERVE_PREDICTION_LOG_MAX_BYTES", 65_536, minimum=1024)
 # Requests waiting in a server process to be written; beyond it new ones are dropped (counted).
 MLSERVE_PREDICTION_LOG_BUFFER = env_int("MLSERVE_PREDICTION_LOG_BUFFER", 5000, minimum=1)
 

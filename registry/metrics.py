@@ -80,3 +80,9 @@ LOG_DROPPED = Counter(
 )
 LOG_DROPPED.labels("buffer_full")  # both series exist from the start (0 is a value)
 LOG_DROPPED.labels("write_error")
+LOG_ROWS_SKIPPED = Counter(
+    "mlserve_prediction_log_rows_skipped",
+    "Rows of logged requests left out of the log to keep a request within "
+    "MLSERVE_PREDICTION_LOG_MAX_BYTES (the request itself is logged).",
+    registry=REGISTRY,
+)

@@ -4,13 +4,16 @@ request path.
 `record` (called by monitoring.Observation when a prediction request ends) samples the
 request at MLSERVE_PREDICTION_LOG_RATE and appends one small tuple to an in-process deque:
 the log row's values, with the typed rows and the answer (trimmed to
-MLSERVE_PREDICTION_LOG_MAX_ROWS rows) as JSON text; no database. A background thread
+MLSERVE_PREDICTION_LOG_MAX_ROWS rows and MLSERVE_PREDICTION_LOG_MAX_BYTES bytes, long
+strings clipped: `logged_json`) as JSON text; no database. A background thread
 per server process wakes every FLUSH_INTERVAL_S (or sooner when FLUSH_AT requests wait)
 and writes them in batches (one executemany, or COPY on PostgreSQL)
 on its own database connection, which it closes when idle. Recording never blocks or
-fails a prediction: when the buffer is full new requests are dropped (and counted), a batch
-the database refuses is dropped (counted and logged, the thread carries on), and a crash
-loses only the requests still in the buffer.
+fails a prediction: when the buffer is full new requests are dropped (and counted); a batch
+the database refuses for a value or a constraint in it is written again in halves down to
+single rows, so a bad row loses only itself; a batch an unavailable database refuses is
+dropped (counted and logged, the thread carries on); and a crash loses only the requests
+still in the buffer.
 
 The serving path never reads the log. The model page's traffic summary (`traffic`) and the
 drift report (registry/drift.py) read one version's recent rows through the
@@ -33,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import DataError, IntegrityError, connections, transaction
 from django.db.models import BigIntegerField, Case, Count, Func, IntegerField, Q, Value, When
 from django.utils import timezone
 
-from registry.metrics import LOG_DROPPED, LOG_WRITTEN
+from registry.metrics import LOG_DROPPED, LOG_ROWS_SKIPPED, LOG_WRITTEN
 from registry.models import PredictionLog
 
 if TYPE_CHECKING:
@@ -71,11 +74,17 @@ def record(
     rate = settings.MLSERVE_PREDICTION_LOG_RATE
     if rate < 1.0 and (rate <= 0.0 or random.random() >= rate):
         return
-    limit = settings.MLSERVE_PREDICTION_LOG_MAX_ROWS
     # Serialised here, in the request's thread (about 15 us for a row), not by the writer:
     # a writer thread busy in Python holds the GIL while this process's requests wait for
     # it after every socket call, which cost a fifth of single-row throughput at
     # concurrency 32 (benchmarks/bench_serving.py); now the writer only copies strings.
+    inputs, outputs = logged_json(
+        table,
+        result,
+        limit=settings.MLSERVE_PREDICTION_LOG_MAX_ROWS,
+        max_bytes=settings.MLSERVE_PREDICTION_LOG_MAX_BYTES,
+    )
+    error = error[:300]
     writer().add(
         (
             time.time(),
@@ -85,9 +94,9 @@ def record(
             status,
             round(latency_ms, 3),
             n_rows,
-            _inputs(table, limit) if table else None,
-            _outputs(result, limit) if result is not None else None,
-            error[:300],
+            inputs,
+            outputs,
+            error.replace("\x00", NUL_MARK) if "\x00" in error else error,
         )
     )
 
@@ -152,14 +161,46 @@ class Writer:
                 try:
                     write(batch)
                 except Exception as exc:
-                    LOG_DROPPED.labels("write_error").inc(len(batch))
+                    if len(batch) > 1 and _refused_rows(exc):
+                        saved, error = self._salvage(batch)
+                        written += saved
+                        if error is None:
+                            continue
+                        exc = error
+                    else:
+                        LOG_DROPPED.labels("write_error").inc(len(batch))
                     self._failed(exc, len(batch))
                     break  # the rest waits for the next flush (the database may be back)
                 LOG_WRITTEN.inc(len(batch))
                 written += len(batch)
         return written
 
-    def _failed(self, exc: Exception, dropped: int) -> None:
+    def _salvage(self, batch: list[Entry]) -> tuple[int, Exception | None]:
+        """Write a batch the database refused for what is in it again, in halves down to
+        single rows, so a bad row loses only itself (and a batch with one bad row costs
+        about 2 log2(n) writes, not n). Returns the rows written, and the error if the
+        database itself failed meanwhile (the rest of the batch is then dropped)."""
+        written = 0
+        parts = [batch[: len(batch) // 2], batch[len(batch) // 2 :]]
+        while parts:
+            part = parts.pop(0)
+            try:
+                write(part)
+            except Exception as exc:
+                if not _refused_rows(exc):
+                    LOG_DROPPED.labels("write_error").inc(len(part) + sum(map(len, parts)))
+                    return written, exc
+                if len(part) > 1:
+                    parts[:0] = [part[: len(part) // 2], part[len(part) // 2 :]]
+                else:
+                    LOG_DROPPED.labels("write_error").inc()
+                    self._failed(exc, 1)
+                continue
+            LOG_WRITTEN.inc(len(part))
+            written += len(part)
+        return written, None
+
+    def _failed(self, exc: BaseException, dropped: int) -> None:
         self.failures += 1
         now = time.monotonic()
         if now - self.last_error_logged >= ERROR_LOG_INTERVAL_S:
@@ -180,6 +221,18 @@ class Writer:
             self.thread.join(10)
         if flush:
             self.flush()
+
+
+def _refused_rows(exc: BaseException) -> bool:
+    """Whether the database refused a batch for a value or a constraint in it (worth
+    writing again in parts), not for being unreachable or missing its table."""
+    if isinstance(exc, (DataError, IntegrityError)):
+        return True
+    try:  # COPY goes through psycopg's own cursor: its errors are not Django's
+        import psycopg
+    except ImportError:  # pragma: no cover (psycopg is installed with the app)
+        return False
+    return isinstance(exc, (psycopg.DataError, psycopg.IntegrityError))
 
 
 _writer: Writer | None = None
@@ -226,10 +279,14 @@ _COLUMNS = (
 )
 
 
-def _json(value: Any) -> str:
-    """JSON text; numpy arrays and scalars written directly, NaN and infinities as null
+def _dump(value: Any) -> bytes:
+    """JSON bytes; numpy arrays and scalars written directly, NaN and infinities as null
     (JSON has neither)."""
-    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=_plain).decode()
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=_plain)
+
+
+def _json(value: Any) -> str:
+    return _dump(value).decode()
 
 
 def _plain(value: Any) -> Any:
@@ -240,18 +297,119 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _inputs(table: dict[str, Any], limit: int) -> str:
+def _inputs(table: dict[str, Any], limit: int) -> list[dict[str, Any]]:
     """The first `limit` rows as the model saw them, by name: [{"feature": value}, ...]."""
     names = list(table)
     columns = [table[name][:limit].tolist() for name in names]
-    return _json([dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)])
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
-def _outputs(result: dict[str, Any], limit: int) -> str:
+def _outputs(result: dict[str, Any], limit: int) -> dict[str, Any]:
     outputs = {"predictions": result["predictions"][:limit]}
     if result.get("probabilities") is not None:
         outputs["probabilities"] = result["probabilities"][:limit]
-    return _json(outputs)
+    return outputs
+
+
+# What one request may put in the log. A string longer than STRING_MAX characters keeps its
+# start and a marker saying how much was cut; a NUL becomes NUL_MARK (PostgreSQL's text and
+# jsonb cannot hold one, and one refused row used to cost its whole batch). Then the
+# request keeps only its first rows whose JSON fits MLSERVE_PREDICTION_LOG_MAX_BYTES (the
+# others are counted in LOG_ROWS_SKIPPED): one request with a 44 MB category value stored
+# 45.7 MB before.
+STRING_MAX = 256
+NUL_MARK = "\ufffd"  # the Unicode replacement character
+
+
+def _clip(value: Any) -> Any:
+    if type(value) is not str:
+        return value
+    if len(value) > STRING_MAX:
+        value = f"{value[:STRING_MAX]}…[truncated {len(value) - STRING_MAX} chars]"
+    return value.replace("\x00", NUL_MARK) if "\x00" in value else value
+
+
+def _needs_clip(values: Any) -> bool:
+    if isinstance(values, np.ndarray):
+        if values.dtype != object:
+            return False
+        values = values.tolist()
+    return any(type(v) is str and (len(v) > STRING_MAX or "\x00" in v) for v in values)
+
+
+def logged_json(
+    table: dict[str, Any] | None, result: dict[str, Any] | None, *, limit: int, max_bytes: int
+) -> tuple[str | None, str | None]:
+    """The inputs and outputs JSON text of a request as the log keeps them: at most `limit`
+    rows, strings clipped, at most `max_bytes` bytes of JSON in all."""
+    inputs = _inputs(table, limit) if table else None
+    outputs = _outputs(result, limit) if result is not None else None
+    inputs_json = _dump(inputs) if inputs is not None else b""
+    outputs_json = _dump(outputs) if outputs is not None else b""
+    # The common case costs nothing more: short JSON cannot hold a long string, and orjson
+    # writes a NUL as the escape \u0000 (searched for in C; a false alarm only costs time).
+    size = len(inputs_json) + len(outputs_json)
+    if (
+        size <= max_bytes
+        and b"\\u0000" not in inputs_json
+        and b"\\u0000" not in outputs_json
+        and (
+            size <= STRING_MAX
+            or not (
+                any(_needs_clip(column[:limit]) for column in (table or {}).values())
+                or (outputs is not None and _needs_clip(outputs["predictions"]))
+            )
+        )
+    ):
+        return (
+            inputs_json.decode() if inputs is not None else None,
+            outputs_json.decode() if outputs is not None else None,
+        )
+    return _bounded(inputs, outputs, max_bytes)
+
+
+def _bounded(
+    inputs: list[dict[str, Any]] | None, outputs: dict[str, Any] | None, max_bytes: int
+) -> tuple[str | None, str | None]:
+    """The slow path of `logged_json`: strings clipped, then the first rows that fit."""
+    if inputs is not None:
+        inputs = [{name: _clip(value) for name, value in row.items()} for row in inputs]
+    if outputs is not None and _needs_clip(outputs["predictions"]):
+        outputs = {**outputs, "predictions": [_clip(v) for v in outputs["predictions"]]}
+    n = len(inputs) if inputs is not None else len((outputs or {}).get("predictions", ()))
+
+    def dump(kept: int) -> tuple[bytes | None, bytes | None]:
+        return (
+            _dump(inputs[:kept]) if inputs is not None else None,
+            _dump({k: v[:kept] for k, v in outputs.items()}) if outputs is not None else None,
+        )
+
+    def size(parts: tuple[bytes | None, bytes | None]) -> int:
+        return sum(len(part) for part in parts if part is not None)
+
+    # What each row adds to the JSON (its values and a comma in each list), then the longest
+    # prefix that fits, checked once more on the real text.
+    def cost(i: int) -> int:
+        parts = [inputs[i]] if inputs is not None else []
+        parts += [v[i] for v in (outputs or {}).values()]
+        return sum(len(_dump(part)) + 1 for part in parts)
+
+    used, kept = size(dump(0)), 0
+    while kept < n and used + (step := cost(kept)) <= max_bytes:
+        used += step
+        kept += 1
+    parts = dump(kept)
+    while kept and size(parts) > max_bytes:
+        kept -= 1
+        parts = dump(kept)
+    if kept < n:
+        LOG_ROWS_SKIPPED.inc(n - kept)
+    if kept == 0:  # not even one row fits: the request is logged without its rows
+        return None, None
+    return (
+        parts[0].decode() if parts[0] is not None else None,
+        parts[1].decode() if parts[1] is not None else None,
+    )
 
 
 def _names(connection: Any) -> tuple[str, str]:

@@ -239,3 +239,127 @@ def test_predictions_succeed_while_the_log_table_is_unavailable(
     assert writer.thread is thread
     assert thread.is_alive()
     assert rows[-1].status == 200
+
+
+def logged_bytes(row_id: int) -> int:
+    """What the database holds for one log row's inputs and outputs, in bytes."""
+    size = "pg_column_size" if connection.vendor == "postgresql" else "length"
+    table = connection.ops.quote_name(PredictionLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE({size}(inputs), 0) + COALESCE({size}(outputs), 0) "  # noqa: S608
+            f"FROM {table} WHERE id = %s",
+            [row_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_it_bounds_the_bytes_logged_for_a_request_with_a_huge_string(
+    prediction_log, settings, owner_api, churn
+):
+    settings.MLSERVE_PREDICTION_LOG_MAX_BYTES = 16_384
+    huge = "x" * 4_000_000  # a 4 MB category value: stored whole before the bound
+    assert predict(owner_api, [{**CHURN_ROW, "contract": huge}, CHURN_ROW]).status_code == 200
+    (row,) = wait_for_rows(1)
+    stored = logged_bytes(row.pk)
+    print(f"\na 4 MB category value: {stored} bytes logged (bound 16384)")
+    assert stored <= settings.MLSERVE_PREDICTION_LOG_MAX_BYTES
+    assert row.n_rows == 2
+    clipped = row.inputs[0]["contract"]
+    limit = prediction_log.STRING_MAX
+    assert clipped == "x" * limit + f"…[truncated {len(huge) - limit} chars]"
+    assert row.inputs[1] == {**CHURN_ROW, "tenure_months": 3.0, "support_calls": 4.0}
+    assert len(row.outputs["predictions"]) == 2
+
+
+def test_it_keeps_only_the_rows_of_a_request_that_fit_the_byte_bound(
+    prediction_log, settings, client, owner_api, churn
+):
+    settings.MLSERVE_PREDICTION_LOG_MAX_BYTES = 16_384
+    before = scrape(client)
+    # 100 rows of about 300 bytes each (long enough to stay whole, 30 KB in all).
+    rows = [{**CHURN_ROW, "contract": f"{i:03d}" + "c" * 250} for i in range(100)]
+    assert predict(owner_api, rows).status_code == 200
+    (row,) = wait_for_rows(1)
+    stored = logged_bytes(row.pk)
+    kept = len(row.inputs)
+    print(f"\n100 rows of 300 bytes: {kept} kept, {stored} bytes logged (bound 16384)")
+    assert stored <= settings.MLSERVE_PREDICTION_LOG_MAX_BYTES
+    assert row.n_rows == 100
+    assert 20 <= kept < 100
+    assert [r["contract"] for r in row.inputs] == [r["contract"] for r in rows[:kept]]
+    assert len(row.outputs["predictions"]) == len(row.outputs["probabilities"]) == kept
+    skipped = value(scrape(client), "mlserve_prediction_log_rows_skipped_total") - value(
+        before, "mlserve_prediction_log_rows_skipped_total"
+    )
+    assert skipped == 100 - kept
+
+
+def test_it_stores_the_other_rows_of_a_batch_holding_a_nul(prediction_log, owner, other, churn):
+    # PostgreSQL's jsonb and text refuse a NUL: one such request used to cost its whole
+    # batch, other users' rows included. A NUL is logged as U+FFFD.
+    served = serving.resolve("churn")
+
+    def table(contract: str, tenure: float) -> dict[str, np.ndarray]:
+        return {"contract": np.array([contract], dtype=object), "tenure_months": np.array([tenure])}
+
+    good, bad = table("month-to-month", 1.0), table("a\x00b", 2.0)
+    writer = prediction_log.writer()
+    with writer.flushing:  # one batch
+        for i in range(21):
+            prediction_log.record(
+                served, user_id=owner.pk if i == 10 else other.pk, source="api",
+                status=200 if i != 10 else 422, latency_ms=1.0, n_rows=1,
+                table=bad if i == 10 else good, result=None,
+                error="unknown value 'a\x00b'" if i == 10 else "",
+            )  # fmt: skip
+    writer.flush()
+    rows = list(PredictionLog.objects.order_by("id"))
+    assert len(rows) == 21
+    assert [r.user_id for r in rows].count(other.pk) == 20
+    nul = rows[10]
+    assert nul.inputs == [{"contract": "a\ufffdb", "tenure_months": 2.0}]
+    assert nul.error == "unknown value 'a\ufffdb'"
+
+
+@pytest.mark.parametrize(
+    "bad_row",
+    [
+        # A negative status breaks a CHECK constraint, on SQLite and PostgreSQL alike.
+        pytest.param({"status": -1}, id="check-constraint"),
+        # A NUL that got past record() (PostgreSQL's jsonb and text refuse it).
+        pytest.param(
+            {"inputs": '[{"contract": "a\\u0000b"}]', "error": "a\x00b"},
+            id="nul",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite stores a NUL"),
+            ],
+        ),
+    ],
+)
+def test_it_writes_a_refused_batch_again_so_a_bad_row_loses_only_itself(
+    prediction_log, client, other, churn, bad_row
+):
+    # Two rows the database refuses among good ones of another user.
+    writer = prediction_log.writer()
+    before = scrape(client)
+    now = time.time()
+    good = (now, churn.pk, other.pk, "api", 200, 1.0, 1, '[{"contract": "x"}]', None, "")
+    fields = {"status": 200, "inputs": None, "error": "", **bad_row}
+    bad = (now, churn.pk, None, "api", fields["status"], 1.0, 1, fields["inputs"], None,
+           fields["error"])  # fmt: skip
+    with writer.flushing:
+        for i in range(40):
+            writer.add(bad if i in (7, 30) else good)
+    assert writer.flush() == 38
+    assert PredictionLog.objects.filter(user_id=other.pk).count() == 38
+    assert PredictionLog.objects.count() == 38
+    after = scrape(client)
+    for name, expected in [
+        ("mlserve_prediction_log_dropped_total", 2),
+        ("mlserve_prediction_log_written_total", 38),
+    ]:
+        labels = {"reason": "write_error"} if "dropped" in name else {}
+        assert value(after, name, **labels) - value(before, name, **labels) == expected
+    assert writer.failures == 2
