@@ -1,36 +1,116 @@
-"""django-tasks-db's worker, plus a reaper for trainings whose worker died mid-way."""
+"""django-tasks-db's worker, single-threaded, with the stale-training reaper in its loop.
+
+A training is forked from this process (registry/tasks.py), and a fork taken while
+another thread holds a lock (SQLite's allocator, psycopg, a logging handler) hands the
+child a lock nobody will release: the child hangs for good. So the worker runs no thread
+of its own: the reaper runs here between tasks (and in the training's wait loop, see
+tasks.run_isolated), not beside them.
+"""
 
 import logging
-import threading
+import random
 import time
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.utils import OperationalError
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from registry.tasks import reap_stale_versions
 
 logger = logging.getLogger(__name__)
 
 
-def _reap_forever() -> None:
-    while True:
-        try:
-            reap_stale_versions()
-        except Exception:  # the reaper must never take the worker down
-            logger.exception("reaping stale trainings failed")
-        finally:
+def reap_safely() -> None:
+    try:
+        reap_stale_versions()
+    except Exception:  # the reaper must never take the worker down
+        logger.exception("reaping stale trainings failed")
+    finally:
+        close_old_connections()
+
+
+class TrainingWorker(Worker):
+    """The library's worker loop (django-tasks-db 0.13, Worker.run), plus the reaper
+    between tasks."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.next_reap = 0.0
+
+    def reap_when_due(self) -> None:
+        now = time.monotonic()
+        if now >= self.next_reap:
+            self.next_reap = now + settings.MLSERVE_REAP_INTERVAL_S
+            reap_safely()
+
+    def claim_next(self) -> tuple[bool, DBTaskResult | None]:
+        """(whether the queue could be read, the task claimed or None)."""
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        with exclusive_transaction(tasks.db):
+            try:
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    task_result.claim(self.worker_id)  # so no other worker runs it
+            except OperationalError as exc:
+                if is_locked_database_exception(exc):  # it unlocks eventually: try again
+                    return False, None
+                raise
+        return True, task_result
+
+    def run(self) -> None:
+        logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, self.queue_names)
+        if self.startup_delay and self.interval:
+            time.sleep(random.random())  # spreads workers started together
+        while self.running:
             close_old_connections()
-        time.sleep(settings.MLSERVE_REAP_INTERVAL_S)
+            self.reap_when_due()
+            retrieved, task_result = self.claim_next()
+            if task_result is not None:
+                self.run_task(task_result)
+            if self.batch and retrieved and task_result is None:
+                logger.info("No more tasks to run for worker_id=%s - exiting.", self.worker_id)
+                return
+            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                logger.info("Ran the maximum of %d tasks - exiting.", self._run_tasks)
+                return
+            close_old_connections()
+            if self.running and not task_result:
+                time.sleep(self.interval)
 
 
 class Command(DBWorkerCommand):
     help = "Run the task worker (trainings), recovering trainings whose worker died."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not options.get("batch"):
-            threading.Thread(target=_reap_forever, name="reaper", daemon=True).start()
-        else:
-            reap_stale_versions()
-        super().handle(*args, **options)
+        if options.get("reload"):
+            # The autoreloader runs the worker in a thread beside its file watcher: a fork
+            # from there is the unsafe kind this worker avoids.
+            logger.warning("db_worker: --reload is not supported (trainings fork); ignored.")
+        self.configure_logging(options["verbosity"])
+        queue_names = options["queue_name"].split(",")
+        excluded = options["exclude_queues"].split(",") if options["exclude_queues"] else []
+        if excluded and "*" not in queue_names:
+            from django.core.management.base import CommandError
+
+            raise CommandError("--exclude-queues can only be used with --queue-name=*")
+        worker = TrainingWorker(
+            queue_names=queue_names,
+            interval=options["interval"],
+            batch=options["batch"],
+            backend_name=options["backend_name"],
+            startup_delay=options["startup_delay"],
+            max_tasks=options["max_tasks"],
+            worker_id=options["worker_id"],
+            excluded_queue_names=excluded,
+        )
+        worker.configure_signals()
+        worker.run()

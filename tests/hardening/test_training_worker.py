@@ -1,0 +1,102 @@
+"""The training worker as a process: it forks trainings from a single thread, stops a
+stalled child, cancels on request, and schedules users fairly. Real `manage.py db_worker`
+processes on the test database; the test process only queues work and watches.
+"""
+
+import json
+import time
+
+import pytest
+
+from registry import services
+from registry.models import ModelVersion
+from tests.conftest import demo_bytes
+from tests.hardening.conftest import (
+    _env,
+    _spawn,
+    report,
+    wait_until,
+)
+from tests.helpers import PYTHON, stop_group
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+# The reaper as eager as the settings allow: it runs every 0.1 s, between and during tasks.
+EAGER_REAPER = {"MLSERVE_REAP_INTERVAL_S": "0.1", "MLSERVE_STALE_TRAINING_S": "5"}
+
+# `manage.py db_worker` with a hook that records, at each fork, the threads of the process.
+FORK_PROBE = """
+import json, os, sys, threading
+import django
+django.setup()
+log = open(sys.argv[1], "a")
+def before_fork():
+    log.write(json.dumps([t.name for t in threading.enumerate()]) + "\\n")
+    log.flush()
+os.register_at_fork(before=before_fork)
+from django.core.management import call_command
+call_command("db_worker", "--no-startup-delay", "--interval", "0.1", "--max-tasks", sys.argv[2])
+"""
+
+
+def queue_churn(owner, name: str, dataset=None) -> ModelVersion:
+    dataset = dataset or services.dataset_create(
+        owner=owner, data=demo_bytes("churn.csv"), name=name
+    )
+    return services.model_create_with_version(
+        owner=owner, name=name, dataset=dataset, algorithm="logistic_regression", target="churned"
+    )
+
+
+def statuses(versions: list[ModelVersion]) -> list[str]:
+    found = dict(
+        ModelVersion.objects.filter(pk__in=[v.pk for v in versions]).values_list("pk", "status")
+    )
+    return [found.get(v.pk, "deleted") for v in versions]
+
+
+# Fork safety ------------------------------------------------------------------------------
+
+
+def test_it_forks_every_training_from_a_worker_that_runs_no_other_thread(owner, tmp_path):
+    versions = [queue_churn(owner, f"churn{i}") for i in range(3)]
+    forks = tmp_path / "forks.jsonl"
+    proc = _spawn(
+        [PYTHON, "-c", FORK_PROBE, str(forks), str(len(versions))],
+        _env(EAGER_REAPER),
+        tmp_path / "worker.log",
+    )
+    try:
+        proc.wait(timeout=180)
+    finally:
+        stop_group(proc)
+    assert proc.returncode == 0, (tmp_path / "worker.log").read_text()[-3000:]
+    assert statuses(versions) == ["ready"] * len(versions)
+    seen = [json.loads(line) for line in forks.read_text().splitlines()]
+    report("threads of the worker at each training fork", forks=len(seen), threads=seen[0])
+    assert len(seen) == len(versions)
+    # No reaper thread (nor any other) that could hold a lock the child inherits.
+    assert seen == [["MainThread"]] * len(versions)
+
+
+def test_it_runs_many_short_trainings_back_to_back_with_an_eager_reaper_and_none_hangs(
+    owner, start_worker, settings
+):
+    count = 30
+    settings.MLSERVE_MAX_TRAININGS_PER_USER = count
+    dataset = services.dataset_create(owner=owner, data=demo_bytes("churn.csv"), name="churn")
+    versions = [queue_churn(owner, f"churn{i}", dataset) for i in range(count)]
+    started = time.monotonic()
+    worker = start_worker("w1", env=EAGER_REAPER)
+    # ~1 s each on one core; a hung child would hold the queue for MLSERVE_TRAIN_TIMEOUT_S.
+    wait_until(
+        lambda: all(s in ("ready", "failed") for s in statuses(versions)),
+        count * 10,
+        f"trainings still waiting: {statuses(versions)}",
+    )
+    took = time.monotonic() - started
+    report(f"{count} short trainings back to back, reaper every 0.1 s", total_s=round(took, 1))
+    assert statuses(versions) == ["ready"] * count
+    finished = ModelVersion.objects.filter(pk__in=[v.pk for v in versions])
+    assert [v.attempts for v in finished] == [1] * count
+    assert worker.proc.poll() is None
