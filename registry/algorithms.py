@@ -429,10 +429,11 @@ ALGORITHMS: dict[str, Algorithm] = {a.id: a for a in _TABLE}
 
 
 class ParamsError(ValueError):
-    """Hyperparameters that do not fit the table; `errors` maps each name to a sentence."""
+    """Hyperparameters that do not fit the table; `errors` maps each name to a sentence
+    ("" for one about the hyperparameters as a whole)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        super().__init__("; ".join(f"{k}: {v}" if k else v for k, v in errors.items()))
         self.errors = errors
 
 
@@ -440,11 +441,13 @@ def clean_params(algorithm: Algorithm, params: dict[str, Any] | None) -> dict[st
     """Defaults filled in, every value checked against the table; ParamsError otherwise."""
     params = dict(params or {})
     errors: dict[str, str] = {}
-    for unknown in sorted(set(params) - {p.name for p in algorithm.params}):
-        errors[unknown] = (
-            f"is not a hyperparameter of {algorithm.id} (known: "
-            f"{', '.join(p.name for p in algorithm.params) or 'none'})"
-        )
+    known = ", ".join(p.name for p in algorithm.params) or "none"
+    unknown = sorted(set(params) - {p.name for p in algorithm.params}, key=str)
+    if len(unknown) > 3:  # one error, not one per key of a request body
+        errors[""] = f"{len(unknown)} unknown hyperparameters for {algorithm.id} (known: {known})"
+    for name in unknown if len(unknown) <= 3 else ():
+        shown = name if len(str(name)) <= 60 else f"{str(name)[:59]}…"
+        errors[shown] = f"is not a hyperparameter of {algorithm.id} (known: {known})"
     cleaned: dict[str, Any] = {}
     for param in algorithm.params:
         try:

@@ -221,17 +221,23 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem(exc.status_code, exc.message)
 
 
+MAX_LISTED_ERRORS = 10
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # The first few errors only: a list of a million wrong items is not answered in full.
     errors = [
         {
             "field": ".".join(
                 str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")
-            ),
-            "detail": e.get("msg", "invalid"),
+            )[:200],
+            "detail": str(e.get("msg", "invalid"))[:300],
         }
-        for e in exc.errors
+        for e in exc.errors[:MAX_LISTED_ERRORS]
     ]
+    if len(exc.errors) > MAX_LISTED_ERRORS:
+        errors.append({"field": "", "detail": f"and {len(exc.errors) - MAX_LISTED_ERRORS} more"})
     summary = "; ".join(f"{e['field'] or 'body'}: {e['detail']}" for e in errors[:5])
     return problem(422, f"The request does not fit the schema: {summary}.", errors=errors)
 
@@ -367,18 +373,31 @@ class ModelPage(Schema):
     page_size: int
 
 
+# Every list, map and string of a training request is capped by what it can hold (a
+# dataset's columns, the table's hyperparameters, the database's columns), so that a
+# 24 MB `features` list is refused by its length before any item is looked at.
 class TrainIn(Schema):
     dataset: int = Field(..., description="id of one of your datasets")
-    algorithm: str = Field(..., description="an id from GET /algorithms")
-    target: str | None = Field(None, description="target column (supervised algorithms only)")
-    features: list[str] | None = Field(None, description="feature columns; default: all but target")
-    params: dict[str, Any] = Field(default_factory=dict, description="hyperparameters")
+    algorithm: str = Field(..., max_length=50, description="an id from GET /algorithms")
+    target: str | None = Field(
+        None, max_length=200, description="target column (supervised algorithms only)"
+    )
+    features: list[str] | None = Field(
+        None,
+        max_length=csvio.MAX_COLUMNS,
+        description="feature columns, each once; default: all but target",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, max_length=50, description="hyperparameters"
+    )
     test_size: float | None = Field(None, description="share of rows held out (0.05-0.5)")
 
 
 class ModelIn(TrainIn):
-    name: str = Field(..., description="unique, URL-safe: lowercase letters, digits, . _ -")
-    description: str = ""
+    name: str = Field(
+        ..., max_length=100, description="unique, URL-safe: lowercase letters, digits, . _ -"
+    )
+    description: str = Field("", max_length=5000)
 
 
 class AliasIn(Schema):

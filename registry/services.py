@@ -53,6 +53,18 @@ class TooLarge(RegistryError):
     status = 413
 
 
+def quote_short(value: Any, limit: int = 60) -> str:
+    """repr of a value from a request, cut to `limit` characters: messages never echo a body."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _some(values: list[Any], shown: int = 3) -> str:
+    """The first few values, quoted short, and how many more there are."""
+    text = ", ".join(quote_short(v) for v in values[:shown])
+    return text if len(values) <= shown else f"{text} and {len(values) - shown} more"
+
+
 def ensure_owner(obj: Any, user: AbstractBaseUser) -> None:
     """Only an object's owner (or a superuser) may change it."""
     if obj.owner_id != user.pk and not user.is_superuser:
@@ -159,25 +171,27 @@ def training_spec_clean(
 ) -> dict[str, Any]:
     """Check a training request against the algorithms table and the dataset's schema."""
     errors: dict[str, str] = {}
-    spec = ALGORITHMS.get(algorithm)
+    spec = ALGORITHMS.get(algorithm) if isinstance(algorithm, str) else None
     if spec is None:
         raise InvalidInput(
-            f"Unknown algorithm {algorithm!r}.",
+            f"Unknown algorithm {quote_short(algorithm)}.",
             {"algorithm": f"Choose one of: {', '.join(ALGORITHMS)}."},
         )
     cleaned_params: dict[str, Any] = {}
     try:
         cleaned_params = clean_params(spec, params)
     except ParamsError as exc:
-        errors.update({f"params.{k}": v for k, v in exc.errors.items()})
+        errors.update({f"params.{k}" if k else "params": v for k, v in exc.errors.items()})
 
+    # Sets, and messages that name a few items: the lists come from the request body.
     columns = [c["name"] for c in dataset.schema]
+    column_set = set(columns)
     target = (target or "").strip() or None
     if spec.supervised:
         if target is None:
             errors["target"] = f"{spec.label} needs a target column to learn to predict."
-        elif target not in columns:
-            errors["target"] = f"{target!r} is not a column of {dataset.name}."
+        elif target not in column_set:
+            errors["target"] = f"{quote_short(target)} is not a column of {dataset.name}."
         else:
             column = dataset.column(target)
             if spec.kind == REGRESSOR and column["type"] != "number":
@@ -197,14 +211,21 @@ def training_spec_clean(
 
     if features is None or len(features) == 0:
         features = [c for c in columns if c != target]
+    elif len(features) > len(columns):
+        errors["features"] = (
+            f"{len(features)} features listed; {dataset.name} has {len(columns)} columns."
+        )
     else:
-        unknown = [f for f in features if f not in columns]
+        unknown = [f for f in features if not isinstance(f, str) or f not in column_set]
         if unknown:
-            errors["features"] = f"Not columns of {dataset.name}: {', '.join(map(str, unknown))}."
+            errors["features"] = f"Not columns of {dataset.name}: {_some(unknown)}."
         elif target in features:
-            errors["features"] = f"The target {target!r} cannot also be a feature."
-        elif len(set(features)) != len(features):
-            errors["features"] = "A feature is listed twice."
+            errors["features"] = f"The target {quote_short(target)} cannot also be a feature."
+        else:
+            seen: set[str] = set()
+            twice = next((f for f in features if f in seen or seen.add(f)), None)
+            if twice is not None:
+                errors["features"] = f"{quote_short(twice)} is listed twice."
     if not features:
         errors["features"] = "Pick at least one feature column."
 

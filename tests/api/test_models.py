@@ -1,5 +1,8 @@
 """Training, the registry's models, versions and aliases through /api/v1/models."""
 
+import json
+import time
+
 import pytest
 
 from registry.models import Alias, ModelVersion, RegisteredModel
@@ -73,6 +76,29 @@ def test_it_refuses_a_tol_below_its_floor_and_names_the_minimum(owner_api, make_
     svm = next(a for a in owner_api.get("/algorithms").json() if a["id"] == "svm")
     tol = next(p for p in svm["hyperparameters"] if p["name"] == "tol")
     assert tol["minimum"] == 1e-12
+
+
+def test_it_answers_a_huge_features_list_with_a_short_422(owner_api, houses):
+    # ["zz"] * N: a 24 MB body that was checked item by item against a list of columns.
+    body = json.dumps(train_body(houses, features=["zz"] * 4_000_000))
+    started = time.perf_counter()
+    problem = assert_problem(owner_api.post("/models", body), 422)
+    print(f"{len(body) / 1e6:.0f} MB features list: 422 in {time.perf_counter() - started:.2f} s")
+    assert "features" in problem["detail"]
+    assert "at most 1000" in problem["detail"]
+    assert len(problem["detail"]) < 500
+    assert len(json.dumps(problem)) < 1000
+    for overrides in (
+        {"params": {f"k{i}": 1 for i in range(100_000)}},
+        {"target": "t" * 1_000_000},
+        {"algorithm": "a" * 1_000_000},
+        {"features": [1] * 1_000_000},
+        {"features": [[1]] * 1000},
+    ):
+        problem = assert_problem(owner_api.post("/models", train_body(houses, **overrides)), 422)
+        assert len(problem["detail"]) < 500
+        assert len(json.dumps(problem)) < 2000, json.dumps(problem)[:2000]
+    assert not RegisteredModel.objects.exists()
 
 
 def test_it_refuses_training_on_another_users_dataset(other_api, houses):

@@ -83,6 +83,31 @@ def test_it_validates_training_requests_against_the_algorithms_table(owner, make
     assert not ModelVersion.objects.exists()
 
 
+def test_it_refuses_huge_or_repeated_training_lists_with_short_messages(owner, make_dataset):
+    # A list lookup per item and every bad item echoed back: ["zz"] * N took a worker
+    # 30 s for a 24 MB body and answered with a message as long as the body.
+    dataset = make_dataset("houses.csv")  # 5 columns
+    model = services.model_create(owner=owner, name="prices")
+    base = dict(algorithm="linear_regression", target="price")
+    cases = [
+        (dict(base, features=["zz"] * 200_000), "features", "houses has 5 columns"),
+        (dict(base, features=["area", "area"]), "features", "'area' is listed twice"),
+        (dict(base, features=[f"nope{i}" for i in range(4)]), "features", "and 1 more"),
+        (dict(base, target="t" * 100_000), "target", "is not a column"),
+        (dict(algorithm="a" * 100_000), "algorithm", "Unknown algorithm"),
+        (dict(base, params={f"k{i}": 1 for i in range(100_000)}), "params", "100000 unknown"),
+    ]
+    for request, field, says in cases:
+        with pytest.raises(services.InvalidInput) as caught:
+            services.version_create(model=model, user=owner, dataset=dataset, **request)
+        message = str(caught.value)
+        assert says in message, message[:1000]
+        assert len(message) < 500, message[:1000]
+        assert sum(len(k) + len(v) for k, v in caught.value.errors.items()) < 500
+        assert any(key.startswith(field) for key in caught.value.errors), caught.value.errors
+    assert not ModelVersion.objects.exists()
+
+
 def test_a_bad_first_training_creates_no_model(owner, make_dataset):
     dataset = make_dataset("houses.csv")
     with pytest.raises(services.InvalidInput):
