@@ -66,6 +66,21 @@ def _alive(pid: str) -> bool:
     return True
 
 
+def post_worker_init(worker: Any) -> None:
+    """Arm the per-request deadline (mlsite/errors.py) in a sync worker: a request still
+    running after MLSERVE_REQUEST_DEADLINE_S gets a 503 problem before `timeout` kills the
+    worker. The interrupted worker then finishes that answer and is replaced."""
+    from django.conf import settings
+    from gunicorn.workers.sync import SyncWorker
+
+    from mlsite.errors import deadline
+
+    if isinstance(worker, SyncWorker):  # one request at a time, on the main thread
+        deadline.enable(
+            settings.MLSERVE_REQUEST_DEADLINE_S, lambda: setattr(worker, "alive", False)
+        )
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker ended: drop its live gauges (its counters stay in the totals)."""
     from prometheus_client import multiprocess

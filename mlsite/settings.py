@@ -216,6 +216,18 @@ MLSERVE_STALE_TRAINING_S = env_float("MLSERVE_STALE_TRAINING_S", 30.0, minimum=1
 MLSERVE_REAP_INTERVAL_S = env_float("MLSERVE_REAP_INTERVAL_S", 10.0, minimum=0.1)
 MLSERVE_MODEL_CACHE_MB = env_int("MLSERVE_MODEL_CACHE_MB", 512, minimum=1)
 MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=1)
+# A request still running after this many seconds is answered 503 (mlsite/errors.py), a few
+# seconds before gunicorn's timeout (GUNICORN_TIMEOUT, mlsite/gunicorn.conf.py) kills the
+# worker; 0 turns it off.
+GUNICORN_TIMEOUT = env_int("GUNICORN_TIMEOUT", 60)
+MLSERVE_REQUEST_DEADLINE_S = env_float(
+    "MLSERVE_REQUEST_DEADLINE_S", max(1.0, GUNICORN_TIMEOUT - 5.0) if GUNICORN_TIMEOUT else 0.0
+)
+if GUNICORN_TIMEOUT and MLSERVE_REQUEST_DEADLINE_S >= GUNICORN_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"MLSERVE_REQUEST_DEADLINE_S={MLSERVE_REQUEST_DEADLINE_S:g} must be shorter than "
+        f"GUNICORN_TIMEOUT={GUNICORN_TIMEOUT}, or the worker is killed before it answers."
+    )
 
 # Operations (registry/monitoring.py, registry/predlog.py). /metrics answers a request
 # with `Authorization: Bearer <MLSERVE_METRICS_TOKEN>` when a token is set, else only

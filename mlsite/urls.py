@@ -6,6 +6,9 @@ from mlsite import health
 from registry import monitoring
 from registry.api import api, hot_urls
 
+# Every unhandled exception: problem+json under /api/ (a 503 past the request deadline).
+handler500 = "mlsite.errors.server_error"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

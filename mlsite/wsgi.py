@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 
+from mlsite.errors import RequestDeadlineExceeded, deadline, deadline_problem
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlsite.settings")
 
 PREDICT_PATH = re.compile(r"/api/v1/models/[^/]+/(?:versions/\d+/)?predict\Z")
@@ -61,7 +63,19 @@ class Application:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         handler = self.predict if is_token_prediction(environ) else self.full
-        return handler(environ, start_response)
+        if not deadline.enabled:
+            return handler(environ, start_response)
+        # Django's handler500 (mlsite/errors.py) answers a deadline passed inside the
+        # middleware chain; this answers one passed outside it.
+        deadline.start()
+        try:
+            return handler(environ, start_response)
+        except RequestDeadlineExceeded as exc:
+            response = deadline_problem(exc)
+            start_response(f"503 {response.reason_phrase}", list(response.items()))
+            return [response.content]
+        finally:
+            deadline.stop()
 
 
 application = Application()

@@ -25,6 +25,7 @@ from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
+from mlsite.errors import RequestDeadlineExceeded, deadline_problem
 from registry import csvio, drift, monitoring, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
 from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
@@ -245,6 +246,11 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return problem(404, str(exc) or "Not found.")
+
+
+@api.exception_handler(RequestDeadlineExceeded)
+def on_deadline(request: HttpRequest, exc: RequestDeadlineExceeded) -> HttpResponse:
+    return deadline_problem(exc)  # also with DEBUG on (ninja re-raises otherwise)
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -47,6 +47,13 @@ def test_it_starts_without_a_secret_key_in_debug(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_it_refuses_a_request_deadline_not_shorter_than_gunicorns_timeout(tmp_path):
+    extra = {"DJANGO_DEBUG": "1", "GUNICORN_TIMEOUT": "30", "MLSERVE_REQUEST_DEADLINE_S": "30"}
+    result = manage("check", extra_env=extra, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "must be shorter than GUNICORN_TIMEOUT=30" in result.stderr
+
+
 def test_it_reads_the_secret_key_from_a_file(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text(secrets.token_urlsafe(50))

@@ -10,9 +10,12 @@ import http.client
 import json
 import os
 import secrets
+import socket
+import time
 
 import pytest
 
+from registry.models import ModelVersion
 from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -87,3 +90,52 @@ def test_it_answers_mixed_row_shapes_with_a_422_naming_the_row(server, key):
     for headers in both_stacks(token):
         problem = assert_problem(*call(port, "POST", PREDICT, body, headers), 422)
         assert problem["errors"][0]["row"] == 1, problem
+
+
+def test_it_answers_an_unhandled_exception_on_the_api_with_a_500_problem(server):
+    port, token, _, _ = server
+    # A damaged artifact fails its integrity check (ArtifactError: a server fault).
+    ModelVersion.objects.filter(model__name="churn", version=1).update(artifact=b"damaged")
+    body = json.dumps({"instances": [ROW]}).encode()
+    for headers in both_stacks(token):
+        problem = assert_problem(*call(port, "POST", PREDICT, body, headers), 500)
+        assert problem["type"] == "/api/v1/problems/server-error"
+    # A row that no longer fits the answer's schema fails in ninja's own route.
+    ModelVersion.objects.filter(model__name="churn", version=1).update(status="bogus")
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert_problem(*call(port, "GET", "/api/v1/models/churn/versions/1", None, bearer), 500)
+
+
+def slow_client(port, token, cookie: str | None) -> tuple[float, int, dict, bytes]:
+    """A prediction whose client sends half its body and then waits: the worker reads on."""
+    body = json.dumps({"instances": [ROW] * 50}).encode()
+    head = (
+        f"POST {PREDICT} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        + (f"Cookie: {cookie}\r\n" if cookie else "")
+        + "Connection: close\r\n\r\n"
+    )
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=GUNICORN_TIMEOUT + 10) as sock:
+        sock.sendall(head.encode() + body[: len(body) // 2])
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        answer = response.read()
+    return time.monotonic() - started, response.status, dict(response.headers), answer
+
+
+def test_a_request_past_the_deadline_gets_a_503_problem_before_gunicorns_timeout(server):
+    port, token, proc, log = server
+    for cookie in (None, "theme=dark"):  # the token stack, then the full stack
+        elapsed, status, headers, answer = slow_client(port, token, cookie)
+        problem = assert_problem(status, headers, answer, 503)
+        assert "MLSERVE_REQUEST_DEADLINE_S" in problem["detail"]
+        assert headers.get("Retry-After")
+        # Answered at the deadline, not when gunicorn would kill the worker.
+        assert DEADLINE_S <= elapsed < GUNICORN_TIMEOUT, elapsed
+        print(f"deadline {DEADLINE_S} s: 503 after {elapsed:.2f} s (cookie={cookie!r})")
+        # The interrupted worker is replaced; the server answers the next request.
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", 30, proc)
+    text = log.read_text()
+    assert "WORKER TIMEOUT" not in text
+    assert text.count("request deadline") >= 2, text[-3000:]
