@@ -475,12 +475,6 @@ def _version(model: RegisteredModel, number: int) -> ModelVersion:
     return version
 
 
-def _training_dataset(user: Any, dataset_id: int) -> Dataset:
-    dataset = _dataset(user, dataset_id)
-    services.ensure_owner(dataset, user)  # a superuser sees all, but trains on their own
-    return dataset
-
-
 def _model_dict(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any]:
     versions = list(model.versions.all())  # prefetched, newest first
     data = {
@@ -615,7 +609,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status:
         owner=user,
         name=body.name,
         description=body.description,
-        dataset=_training_dataset(user, body.dataset),
+        dataset=services.training_dataset(user, body.dataset),
         algorithm=body.algorithm,
         target=body.target,
         features=body.features,
@@ -638,7 +632,7 @@ def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
     version = services.version_create(
         model=model,
         user=user,
-        dataset=_training_dataset(user, body.dataset),
+        dataset=services.training_dataset(user, body.dataset),
         algorithm=body.algorithm,
         target=body.target,
         features=body.features,

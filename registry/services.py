@@ -74,6 +74,20 @@ def ensure_owner(obj: Any, user: AbstractBaseUser) -> None:
 # Datasets ------------------------------------------------------------------------------
 
 
+def training_datasets(user: AbstractBaseUser) -> Any:
+    """The datasets `user` may train on: their own only, a superuser included (datasets are
+    private; a superuser may read one but not build models from someone else's data). The
+    pages and the API both choose a training dataset through this."""
+    return Dataset.objects.filter(owner_id=user.pk)
+
+
+def training_dataset(user: AbstractBaseUser, dataset_id: int) -> Dataset:
+    dataset = training_datasets(user).select_related("owner").filter(pk=dataset_id).first()
+    if dataset is None:
+        raise NotFound(f"You have no dataset {dataset_id}.")
+    return dataset
+
+
 def _dataset_name(owner: AbstractBaseUser, name: str | None, filename: str | None) -> str:
     if name is not None:
         name = name.strip()
@@ -279,6 +293,8 @@ def version_create(
     from registry.tasks import enqueue_training
 
     ensure_owner(model, user)
+    if dataset.owner_id != user.pk:  # the callers chose it through training_datasets()
+        raise NotFound(f"You have no dataset {dataset.pk}.")
     spec = training_spec_clean(
         dataset=dataset,
         algorithm=algorithm,

@@ -491,7 +491,7 @@ def _start_training(request: HttpRequest, form: TrainForm) -> ModelVersion | Non
 @login_required
 @require_http_methods(["GET", "POST"])
 def train(request: HttpRequest) -> HttpResponse:
-    datasets = Dataset.objects.filter(owner=request.user).only(
+    datasets = services.training_datasets(request.user).only(
         "id", "name", "n_rows", "n_columns", "schema", "created_at"
     )
     dataset = _train_dataset(request, datasets)
