@@ -216,6 +216,10 @@ MLSERVE_STALE_TRAINING_S = env_float("MLSERVE_STALE_TRAINING_S", 30.0, minimum=1
 MLSERVE_REAP_INTERVAL_S = env_float("MLSERVE_REAP_INTERVAL_S", 10.0, minimum=0.1)
 MLSERVE_MODEL_CACHE_MB = env_int("MLSERVE_MODEL_CACHE_MB", 512, minimum=1)
 MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=1)
+# What one user may store (registry/services.py; superusers are exempt, 0 is no limit):
+# the bytes of their datasets (413 over it) and their number of models (429).
+MLSERVE_USER_MAX_DATASET_MB = env_int("MLSERVE_USER_MAX_DATASET_MB", 1024)
+MLSERVE_USER_MAX_MODELS = env_int("MLSERVE_USER_MAX_MODELS", 100)
 
 # Operations (registry/monitoring.py, registry/predlog.py). /metrics answers a request
 # with `Authorization: Bearer <MLSERVE_METRICS_TOKEN>` when a token is set, else only
