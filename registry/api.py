@@ -601,7 +601,7 @@ def delete_dataset(request: HttpRequest, dataset_id: int) -> Status:
 # Models and versions -------------------------------------------------------------------
 
 
-@api.post("/models", response={202: VersionOut, **errors(403, 404, 409, 422)}, tags=["models"])
+@api.post("/models", response={202: VersionOut, **errors(403, 404, 409, 422, 429)}, tags=["models"])
 def create_model(request: HttpRequest, body: ModelIn) -> Status:
     """Register a model and queue the training of its version 1."""
     user = _user(request)
@@ -723,7 +723,7 @@ def export_version(request: HttpRequest, name: str, version: int) -> HttpRespons
 
 @api.post(
     "/models/{name}/import",
-    response={201: VersionOut, **errors(403, 409, 413, 415, 422)},
+    response={201: VersionOut, **errors(403, 409, 413, 415, 422, 429)},
     tags=["transfer"],
     openapi_extra={
         "requestBody": {

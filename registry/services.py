@@ -10,9 +10,11 @@ import re
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from registry import csvio
@@ -65,10 +67,55 @@ def _some(values: list[Any], shown: int = 3) -> str:
     return text if len(values) <= shown else f"{text} and {len(values) - shown} more"
 
 
+class QuotaExceeded(RegistryError):
+    """A user owns as many of something as one user may (429: nothing is wrong with the
+    request itself; deleting something frees room)."""
+
+    status = 429
+
+
 def ensure_owner(obj: Any, user: AbstractBaseUser) -> None:
     """Only an object's owner (or a superuser) may change it."""
     if obj.owner_id != user.pk and not user.is_superuser:
         raise Forbidden(f"{obj} belongs to another user: you can read it but not change it.")
+
+
+# Quotas: what one user may store (MLSERVE_USER_MAX_DATASET_MB, MLSERVE_USER_MAX_MODELS;
+# 0 is no limit). Superusers are exempt: they run the instance. The user's row is locked
+# (PostgreSQL; SQLite's writes are serialised anyway) so two uploads at once cannot both
+# take the last room.
+
+
+def _lock_user(user: AbstractBaseUser) -> None:
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+
+
+def _check_dataset_quota(owner: AbstractBaseUser, size: int) -> None:
+    quota_mb = settings.MLSERVE_USER_MAX_DATASET_MB
+    if not quota_mb or owner.is_superuser:
+        return
+    _lock_user(owner)
+    used = Dataset.objects.filter(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
+    if used + size > quota_mb * 1024 * 1024:
+        message = (
+            f"Your datasets would take {(used + size) / 1024 / 1024:.1f} MB, over your quota "
+            f"of {quota_mb} MB (MLSERVE_USER_MAX_DATASET_MB): delete datasets you no longer "
+            "need first."
+        )
+        raise TooLarge(message, {"file": message})
+
+
+def _check_model_quota(owner: AbstractBaseUser) -> None:
+    quota = settings.MLSERVE_USER_MAX_MODELS
+    if not quota or owner.is_superuser:
+        return
+    _lock_user(owner)
+    if RegisteredModel.objects.filter(owner=owner).count() >= quota:
+        message = (
+            f"You own {quota} models, the most one user may (MLSERVE_USER_MAX_MODELS): "
+            "delete a model you no longer need, or train a new version of one you have."
+        )
+        raise QuotaExceeded(message, {"name": message})
 
 
 # Datasets ------------------------------------------------------------------------------
@@ -125,6 +172,7 @@ def dataset_create(
         refusal = TooLarge if exc.too_large else InvalidInput
         raise refusal(str(exc), {"file": str(exc)}) from None
     with transaction.atomic():
+        _check_dataset_quota(owner, len(data))
         dataset_name = _dataset_name(owner, name, filename)
         try:
             return Dataset.objects.create(
@@ -167,6 +215,7 @@ def model_create(*, owner: AbstractBaseUser, name: str, description: str = "") -
         raise Conflict(f"A model named {name!r} already exists.", {"name": "This name is taken."})
     try:
         with transaction.atomic():
+            _check_model_quota(owner)
             return RegisteredModel.objects.create(name=name, owner=owner, description=description)
     except IntegrityError:
         raise Conflict(
