@@ -149,3 +149,20 @@ class Progress:
             self.callback(
                 {"iteration": iteration, "max_iter": self.max_iter, "loss": self.losses[-1]}
             )
+
+
+# Iterative work is capped by the data size: EM and Lloyd iterations each cost about
+# n_samples x n_components x (features, or features² for full covariances) operations
+# plus a fixed numpy overhead, and a run whose tol is never met (a tiny tol, overlapping
+# components) would otherwise go on to max_iter whatever the data make it cost. The
+# budget is under a minute of one core here; it never goes below scikit-learn's
+# default max_iter, so that a default fit behaves as scikit-learn's does.
+WORK_BUDGET = 10**10
+ITERATION_OVERHEAD = 5 * 10**4
+
+
+def iteration_cap(max_iter: int, default: int, work_per_iteration: float, runs: int = 1) -> int:
+    """The iterations allowed per run: `max_iter`, capped so that `runs` runs of
+    `work_per_iteration` operations stay within WORK_BUDGET, never below `default`."""
+    cost = runs * (ITERATION_OVERHEAD + float(work_per_iteration))
+    return int(min(max_iter, max(default, WORK_BUDGET // cost)))

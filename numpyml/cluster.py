@@ -16,6 +16,7 @@ from numpyml.base import (
     Progress,
     ProgressCallback,
     TransformerMixin,
+    iteration_cap,
 )
 from numpyml.exceptions import ConvergenceWarning, NotFittedError
 from numpyml.validation import (
@@ -268,7 +269,8 @@ default="k-means++"
         Number of seedings run; the run with the lowest inertia is kept. "auto" means
         1 for "k-means++" and explicit centres, 10 for "random".
     max_iter : int, default=300
-        Maximum Lloyd iterations per run.
+        Maximum Lloyd iterations per run. Above 300 it is capped by the data size (see
+        `numpyml.base.iteration_cap`): n_iter_ never exceeds `max_iter_`.
     tol : float, default=1e-4
         A run stops when the squared shift of the centres falls to `tol` times the mean
         per-feature variance of X (or when no label changes).
@@ -285,6 +287,9 @@ default="k-means++"
         Sum of squared distances of the training rows to their centre.
     n_iter_ : int
         Lloyd iterations of the kept run.
+    max_iter_ : int
+        The iterations allowed per run: `max_iter`, or less when n_init x max_iter x
+        the cost of an iteration on X exceeded the work budget.
     loss_curve_ : list of float
         Inertia of the assignment at each iteration of the kept run.
     n_features_in_ : int
@@ -366,13 +371,16 @@ default="k-means++"
         total_squared_norm = float(x_squared_norms.sum())
         # Mean per-feature variance of the centred data, from the norms already at hand.
         tol = total_squared_norm / X.size * self.tol
-        progress = Progress(callback, self.max_iter * n_init)
+        n_samples, n_features = X.shape
+        work = n_samples * self.n_clusters * n_features
+        self.max_iter_ = iteration_cap(self.max_iter, 300, work, n_init)
+        progress = Progress(callback, self.max_iter_ * n_init)
         runs = []
         for _ in range(n_init):
             start = len(progress.losses)
             centers = self._seed(X, x_squared_norms, init, x_mean, rng)
             result = _lloyd(
-                X_augmented, total_squared_norm, centers, self.max_iter, tol, progress, start
+                X_augmented, total_squared_norm, centers, self.max_iter_, tol, progress, start
             )
             runs.append((result, progress.losses[start:]))
         progress.done(len(progress.losses))
@@ -380,8 +388,8 @@ default="k-means++"
         (labels, inertia, centers, n_iter, converged), curve = min(runs, key=lambda r: r[0][1])
         if not converged:
             warnings.warn(
-                f"KMeans stopped at max_iter={self.max_iter} before the centres converged; "
-                "increase max_iter or tol.",
+                f"KMeans stopped at {self.max_iter_} iterations (max_iter={self.max_iter}) "
+                "before the centres converged; increase max_iter or tol.",
                 ConvergenceWarning,
                 stacklevel=2,
             )

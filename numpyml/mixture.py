@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, Progress, ProgressCallback
+from numpyml.base import BaseEstimator, Progress, ProgressCallback, iteration_cap
 from numpyml.cluster import KMeans, _blocks, _kmeans_plusplus
 from numpyml.exceptions import ConvergenceWarning, NotFittedError
 from numpyml.validation import (
@@ -237,7 +237,8 @@ class GaussianMixture(BaseEstimator):
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance so that it stays positive definite.
     max_iter : int, default=100
-        Maximum EM iterations per initialisation.
+        Maximum EM iterations per initialisation. Above 100 it is capped by the data
+        size (see `numpyml.base.iteration_cap`): n_iter_ never exceeds `max_iter_`.
     n_init : int, default=1
         Number of initialisations; the one with the highest likelihood is kept.
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
@@ -264,6 +265,9 @@ class GaussianMixture(BaseEstimator):
         Whether the kept initialisation met `tol` within `max_iter`.
     n_iter_ : int
         EM iterations of the kept initialisation.
+    max_iter_ : int
+        The iterations allowed per initialisation: `max_iter`, or less when
+        max_iter x the cost of an iteration on X exceeded the work budget.
     lower_bound_ : float
         Mean log-likelihood of the training data at the last iteration of the kept
         initialisation.
@@ -367,7 +371,8 @@ class GaussianMixture(BaseEstimator):
         X = X - shift
         # Rounding level of the data's variances: components that shrink to it collapsed.
         floor = X.shape[1] * np.finfo(np.float64).eps * np.einsum("ij,ij->j", X, X) / len(X)
-        progress = Progress(callback, self.max_iter * self.n_init)
+        self.max_iter_ = self._iteration_cap(*X.shape)
+        progress = Progress(callback, self.max_iter_ * self.n_init)
         runs = [self._run_em(X, rng, floor, progress) for _ in range(self.n_init)]
         progress.done(len(progress.losses))
         # The first run with the highest final likelihood wins, as in scikit-learn.
@@ -375,8 +380,9 @@ class GaussianMixture(BaseEstimator):
         if not converged and self.max_iter > 0:
             warnings.warn(
                 f"GaussianMixture: the best initialisation did not converge within "
-                f"max_iter={self.max_iter} (tol={self.tol}); increase max_iter or tol, "
-                "try other initialisations, or check for degenerate data.",
+                f"{self.max_iter_} iterations (max_iter={self.max_iter}, tol={self.tol}); "
+                "increase max_iter or tol, try other initialisations, or check for "
+                "degenerate data.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -396,7 +402,7 @@ class GaussianMixture(BaseEstimator):
         """One initialisation then EM until the likelihood gains less than tol."""
         params = self._m_step(X, self._initial_resp(X, rng), floor)
         lower_bound, bounds = -np.inf, []
-        for _ in range(self.max_iter):
+        for _ in range(self.max_iter_):
             previous = lower_bound
             lower_bound, log_resp = self._e_step(X, params)
             params = self._m_step(X, np.exp(log_resp), floor)
@@ -405,6 +411,12 @@ class GaussianMixture(BaseEstimator):
             if abs(lower_bound - previous) < self.tol:
                 return lower_bound, params, True, bounds
         return lower_bound, params, False, bounds
+
+    def _iteration_cap(self, n_samples: int, n_features: int) -> int:
+        """EM iterations allowed per initialisation on data of this size."""
+        width = n_features**2 if self.covariance_type in ("full", "tied") else n_features
+        work = n_samples * self.n_components * width
+        return iteration_cap(self.max_iter, 100, work, self.n_init)
 
     def _set_fitted(self, params: Parameters, shift: np.ndarray) -> None:
         weights, means, covariances, precisions_chol = params

@@ -141,8 +141,15 @@ def _seed() -> Param:
     return Param("random_state", "int", 0, "Seed for the random number generator.", 0, 2**31 - 1)
 
 
+# The most iterations a request may ask for. numpyml caps EM and Lloyd iterations further
+# by the data size (numpyml.base.iteration_cap); the SVM has its own step cap.
+MAX_ITER_MAXIMUM = 10_000
+
+
 def _max_iter(default: int) -> Param:
-    return Param("max_iter", "int", default, "Most iterations before stopping.", 1, 100_000)
+    return Param(
+        "max_iter", "int", default, "Most iterations before stopping.", 1, MAX_ITER_MAXIMUM
+    )
 
 
 # The smallest tol accepted: below it the stopping tests compare rounding noise (a 6-row

@@ -78,6 +78,26 @@ def test_it_refuses_a_tol_below_its_floor_and_names_the_minimum(owner_api, make_
     assert tol["minimum"] == 1e-12
 
 
+def test_it_refuses_a_max_iter_above_its_bound(owner_api, make_dataset):
+    # max_iter=100,000 with a tol that is never met: 100,000 EM or Lloyd iterations.
+    churn = make_dataset("churn.csv")
+    for algorithm in ("logistic_regression", "perceptron", "kmeans", "gmm"):
+        supervised = algorithm in ("logistic_regression", "perceptron")
+        body = {
+            "name": f"long-{algorithm}",
+            "dataset": churn.pk,
+            "algorithm": algorithm,
+            "target": "churned" if supervised else None,
+            "params": {"max_iter": 100_000, "tol": 1e-12},
+        }
+        problem = assert_problem(owner_api.post("/models", body), 422)
+        assert {"field": "params.max_iter", "detail": "must be at most 10000"} in problem["errors"]
+        body["params"]["max_iter"] = 10_000
+        assert owner_api.post("/models", body).status_code == 202
+    gmm = next(a for a in owner_api.get("/algorithms").json() if a["id"] == "gmm")
+    assert next(p for p in gmm["hyperparameters"] if p["name"] == "max_iter")["maximum"] == 10_000
+
+
 def test_it_answers_a_huge_features_list_with_a_short_422(owner_api, houses):
     # ["zz"] * N: a 24 MB body that was checked item by item against a list of columns.
     body = json.dumps(train_body(houses, features=["zz"] * 4_000_000))

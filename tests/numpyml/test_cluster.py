@@ -220,6 +220,27 @@ def test_it_accepts_named_columns_and_checks_them(iris):
 # --------------------------------------------------------------------------------------
 
 
+def test_it_caps_lloyd_iterations_by_the_data_size(monkeypatch):
+    # Lloyd iterations x n_init x rows x clusters x features stay within the work budget
+    # (never below scikit-learn's default 300): here the budget allows 310 per run.
+    X = np.random.default_rng(0).normal(size=(20_000, 2))
+    # The real budget leaves a small data set all of max_iter, and defaults their 300.
+    assert KMeans(max_iter=10**4, n_init=10).fit(X[:100]).max_iter_ == 10**4
+    assert KMeans().fit(X).max_iter_ == 300
+    work = 2 * len(X) * 40 * 2
+    monkeypatch.setattr(
+        numpyml.base, "WORK_BUDGET", 310 * (2 * numpyml.base.ITERATION_OVERHEAD + work)
+    )
+    model = KMeans(n_clusters=40, n_init=2, max_iter=10**6, tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    print(f"KMeans on {X.shape}: max_iter=10**6 allowed {model.max_iter_}, ran {model.n_iter_}")
+    assert model.max_iter_ == 310
+    assert model.n_iter_ <= 310
+    assert len(model.loss_curve_) == model.n_iter_
+
+
 def test_it_warns_when_max_iter_stops_it_early():
     X, _ = _blobs()
     with pytest.warns(ConvergenceWarning, match="max_iter=1"):

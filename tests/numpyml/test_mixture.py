@@ -244,6 +244,31 @@ def test_it_warns_when_max_iter_stops_it_early(iris):
     assert model.n_iter_ == 1
 
 
+def test_it_caps_em_iterations_by_the_data_size(monkeypatch):
+    # tol=0 is never met: EM runs to its cap, the work budget shared out by the cost of
+    # an iteration (rows x components x features² for full covariances, plus overhead).
+    X = _blobs()[0]
+    work = len(X) * 5 * 2**2
+    monkeypatch.setattr(numpyml.base, "WORK_BUDGET", 150 * (numpyml.base.ITERATION_OVERHEAD + work))
+    with pytest.warns(ConvergenceWarning, match="within 150 iterations"):
+        model = GaussianMixture(n_components=5, tol=0.0, max_iter=10**6, random_state=0).fit(X)
+    print(f"GMM on {X.shape}: max_iter=10**6, tol=0 stopped at {model.n_iter_} iterations")
+    assert model.n_iter_ == model.max_iter_ == 150
+    assert model.converged_ is False
+
+
+def test_it_never_caps_below_scikit_learns_default_max_iter():
+    X = _blobs()[0]
+    # The real budget: a 40,000 x 8 full GMM of 10 components gets 389 iterations,
+    # a small data set all of max_iter, and a huge one still scikit-learn's default 100.
+    assert GaussianMixture(n_components=10, max_iter=10**4)._iteration_cap(40_000, 8) == 389
+    assert GaussianMixture(max_iter=10**4)._iteration_cap(6, 1) == 10**4
+    assert GaussianMixture(n_components=50)._iteration_cap(2_000_000, 100) == 100
+    assert GaussianMixture(max_iter=7)._iteration_cap(2_000_000, 100) == 7
+    model = GaussianMixture(n_components=5, random_state=0).fit(X)
+    assert model.max_iter_ == 100
+
+
 def test_it_refuses_fewer_samples_than_components():
     with pytest.raises(ValueError, match=r"n_samples=3 < n_components=4"):
         GaussianMixture(n_components=4).fit(np.eye(3))

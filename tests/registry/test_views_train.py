@@ -43,7 +43,7 @@ def test_it_generates_the_hyperparameter_fields_from_the_algorithms_table(
         for param in spec.params:
             assert f'name="{spec.id}-{param.name}"' in html
     assert 'name="logistic_regression-C" value="1.0" step="any" min="0" max="1000000.0"' in html
-    assert 'name="logistic_regression-max_iter" value="100" min="1" max="100000"' in html
+    assert 'name="logistic_regression-max_iter" value="100" min="1" max="10000"' in html
     assert 'placeholder="no limit"' in html  # max_depth may be empty
     assert '<option value="rbf" selected>rbf</option>' in html
     assert 'type="checkbox" name="linear_regression-fit_intercept"' in html
