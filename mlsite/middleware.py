@@ -114,6 +114,38 @@ class DatabaseUnavailableMiddleware:
         return response
 
 
+CONFLICT_DETAIL = (
+    "Someone changed or deleted what this request refers to at the same time, so nothing "
+    "was changed. Reload and try again."
+)
+
+
+class DatabaseConflictMiddleware:
+    """A write that lost a race the registry's services did not foresee (IntegrityError,
+    ProtectedError) is a 409 with a clear message, not a 500: problem+json under /api/
+    (ninja's operations map it themselves, registry/api.py), a page elsewhere."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import IntegrityError
+
+        if not isinstance(exception, IntegrityError):  # ProtectedError is one
+            return None
+        logger.warning("conflict on %s %s: %s", request.method, request.path, exception)
+        if _wants_json(request):
+            from registry.problems import problem
+
+            return problem(409, CONFLICT_DETAIL)
+        from django.template.loader import render_to_string
+
+        return HttpResponse(render_to_string("409.html", {"detail": CONFLICT_DETAIL}), status=409)
+
+
 class FixedContentSecurityPolicyMiddleware:
     """The site's Content-Security-Policy, built once: for the token prediction stack
     (mlsite/wsgi.py), whose JSON answers never use a nonce or a per-view override."""

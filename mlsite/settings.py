@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "mlsite.middleware.DatabaseUnavailableMiddleware",
+    "mlsite.middleware.DatabaseConflictMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: the lockout page
 ]
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path
@@ -26,6 +27,7 @@ from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
 from mlsite.errors import RequestDeadlineExceeded, deadline_problem
+from mlsite.middleware import CONFLICT_DETAIL
 from registry import csvio, drift, monitoring, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
 from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
@@ -251,6 +253,12 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(RequestDeadlineExceeded)
 def on_deadline(request: HttpRequest, exc: RequestDeadlineExceeded) -> HttpResponse:
     return deadline_problem(exc)  # also with DEBUG on (ninja re-raises otherwise)
+
+
+@api.exception_handler(IntegrityError)
+def on_conflict(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+    # A write that lost a race the services did not foresee (ProtectedError is one too).
+    return problem(409, CONFLICT_DETAIL)
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, ProtectedError, Sum
 from django.utils import timezone
 
 from registry import csvio
@@ -445,20 +445,40 @@ def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None
 
 
 def version_delete(*, version: ModelVersion, user: AbstractBaseUser) -> None:
+    """Delete a version no alias points at. The version's row is locked while its aliases
+    are checked and it is deleted, so an alias move (which locks the same row) happens
+    wholly before or wholly after: never an alias left on a deleted version."""
     ensure_owner(version.model, user)
-    aliases = list(version.aliases.values_list("name", flat=True))
-    if aliases:
+    try:
+        with transaction.atomic():
+            locked = ModelVersion.objects.select_for_update().filter(pk=version.pk)
+            if not list(locked.values_list("pk", flat=True)):
+                return  # deleted meanwhile: what was asked is done
+            aliases = list(version.aliases.values_list("name", flat=True))
+            if aliases:
+                raise Conflict(
+                    f"{version} is the target of alias(es) {', '.join(aliases)}: "
+                    "move or delete them first."
+                )
+            version.delete()
+    except (IntegrityError, ProtectedError):
         raise Conflict(
-            f"{version} is the target of alias(es) {', '.join(aliases)}: move or delete them first."
-        )
-    version.delete()
+            f"An alias was set on {version} while it was being deleted: move or delete the "
+            "alias first."
+        ) from None
 
 
 def model_delete(*, model: RegisteredModel, user: AbstractBaseUser) -> None:
     ensure_owner(model, user)
-    with transaction.atomic():
-        Alias.objects.filter(model=model).delete()
-        model.delete()
+    try:
+        with transaction.atomic():
+            # Lock the versions first: an alias move in progress (it holds one of these rows)
+            # finishes before the aliases are deleted, and a later one finds no version.
+            list(ModelVersion.objects.select_for_update().filter(model=model).values_list("pk"))
+            Alias.objects.filter(model=model).delete()
+            model.delete()
+    except (IntegrityError, ProtectedError):
+        raise Conflict(f"{model.name} changed while it was being deleted: try again.") from None
 
 
 # Aliases -------------------------------------------------------------------------------
@@ -481,15 +501,29 @@ def alias_move(
         raise NotFound(
             f"{model.name} has no version {version_number}.", {"version": "No such version."}
         )
-    if version.status != ModelVersion.Status.READY:
+    try:
+        with transaction.atomic():
+            # The check and the change under a lock on the version's row, which a delete of
+            # the version (or of its model) takes too: one of the two waits for the other.
+            version = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+            if version is None:
+                raise Conflict(
+                    f"{model.name} v{version_number} was deleted while the alias was being moved.",
+                    {"version": "This version was deleted."},
+                )
+            if version.status != ModelVersion.Status.READY:
+                raise Conflict(
+                    f"{version} is {version.status}; only a ready version can take an alias.",
+                    {"version": "This version is not ready."},
+                )
+            alias, _ = Alias.objects.update_or_create(
+                model=model, name=name, defaults={"version": version, "updated_by": user}
+            )
+    except IntegrityError:  # the model was deleted meanwhile
         raise Conflict(
-            f"{version} is {version.status}; only a ready version can take an alias.",
-            {"version": "This version is not ready."},
-        )
-    with transaction.atomic():
-        alias, _ = Alias.objects.update_or_create(
-            model=model, name=name, defaults={"version": version, "updated_by": user}
-        )
+            f"{model.name} was deleted while the alias was being moved.",
+            {"version": "This version was deleted."},
+        ) from None
     return alias
 
 

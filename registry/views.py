@@ -586,7 +586,11 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
 def model_delete(request: HttpRequest, name: str) -> HttpResponse:
     model = _get_model_for_owner(request, name)
     if request.method == "POST":
-        services.model_delete(model=model, user=request.user)
+        try:
+            services.model_delete(model=model, user=request.user)
+        except RegistryError as exc:
+            messages.error(request, exc.message)
+            return redirect("model_list")
         serving.forget_resolutions()
         messages.success(request, f"Deleted the model {model.name} and all its versions.")
         return redirect("model_list")
