@@ -217,6 +217,10 @@ MLSERVE_STALE_TRAINING_S = env_float("MLSERVE_STALE_TRAINING_S", 30.0, minimum=1
 MLSERVE_REAP_INTERVAL_S = env_float("MLSERVE_REAP_INTERVAL_S", 10.0, minimum=0.1)
 MLSERVE_MODEL_CACHE_MB = env_int("MLSERVE_MODEL_CACHE_MB", 512, minimum=1)
 MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=1)
+# Most estimated work in one prediction request (rows x the model's cost per row, about one
+# multiply-add per unit; registry/algorithms.py): over it, 413 saying how many rows would fit.
+# The default is a few seconds of one core for a k-NN model; 0 turns it off.
+MLSERVE_MAX_PREDICT_COST = env_int("MLSERVE_MAX_PREDICT_COST", 20_000_000_000)
 # A request still running after this many seconds is answered 503 (mlsite/errors.py), a few
 # seconds before gunicorn's timeout (GUNICORN_TIMEOUT, mlsite/gunicorn.conf.py) kills the
 # worker; 0 turns it off.

@@ -572,6 +572,11 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
+    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """`predict(X)` and `predict_proba(X)` from one neighbour search."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)], proba
+
 
 class KNeighborsRegressor(RegressorMixin, _KNeighborsBase):
     """Regressor averaging the targets of the k nearest training samples.

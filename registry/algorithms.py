@@ -6,8 +6,11 @@ Training, the JSON API and the forms all read this table; nothing else lists alg
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from numpyml.cluster import KMeans
 from numpyml.decomposition import PCA
@@ -111,6 +114,11 @@ class Algorithm:
     # The fitted model holds rows of its training data (k-NN all of them, an SVM its support
     # vectors): its export is a copy of them. Shown on the version page and in GET /algorithms.
     keeps_training_rows: bool = False
+    # The work one predicted row costs the fitted estimator, in values it reads (about one
+    # multiply-add each): k-NN compares a row with every training row, an SVM with its
+    # support vectors, PCA projects it on every component. serving.py multiplies it by the
+    # rows of a request and refuses a request over MLSERVE_MAX_PREDICT_COST before running it.
+    row_cost: Callable[[Any], int] = field(default=lambda model: _sizes(model, "coef_"))
 
     @property
     def supervised(self) -> bool:
@@ -135,6 +143,21 @@ class Algorithm:
             "keeps_training_rows": self.keeps_training_rows,
             "hyperparameters": [p.to_dict() for p in self.params],
         }
+
+
+def _sizes(model: Any, *names: str) -> int:
+    """The number of values in the named fitted arrays of an estimator (missing ones: 0)."""
+    return sum(int(np.size(getattr(model, name, 0))) for name in names)
+
+
+def _svm_row_cost(model: Any) -> int:
+    if model.kernel == "linear" and hasattr(model, "coef_"):
+        return _sizes(model, "coef_")
+    return _sizes(model, "support_vectors_", "dual_coef_")
+
+
+def _tree_row_cost(model: Any) -> int:
+    return int(getattr(model, "max_depth_", 0)) + 1  # one comparison per level
 
 
 def _seed() -> Param:
@@ -242,6 +265,7 @@ _TABLE = (
             ),
         ),
         scale=False,
+        row_cost=lambda model: _sizes(model, "theta_", "var_"),
     ),
     Algorithm(
         "multinomial_nb",
@@ -262,6 +286,7 @@ _TABLE = (
             Param("fit_prior", "bool", True, "Learn class priors (else uniform)."),
         ),
         scale=False,
+        row_cost=lambda model: _sizes(model, "feature_log_prob_"),
     ),
     Algorithm(
         "perceptron",
@@ -299,6 +324,7 @@ _TABLE = (
         ),
         iterative=True,
         keeps_training_rows=True,
+        row_cost=_svm_row_cost,
     ),
     Algorithm(
         "knn_classifier",
@@ -324,6 +350,7 @@ _TABLE = (
             ),
         ),
         keeps_training_rows=True,
+        row_cost=lambda model: _sizes(model, "_fit_X"),
     ),
     Algorithm(
         "knn_regressor",
@@ -349,6 +376,7 @@ _TABLE = (
             ),
         ),
         keeps_training_rows=True,
+        row_cost=lambda model: _sizes(model, "_fit_X"),
     ),
     Algorithm(
         "kmeans",
@@ -364,6 +392,7 @@ _TABLE = (
             _seed(),
         ),
         iterative=True,
+        row_cost=lambda model: _sizes(model, "cluster_centers_"),
     ),
     Algorithm(
         "decision_tree_classifier",
@@ -378,6 +407,7 @@ _TABLE = (
             *_TREE_PARAMS,
         ),
         scale=False,
+        row_cost=_tree_row_cost,
     ),
     Algorithm(
         "decision_tree_regressor",
@@ -387,6 +417,7 @@ _TABLE = (
         DecisionTreeRegressor,
         _TREE_PARAMS,
         scale=False,
+        row_cost=_tree_row_cost,
     ),
     Algorithm(
         "pca",
@@ -407,6 +438,7 @@ _TABLE = (
             ),
             Param("whiten", "bool", False, "Scale components to unit variance."),
         ),
+        row_cost=lambda model: _sizes(model, "components_", "mean_"),
     ),
     Algorithm(
         "gmm",
@@ -429,6 +461,7 @@ _TABLE = (
             _seed(),
         ),
         iterative=True,
+        row_cost=lambda model: _sizes(model, "means_", "precisions_cholesky_"),
     ),
 )
 

@@ -405,6 +405,34 @@ def _summary(problems: list[dict[str, Any]]) -> str:
 # Predict -------------------------------------------------------------------------------
 
 
+def row_cost(served: ServedVersion, pipeline: Any) -> int:
+    """Estimated work of predicting one row (algorithms.py's row_cost, plus reading it)."""
+    model = pipeline.steps[-1][1]
+    algorithm = ALGORITHMS.get(served.algorithm)
+    cost = algorithm.row_cost(model) if algorithm else _nbytes(model) // 8
+    return max(1, cost + len(served.features))
+
+
+def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
+    """TooLarge (413) for a request whose estimated cost is over MLSERVE_MAX_PREDICT_COST,
+    before any of it runs: one request must not hold a web worker for a minute."""
+    budget = settings.MLSERVE_MAX_PREDICT_COST
+    per_row = row_cost(served, pipeline)
+    if not budget or n_rows * per_row <= budget:
+        return
+    fits = budget // per_row
+    advice = (
+        f"split it into requests of at most {fits:,} rows"
+        if fits
+        else "even one row is over it: ask the operator to raise it"
+    )
+    raise TooLarge(
+        f"Predicting {n_rows:,} rows with {served.model} version {served.version} would cost "
+        f"about {n_rows * per_row:.2g} operations, over the budget of {budget:.2g} "
+        f"(MLSERVE_MAX_PREDICT_COST): {advice}."
+    )
+
+
 def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[str, Any]:
     """Predictions (and class probabilities) for a typed table.
 
@@ -412,6 +440,7 @@ def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[s
     than the prediction. Use `result_json` (or `.tolist()`) to serialise them.
     """
     pipeline = pipeline_cache().get(served)
+    check_cost(served, pipeline, len(next(iter(table.values()))) if table else 0)
     features = pipeline.steps[0][1].transform(table)  # preprocessing once, then the model
     model = pipeline.steps[-1][1]
     result: dict[str, Any] = {"model": {"name": served.model, "version": served.version}}
