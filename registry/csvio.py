@@ -144,10 +144,11 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_row_count(n_rows: int, max_rows: int, limit_name: str) -> None:
-    if n_rows < 2:
+def _check_row_count(n_rows: int, max_rows: int, limit_name: str, min_rows: int = 2) -> None:
+    if n_rows < min_rows:
         raise CSVError(
-            f"The file has {n_rows} data row(s) after the header; at least 2 are needed."
+            f"The file has {n_rows} data row(s) after the header; at least {min_rows} "
+            f"{'is' if min_rows == 1 else 'are'} needed."
         )
     if n_rows > max_rows:
         raise CSVError(
@@ -165,7 +166,7 @@ def _ragged(line_no: int, got: int, expected: int) -> CSVError:
 
 
 def _split_fast(
-    text: str, max_rows: int, limit_name: str, *, empty_as_nan: bool = False
+    text: str, max_rows: int, limit_name: str, *, empty_as_nan: bool = False, min_rows: int = 2
 ) -> tuple[list[str], np.ndarray, list[int]]:
     """Unquoted CSV: split on newlines and commas. Returns header, (rows, cols) strings, lines."""
     lines = text.split("\n")
@@ -174,7 +175,7 @@ def _split_fast(
         lines = [lines[i - 1] for i in line_numbers]  # blank lines are skipped
     header = _check_header(lines[0].split(","))
     body = lines[1:]
-    _check_row_count(len(body), max_rows, limit_name)
+    _check_row_count(len(body), max_rows, limit_name, min_rows)
     expected = len(header) - 1
     counts = np.fromiter((line.count(",") for line in body), dtype=np.int64, count=len(body))
     bad = np.flatnonzero(counts != expected)
@@ -194,7 +195,7 @@ def _split_fast(
 
 
 def _split_quoted(
-    text: str, max_rows: int, limit_name: str
+    text: str, max_rows: int, limit_name: str, min_rows: int = 2
 ) -> tuple[list[str], np.ndarray, list[int]]:
     # The csv module's own cap (128 KiB per field) is not a rule of ours: the upload limit
     # bounds a field, as it does on the other paths.
@@ -223,7 +224,7 @@ def _split_quoted(
                 break
     except csv.Error as exc:
         raise CSVError(f"Line {reader.line_num}: {exc}.", line=reader.line_num) from None
-    _check_row_count(len(rows), max_rows, limit_name)
+    _check_row_count(len(rows), max_rows, limit_name, min_rows)
     cells = np.array(rows, dtype=_STRING)
     return header, cells, line_numbers
 
@@ -234,18 +235,22 @@ def split_cells(
     max_rows: int | None = None,
     limit_name: str = "MLSERVE_MAX_ROWS",
     empty_as_nan: bool = False,
+    min_rows: int = 2,
 ) -> tuple[list[str], np.ndarray, list[int]]:
-    """Decode and split a CSV into its header, a (rows, columns) string array and line numbers."""
+    """Decode and split a CSV into its header, a (rows, columns) string array and line numbers.
+
+    A dataset needs 2 rows (`min_rows`); rows to predict need one.
+    """
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
-    return _split(_decode(data), limit, limit_name, empty_as_nan=empty_as_nan)
+    return _split(_decode(data), limit, limit_name, empty_as_nan=empty_as_nan, min_rows=min_rows)
 
 
 def _split(
-    text: str, max_rows: int, limit_name: str, *, empty_as_nan: bool = False
+    text: str, max_rows: int, limit_name: str, *, empty_as_nan: bool = False, min_rows: int = 2
 ) -> tuple[list[str], np.ndarray, list[int]]:
     if '"' in text:
-        return _split_quoted(text, max_rows, limit_name)
-    return _split_fast(text, max_rows, limit_name, empty_as_nan=empty_as_nan)
+        return _split_quoted(text, max_rows, limit_name, min_rows)
+    return _split_fast(text, max_rows, limit_name, empty_as_nan=empty_as_nan, min_rows=min_rows)
 
 
 _MISSING = frozenset(MISSING_TOKENS)
@@ -253,6 +258,15 @@ _MISSING = frozenset(MISSING_TOKENS)
 
 def _is_missing_text(text: str) -> bool:
     return text.strip().lower() in _MISSING
+
+
+def clean_text(text: str) -> str | None:
+    """A text cell as every body format reads it: blanks stripped, a missing token None.
+
+    The one rule for CSV cells and JSON strings alike (registry/serving.py uses it too).
+    """
+    value = text.strip()
+    return None if value.lower() in _MISSING else value
 
 
 def _codes(cells: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -323,12 +337,11 @@ def _categories_from_codes(
     totals: dict[str, int] = {}
     missing = 0
     for text, count in zip(uniques, counts.tolist(), strict=True):
-        if text is None or _is_missing_text(text):
-            cleaned.append(None)
+        value = None if text is None else clean_text(text)
+        cleaned.append(value)
+        if value is None:
             missing += count
         else:
-            value = text.strip()
-            cleaned.append(value)
             totals[value] = totals.get(value, 0) + count
     lookup = np.empty(len(cleaned), dtype=object)
     lookup[:] = cleaned
@@ -528,7 +541,7 @@ def parse_with_schema(data: bytes, features: list[dict[str, Any]], *, max_rows: 
     Extra columns are kept (as text) so they can be echoed back next to the predictions.
     """
     header, cells, line_numbers = split_cells(
-        data, max_rows=max_rows, limit_name="MLSERVE_MAX_PREDICT_ROWS"
+        data, max_rows=max_rows, limit_name="MLSERVE_MAX_PREDICT_ROWS", min_rows=1
     )
     missing = [f["name"] for f in features if f["name"] not in header]
     if missing:

@@ -22,7 +22,7 @@ import orjson
 from django.conf import settings
 
 import numpyml
-from registry import metrics
+from registry import csvio, metrics
 from registry.algorithms import ALGORITHMS, CLASSIFIER, DECOMPOSITION
 from registry.models import Alias, ModelVersion, RegisteredModel
 from registry.services import Conflict, InvalidInput, NotFound, TooLarge
@@ -235,6 +235,12 @@ def pipeline_cache() -> PipelineCache:
 # Rows -> table -------------------------------------------------------------------------
 
 
+# One normaliser for every body format: a JSON string is read as the same cell of a CSV
+# would be (csvio.clean_text: blanks stripped, "", "NA", "n/a", "nan", "null", "?" in any
+# case missing), so a row predicts the same whatever format carried it, and a cell's
+# meaning never depends on the other rows (the numpy fast path reads "nan" as missing too).
+
+
 def _number(value: Any) -> float | None:
     if value is None:
         return np.nan
@@ -242,20 +248,22 @@ def _number(value: Any) -> float | None:
         value = float(value)
         return value if np.isfinite(value) else None
     if isinstance(value, str):
-        text = value.strip()
-        if text == "":
+        text = csvio.clean_text(value)
+        if text is None:
             return np.nan
         try:
             parsed = float(text)
         except ValueError:
             return None
-        return parsed if np.isfinite(parsed) else None
+        return None if np.isinf(parsed) else parsed  # a NaN spelling is missing, as in CSV
     return None
 
 
 def _category(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, str):
+        return csvio.clean_text(value)
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and value.is_integer():
@@ -385,7 +393,7 @@ def convert_columns(
             column = np.empty(len(values), dtype=object)
             for i, v in enumerate(values):
                 try:
-                    column[i] = v if type(v) is str else _category(v)
+                    column[i] = _category(v)
                 except TypeError:
                     if len(problems) < 20:
                         problems.append(_problem(i, name, f"{v!r} is not a category value"))
