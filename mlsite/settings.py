@@ -262,6 +262,9 @@ MLSERVE_PREDICTION_LOG_MAX_ROWS = env_int("MLSERVE_PREDICTION_LOG_MAX_ROWS", 100
 MLSERVE_PREDICTION_LOG_MAX_BYTES = env_int("MLSERVE_PREDICTION_LOG_MAX_BYTES", 65_536, minimum=1024)
 # Requests waiting in a server process to be written; beyond it new ones are dropped (counted).
 MLSERVE_PREDICTION_LOG_BUFFER = env_int("MLSERVE_PREDICTION_LOG_BUFFER", 5000, minimum=1)
+# Most values (rows x features) a drift report reads from the log: a wide model gets fewer
+# rows than max_rows (registry/drift.py).
+MLSERVE_DRIFT_MAX_CELLS = env_int("MLSERVE_DRIFT_MAX_CELLS", 2_000_000, minimum=1000)
 
 # Moving versions between instances (registry/transfer.py): an export names the instance it
 # came from and, when a signing key is set, carries an HMAC; an instance with a key set

@@ -965,7 +965,11 @@ def predict_version(request: HttpRequest, name: str, version: int) -> HttpRespon
 class DriftQuery(Schema):
     days: int = Field(drift.DEFAULT_DAYS, ge=1, le=365, description="window: the last N days")
     max_rows: int = Field(
-        drift.DEFAULT_MAX_ROWS, ge=1, le=100_000, description="at most this many recent rows"
+        drift.DEFAULT_MAX_ROWS,
+        ge=1,
+        le=100_000,
+        description="at most this many recent rows (fewer for a wide model: rows x features "
+        "at most MLSERVE_DRIFT_MAX_CELLS; window.max_rows says how many)",
     )
 
 

@@ -10,6 +10,9 @@ from typing import Any
 
 VIEW_W, VIEW_H = 100.0, 30.0
 NONE_TEXT = "\u2013"  # an en dash: no value
+# Features charted in the version page's drift panel: a wide model shows those with the
+# highest PSI (the JSON report has them all); 1,000 charts took seconds to render.
+PAGE_DRIFT_FEATURES = 50
 STATUS_TEXT = {
     "stable": "stable",
     "moderate": "moderate",
@@ -104,8 +107,14 @@ def traffic_rows(versions: Any, summary: dict[int, dict[str, Any]]) -> list[dict
 
 def drift_view(report: dict[str, Any]) -> dict[str, Any]:
     """The drift report with, per feature, paired bars (training share, recent share)."""
+    shown = report["features"]
+    if len(shown) > PAGE_DRIFT_FEATURES:
+        shown = sorted(
+            shown,
+            key=lambda f: (f["psi"] is None, -(f["psi"] or 0.0), -(f["unseen_share"] or 0.0)),
+        )[:PAGE_DRIFT_FEATURES]
     features = []
-    for feature in report["features"]:
+    for feature in shown:
         bins = feature["bins"]
         n = len(bins)
         top = max(max(b["expected"], b["actual"] or 0) for b in bins) if bins else 0
@@ -142,6 +151,7 @@ def drift_view(report: dict[str, Any]) -> dict[str, Any]:
     return {
         **report,
         "features": features,
+        "features_total": len(report["features"]),
         "status_text": STATUS_TEXT[report["status"]],
         "unseen_threshold": f"{100 * report['thresholds']['unseen_share_drifting']:.0f}%",
     }

@@ -8,8 +8,9 @@ PROFILE_MAX_CATEGORIES most frequent categories, the share of all the others ("o
 of missing values.
 
 `report` compares the inputs logged for the version (registry/predlog.py) over a window
-(the last `days` days, at most `max_rows` rows, newest first, successful requests only)
-with that profile, feature by feature:
+(the last `days` days, at most `max_rows` rows and MLSERVE_DRIFT_MAX_CELLS rows x features,
+newest first, successful requests only) with that profile, feature by feature (the result
+is cached for CACHE_TTL_S, keyed by the version, the window and the newest logged request):
 
 - the population stability index, PSI = sum over bins of (a - e) * ln(a / e), with a and e
   the recent and training shares of each bin (missing values are a bin; an empty bin
@@ -32,6 +33,9 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
+import orjson
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from registry.models import ModelVersion, PredictionLog
@@ -45,6 +49,9 @@ UNSEEN_DRIFTING = 0.10
 MIN_ROWS = 200
 DEFAULT_DAYS = 7
 DEFAULT_MAX_ROWS = 10_000
+# A computed report is kept this long (per process, Django's cache) for the same version,
+# window and newest logged request: views of the page do not compute it again.
+CACHE_TTL_S = 60
 THRESHOLDS = {
     "psi_moderate": PSI_MODERATE,
     "psi_drifting": PSI_DRIFTING,
@@ -258,24 +265,46 @@ def compare(
 # The report of a version ---------------------------------------------------------------------
 
 
+def row_budget(n_features: int, max_rows: int) -> int:
+    """Rows a report may read: at most `max_rows`, and rows x features at most
+    MLSERVE_DRIFT_MAX_CELLS (a wide model gets fewer rows)."""
+    return max(1, min(max_rows, settings.MLSERVE_DRIFT_MAX_CELLS // max(n_features, 1)))
+
+
 def recent_inputs_query(version_id: int, since: Any) -> Any:
     """The logged inputs of a version's successful requests since `since`, newest first:
     through the (version, created_at) index."""
     return (
-        PredictionLog.objects.filter(version_id=version_id, created_at__gte=since, status__lt=400)
+        PredictionLog.objects.filter(
+            version_id=version_id, created_at__gte=since, status__lt=400, inputs__isnull=False
+        )
         .order_by("-created_at")
         .values_list("inputs", flat=True)
     )
 
 
 def recent_inputs(version_id: int, *, since: Any, max_rows: int) -> list[dict[str, Any]]:
+    """The newest `max_rows` logged rows. Every logged request holds at least one row, so
+    `max_rows` requests are enough (the query's LIMIT); they are read a few at a time, about
+    `max_rows` rows a chunk, and reading stops as soon as there are enough."""
+    chunk = max(1, min(500, max_rows // settings.MLSERVE_PREDICTION_LOG_MAX_ROWS))
     rows: list[dict[str, Any]] = []
-    for inputs in recent_inputs_query(version_id, since).iterator(chunk_size=500):
-        if inputs:
-            rows.extend(inputs[: max_rows - len(rows)])
+    for inputs in recent_inputs_query(version_id, since)[:max_rows].iterator(chunk_size=chunk):
+        rows.extend(inputs[: max_rows - len(rows)])
         if len(rows) >= max_rows:
             break
     return rows
+
+
+def _cache_key(version: ModelVersion, days: int, max_rows: int) -> str:
+    """Changes with the version, the window and the newest logged request of the version."""
+    newest = (
+        PredictionLog.objects.filter(version_id=version.pk)
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return f"drift:{version.pk}:{version.artifact_sha256}:{days}:{max_rows}:{newest}"
 
 
 def report(
@@ -284,6 +313,7 @@ def report(
     """The drift report of a ready version (the API's and the version page's)."""
     until = timezone.now()
     since = until - timedelta(days=days)
+    max_rows = row_budget(len(version.features or ()), max_rows)
     head = {
         "model": version.model.name,
         "version": version.version,
@@ -301,5 +331,11 @@ def report(
             "thresholds": THRESHOLDS,
             "features": [],
         }
-    rows = recent_inputs(version.pk, since=since, max_rows=max_rows)
-    return {**head, **compare(version.profile, version.features, rows)}
+    key = _cache_key(version, days, max_rows)
+    cached = cache.get(key)
+    if cached is None:
+        rows = recent_inputs(version.pk, since=since, max_rows=max_rows)
+        # Kept as JSON bytes: the cache never holds (nor unpickles) objects built from the log.
+        cached = orjson.dumps(compare(version.profile, version.features, rows))
+        cache.set(key, cached, CACHE_TTL_S)
+    return {**head, **orjson.loads(cached)}

@@ -150,13 +150,16 @@ def assert_problem(response, status: int, detail: str | None = None) -> dict:
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Each test starts with empty per-process caches (resolutions, tokens, pipelines).
+    """Each test starts with empty per-process caches (resolutions, tokens, pipelines, drift).
 
     In production they expire within a second; between tests an id reused by a reset
     database or a resolution cached by the previous test must not leak in.
     """
+    from django.core.cache import cache
+
     from registry import serving, tokens
 
     serving.forget_resolutions()
     tokens.forget_tokens()
     serving.pipeline_cache().clear()
+    cache.clear()  # drift reports (registry/drift.py)
