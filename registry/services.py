@@ -291,6 +291,10 @@ def training_spec_clean(
                 errors["features"] = f"{quote_short(twice)} is listed twice."
     if not features:
         errors["features"] = "Pick at least one feature column."
+    elif "features" not in errors:
+        wide = _too_many_categories(dataset, features)
+        if wide:
+            errors["features"] = wide
 
     test_size = 0.2 if test_size is None else test_size
     if isinstance(test_size, bool) or not isinstance(test_size, (int, float)):
@@ -315,6 +319,28 @@ def training_spec_clean(
         "params": cleaned_params,
         "test_size": float(test_size),
     }
+
+
+def _too_many_categories(dataset: Dataset, features: list[str]) -> str:
+    """A sentence about the category features too wide to one-hot encode, or ""."""
+    limit = settings.MLSERVE_MAX_CATEGORIES
+    schema = {c["name"]: c for c in dataset.schema}
+    wide = [
+        f
+        for f in features
+        if schema[f]["type"] != "number" and schema[f].get("distinct", 0) > limit
+    ]
+    if not wide:
+        return ""
+    if len(wide) == 1:
+        what = f"{quote_short(wide[0])} has {schema[wide[0]]['distinct']} distinct values"
+    else:
+        what = f"{_some(wide)} have too many distinct values"
+    return (
+        f"{what} (at most {limit} per category column): drop "
+        f"{'it' if len(wide) == 1 else 'them'} from the features (an id or free text "
+        "does not generalise)."
+    )
 
 
 def _next_version_number(model: RegisteredModel) -> int:
