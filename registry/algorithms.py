@@ -111,6 +111,9 @@ class Algorithm:
     # The fitted model holds rows of its training data (k-NN all of them, an SVM its support
     # vectors): its export is a copy of them. Shown on the version page and in GET /algorithms.
     keeps_training_rows: bool = False
+    # ...all of them, one float per row and input column (after one-hot encoding): its size
+    # is known before fitting, and a training too big to serve is refused when requested.
+    keeps_every_row: bool = False
 
     @property
     def supervised(self) -> bool:
@@ -324,6 +327,7 @@ _TABLE = (
             ),
         ),
         keeps_training_rows=True,
+        keeps_every_row=True,
     ),
     Algorithm(
         "knn_regressor",
@@ -349,6 +353,7 @@ _TABLE = (
             ),
         ),
         keeps_training_rows=True,
+        keeps_every_row=True,
     ),
     Algorithm(
         "kmeans",

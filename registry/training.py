@@ -23,7 +23,7 @@ from numpyml.compose import ColumnTransformer
 from numpyml.model_selection import train_test_split
 from numpyml.pipeline import Pipeline
 from numpyml.preprocessing import OneHotEncoder, SimpleImputer, StandardScaler
-from registry import csvio
+from registry import csvio, services
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, REGRESSOR, Algorithm
 from registry.models import Dataset, ModelVersion
 
@@ -303,6 +303,20 @@ def _profile(X_train: dict[str, np.ndarray], features: list[dict]) -> dict[str, 
         return {}
 
 
+def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
+    """A model too big for the servers' model memory is not kept: it could not be served."""
+    from registry.serving import loaded_bytes
+
+    size = loaded_bytes(pipeline)
+    if size > services.model_budget_bytes():
+        hint = " (it keeps its training rows)" if algorithm.keeps_training_rows else ""
+        raise TrainingError(
+            f"{services.too_large_message('The trained model', size)}: it could not be "
+            f"served, so it was not kept. Use fewer rows or features, or another "
+            f"algorithm than {algorithm.label}{hint}."
+        )
+
+
 def _train(version: ModelVersion, started: float) -> None:
     from registry import plots
 
@@ -331,6 +345,7 @@ def _train(version: ModelVersion, started: float) -> None:
     notes = sorted(
         {str(w.message) for w in caught if issubclass(w.category, numpyml.ConvergenceWarning)}
     )
+    _check_model_size(pipeline, algorithm)
 
     progress.set(PROGRESS_METRICS, force=True, loss_curve=progress.losses)
     result = compute_metrics(algorithm.kind, pipeline, X_test, y_test, X_train)

@@ -116,7 +116,13 @@ def test_it_refuses_a_category_feature_with_too_many_values(owner_api, make_data
     assert "drop it from the features" in detail
     assert not RegisteredModel.objects.filter(name="ids").exists()
     assert owner_api.post("/models", {**body, "features": ["x"]}).status_code == 202
+    # Without the width bound, the model memory bound refuses this k-NN (the 1.1 GB).
     settings.MLSERVE_MAX_CATEGORIES = 20_000
+    problem = assert_problem(owner_api.post("/models", {**body, "name": "ids2"}), 422)
+    detail = next(e["detail"] for e in problem["errors"] if e["field"] == "algorithm")
+    print(f"with MLSERVE_MAX_CATEGORIES=20000: 422 {detail!r}")
+    assert "more than the 512 MB a server keeps for loaded models" in detail
+    body["algorithm"] = "decision_tree_classifier"
     assert owner_api.post("/models", {**body, "name": "ids2"}).status_code == 202
 
 
