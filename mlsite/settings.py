@@ -210,6 +210,9 @@ MLSERVE_MAX_UPLOAD_MB = env_int("MLSERVE_MAX_UPLOAD_MB", 50, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MLSERVE_MAX_UPLOAD_MB * 1024 * 1024 + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 MLSERVE_MAX_ROWS = env_int("MLSERVE_MAX_ROWS", 2_000_000, minimum=2)
+# A category feature with more distinct values is refused at training request time: its
+# one-hot width multiplies the model's size (a 15,000-value id column made a 1.1 GB k-NN).
+MLSERVE_MAX_CATEGORIES = env_int("MLSERVE_MAX_CATEGORIES", 1000, minimum=1)
 MLSERVE_TRAIN_TIMEOUT_S = env_float("MLSERVE_TRAIN_TIMEOUT_S", 1800.0, minimum=1.0)
 MLSERVE_TRAIN_MAX_MEMORY_MB = env_int("MLSERVE_TRAIN_MAX_MEMORY_MB", 4096)  # 0: no limit
 # A running training whose heartbeat is older than this lost its worker: retried once, then failed.

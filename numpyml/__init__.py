@@ -10,7 +10,12 @@ __version__ = "0.1.0"
 from numpyml.cluster import KMeans
 from numpyml.compose import ColumnTransformer
 from numpyml.decomposition import PCA
-from numpyml.exceptions import ConvergenceWarning, ModelFormatError, NotFittedError
+from numpyml.exceptions import (
+    ConvergenceWarning,
+    ModelFormatError,
+    ModelSizeError,
+    NotFittedError,
+)
 from numpyml.linear_model import LinearRegression, LogisticRegression, Perceptron
 from numpyml.mixture import GaussianMixture
 from numpyml.naive_bayes import GaussianNB, MultinomialNB
@@ -37,6 +42,7 @@ __all__ = [
     "LinearRegression",
     "LogisticRegression",
     "ModelFormatError",
+    "ModelSizeError",
     "MultinomialNB",
     "NotFittedError",
     "OneHotEncoder",

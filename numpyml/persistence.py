@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator
-from numpyml.exceptions import ModelFormatError
+from numpyml.exceptions import ModelFormatError, ModelSizeError
 
 FORMAT = "numpyml"
 FORMAT_VERSION = 1
@@ -215,8 +215,9 @@ def load(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> BaseEstimator:
     names = {info.filename for info in infos}
     if "header.npy" not in names or "checksum.npy" not in names:
         raise ModelFormatError("not a numpyml file (no header or checksum)")
-    if sum(info.file_size for info in infos) > max_bytes:
-        raise ModelFormatError(f"file would decompress beyond {max_bytes} bytes; refused")
+    size = sum(info.file_size for info in infos)
+    if size > max_bytes:
+        raise ModelSizeError(f"file would decompress beyond {max_bytes} bytes; refused", size)
     try:
         with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as npz:
             header = npz["header"]

@@ -119,6 +119,9 @@ class Algorithm:
     # support vectors, PCA projects it on every component. serving.py multiplies it by the
     # rows of a request and refuses a request over MLSERVE_MAX_PREDICT_COST before running it.
     row_cost: Callable[[Any], int] = field(default=lambda model: _sizes(model, "coef_"))
+    # ...all of them, one float per row and input column (after one-hot encoding): its size
+    # is known before fitting, and a training too big to serve is refused when requested.
+    keeps_every_row: bool = False
 
     @property
     def supervised(self) -> bool:
@@ -351,6 +354,7 @@ _TABLE = (
         ),
         keeps_training_rows=True,
         row_cost=lambda model: _sizes(model, "_fit_X"),
+        keeps_every_row=True,
     ),
     Algorithm(
         "knn_regressor",
@@ -377,6 +381,7 @@ _TABLE = (
         ),
         keeps_training_rows=True,
         row_cost=lambda model: _sizes(model, "_fit_X"),
+        keeps_every_row=True,
     ),
     Algorithm(
         "kmeans",

@@ -933,7 +933,7 @@ def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[
 
 @api.post(
     "/models/{name}/predict",
-    response={200: PredictionOut, **errors(404, 409, 413, 415, 422)},
+    response={200: PredictionOut, **errors(404, 409, 413, 415, 422, 507)},
     tags=["prediction"],
     openapi_extra=_PREDICT_BODY,
 )
@@ -950,7 +950,7 @@ def predict(
 
 @api.post(
     "/models/{name}/versions/{version}/predict",
-    response={200: PredictionOut, **errors(404, 409, 413, 415, 422)},
+    response={200: PredictionOut, **errors(404, 409, 413, 415, 422, 507)},
     tags=["prediction"],
     openapi_extra=_PREDICT_BODY,
 )

@@ -25,6 +25,7 @@ _KINDS = {
     429: ("throttled", "Too many requests"),
     500: ("server-error", "Server error"),
     503: ("unavailable", "Service unavailable"),
+    507: ("model-too-large", "Model too large to serve"),
 }
 
 

@@ -55,6 +55,27 @@ class TooLarge(RegistryError):
     status = 413
 
 
+class ModelTooLarge(RegistryError):
+    """A model that takes more memory than a server keeps for loaded models
+    (MLSERVE_MODEL_CACHE_MB): it is neither trained nor served (507: the server's
+    budget, not the request, is what it does not fit)."""
+
+    status = 507
+
+
+def model_budget_bytes() -> int:
+    """The memory one loaded model may take (the whole of a server's model cache)."""
+    return settings.MLSERVE_MODEL_CACHE_MB * 1024 * 1024
+
+
+def too_large_message(what: str, size: int, verb: str = "takes") -> str:
+    return (
+        f"{what} {verb} {size / 2**20:,.1f} MB in memory, more than the "
+        f"{settings.MLSERVE_MODEL_CACHE_MB} MB a server keeps for loaded models "
+        "(MLSERVE_MODEL_CACHE_MB)"
+    )
+
+
 def quote_short(value: Any, limit: int = 60) -> str:
     """repr of a value from a request, cut to `limit` characters: messages never echo a body."""
     text = repr(value)
@@ -291,6 +312,10 @@ def training_spec_clean(
                 errors["features"] = f"{quote_short(twice)} is listed twice."
     if not features:
         errors["features"] = "Pick at least one feature column."
+    elif "features" not in errors:
+        wide = _too_many_categories(dataset, features)
+        if wide:
+            errors["features"] = wide
 
     test_size = 0.2 if test_size is None else test_size
     if isinstance(test_size, bool) or not isinstance(test_size, (int, float)):
@@ -301,6 +326,14 @@ def training_spec_clean(
         errors["test_size"] = (
             f"{dataset.name} has too few rows ({dataset.n_rows}) to hold out a test part."
         )
+
+    if spec.keeps_every_row and not errors.keys() & {"features", "test_size"}:
+        size = _rows_kept_bytes(dataset, features, test_size)
+        if size > model_budget_bytes():
+            errors["algorithm"] = (
+                f"{too_large_message(f'A {spec.label} on {dataset.name}', size, 'would take')}: "
+                "it keeps every training row. Use fewer rows or features, or another algorithm."
+            )
 
     if errors:
         raise InvalidInput(
@@ -315,6 +348,37 @@ def training_spec_clean(
         "params": cleaned_params,
         "test_size": float(test_size),
     }
+
+
+def _rows_kept_bytes(dataset: Dataset, features: list[str], test_size: float) -> int:
+    """Bytes a k-NN keeps: a float per training row and one-hot column, plus three per row
+    (its squared norm and a constant for euclidean distances, and its target)."""
+    schema = {c["name"]: c for c in dataset.schema}
+    width = sum(1 if schema[f]["type"] == "number" else schema[f]["distinct"] for f in features)
+    rows = dataset.n_rows - int(dataset.n_rows * test_size)
+    return rows * (width + 3) * 8
+
+
+def _too_many_categories(dataset: Dataset, features: list[str]) -> str:
+    """A sentence about the category features too wide to one-hot encode, or ""."""
+    limit = settings.MLSERVE_MAX_CATEGORIES
+    schema = {c["name"]: c for c in dataset.schema}
+    wide = [
+        f
+        for f in features
+        if schema[f]["type"] != "number" and schema[f].get("distinct", 0) > limit
+    ]
+    if not wide:
+        return ""
+    if len(wide) == 1:
+        what = f"{quote_short(wide[0])} has {schema[wide[0]]['distinct']} distinct values"
+    else:
+        what = f"{_some(wide)} have too many distinct values"
+    return (
+        f"{what} (at most {limit} per category column): drop "
+        f"{'it' if len(wide) == 1 else 'them'} from the features (an id or free text "
+        "does not generalise)."
+    )
 
 
 def _next_version_number(model: RegisteredModel) -> int:

@@ -25,7 +25,14 @@ import numpyml
 from registry import csvio, metrics
 from registry.algorithms import ALGORITHMS, CLASSIFIER, DECOMPOSITION
 from registry.models import Alias, ModelVersion, RegisteredModel
-from registry.services import Conflict, InvalidInput, NotFound, TooLarge
+from registry.services import (
+    Conflict,
+    InvalidInput,
+    ModelTooLarge,
+    NotFound,
+    TooLarge,
+    too_large_message,
+)
 
 RESOLVE_TTL_S = 1.0
 DEFAULT_ALIAS = "production"
@@ -132,6 +139,11 @@ def forget_resolutions() -> None:
 # Loaded pipelines ----------------------------------------------------------------------
 
 
+def loaded_bytes(pipeline: Any) -> int:
+    """Memory a loaded pipeline holds, as the model cache counts it."""
+    return _nbytes(pipeline)
+
+
 def _nbytes(obj: Any, depth: int = 0) -> int:
     """Memory held by an object's numpy arrays, walking nested estimators and containers."""
     if depth > 32:
@@ -159,7 +171,7 @@ class PipelineCache:
         self._items: OrderedDict[tuple[int, str], tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.bytes = 0
-        self.hits = self.misses = self.evictions = 0
+        self.hits = self.misses = self.evictions = self.refused = 0
 
     def get(self, served: ServedVersion) -> Any:
         with self._lock:
@@ -174,8 +186,16 @@ class PipelineCache:
                 return item[0]
             self.misses += 1
             metrics.CACHE_MISSES.inc()
-        pipeline = load_pipeline(served.id, served.artifact_sha256)
+        # A model bigger than the whole cache is refused, not kept: the LRU would hold it
+        # whatever its size (a 15,000-value one-hot k-NN added 1.1 GB to every worker).
+        what = f"Version {served.version} of {served.model}"
+        try:
+            pipeline = load_pipeline(served.id, served.artifact_sha256, self.max_bytes)
+        except numpyml.ModelSizeError as exc:
+            raise self._too_large(what, exc.size) from None
         size = _nbytes(pipeline)
+        if size > self.max_bytes:
+            raise self._too_large(what, size)
         with self._lock:
             if key not in self._items:
                 self._items[key] = (pipeline, size)
@@ -188,6 +208,13 @@ class PipelineCache:
                 self._gauges()
         return pipeline
 
+    def _too_large(self, what: str, size: int) -> ModelTooLarge:
+        self.refused += 1
+        return ModelTooLarge(
+            f"{too_large_message(what, size)}: it cannot be served. Train a smaller one "
+            "(fewer rows or features, or an algorithm that does not keep the training rows)."
+        )
+
     def _gauges(self) -> None:
         metrics.CACHE_MODELS.set(len(self._items))
         metrics.CACHE_BYTES.set(self.bytes)
@@ -199,8 +226,11 @@ class PipelineCache:
             self._gauges()
 
 
-def load_pipeline(version_id: int, expected_sha256: str) -> Any:
-    """Read, verify and load a version's artifact. A tampered artifact is refused."""
+def load_pipeline(
+    version_id: int, expected_sha256: str, max_bytes: int = numpyml.persistence.DEFAULT_MAX_BYTES
+) -> Any:
+    """Read, verify and load a version's artifact. A tampered artifact is refused, and one
+    whose arrays would take more than `max_bytes` raises numpyml.ModelSizeError unread."""
     found = list(ModelVersion.objects.filter(pk=version_id).values_list("artifact", flat=True))
     if not found:
         # Deleted (through any server) after this process resolved and cached it.
@@ -215,7 +245,9 @@ def load_pipeline(version_id: int, expected_sha256: str) -> Any:
             f"The artifact of version {version_id} does not match its sha256: refusing to load it."
         )
     try:
-        return numpyml.load(data)
+        return numpyml.load(data, max_bytes=max_bytes)
+    except numpyml.ModelSizeError:
+        raise
     except numpyml.ModelFormatError as exc:
         raise ArtifactError(
             f"The artifact of version {version_id} cannot be loaded: {exc}"

@@ -23,7 +23,7 @@ from numpyml.compose import ColumnTransformer
 from numpyml.model_selection import train_test_split
 from numpyml.pipeline import Pipeline
 from numpyml.preprocessing import OneHotEncoder, SimpleImputer, StandardScaler
-from registry import csvio
+from registry import csvio, services
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, REGRESSOR, Algorithm
 from registry.models import Dataset, ModelVersion
 
@@ -102,11 +102,18 @@ def _present(values: np.ndarray) -> np.ndarray:
 
 def load_training_data(
     version: ModelVersion,
-) -> tuple[dict[str, np.ndarray], np.ndarray | None, int]:
-    """The feature table and target of the version's dataset, rows without a target dropped."""
-    dataset = Dataset.objects.filter(pk=version.dataset_id).only("csv", "sha256").first()
-    if dataset is None:
-        raise TrainingError("The dataset was deleted before training started.")
+) -> tuple[dict[str, np.ndarray], np.ndarray | None, int, list[dict[str, Any]]]:
+    """The feature table and target of the version's dataset (rows without a target
+    dropped), how many rows were dropped, and the dataset's schema.
+
+    Everything the training needs from the dataset is read here, once: the dataset may be
+    deleted while the model fits, and the training then finishes from this copy.
+    """
+    dataset = Dataset.objects.filter(pk=version.dataset_id).only("csv", "sha256", "schema").first()
+    if dataset is None:  # a retry started again after its first attempt read it
+        when = "during training" if version.attempts > 1 else "before training started"
+        raise TrainingError(f"The dataset was deleted {when}: train a new version on another.")
+    schema = dataset.schema
     data = bytes(dataset.csv)
     if csvio.sha256_hex(data) != version.dataset_sha256:
         raise TrainingError("The dataset changed since this training was queued.")
@@ -116,7 +123,7 @@ def load_training_data(
         raise TrainingError(f"The dataset can no longer be read: {exc}") from None
     X = {f["name"]: table.data[f["name"]] for f in version.features}
     if not version.target:
-        return X, None, 0
+        return X, None, 0, schema
     y = table.data[version.target]
     keep = _present(y)
     dropped = int((~keep).sum())
@@ -125,7 +132,7 @@ def load_training_data(
         y = y[keep]
     if y.size < 4:
         raise TrainingError(f"Only {y.size} rows have a value for the target {version.target!r}.")
-    return X, _target(y, ALGORITHMS[version.algorithm].kind), dropped
+    return X, _target(y, ALGORITHMS[version.algorithm].kind), dropped, schema
 
 
 def _split(
@@ -303,13 +310,27 @@ def _profile(X_train: dict[str, np.ndarray], features: list[dict]) -> dict[str, 
         return {}
 
 
+def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
+    """A model too big for the servers' model memory is not kept: it could not be served."""
+    from registry.serving import loaded_bytes
+
+    size = loaded_bytes(pipeline)
+    if size > services.model_budget_bytes():
+        hint = " (it keeps its training rows)" if algorithm.keeps_training_rows else ""
+        raise TrainingError(
+            f"{services.too_large_message('The trained model', size)}: it could not be "
+            f"served, so it was not kept. Use fewer rows or features, or another "
+            f"algorithm than {algorithm.label}{hint}."
+        )
+
+
 def _train(version: ModelVersion, started: float) -> None:
     from registry import plots
 
     algorithm = ALGORITHMS[version.algorithm]
     progress = ProgressWriter(version.pk)
     progress.set(PROGRESS_LOAD, force=True)
-    X, y, dropped = load_training_data(version)
+    X, y, dropped, schema = load_training_data(version)
     train_rows, test_rows, stratified = _split(
         X, y, algorithm.kind, version.test_size, version.seed
     )
@@ -331,6 +352,7 @@ def _train(version: ModelVersion, started: float) -> None:
     notes = sorted(
         {str(w.message) for w in caught if issubclass(w.category, numpyml.ConvergenceWarning)}
     )
+    _check_model_size(pipeline, algorithm)
 
     progress.set(PROGRESS_METRICS, force=True, loss_curve=progress.losses)
     result = compute_metrics(algorithm.kind, pipeline, X_test, y_test, X_train)
@@ -339,7 +361,7 @@ def _train(version: ModelVersion, started: float) -> None:
         result["rows_dropped_missing_target"] = dropped
     if notes:
         result["warnings"] = notes
-    dataset_schema = {c["name"]: c for c in (version.dataset.schema if version.dataset else [])}
+    dataset_schema = {c["name"]: c for c in schema}
     features = input_schema(version, pipeline, dataset_schema)
     classes = [_json_label(c) for c in pipeline.classes_] if algorithm.kind == CLASSIFIER else None
     rendered = plots.render_all(

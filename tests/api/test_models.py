@@ -98,6 +98,34 @@ def test_it_refuses_a_max_iter_above_its_bound(owner_api, make_dataset):
     assert next(p for p in gmm["hyperparameters"] if p["name"] == "max_iter")["maximum"] == 10_000
 
 
+def id_column_csv(rows: int = 15_000) -> bytes:
+    """A small CSV (~0.2 MB) whose `id` column has a distinct value on every row."""
+    lines = ["id,x,label"] + [f"u{i:05d},{i % 97},{'yes' if i % 3 else 'no'}" for i in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_it_refuses_a_category_feature_with_too_many_values(owner_api, make_dataset, settings):
+    # The issue: a 0.2 MB CSV with a 15,000-distinct id column gave a k-NN of 1.1 GB.
+    data = id_column_csv()
+    dataset = make_dataset(data=data, dataset_name="ids")
+    body = {"name": "ids", "dataset": dataset.pk, "algorithm": "knn_classifier", "target": "label"}
+    problem = assert_problem(owner_api.post("/models", body), 422)
+    detail = next(e["detail"] for e in problem["errors"] if e["field"] == "features")
+    print(f"{len(data) / 1e6:.2f} MB CSV, 15,000-value id column: 422 {detail!r}")
+    assert detail.startswith("'id' has 15000 distinct values (at most 1000")
+    assert "drop it from the features" in detail
+    assert not RegisteredModel.objects.filter(name="ids").exists()
+    assert owner_api.post("/models", {**body, "features": ["x"]}).status_code == 202
+    # Without the width bound, the model memory bound refuses this k-NN (the issue's 1.1 GB).
+    settings.MLSERVE_MAX_CATEGORIES = 20_000
+    problem = assert_problem(owner_api.post("/models", {**body, "name": "ids2"}), 422)
+    detail = next(e["detail"] for e in problem["errors"] if e["field"] == "algorithm")
+    print(f"with MLSERVE_MAX_CATEGORIES=20000: 422 {detail!r}")
+    assert "more than the 512 MB a server keeps for loaded models" in detail
+    body["algorithm"] = "decision_tree_classifier"
+    assert owner_api.post("/models", {**body, "name": "ids2"}).status_code == 202
+
+
 def test_it_answers_a_huge_features_list_with_a_short_422(owner_api, houses):
     # ["zz"] * N: a 24 MB body that was checked item by item against a list of columns.
     body = json.dumps(train_body(houses, features=["zz"] * 4_000_000))

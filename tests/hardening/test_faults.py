@@ -191,6 +191,30 @@ def test_it_retries_a_training_whose_worker_was_killed_and_a_new_worker_finishes
     assert second.proc.poll() is None
 
 
+# a dataset deleted under a training ------------------------------------------------------
+
+
+def test_it_finishes_a_training_whose_dataset_is_deleted_while_it_fits(owner, start_worker):
+    # The issue: the version failed with "Dataset matching query does not exist.". Training
+    # reads what it needs from the dataset (its rows and schema) when it starts.
+    start_worker("w1")
+    version = queue_slow(owner)
+    running = wait_until(lambda: fitting(version), 60, "the training did not start fitting")
+    services.dataset_delete(dataset=version.dataset, user=owner)
+    done = wait_until(lambda: status_of(version, "ready", "failed"), 120, "the training ran on")
+    report(
+        "dataset deleted mid-training",
+        progress_at_delete=running.progress,
+        outcome=done.status,
+        error=repr(done.error[:80]),
+    )
+    assert done.status == "ready", done.error
+    assert done.dataset_id is None
+    assert done.dataset_name == "blobs"
+    assert [f["name"] for f in done.features] == SLOW_TRAINING["features"]
+    assert done.profile
+
+
 # trainings that run out of time or memory ------------------------------------------------
 
 

@@ -239,6 +239,43 @@ def test_a_version_whose_worker_died_is_retried_then_failed(owner, make_dataset)
     assert "worker stopped" in version.error
 
 
+def test_a_training_whose_dataset_was_deleted_fails_with_a_message_people_understand(
+    owner, make_dataset, worker
+):
+    # Deleted while its first attempt ran (then lost its worker): the retry cannot read it.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    retried = services.model_create_with_version(
+        owner=owner,
+        name="prices",
+        dataset=make_dataset("houses.csv"),
+        algorithm="linear_regression",
+        target="price",
+    )
+    ModelVersion.objects.filter(pk=retried.pk).update(
+        status="running", heartbeat_at=timezone.now() - timedelta(minutes=5), attempts=1
+    )
+    assert reap_stale_versions() == 1
+    never_started = services.model_create_with_version(
+        owner=owner,
+        name="churn",
+        dataset=make_dataset("churn.csv"),
+        algorithm="logistic_regression",
+        target="churned",
+    )
+    for version in (retried, never_started):
+        services.dataset_delete(dataset=version.dataset, user=owner)
+    worker()
+    retried.refresh_from_db()
+    never_started.refresh_from_db()
+    assert retried.status == never_started.status == "failed"
+    assert retried.error.startswith("The dataset was deleted during training")
+    assert never_started.error.startswith("The dataset was deleted before training started")
+    assert "matching query" not in retried.error + never_started.error
+
+
 def test_the_manager_defers_bytes():
     assert ModelVersion.objects.deferred == ("artifact", "plots")
     assert isinstance(ModelVersion.objects, DeferredBytesManager)

@@ -216,3 +216,25 @@ def test_it_asks_for_a_dataset_first(owner_client):
     assert response.status_code == 200
     assert b"Training needs a dataset" in response.content
     assert not RegisteredModel.objects.exists()
+
+
+def test_it_shows_a_category_column_with_too_many_values_as_a_form_error(
+    owner_client, make_dataset
+):
+    rows = [f"u{i:05d},{i % 97},{'yes' if i % 3 else 'no'}" for i in range(15_000)]
+    dataset = make_dataset(data=("id,x,label\n" + "\n".join(rows)).encode(), dataset_name="ids")
+    data = {
+        "dataset": dataset.pk,
+        "name": "ids",
+        "algorithm": "knn_classifier",
+        "target": "label",
+        "features": ["id", "x"],
+        "test_size": "0.2",
+        "knn_classifier-n_neighbors": "5",
+        "knn_classifier-weights": "uniform",
+        "knn_classifier-metric": "euclidean",
+    }
+    response = owner_client.post(reverse("train"), data)
+    assert response.status_code == 200
+    assert escape("'id' has 15000 distinct values (at most 1000") in response.content.decode()
+    assert not ModelVersion.objects.exists()
