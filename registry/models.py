@@ -13,7 +13,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
 
-NAME_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?$"
+NAME_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?\Z"
 name_validator = RegexValidator(
     NAME_RE,
     "Use 1-100 lowercase letters, digits, '.', '_' or '-', starting and ending with a "

@@ -547,7 +547,7 @@ def model_delete(*, model: RegisteredModel, user: AbstractBaseUser) -> None:
 
 # Aliases -------------------------------------------------------------------------------
 
-ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?$")
+ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?\Z")
 
 
 def alias_move(

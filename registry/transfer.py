@@ -71,8 +71,8 @@ ARTIFACT_SLACK_BYTES = 64 * 1024 * 1024
 
 FEATURE_KEYS = ("name", "type", "categories")
 SUMMARY_KEYS = ("min", "max", "mean")  # of numeric features, from the training data
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-PLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,50}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+PLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,50}\Z")
 # Imported plots are shown as <img> (no script runs there) and served with a sandboxing
 # CSP; refusing active content as well keeps a hostile card from ever carrying any.
 ACTIVE_SVG_RE = re.compile(r"<script|javascript:|<foreignobject|\son[a-z]+\s*=", re.IGNORECASE)

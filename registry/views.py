@@ -81,7 +81,7 @@ Status = ModelVersion.Status
 PAGE_SIZE = 50
 HEAD_BYTES = 64 * 1024  # read at most this much of a dataset to show its first rows
 HEAD_ROWS = 10
-PLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,50}$")
+PLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,50}\Z")
 PLOT_TITLES = {
     "confusion_matrix": "Confusion matrix",
     "predicted_vs_actual": "Predicted vs actual",
