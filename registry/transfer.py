@@ -44,6 +44,7 @@ from django.utils import timezone
 import numpyml
 from numpyml.compose import ColumnTransformer
 from numpyml.pipeline import Pipeline
+from registry import cards
 from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.models import ModelVersion
 from registry.services import Conflict, Forbidden, InvalidInput
@@ -71,8 +72,6 @@ ARTIFACT_SLACK_BYTES = 64 * 1024 * 1024
 
 FEATURE_KEYS = ("name", "type", "categories")
 SUMMARY_KEYS = ("min", "max", "mean")  # of numeric features, from the training data
-SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
-PLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,50}\Z")
 # Imported plots are shown as <img> (no script runs there) and served with a sandboxing
 # CSP; refusing active content as well keeps a hostile card from ever carrying any.
 ACTIVE_SVG_RE = re.compile(r"<script|javascript:|<foreignobject|\son[a-z]+\s*=", re.IGNORECASE)
@@ -433,19 +432,8 @@ def read_export(data: bytes) -> ExportFile:
     )
 
 
-def _card_error(field: str, expected: str) -> InvalidInput:
-    return _refuse(f"the model card's {field} is not {expected}.")
-
-
 def _check_card(card: dict[str, Any]) -> None:
-    """Every field the import uses has the type it must have."""
-    model = card.get("model")
-    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
-        raise _card_error("model", "an object with a name")
-    if not isinstance(model.get("version"), int) or not isinstance(
-        model.get("description", ""), str
-    ):
-        raise _card_error("model", "an object with a version number")
+    """Every field of the card against the strict schema of registry/cards.py."""
     algorithm = (
         ALGORITHMS.get(card["algorithm"]) if isinstance(card.get("algorithm"), str) else None
     )
@@ -453,85 +441,13 @@ def _check_card(card: dict[str, Any]) -> None:
         raise _refuse(
             f"its algorithm {str(card.get('algorithm'))[:60]!r} is not one this instance knows."
         )
-    if card.get("kind") != algorithm.kind:
-        raise _card_error("kind", f"{algorithm.kind!r} (the kind of {algorithm.id})")
-    for field, kind, expected in (
-        ("params", dict, "an object"),
-        ("target", str, "a string"),
-        ("metrics", dict, "an object"),
-        ("profile", dict, "an object"),
-        ("loss_curve", list, "a list"),
-        ("plots", dict, "an object"),
-        ("training", dict, "an object"),
-        ("dataset", dict, "an object"),
-        ("artifact", dict, "an object"),
-        ("exported", dict, "an object"),
-    ):
-        if not isinstance(card.get(field), kind):
-            raise _card_error(field, expected)
-    if not all(v is None or isinstance(v, (int, float)) for v in card["loss_curve"]):
-        raise _card_error("loss_curve", "a list of numbers")
+    try:
+        cards.check_card(card, algorithm)
+    except cards.CardError as exc:
+        raise _refuse(f"the model card's {exc.field} is not valid: {exc.detail}.") from None
     for name, svg in card["plots"].items():
-        if not PLOT_NAME_RE.match(name) or not isinstance(svg, str):
-            raise _card_error("plots", "a map of plot names to SVG text")
         if not svg.lstrip().startswith(("<svg", "<?xml")) or ACTIVE_SVG_RE.search(svg):
             raise _refuse(f"its plot {name!r} is not a plain SVG image (active content).")
-    _check_features(card.get("features"))
-    classes = card.get("classes")
-    if algorithm.kind == CLASSIFIER:
-        if not isinstance(classes, list) or not classes:
-            raise _card_error("classes", "a list (the model is a classifier)")
-    elif classes is not None:
-        raise _card_error("classes", "null (the model is not a classifier)")
-    training = card["training"]
-    test_size, seed = training.get("test_size"), training.get("seed")
-    if not (
-        isinstance(test_size, (int, float))
-        and 0 < test_size < 1
-        and isinstance(seed, int)
-        and 0 <= seed < 2**31
-    ):
-        raise _card_error("training", "an object with a test_size (0 to 1) and a seed")
-    if not isinstance(training.get("seconds"), (int, float, type(None))):
-        raise _card_error("training.seconds", "a number")
-    dataset = card["dataset"]
-    if not isinstance(dataset.get("name"), str) or not SHA256_RE.match(str(dataset.get("sha256"))):
-        raise _card_error("dataset", "an object with a name and a sha256")
-    exported = card["exported"]
-    if not isinstance(exported.get("instance"), str) or not isinstance(exported.get("at"), str):
-        raise _card_error("exported", "an object with the instance and time")
-    if not isinstance(card.get("origin"), (dict, type(None))):
-        raise _card_error("origin", "an object or null")
-
-
-def _check_features(features: Any) -> None:
-    if not isinstance(features, list) or not features:
-        raise _card_error("features", "a list of input columns")
-    names = set()
-    for feature in features:
-        if (
-            not isinstance(feature, dict)
-            or not isinstance(feature.get("name"), str)
-            or feature.get("type") not in ("number", "category")
-        ):
-            raise _card_error("features", "a list of {name, type: number|category}")
-        if feature["type"] == "category" and not (
-            isinstance(feature.get("categories"), list)
-            and all(isinstance(c, str) for c in feature["categories"])
-        ):
-            raise _card_error("features", "a list where each category column lists its values")
-        # The pages format these as numbers: anything else must not reach them.
-        for key in SUMMARY_KEYS:
-            value = feature.get(key)
-            if key in feature and not (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-            ):
-                raise _card_error(f"features' {key}", "a finite number")
-        names.add(feature["name"])
-    if len(names) != len(features):
-        raise _card_error("features", "a list of distinct columns")
 
 
 def _label(value: Any) -> Any:

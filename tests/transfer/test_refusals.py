@@ -299,17 +299,29 @@ def test_it_never_runs_code_from_the_artifact(members, tmp_path):
     [
         (lambda c: c.update(algorithm="os.system"), "its algorithm 'os.system' is not one"),
         (lambda c: c.update(algorithm=["x"]), "its algorithm \"['x']\" is not one"),
-        (lambda c: c.update(kind="regressor"), "the model card's kind is not 'classifier'"),
-        (lambda c: c.update(features=[]), "the model card's features is not a list"),
+        (
+            lambda c: c.update(kind="regressor"),
+            "the model card's kind is not valid: must be 'classifier'",
+        ),
+        (
+            lambda c: c.update(features=[]),
+            "the model card's features is not valid: List should have at least 1 item",
+        ),
         (
             lambda c: c["features"][0].update(min="<b>"),
-            "the model card's features' min is not a finite number",
+            "the model card's features.0.min is not valid: must be a finite number",
         ),
-        (lambda c: c.update(classes=None), "the model card's classes is not a list"),
-        (lambda c: c["dataset"].update(sha256="x"), "the model card's dataset is not"),
-        (lambda c: c.update(params=[]), "the model card's params is not an object"),
-        (lambda c: c["training"].update(seed=-1), "the model card's training is not"),
-        (lambda c: c["training"].update(test_size=5), "the model card's training is not"),
+        (lambda c: c.update(classes=None), "the model card's classes is not valid: must be a list"),
+        (lambda c: c["dataset"].update(sha256="x"), "the model card's dataset.sha256 is not valid"),
+        (
+            lambda c: c.update(params=[]),
+            "the model card's params is not valid: Input should be a valid dictionary",
+        ),
+        (lambda c: c["training"].update(seed=-1), "the model card's training.seed is not valid"),
+        (
+            lambda c: c["training"].update(test_size=5),
+            "the model card's training.test_size is not valid",
+        ),
         (
             lambda c: c["plots"].update(evil='<svg onload="alert(1)"></svg>'),
             "its plot 'evil' is not a plain SVG image",
@@ -318,7 +330,10 @@ def test_it_never_runs_code_from_the_artifact(members, tmp_path):
             lambda c: c["plots"].update(evil="<svg><script>alert(1)</script></svg>"),
             "its plot 'evil' is not a plain SVG image",
         ),
-        (lambda c: c["plots"].update({"../x": "<svg/>"}), "the model card's plots is not"),
+        (
+            lambda c: c["plots"].update({"../x": "<svg/>"}),
+            "the model card's plots.../x.[key] is not valid: does not have the expected form",
+        ),
     ],
 )
 def test_it_refuses_a_card_that_does_not_fit(members, change, detail):

@@ -1,0 +1,393 @@
+"""The model card of an export file as a strict schema: every field an import stores.
+
+An imported card is attacker-controlled content: whatever it holds is stored in the version
+and later read by the models listing (its SQL casts the headline metric), the version page
+(metrics, confusion matrix, explained variance, input schema) and the drift report (the
+training-data profile). `check_card` validates every field with pydantic before anything is
+written: types (a number is a JSON number, never a string or a boolean), finite values
+within sane bounds (no 400-digit integer), shapes (a square confusion matrix of
+non-negative counts over the card's classes, one proportion per profile bin) and how the
+fields fit together (the profile describes the card's features). The first problem found
+is raised as CardError, naming the field.
+
+Metrics a newer instance may add are accepted only as bounded scalars (a number, a
+boolean or null): that is all the pages show of an unknown metric.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from itertools import pairwise
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+
+from registry.algorithms import (
+    CLASSIFIER,
+    CLUSTERING,
+    DECOMPOSITION,
+    REGRESSOR,
+    Algorithm,
+    ParamsError,
+    clean_params,
+)
+
+MAX_INT = 2**53  # exact in a float, in JSON and in SQL's double precision
+MAX_FLOAT = 1e300
+MAX_ITEMS = 1_000_000  # of any list in a card (the card itself is at most 64 MB)
+MAX_TEXT = 10_000
+MAX_ORIGIN_DEPTH = 32
+SHA256_PATTERN = r"^[0-9a-f]{64}\z"  # Rust regex: \z is the very end, no newline
+PLOT_NAME_PATTERN = r"^[a-z0-9_]{1,50}\z"
+
+
+class CardError(ValueError):
+    """The card's `field` is not valid; `detail` says why."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f" between {low:g} and {high:g}"
+    if low is not None:
+        return f" of at least {low:g}"
+    return f" of at most {high:g}" if high is not None else ""
+
+
+def _number(value: Any, low: float | None, high: float | None) -> Any:
+    expected = f"must be a finite number{_bounds(low, high)}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(expected)
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise ValueError(f"{expected}, not a {len(str(abs(value)))}-digit integer")
+    if not math.isfinite(value) or abs(value) > MAX_FLOAT:
+        raise ValueError(expected)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(expected)
+    return value
+
+
+def number(low: float | None = None, high: float | None = None) -> Any:
+    """A finite JSON number (an integer within ±2**53), within [low, high] if given."""
+    return Annotated[Any, PlainValidator(lambda value: _number(value, low, high))]
+
+
+def count(low: int = 0, high: int = MAX_INT) -> Any:
+    """A whole JSON number (not a boolean, not 1.0) within [low, high]."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            shown = _bounds(low, None if high == MAX_INT else high)
+            raise ValueError(f"must be a whole number{shown}")
+        return value
+
+    return Annotated[Any, PlainValidator(check)]
+
+
+def _label(value: Any) -> Any:
+    """A class label as training writes it: a string, a boolean or a number."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"must be at most {MAX_TEXT} characters")
+        return value
+    return value if isinstance(value, bool) else _number(value, None, None)
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        return _number(value, None, None)
+    except ValueError:
+        raise ValueError("must be a finite number, a boolean or null") from None
+
+
+Label = Annotated[Any, PlainValidator(_label)]
+Scalar = Annotated[Any, PlainValidator(_scalar)]
+Share = number(0, 1)
+Finite = number()
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Name = Annotated[str, Field(min_length=1, max_length=1000)]
+Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN)]
+Stamp = Annotated[str, Field(max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+# The card's fields ---------------------------------------------------------------------------
+
+
+class CardModel(Strict):
+    name: Name
+    version: count(1)
+    description: Annotated[str, Field(max_length=100_000)] = ""
+
+
+class Feature(Strict):
+    name: Name
+    type: Literal["number", "category"]
+    categories: Annotated[list[Text], Field(max_length=MAX_ITEMS)] | None = None
+    min: Finite = None
+    max: Finite = None
+    mean: Finite = None
+
+
+class Training(Strict):
+    test_size: number(0, 1)
+    seed: count(0, 2**31 - 1)
+    seconds: number(0) | None = None
+    created_at: Stamp | None = None
+    finished_at: Stamp | None = None
+    created_by: Text | None = None
+
+
+class Dataset(Strict):
+    name: Text
+    sha256: Sha256
+
+
+class Artifact(Strict):
+    file: Literal["artifact.npz"]
+    format: Literal["numpyml"]
+    sha256: Sha256
+    size: count(1)
+
+
+class Exported(Strict):
+    instance: Text
+    at: Stamp
+    by: Text | None = None
+
+
+class Origin(Strict):
+    """What an imported version records about where it came from (transfer.origin)."""
+
+    instance: Text
+    exported_at: Stamp
+    exported_by: Text | None = None
+    model: Name
+    version: count(1)
+    card_sha256: Sha256
+    artifact_sha256: Sha256
+    format_version: count(1)
+    signature: Text
+    imported_at: Stamp
+    imported_by: Text
+    previous: Origin | None = None
+
+
+class Card(Strict):
+    format: Literal["mlserving-model-card"]
+    format_version: Literal[1]
+    model: CardModel
+    algorithm: Text
+    kind: Literal[CLASSIFIER, REGRESSOR, CLUSTERING, DECOMPOSITION]
+    params: dict[str, Any]
+    target: Text | None
+    features: Annotated[list[Feature], Field(min_length=1, max_length=100_000)]
+    classes: Annotated[list[Label], Field(min_length=1, max_length=MAX_ITEMS)] | None
+    metrics: dict[str, Any]
+    profile: dict[str, Any]
+    loss_curve: Annotated[list[Finite | None], Field(max_length=MAX_ITEMS)]
+    plots: dict[Annotated[str, Field(pattern=PLOT_NAME_PATTERN)], str]
+    training: Training
+    dataset: Dataset
+    artifact: Artifact
+    exported: Exported
+    origin: Origin | None
+
+
+# Metrics, by kind of model --------------------------------------------------------------------
+
+
+class Metrics(BaseModel):
+    """What every kind records (registry/training.py); unknown keys: bounded scalars only."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, Scalar] = Field(init=False)
+
+    n_train: count() = None
+    n_test: count() = None
+    stratified: bool = False
+    rows_dropped_missing_target: count() = None
+    warnings: Annotated[list[Text], Field(max_length=1000)] = []
+
+
+class ConfusionMatrix(Strict):
+    labels: Annotated[list[Label], Field(max_length=MAX_ITEMS)]
+    matrix: list[list[count()]]
+
+
+class ClassifierMetrics(Metrics):
+    accuracy: Share | None = None
+    f1_macro: Share | None = None
+    precision_macro: Share | None = None
+    recall_macro: Share | None = None
+    log_loss: number(0) | None = None
+    confusion_matrix: ConfusionMatrix | None = None
+
+
+class RegressorMetrics(Metrics):
+    r2: number(high=1) | None = None
+    rmse: number(0) | None = None
+    mae: number(0) | None = None
+    explained_variance: number(high=1) | None = None
+
+
+class ClusteringMetrics(Metrics):
+    silhouette: number(-1, 1) | None = None
+    cluster_sizes: Annotated[list[count()], Field(max_length=MAX_ITEMS)] | None = None
+    inertia: number(0) | None = None
+    bic: Finite | None = None
+    aic: Finite | None = None
+    avg_log_likelihood: Finite | None = None
+
+
+class DecompositionMetrics(Metrics):
+    # Sums of float shares: a hair above 1 is rounding, not a lie.
+    explained_variance: number(0, 1 + 1e-6) | None = None
+    explained_variance_ratio: Annotated[list[Share], Field(max_length=MAX_ITEMS)] | None = None
+    n_components: count(1) | None = None
+    reconstruction_mse: number(0) | None = None
+
+
+METRICS = {
+    CLASSIFIER: ClassifierMetrics,
+    REGRESSOR: RegressorMetrics,
+    CLUSTERING: ClusteringMetrics,
+    DECOMPOSITION: DecompositionMetrics,
+}
+
+
+# The training data's profile (registry/drift.py) ----------------------------------------------
+
+
+class NumericProfile(Strict):
+    type: Literal["number"]
+    edges: Annotated[list[Finite], Field(max_length=1000)]
+    proportions: Annotated[list[Share], Field(min_length=1, max_length=1001)]
+    missing: Share
+    min: Finite = None
+    max: Finite = None
+
+
+class CategoryProfile(Strict):
+    type: Literal["category"]
+    categories: Annotated[
+        list[Annotated[tuple[Text, Share], Field(strict=False)]], Field(max_length=1000)
+    ]
+    other: Share
+    missing: Share
+    distinct: count()
+
+
+class Profile(Strict):
+    format: Literal[1]
+    rows: count()
+    features: dict[Name, dict[str, Any]]  # each checked against its feature's type
+
+
+# Checking a card --------------------------------------------------------------------------------
+
+
+def _first_error(exc: ValidationError, prefix: str = "") -> CardError:
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
+    message = {
+        "extra_forbidden": "is not a field it may hold",
+        "missing": "is missing",
+        "string_pattern_mismatch": "does not have the expected form",
+    }.get(error["type"]) or re.sub(
+        r" or instance of \w+", "", error["msg"].removeprefix("Value error, ")
+    )
+    return CardError(where or "card", message[:200])
+
+
+def _validate(schema: Any, value: Any, field: str) -> Any:
+    try:
+        return schema.model_validate(value)
+    except ValidationError as exc:
+        raise _first_error(exc, field) from None
+
+
+def check_card(card: dict[str, Any], algorithm: Algorithm) -> None:
+    """Every field of `card` (a model card of `algorithm`) is valid; CardError otherwise."""
+    parsed = _validate(Card, card, "")
+    if parsed.kind != algorithm.kind:
+        raise CardError("kind", f"must be {algorithm.kind!r} (the kind of {algorithm.id})")
+    try:
+        cleaned = clean_params(algorithm, parsed.params)
+    except ParamsError as exc:
+        field, detail = next(iter(exc.errors.items()))
+        raise CardError(f"params.{field}" if field else "params", detail) from None
+    missing = sorted(set(cleaned) - set(parsed.params))
+    if missing:
+        raise CardError(f"params.{missing[0]}", "is missing")
+    _check_features(parsed.features)
+    _check_classes(parsed, algorithm)
+    metrics = _validate(METRICS[algorithm.kind], card["metrics"], "metrics")
+    if isinstance(metrics, ClassifierMetrics) and metrics.confusion_matrix is not None:
+        _check_confusion(metrics.confusion_matrix, parsed.classes or [])
+    if card["profile"]:
+        _check_profile(_validate(Profile, card["profile"], "profile"), parsed.features)
+    _check_origin_depth(parsed.origin)
+
+
+def _check_features(features: list[Feature]) -> None:
+    names = set()
+    for i, feature in enumerate(features):
+        if feature.type == "category" and feature.categories is None:
+            raise CardError(f"features.{i}.categories", "must list the values of a category")
+        if feature.type == "number" and feature.categories is not None:
+            raise CardError(f"features.{i}.categories", "must be absent for a number")
+        if feature.name in names:
+            raise CardError(f"features.{i}.name", f"{feature.name[:60]!r} is listed twice")
+        names.add(feature.name)
+
+
+def _check_classes(card: Card, algorithm: Algorithm) -> None:
+    if algorithm.kind == CLASSIFIER and card.classes is None:
+        raise CardError("classes", "must be a list (the model is a classifier)")
+    if algorithm.kind != CLASSIFIER and card.classes is not None:
+        raise CardError("classes", "must be null (the model is not a classifier)")
+
+
+def _check_confusion(confusion: ConfusionMatrix, classes: list[Any]) -> None:
+    n = len(classes)
+    if confusion.labels != classes:
+        raise CardError("metrics.confusion_matrix.labels", "must be the card's classes")
+    if len(confusion.matrix) != n or any(len(row) != n for row in confusion.matrix):
+        raise CardError(
+            "metrics.confusion_matrix.matrix", f"must be a square {n} x {n} table of counts"
+        )
+
+
+def _check_profile(profile: Profile, features: list[Feature]) -> None:
+    types = {f.name: f.type for f in features}
+    for name, described in profile.features.items():
+        where = f"profile.features.{name[:60]}"
+        if name not in types:
+            raise CardError(where, "must describe one of the card's features")
+        schema = NumericProfile if types[name] == "number" else CategoryProfile
+        spec = _validate(schema, described, where)
+        if isinstance(spec, NumericProfile):
+            if any(b < a for a, b in pairwise(spec.edges)):
+                raise CardError(f"{where}.edges", "must be in increasing order")
+            if len(spec.proportions) != len(spec.edges) + 1:
+                raise CardError(f"{where}.proportions", "must hold one share per bin")
+
+
+def _check_origin_depth(origin: Origin | None) -> None:
+    depth = 0
+    while origin is not None:
+        depth += 1
+        if depth > MAX_ORIGIN_DEPTH:
+            raise CardError("origin", f"must record at most {MAX_ORIGIN_DEPTH} earlier imports")
+        origin = origin.previous
