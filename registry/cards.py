@@ -114,6 +114,7 @@ Finite = number()
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 Name = Annotated[str, Field(min_length=1, max_length=1000)]
 Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN)]
+PlotName = Annotated[str, Field(pattern=PLOT_NAME_PATTERN)]
 Stamp = Annotated[str, Field(max_length=64)]
 
 
@@ -196,7 +197,7 @@ class Card(Strict):
     metrics: dict[str, Any]
     profile: dict[str, Any]
     loss_curve: Annotated[list[Finite | None], Field(max_length=MAX_ITEMS)]
-    plots: dict[Annotated[str, Field(pattern=PLOT_NAME_PATTERN)], str]
+    plots: dict[PlotName, str]
     training: Training
     dataset: Dataset
     artifact: Artifact

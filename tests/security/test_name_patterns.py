@@ -8,8 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
-from registry import services, transfer, views
+from registry import cards, services, views
 from registry.models import Alias, RegisteredModel, name_validator
 from tests.conftest import assert_problem
 from tests.registry.conftest import make_version
@@ -80,14 +82,21 @@ def test_a_model_name_ending_in_a_newline_is_refused(owner):
     ("pattern", "good"),
     [
         (services.ALIAS_RE, "production"),
-        (transfer.SHA256_RE, "0" * 64),
-        (transfer.PLOT_NAME_RE, "confusion_matrix"),
         (views.PLOT_NAME_RE, "loss_curve"),
     ],
 )
 def test_every_pattern_refuses_a_trailing_newline(pattern, good):
     assert pattern.match(good)
     assert not pattern.match(good + "\n")
+
+
+def test_the_card_schema_refuses_a_trailing_newline():
+    """Imported cards are checked by pydantic (Rust regex: `\\z` is the very end)."""
+    for annotation, good in ((cards.Sha256, "0" * 64), (cards.PlotName, "confusion_matrix")):
+        adapter = TypeAdapter(annotation)
+        assert adapter.validate_python(good) == good
+        with pytest.raises(PydanticValidationError):
+            adapter.validate_python(good + "\n")
 
 
 def test_no_pattern_in_the_code_ends_with_a_dollar():
