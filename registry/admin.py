@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -108,6 +109,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "algorithm", "created_at")
     search_fields = ("model__name", "algorithm", "dataset_name", "artifact_sha256")
+    actions = ("cancel_trainings",)
     list_select_related = ("model", "created_by")
     readonly_fields = (
         "model",
@@ -142,6 +144,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # training writes versions; a ready version never changes
+
+    # Like deleting a version, which whoever may delete versions can do to anyone's.
+    @admin.action(description="Cancel the selected trainings", permissions=["delete"])
+    def cancel_trainings(self, request: HttpRequest, queryset: Any) -> None:
+        from registry import services
+
+        cancelled = 0
+        for version in queryset.select_related("model"):
+            try:
+                services.version_cancel(version=version, user=request.user, check_owner=False)
+                cancelled += 1
+            except services.RegistryError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+        self.message_user(request, f"Cancelled {cancelled} training{pluralize(cancelled)}.")
 
     @admin.display(description="headline")
     def headline_metric(self, obj: ModelVersion) -> str:

@@ -330,7 +330,7 @@ class DatasetPage(Schema):
 class VersionSummary(Schema):
     model: str
     version: int
-    status: Literal["queued", "running", "ready", "failed"]
+    status: Literal["queued", "running", "ready", "failed", "cancelled"]
     progress: int
     algorithm: str
     kind: str
@@ -696,6 +696,19 @@ def delete_version(request: HttpRequest, name: str, version: int) -> Status:
     """Delete a version of one of your models (move its aliases away first)."""
     services.version_delete(version=_version(_model(name), version), user=_user(request))
     return Status(204, None)
+
+
+@api.post(
+    "/models/{name}/versions/{version}/cancel",
+    response={200: VersionOut, **errors(403, 404, 409, 422)},
+    tags=["models"],
+)
+def cancel_version(request: HttpRequest, name: str, version: int) -> dict[str, Any]:
+    """Cancel the training of a queued or running version of one of your models: it ends
+    `cancelled` (a running training is stopped within a second or so); 409 once finished."""
+    user = _user(request)
+    found = services.version_cancel(version=_version(_model(name), version), user=user)
+    return found.to_dict(viewer=user)
 
 
 # Moving versions between instances (registry/transfer.py) --------------------------------

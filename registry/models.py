@@ -105,6 +105,12 @@ class VersionStatus(models.TextChoices):
     RUNNING = "running"
     READY = "ready"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# A version is trained while active; it ends ready, failed or cancelled, and never changes again.
+ACTIVE = (VersionStatus.QUEUED, VersionStatus.RUNNING)
+FINISHED = (VersionStatus.READY, VersionStatus.FAILED, VersionStatus.CANCELLED)
 
 
 class ImmutableVersionError(Exception):
@@ -187,7 +193,11 @@ class ModelVersion(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (VersionStatus.READY, VersionStatus.FAILED)
+        return self.status in FINISHED
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.status in ACTIVE
 
     @property
     def kind(self) -> str:

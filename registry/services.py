@@ -19,7 +19,14 @@ from django.utils import timezone
 
 from registry import csvio
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, ParamsError, clean_params
-from registry.models import Alias, Dataset, ModelVersion, RegisteredModel, name_validator
+from registry.models import (
+    ACTIVE,
+    Alias,
+    Dataset,
+    ModelVersion,
+    RegisteredModel,
+    name_validator,
+)
 
 MAX_CLASSES = 1000
 
@@ -505,6 +512,39 @@ def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None
             training_seconds=card["training"]["seconds"],
         )
         RegisteredModel.objects.filter(pk=model.pk).update(updated_at=now)
+    return version
+
+
+def version_cancel(
+    *, version: ModelVersion, user: AbstractBaseUser, check_owner: bool = True
+) -> ModelVersion:
+    """Stop a queued or running training: the version ends `cancelled`. A queued task then
+    never starts (tasks.train_version claims only queued or running versions), and the
+    worker running it kills its training child within a second (tasks.run_isolated polls
+    the row). The row is locked so a training that finishes meanwhile is either saved
+    first (then 409) or finds the version cancelled and saves nothing. `check_owner=False`
+    is for the admin, whose permissions were checked already."""
+    if check_owner:
+        ensure_owner(version.model, user)
+    with transaction.atomic():
+        status = (
+            ModelVersion.objects.select_for_update()
+            .filter(pk=version.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status is None:
+            raise NotFound(f"{version} no longer exists.")
+        if status not in ACTIVE:
+            raise Conflict(
+                f"{version} is {status}: only a queued or running training can be cancelled."
+            )
+        ModelVersion.objects.filter(pk=version.pk).update(
+            status=ModelVersion.Status.CANCELLED,
+            error=f"Cancelled by {user.get_username()}.",
+            finished_at=timezone.now(),
+        )
+    version.refresh_from_db()
     return version
 
 

@@ -6,6 +6,8 @@ that runs out of either fails with a message and the worker lives on. While the 
 runs, the parent writes a heartbeat; a version whose heartbeat stops (the worker was
 killed) is retried once, then marked failed, by `reap_stale_versions`, which every worker
 runs at start and every few seconds, and which pages also run when they show a version.
+The parent also reads the version's row every POLL_S: a version cancelled
+(services.version_cancel) or deleted meanwhile has its child killed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ logger = logging.getLogger(__name__)
 Status = ModelVersion.Status
 
 HEARTBEAT_INTERVAL_S = 5.0
+# How often the worker reads its training's row while the child runs: a version cancelled or
+# deleted meanwhile has its child killed within about this.
+POLL_S = 0.5
 MAX_ATTEMPTS = 2
 _PR_SET_PDEATHSIG = 1
 
@@ -102,19 +107,28 @@ def run_isolated(version_id: int) -> str:
         name=f"train-v{version_id}",
         daemon=True,
     )
-    started = time.monotonic()
+    started = last_beat = time.monotonic()
     child.start()
     try:
         while child.is_alive():
-            # Wake for the next heartbeat or when the time limit passes, whichever is first:
-            # a 3 s limit stops the training at 3 s, not at the next 5 s heartbeat.
+            # Wake every POLL_S (a cancel or a delete stops the child within about that),
+            # or when the time limit passes: a 3 s limit stops the training at 3 s.
             remaining = timeout - (time.monotonic() - started)
-            beat = min(HEARTBEAT_INTERVAL_S, settings.MLSERVE_STALE_TRAINING_S / 3)
-            child.join(max(0.0, min(beat, remaining)))
-            ModelVersion.objects.filter(pk=version_id, status=Status.RUNNING).update(
-                heartbeat_at=timezone.now()
-            )
-            if child.is_alive() and time.monotonic() - started >= timeout:
+            child.join(max(0.0, min(POLL_S, remaining)))
+            if not child.is_alive():
+                break
+            status = _status(version_id)
+            if status not in (Status.RUNNING, Status.READY):  # cancelled or deleted
+                logger.info("version %s is %s: stopping its training", version_id, status)
+                child.kill()
+                child.join(10)
+                break
+            if time.monotonic() - last_beat >= _heartbeat_interval():
+                last_beat = time.monotonic()
+                ModelVersion.objects.filter(pk=version_id, status=Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+            if time.monotonic() - started >= timeout:
                 child.kill()
                 child.join(10)
                 from registry.training import fail
@@ -128,13 +142,21 @@ def run_isolated(version_id: int) -> str:
         if child.is_alive():
             child.kill()
             child.join(10)
-    status = ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
+    status = _status(version_id)
     if status in (Status.QUEUED, Status.RUNNING):
         from registry.training import fail
 
         fail(version_id, _crash_message(child.exitcode))
         status = Status.FAILED
     return status or "deleted"
+
+
+def _status(version_id: int) -> str | None:
+    return ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
+
+
+def _heartbeat_interval() -> float:
+    return min(HEARTBEAT_INTERVAL_S, settings.MLSERVE_STALE_TRAINING_S / 3)
 
 
 def _crash_message(exitcode: int | None) -> str:

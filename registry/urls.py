@@ -43,6 +43,11 @@ urlpatterns = [
         name="version_delete",
     ),
     path(
+        "models/<str:name>/versions/<int:version>/cancel/",
+        views.version_cancel,
+        name="version_cancel",
+    ),
+    path(
         "models/<str:name>/versions/<int:version>/export/",
         views.version_export,
         name="version_export",

@@ -1087,6 +1087,26 @@ def version_delete(request: HttpRequest, name: str, version: int) -> HttpRespons
     )
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_cancel(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    found = _get_version_for_owner(request, name, version)
+    error = None
+    if request.method == "POST":
+        try:
+            services.version_cancel(version=found, user=request.user)
+        except RegistryError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"Cancelled the training of {found}.")
+            return redirect(found)
+    return render(
+        request,
+        "registry/version_confirm_cancel.html",
+        {"version": found, "model": found.model, "error": error},
+    )
+
+
 # Moving versions between instances (registry/transfer.py) -------------------------------
 
 

@@ -18,6 +18,7 @@ ENDPOINTS = {
     ("post", "/api/v1/models/{name}/versions"),
     ("get", "/api/v1/models/{name}/versions/{version}"),
     ("delete", "/api/v1/models/{name}/versions/{version}"),
+    ("post", "/api/v1/models/{name}/versions/{version}/cancel"),
     ("put", "/api/v1/models/{name}/aliases/{alias}"),
     ("delete", "/api/v1/models/{name}/aliases/{alias}"),
     ("post", "/api/v1/models/{name}/predict"),

@@ -48,6 +48,12 @@ def queue_churn(owner, name: str, dataset=None) -> ModelVersion:
     )
 
 
+def fitting(version: ModelVersion) -> bool:
+    """Whether the version's fit has reported its first iterations (its loss curve)."""
+    found = ModelVersion.objects.filter(pk=version.pk).values_list("loss_curve", flat=True)
+    return bool(found.first())
+
+
 def statuses(versions: list[ModelVersion]) -> list[str]:
     found = dict(
         ModelVersion.objects.filter(pk__in=[v.pk for v in versions]).values_list("pk", "status")
@@ -99,4 +105,43 @@ def test_it_runs_many_short_trainings_back_to_back_with_an_eager_reaper_and_none
     assert statuses(versions) == ["ready"] * count
     finished = ModelVersion.objects.filter(pk__in=[v.pk for v in versions])
     assert [v.attempts for v in finished] == [1] * count
+    assert worker.proc.poll() is None
+
+
+# Cancel --------------------------------------------------------------------------------
+
+
+def test_it_stops_the_training_child_when_its_version_is_cancelled_or_deleted(owner, start_worker):
+    from tests.hardening.conftest import blobs_csv, child_pids
+    from tests.hardening.test_faults import SLOW_TRAINING
+
+    # GMMs of 100,000 iterations that would run for many minutes each: a child gone within
+    # 30 s was stopped, not finished.
+    dataset = services.dataset_create(owner=owner, data=blobs_csv(40_000), name="blobs")
+    training = {**SLOW_TRAINING, "params": {**SLOW_TRAINING["params"], "max_iter": 100_000}}
+    versions = [
+        services.model_create_with_version(owner=owner, name=n, dataset=dataset, **training)
+        for n in ("cancelled", "deleted", "model-deleted")
+    ]
+    stops = {
+        "cancelled": lambda v: services.version_cancel(version=v, user=owner),
+        "deleted": lambda v: services.version_delete(version=v, user=owner),
+        "model-deleted": lambda v: services.model_delete(model=v.model, user=owner),
+    }
+    worker = start_worker("w1")
+    took = {}
+    for version in versions:
+        name = version.model.name
+        trainer = wait_until(
+            lambda v=version: fitting(v) and child_pids(worker.pid),
+            120,
+            f"{name}: the training did not start fitting",
+        )[0]
+        stopped = time.monotonic()
+        stops[name](ModelVersion.objects.select_related("model").get(pk=version.pk))
+        wait_until(lambda t=trainer: t not in child_pids(worker.pid), 30, f"{name}: child lives")
+        took[name] = round(time.monotonic() - stopped, 2)
+    report("training child stopped after its version was", **{f"{k}_s": v for k, v in took.items()})
+    assert statuses(versions) == ["cancelled", "deleted", "deleted"]
+    assert ModelVersion.objects.get(pk=versions[0].pk).error == "Cancelled by olivia."
     assert worker.proc.poll() is None

@@ -23,6 +23,7 @@ PAGES = [
     ("version_status", ["churn", 1]),
     ("version_plot", ["churn", 1, "confusion_matrix"]),
     ("version_delete", ["churn", 1]),
+    ("version_cancel", ["churn", 1]),
     ("token_list", []),
 ]
 

@@ -18,6 +18,7 @@ def pages(owner_client, make_model, make_dataset):
     model = make_model("churn", versions=2)
     make_version(model, 3, status="running", progress=20)
     make_version(model, 4, status="failed", error="No.")
+    make_version(model, 5, status="cancelled", error="Cancelled by olivia.")
     return [
         reverse("dashboard"),
         reverse("dataset_list"),
@@ -30,8 +31,9 @@ def pages(owner_client, make_model, make_dataset):
         reverse("model_delete", args=["churn"]),
         reverse("version_compare", args=["churn"]),
         reverse("alias_move", args=["churn"]) + "?alias=production&version=2",
-        *(reverse("version_detail", args=["churn", n]) for n in (1, 3, 4)),
+        *(reverse("version_detail", args=["churn", n]) for n in (1, 3, 4, 5)),
         reverse("version_delete", args=["churn", 1]),
+        reverse("version_cancel", args=["churn", 3]),
         reverse("token_list"),
         "/no/such/page/",
     ]

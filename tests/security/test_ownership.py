@@ -97,6 +97,10 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("get", f"{v}/2/delete/", None, DENIED),
             ("post", f"{v}/2/delete/", {}, DENIED),
         ],
+        "version_cancel": [
+            ("get", f"{v}/2/cancel/", None, DENIED),
+            ("post", f"{v}/2/cancel/", {}, DENIED),
+        ],
         "version_export": [("get", f"{v}/1/export/", None, DENIED)],
         "version_import": [
             ("get", "/import/?model=churn", None, READ),
@@ -226,6 +230,9 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("delete", "/api/v1/models/{name}/versions/{version}"): [
             ({**churn, "version": 2}, None, DENIED),
             ({**churn, "version": 1}, None, DENIED | {409}),
+        ],
+        ("post", "/api/v1/models/{name}/versions/{version}/cancel"): [
+            ({**churn, "version": 2}, None, DENIED),
         ],
         ("put", "/api/v1/models/{name}/aliases/{alias}"): [
             ({**churn, "alias": "production"}, {"version": 2}, DENIED),
