@@ -63,9 +63,9 @@ class TooLarge(RegistryError):
 
 
 class ModelTooLarge(RegistryError):
-    """A model that takes more memory than a server keeps for loaded models
-    (MLSERVE_MODEL_CACHE_MB): it is neither trained nor served (507: the server's
-    budget, not the request, is what it does not fit)."""
+    """A stored model that takes more memory than a server keeps for loaded models
+    (MLSERVE_MODEL_CACHE_MB): it is not loaded (507: the server's budget, not the request,
+    is what it does not fit). Trainings and imports of such models are refused earlier."""
 
     status = 507
 

@@ -47,7 +47,14 @@ from numpyml.pipeline import Pipeline
 from registry import cards
 from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.models import ModelVersion
-from registry.services import Conflict, Forbidden, InvalidInput
+from registry.services import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    TooLarge,
+    model_budget_bytes,
+    too_large_message,
+)
 
 FORMAT = "mlserving-model-export"
 CARD_FORMAT = "mlserving-model-card"
@@ -461,13 +468,25 @@ def _label(value: Any) -> Any:
 
 def _check_artifact(card: dict[str, Any], artifact: bytes) -> None:
     """Load the artifact (numpyml only: no pickle, no code named by the file) and check it is
-    the model the card describes, so a valid artifact of another model is refused."""
+    the model the card describes, so a valid artifact of another model is refused. A model
+    bigger than the servers' model memory is refused too: it could not be served."""
+    from registry.serving import loaded_bytes
+
+    budget = model_budget_bytes()
     try:
         pipeline = numpyml.load(
-            artifact, max_bytes=ARTIFACT_SLACK_BYTES + MAX_RATIO * len(artifact)
+            artifact, max_bytes=min(budget, ARTIFACT_SLACK_BYTES + MAX_RATIO * len(artifact))
         )
+        size = loaded_bytes(pipeline)
+    except numpyml.ModelSizeError as exc:
+        if exc.size <= budget:  # the ratio bound: a bomb
+            raise _refuse(f"{ARTIFACT} is not a valid numpyml model ({exc}).") from None
+        size = exc.size
     except Exception as exc:  # whatever a hostile file makes the loader raise: refused
         raise _refuse(f"{ARTIFACT} is not a valid numpyml model ({str(exc)[:200]}).") from None
+    if size > budget:
+        message = f"{too_large_message('The imported model', size)}: it could not be served."
+        raise TooLarge(message, {"file": message})
     algorithm = ALGORITHMS[card["algorithm"]]
     try:
         mismatch = _mismatch(pipeline, card, algorithm)

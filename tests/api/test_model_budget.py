@@ -94,3 +94,25 @@ def test_it_refuses_to_serve_a_model_bigger_than_the_model_memory(
     assert owner_api.get("/openapi.json").json()["paths"]["/api/v1/models/{name}/predict"]["post"][
         "responses"
     ]["507"]
+
+
+def test_it_refuses_to_import_a_model_bigger_than_the_model_memory(
+    owner_api, numbers, settings, worker
+):
+    assert owner_api.post("/models", knn_body(numbers)).status_code == 202
+    worker()
+    exported = owner_api.get("/models/knn/versions/1/export")
+    assert exported.status_code == 200
+    settings.MLSERVE_MODEL_CACHE_MB = 1
+    response = owner_api.post(
+        "/models/twin/import", exported.content, content_type="application/zip"
+    )
+    problem = assert_problem(response, 413)
+    print(f"import of a {len(exported.content) / 2**20:.2f} MB export: 413 {problem['detail']!r}")
+    assert problem["detail"].startswith("The imported model takes 1.6 MB in memory")
+    assert not RegisteredModel.objects.filter(name="twin").exists()
+    settings.MLSERVE_MODEL_CACHE_MB = 2
+    response = owner_api.post(
+        "/models/twin/import", exported.content, content_type="application/zip"
+    )
+    assert response.status_code == 201

@@ -238,3 +238,28 @@ def test_it_shows_a_category_column_with_too_many_values_as_a_form_error(
     assert response.status_code == 200
     assert escape("'id' has 15000 distinct values (at most 1000") in response.content.decode()
     assert not ModelVersion.objects.exists()
+
+
+def test_it_shows_a_knn_bigger_than_the_model_memory_as_a_form_error(
+    owner_client, make_dataset, settings
+):
+    settings.MLSERVE_MODEL_CACHE_MB = 1
+    rows = [",".join(str((i * (j + 7)) % 101) for j in range(11)) for i in range(20_000)]
+    header = ",".join([*(f"x{j}" for j in range(10)), "y"])
+    dataset = make_dataset(data="\n".join([header, *rows]).encode(), dataset_name="numbers")
+    data = {
+        "dataset": dataset.pk,
+        "name": "knn",
+        "algorithm": "knn_regressor",
+        "target": "y",
+        "features": [f"x{j}" for j in range(10)],
+        "test_size": "0.2",
+        "knn_regressor-n_neighbors": "5",
+        "knn_regressor-weights": "uniform",
+        "knn_regressor-metric": "euclidean",
+    }
+    response = owner_client.post(reverse("train"), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "would take 1.6 MB in memory, more than the 1 MB a server keeps" in html
+    assert not ModelVersion.objects.exists()
