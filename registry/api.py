@@ -28,7 +28,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from mlsite.errors import RequestDeadlineExceeded, deadline_problem
 from mlsite.middleware import CONFLICT_DETAIL
-from registry import csvio, drift, monitoring, services, serving, tokens, transfer
+from registry import bounds, csvio, drift, monitoring, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
 from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
 from registry.problems import CONTENT_TYPE as problem_type
@@ -853,6 +853,15 @@ _PREDICT_BODY = {
 _PREDICT_FORMATS = ("instances", "inputs", "dataframe_split", "dataframe_records")
 
 
+def _check_rows(n_rows: int) -> None:
+    if n_rows > settings.MLSERVE_MAX_PREDICT_ROWS:
+        raise HttpError(
+            413,
+            f"{n_rows} rows is more than the limit of "
+            f"{settings.MLSERVE_MAX_PREDICT_ROWS} (MLSERVE_MAX_PREDICT_ROWS).",
+        )
+
+
 def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise HttpError(
@@ -874,30 +883,34 @@ def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
             raise HttpError(
                 400, "dataframe_split needs 'columns' (a list) and 'data' (a list of rows)."
             )
-        columns = payload["columns"]
-        rows: list[Any] = []
-        for row in payload["data"]:
+        columns, data = payload["columns"], payload["data"]
+        _check_rows(len(data))
+        for i, row in enumerate(data):
             if not isinstance(row, list) or len(row) != len(columns):
                 raise serving.PredictionError(
                     "Every row of dataframe_split.data needs one value per column.",
-                    [
-                        {
-                            "row": len(rows),
-                            "column": None,
-                            "detail": f"expected {len(columns)} values",
-                        }
-                    ],
+                    [{"row": i, "column": None, "detail": f"expected {len(columns)} values"}],
                 )
-            rows.append(dict(zip(map(str, columns), row, strict=True)))
-        return serving.rows_to_table(served, rows)
+        names = list(map(str, columns))
+        if names == list(served.feature_names):
+            return serving.rows_to_table(served, data)  # already positional, in feature order
+        if sorted(names) == sorted(served.feature_names):  # reordered: positions by name
+            order = [names.index(name) for name in served.feature_names]
+            return serving.rows_to_table(served, [[row[j] for j in order] for row in data])
+        # Columns that do not fit: the first row by name, so that the problems name them.
+        return serving.rows_to_table(
+            served, [dict(zip(names, row, strict=True)) for row in data[:1]]
+        )
     if keys[0] == "inputs" and isinstance(payload, dict):
-        # Columnar inputs: {"feature": [values...], ...}
+        # Columnar inputs: {"feature": [values...], ...}, converted column by column.
         lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
         if len(lengths) != 1 or -1 in lengths:
             raise HttpError(400, "Columnar inputs need a list of equal length for every column.")
         n = lengths.pop()
-        rows = [{k: v[i] for k, v in payload.items()} for i in range(n)]
-        return serving.rows_to_table(served, rows)
+        _check_rows(n)
+        if not n:
+            raise serving.PredictionError("Send at least one row to predict.", [])
+        return serving.columns_to_table(served, payload)
     if not isinstance(payload, list):
         raise HttpError(400, f"{keys[0]} must be a list of rows.")
     return serving.rows_to_table(served, payload)
@@ -909,6 +922,24 @@ def _predict(request: HttpRequest, served: serving.ServedVersion) -> HttpRespons
         seen.table = table = _request_table(request, served)
         seen.result = result = serving.predict_table(served, table)
         return HttpResponse(serving.result_json(result), content_type="application/json")
+
+
+def _check_values(body: bytes, served: serving.ServedVersion) -> None:
+    """413 for a JSON body holding more values than MLSERVE_MAX_PREDICT_ROWS rows of the
+    model's features can, counted before parsing: orjson makes an object per value."""
+    max_rows, width = settings.MLSERVE_MAX_PREDICT_ROWS, len(served.features)
+    # A row of W values has W commas in every format (W - 1 inside it, one after it); the
+    # slack (a few MB once parsed) leaves bodies with unknown columns to be named (422).
+    limit = max_rows * width + 100_000
+    if len(body) <= limit:
+        return  # a value takes at least one byte: it fits
+    values = bounds.json_values(body)
+    if values > limit:
+        raise HttpError(
+            413,
+            f"The body holds about {values:,} values: more than {max_rows:,} rows of this model's "
+            f"{width} features (MLSERVE_MAX_PREDICT_ROWS). Split it into smaller requests.",
+        )
 
 
 def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[str, Any]:
@@ -927,6 +958,7 @@ def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[
             ) from None
         table = serving.convert_columns(served, table)
     elif content_type in ("application/json", ""):
+        _check_values(request.body, served)
         try:
             body = load_json(request.body)
         except orjson.JSONDecodeError as exc:
@@ -934,13 +966,7 @@ def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[
         table = _rows_from_json(served, body)
     else:
         raise HttpError(415, "Send JSON (application/json) or CSV (text/csv).")
-    n_rows = len(next(iter(table.values()))) if table else 0
-    if n_rows > settings.MLSERVE_MAX_PREDICT_ROWS:
-        raise HttpError(
-            413,
-            f"{n_rows} rows is more than the limit of "
-            f"{settings.MLSERVE_MAX_PREDICT_ROWS} (MLSERVE_MAX_PREDICT_ROWS).",
-        )
+    _check_rows(len(next(iter(table.values()))) if table else 0)
     return table
 
 

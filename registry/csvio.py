@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from registry import bounds
+
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "?")  # not "none": a real category name
 MAX_CATEGORY_VALUES = 50  # distinct values kept in the schema for a categorical column
 # Widest file accepted (upload or prediction). A 10,000-column file is small in bytes but
@@ -229,6 +231,16 @@ def _split_quoted(
     return header, cells, line_numbers
 
 
+def check_lines(data: bytes, max_rows: int, limit_name: str) -> None:
+    """Refuse a file with more data rows than max_rows from a count of its lines, before it
+    is decoded or split: a line costs a Python string (~50 bytes) once split."""
+    if len(data) // 2 + 1 <= max_rows:
+        return  # a row takes at least two bytes (a character and a newline): it fits
+    n_rows = bounds.csv_lines(data) - 1
+    if n_rows > max_rows:
+        _check_row_count(n_rows, max_rows, limit_name)
+
+
 def split_cells(
     data: bytes,
     *,
@@ -242,6 +254,7 @@ def split_cells(
     A dataset needs 2 rows (`min_rows`); rows to predict need one.
     """
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
+    check_lines(data, limit, limit_name)
     return _split(_decode(data), limit, limit_name, empty_as_nan=empty_as_nan, min_rows=min_rows)
 
 
@@ -390,6 +403,7 @@ def parse_csv(data: bytes, *, max_rows: int | None = None, engine: str = "arrow"
     `engine="python"` skips pyarrow: the reference the fast path is tested against.
     """
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
+    check_lines(data, limit, "MLSERVE_MAX_ROWS")
     text = _decode(data)
     columns = _read_arrow(data, text, limit) if engine == "arrow" else None
     if columns is None:

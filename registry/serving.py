@@ -334,6 +334,27 @@ def rows_to_table(served: ServedVersion, rows: list[Any]) -> dict[str, np.ndarra
     )
 
 
+def columns_to_table(served: ServedVersion, columns: dict[str, list[Any]]) -> dict[str, np.ndarray]:
+    """Columnar values ({feature: [values...]}, all of one length) -> typed columns, without
+    a Python object per row. Columns that are not exactly the features: their first row's
+    problems are reported (by name)."""
+    if columns.keys() != set(served.feature_names):
+        raise_row_problems(served, [{k: v[0] for k, v in columns.items()}])
+    return convert_columns(served, {name: _object_column(columns[name]) for name in columns})
+
+
+def _object_column(values: list[Any]) -> np.ndarray:
+    # An object array, not np.asarray: one long string would make a fixed-width string
+    # array as wide as it for every row.
+    column = np.empty(len(values), dtype=object)
+    try:
+        column[:] = values
+    except ValueError:  # values that are lists: one by one
+        for i, value in enumerate(values):
+            column[i] = value
+    return column
+
+
 def _grid(served: ServedVersion, rows: list[Any]) -> np.ndarray | None:
     """Rows as an (n, n_features) object array in feature order, or None if any row is off."""
     names = served.feature_names

@@ -1,0 +1,77 @@
+"""Count a body's rows or values before parsing it, so that limits apply before the parse.
+
+Parsing builds Python objects (orjson: a list and an object per value; str.split: a string
+per line) worth 10 to 100 times the body's bytes: a 51 MB columnar body of zeros took a
+worker to +4.7 GB before its row limit was checked. These counters read the bytes with numpy
+in fixed-size chunks instead: a few MB of scratch memory whatever the body's size, and no
+object per row. Each count is exact for a well-formed body (and a malformed one fails its
+parse at its first bad byte, which these counts also reach correctly).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_CHUNK = 1 << 18  # bytes per step: scratch memory is some ten times this
+_QUOTE, _BACKSLASH, _COMMA, _NEWLINE, _RETURN = ord('"'), ord("\\"), ord(","), 10, 13
+
+
+def _chunks(data: bytes) -> list[np.ndarray]:
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    return [buffer[start : start + _CHUNK] for start in range(0, buffer.size, _CHUNK)]
+
+
+def _escaped(chunk: np.ndarray, carry: bool) -> tuple[np.ndarray | None, bool]:
+    """JSON: the bytes escaped by a backslash (the one after an odd run of them), and whether
+    the chunk ends with a backslash that escapes the next chunk's first byte."""
+    backslash = chunk == _BACKSLASH
+    if carry:
+        backslash[0] = False  # escaped itself: an ordinary character
+    where = np.flatnonzero(backslash)
+    if not where.size and not carry:
+        return None, False
+    mask = np.zeros(chunk.size, dtype=bool)
+    mask[0] = carry
+    if not where.size:
+        return mask, False
+    breaks = np.flatnonzero(np.diff(where) != 1) + 1
+    starts = where[np.r_[0, breaks]]
+    lengths = np.diff(np.r_[0, breaks, where.size])
+    after = (starts + lengths)[lengths % 2 == 1]
+    carry_out = bool(after.size and after[-1] == chunk.size)
+    mask[after[after < chunk.size]] = True
+    return mask, carry_out
+
+
+def json_values(body: bytes) -> int:
+    """The commas outside strings of a JSON document, plus one: every value of a list or an
+    object but its first follows a comma, so a body of R rows of W values counts about
+    R x W. Brackets are not counted: nesting deeper than orjson's limit fails the parse at once."""
+    count, in_string, escape = 1, 0, False
+    for chunk in _chunks(body):
+        quotes = chunk == _QUOTE
+        escaped, escape = _escaped(chunk, escape)
+        if escaped is not None:
+            quotes &= ~escaped
+        # A byte is inside a string when an odd number of quotes precede it (int8 wraps,
+        # which keeps the parity).
+        inside = (np.cumsum(quotes, dtype=np.int8) + in_string) & 1
+        count += int(np.count_nonzero((chunk == _COMMA) & (inside == 0)))
+        in_string = int(inside[-1])
+    return count
+
+
+def csv_lines(data: bytes) -> int:
+    """How many lines of a CSV hold something other than whitespace; a line ends at LF, CR
+    or CR LF outside a quoted field (a quote doubles to escape itself: parity tells inside)."""
+    count, in_quotes, content = 0, 0, 0  # content: visible bytes of the unfinished line
+    for chunk in _chunks(data):
+        inside = (np.cumsum(chunk == _QUOTE, dtype=np.int8) + in_quotes) & 1
+        ends = np.flatnonzero(((chunk == _NEWLINE) | (chunk == _RETURN)) & (inside == 0))
+        visible = np.cumsum(chunk > ord(" "), dtype=np.int32)
+        at_ends = visible[ends]
+        per_line = np.diff(at_ends, prepend=-content) if ends.size else at_ends
+        count += int(np.count_nonzero(per_line))
+        content = int(visible[-1] - (at_ends[-1] if ends.size else -content))
+        in_quotes = int(inside[-1])
+    return count + (content > 0)
