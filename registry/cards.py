@@ -16,12 +16,13 @@ boolean or null): that is all the pages show of an unknown metric.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter, ValidationError
 
 from registry.algorithms import (
     CLASSIFIER,
@@ -33,6 +34,7 @@ from registry.algorithms import (
     clean_params,
 )
 
+logger = logging.getLogger(__name__)
 MAX_INT = 2**53  # exact in a float, in JSON and in SQL's double precision
 MAX_FLOAT = 1e300
 MAX_ITEMS = 1_000_000  # of any list in a card (the card itself is at most 64 MB)
@@ -333,12 +335,17 @@ def check_card(card: dict[str, Any], algorithm: Algorithm) -> None:
         raise CardError(f"params.{missing[0]}", "is missing")
     _check_features(parsed.features)
     _check_classes(parsed, algorithm)
-    metrics = _validate(METRICS[algorithm.kind], card["metrics"], "metrics")
-    if isinstance(metrics, ClassifierMetrics) and metrics.confusion_matrix is not None:
-        _check_confusion(metrics.confusion_matrix, parsed.classes or [])
+    check_metrics(algorithm.kind, card["metrics"], parsed.classes)
     if card["profile"]:
         _check_profile(_validate(Profile, card["profile"], "profile"), parsed.features)
     _check_origin_depth(parsed.origin)
+
+
+def check_metrics(kind: str, metrics: Any, classes: list[Any] | None) -> None:
+    """The metrics of a model of this kind (and these classes) fit; CardError otherwise."""
+    parsed = _validate(METRICS[kind], metrics, "metrics")
+    if isinstance(parsed, ClassifierMetrics) and parsed.confusion_matrix is not None:
+        _check_confusion(parsed.confusion_matrix, classes or [])
 
 
 def _check_features(features: list[Feature]) -> None:
@@ -392,3 +399,51 @@ def _check_origin_depth(origin: Origin | None) -> None:
         if depth > MAX_ORIGIN_DEPTH:
             raise CardError("origin", f"must record at most {MAX_ORIGIN_DEPTH} earlier imports")
         origin = origin.previous
+
+
+# Reading stored rows ---------------------------------------------------------------------------
+# Versions stored before imports were checked (or edited by hand) may hold anything: what the
+# pages and the drift report read of them goes through these, never raising.
+
+
+def is_number(value: Any) -> bool:
+    """A JSON number a page may format (finite, within a double, not a boolean)."""
+    try:
+        _number(value, None, None)
+    except ValueError:
+        return False
+    return True
+
+
+def shown_metrics(kind: str, metrics: Any, classes: Any) -> dict[str, Any]:
+    """A version's metrics as the pages may show them: all of them when they fit the schema,
+    otherwise only the entries that do on their own."""
+    schema = METRICS.get(kind)
+    if schema is None or not isinstance(metrics, dict):
+        return {}
+    try:
+        check_metrics(kind, metrics, classes if isinstance(classes, list) else None)
+        return metrics
+    except CardError as exc:
+        logger.warning("stored metrics do not fit the model card schema: %s", exc)
+    kept = {}
+    for key, value in metrics.items():
+        try:
+            check_metrics(kind, {key: value}, classes if isinstance(classes, list) else None)
+        except CardError:
+            continue
+        kept[key] = value
+    return kept
+
+
+def profile_problem(profile: Any, features: Any) -> str | None:
+    """Why a stored training-data profile cannot be compared with (None: it can)."""
+    try:
+        parsed = TypeAdapter(list[Feature]).validate_python(features)
+    except ValidationError as exc:
+        return str(_first_error(exc, "features"))
+    try:
+        _check_profile(_validate(Profile, profile, "profile"), parsed)
+    except CardError as exc:
+        return str(exc)
+    return None

@@ -26,6 +26,7 @@ samples PSI measures mostly noise (about (bins - 1) / rows on average).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from datetime import timedelta
@@ -38,7 +39,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from registry import cards
 from registry.models import ModelVersion, PredictionLog
+
+logger = logging.getLogger(__name__)
 
 PROFILE_BINS = 10
 PROFILE_MAX_CATEGORIES = 30
@@ -318,10 +322,17 @@ def report(
         "model": version.model.name,
         "version": version.version,
         "window": {"days": days, "max_rows": max_rows, "since": since, "until": until},
-        "training_rows": (version.profile or {}).get("rows"),
+        "training_rows": (
+            version.profile.get("rows") if isinstance(version.profile, dict) else None
+        ),
     }
-    if not (version.profile or {}).get("features"):
-        # Trained before profiles existed (or imported without one): nothing to compare with.
+    profile = version.profile if isinstance(version.profile, dict) else {}
+    problem = cards.profile_problem(profile, version.features) if profile else None
+    if problem:
+        logger.warning("the profile of %s cannot be read: %s", version, problem)
+    if problem or not profile.get("features"):
+        # Trained before profiles existed (or imported without one, or stored damaged):
+        # nothing to compare with.
         return {
             **head,
             "status": "no_profile",

@@ -15,6 +15,7 @@ from django.forms.boundfield import BoundField
 
 from registry import csvio
 from registry.algorithms import ALGORITHMS, Algorithm, Param
+from registry.cards import is_number
 from registry.models import Dataset, ModelVersion, name_validator
 from registry.services import RegistryError
 
@@ -352,7 +353,7 @@ class PredictForm(forms.Form):
         name = feature["name"]
         if feature["type"] == "number":
             help_text = "Leave empty for a missing value."
-            if "min" in feature and "max" in feature:
+            if is_number(feature.get("min")) and is_number(feature.get("max")):
                 help_text = (
                     f"Seen in training: {_short(feature['min'])} to {_short(feature['max'])}. "
                     + help_text
@@ -361,7 +362,7 @@ class PredictForm(forms.Form):
             return forms.FloatField(
                 label=name,
                 required=False,
-                initial=float(_short(mean)) if isinstance(mean, (int, float)) else None,
+                initial=float(_short(mean)) if is_number(mean) else None,
                 help_text=help_text,
                 widget=forms.NumberInput(attrs={"step": "any"}),
             )

@@ -212,8 +212,11 @@ class ModelVersion(models.Model):
         from registry.algorithms import HEADLINE_METRIC
 
         name = HEADLINE_METRIC.get(self.kind)
-        value = self.metrics.get(name) if name and self.metrics else None
-        return (name, value) if isinstance(value, (int, float)) else None
+        value = self.metrics.get(name) if name and isinstance(self.metrics, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        # A stored card may hold a 400-digit integer: shown only if a double holds it.
+        return (name, float(value)) if abs(value) <= 1e300 else None
 
     def dataset_visible_to(self, user: Any) -> bool:
         """Whether `user` may see which dataset this version was trained on (its id, name and

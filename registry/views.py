@@ -36,6 +36,7 @@ from django.db.models import (
     Count,
     F,
     FloatField,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -45,13 +46,24 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Substr
+from django.db.models.functions import Coalesce, Substr
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from registry import charts, csvio, drift, monitoring, predlog, services, serving, tokens, transfer
+from registry import (
+    cards,
+    charts,
+    csvio,
+    drift,
+    monitoring,
+    predlog,
+    services,
+    serving,
+    tokens,
+    transfer,
+)
 from registry.algorithms import (
     ALGORITHMS,
     CLASSIFIER,
@@ -176,6 +188,40 @@ def _get_dataset_for_owner(request: HttpRequest, pk: int) -> Dataset:
 # Reads: fixed query counts, no bytes -------------------------------------------------
 
 
+class JSONNumber(Func):
+    """The value under `key` of a JSON object column, as a double when it is a JSON number a
+    double can hold, NULL otherwise (a string, a boolean, a list, a 400-digit integer): one
+    bad row (an old import, a hand edit) never makes a listing's query fail. The CASEs are
+    nested because only CASE fixes the order in which SQL evaluates a condition."""
+
+    output_field = FloatField()
+
+    def __init__(self, field: str, key: str) -> None:
+        if not re.fullmatch(r"[a-z0-9_]+", key):
+            raise ValueError(f"not a metric name: {key!r}")
+        self.key = key
+        super().__init__(F(field))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        column, params = compiler.compile(self.source_expressions[0])
+        path = f'$."{self.key}"'
+        sql = (
+            f"CASE WHEN json_type({column}, %s) IN ('integer', 'real') THEN "
+            f"CASE WHEN abs(json_extract({column}, %s)) <= 1e300 "
+            f"THEN json_extract({column}, %s) END END"
+        )
+        return sql, [*params, path, *params, path, *params, path]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"CASE WHEN jsonb_typeof({column} -> %s) = 'number' THEN "
+            f"CASE WHEN abs(({column} ->> %s)::numeric) <= 1e300 "
+            f"THEN ({column} ->> %s)::double precision END END"
+        )
+        return sql, [*params, self.key, *params, self.key, *params, self.key]
+
+
 def _headline_annotations(prefix: str = "") -> dict[str, Case]:
     """The headline metric's name and value of each version, computed by the database from
     the algorithms table, so listings never load the metrics JSON (a confusion matrix can be
@@ -185,7 +231,7 @@ def _headline_annotations(prefix: str = "") -> dict[str, Case]:
         ids = [a.id for a in ALGORITHMS.values() if a.kind == kind]
         match = Q(**{f"{prefix}algorithm__in": ids})
         names.append(When(match, then=Value(metric)))
-        values.append(When(match, then=Cast(KT(f"{prefix}metrics__{metric}"), FloatField())))
+        values.append(When(match, then=JSONNumber(f"{prefix}metrics", metric)))
     return {
         "headline_metric": Case(*names, default=Value(""), output_field=CharField()),
         "headline_value": Case(*values, default=Value(None), output_field=FloatField()),
@@ -754,13 +800,14 @@ def _feature_rows(version: ModelVersion) -> list[dict[str, Any]]:
     rows = []
     for feature in version.features:
         if feature["type"] == "number":
+            low, high, mean = (feature.get(k) for k in ("min", "max", "mean"))
             summary = (
-                f"{feature['min']:.4g} to {feature['max']:.4g}, mean {feature['mean']:.4g}"
-                if {"min", "max", "mean"} <= set(feature)
+                f"{low:.4g} to {high:.4g}, mean {mean:.4g}"
+                if all(cards.is_number(v) for v in (low, high, mean))
                 else ""
             )
         else:
-            categories = feature.get("categories") or []
+            categories = [str(c) for c in feature.get("categories") or [] if isinstance(c, str)]
             summary = ", ".join(categories[:12]) + (" …" if len(categories) > 12 else "")
         rows.append({"name": feature["name"], "type": feature["type"], "summary": summary})
     return rows
@@ -787,7 +834,7 @@ def _api_example(request: HttpRequest, version: ModelVersion) -> str:
     for feature in version.features:
         if feature["type"] == "number":
             mean = feature.get("mean")
-            row[feature["name"]] = float(f"{mean:.4g}") if isinstance(mean, (int, float)) else 0
+            row[feature["name"]] = float(f"{mean:.4g}") if cards.is_number(mean) else 0
         else:
             row[feature["name"]] = (feature.get("categories") or [""])[0]
     url = request.build_absolute_uri(
@@ -863,7 +910,7 @@ def _render_version(
         "algorithm": ALGORITHMS.get(version.algorithm),
     }
     if version.is_ready:
-        metrics = version.metrics
+        metrics = cards.shown_metrics(version.kind, version.metrics, version.classes)
         context.update(
             metrics=_metric_rows(metrics),
             confusion=_confusion_rows(metrics.get("confusion_matrix")),
