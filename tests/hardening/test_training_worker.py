@@ -115,10 +115,10 @@ def test_it_stops_the_training_child_when_its_version_is_cancelled_or_deleted(ow
     from tests.hardening.conftest import blobs_csv, child_pids
     from tests.hardening.test_faults import SLOW_TRAINING
 
-    # GMMs of 100,000 iterations that would run for many minutes each: a child gone within
-    # 30 s was stopped, not finished.
+    # GMMs that would fit until their work budget runs out (about 390 EM iterations, ~50 s
+    # each here): a child gone within 30 s was stopped, and its status says it did not finish.
     dataset = services.dataset_create(owner=owner, data=blobs_csv(40_000), name="blobs")
-    training = {**SLOW_TRAINING, "params": {**SLOW_TRAINING["params"], "max_iter": 100_000}}
+    training = {**SLOW_TRAINING, "params": {**SLOW_TRAINING["params"], "max_iter": 10_000}}
     versions = [
         services.model_create_with_version(owner=owner, name=n, dataset=dataset, **training)
         for n in ("cancelled", "deleted", "model-deleted")
