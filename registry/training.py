@@ -112,7 +112,9 @@ def load_training_data(
     dataset = Dataset.objects.filter(pk=version.dataset_id).only("csv", "sha256", "schema").first()
     if dataset is None:  # a retry started again after its first attempt read it
         when = "during training" if version.attempts > 1 else "before training started"
-        raise TrainingError(f"The dataset was deleted {when}: train a new version on another.")
+        raise TrainingError(
+            f"The dataset was deleted {when}; train a new version on another dataset."
+        )
     schema = dataset.schema
     data = bytes(dataset.csv)
     if csvio.sha256_hex(data) != version.dataset_sha256:
