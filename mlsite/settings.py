@@ -214,6 +214,10 @@ MLSERVE_TRAIN_MAX_MEMORY_MB = env_int("MLSERVE_TRAIN_MAX_MEMORY_MB", 4096)  # 0:
 # A running training whose heartbeat is older than this lost its worker: retried once, then failed.
 MLSERVE_STALE_TRAINING_S = env_float("MLSERVE_STALE_TRAINING_S", 30.0, minimum=1.0)
 MLSERVE_REAP_INTERVAL_S = env_float("MLSERVE_REAP_INTERVAL_S", 10.0, minimum=0.1)
+# A training child that sends no heartbeat from inside its work (progress steps, iteration
+# reports) for this long is stuck (a lock inherited through fork, a hung call): the worker
+# kills it and trains again, once, then fails the version; 0 turns the watchdog off.
+MLSERVE_TRAIN_STALL_S = env_float("MLSERVE_TRAIN_STALL_S", 120.0)
 MLSERVE_MODEL_CACHE_MB = env_int("MLSERVE_MODEL_CACHE_MB", 512, minimum=1)
 MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=1)
 # A request still running after this many seconds is answered 503 (mlsite/errors.py), a few

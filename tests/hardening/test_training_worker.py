@@ -4,6 +4,8 @@ processes on the test database; the test process only queues work and watches.
 """
 
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -144,4 +146,58 @@ def test_it_stops_the_training_child_when_its_version_is_cancelled_or_deleted(ow
     report("training child stopped after its version was", **{f"{k}_s": v for k, v in took.items()})
     assert statuses(versions) == ["cancelled", "deleted", "deleted"]
     assert ModelVersion.objects.get(pk=versions[0].pk).error == "Cancelled by olivia."
+    assert worker.proc.poll() is None
+
+
+# Watchdog ------------------------------------------------------------------------------
+
+STALL_S = 2  # MLSERVE_TRAIN_STALL_S for the watchdog test
+
+
+def test_it_kills_a_child_that_stops_beating_retries_once_then_fails(owner, start_worker):
+    from tests.hardening.conftest import blobs_csv, child_pids, is_running
+    from tests.hardening.test_faults import SLOW_TRAINING
+
+    # A child stopped by SIGSTOP is a real stall: alive, holding whatever it held, sending
+    # nothing (as one hung on a lock inherited through fork). No test hook in the code.
+    dataset = services.dataset_create(owner=owner, data=blobs_csv(40_000), name="blobs")
+
+    def gmm(name: str, max_iter: int) -> ModelVersion:
+        params = {**SLOW_TRAINING["params"], "max_iter": max_iter}
+        training = {**SLOW_TRAINING, "params": params}
+        return services.model_create_with_version(
+            owner=owner, name=name, dataset=dataset, **training
+        )
+
+    recovers, stalls = gmm("recovers", 60), gmm("stalls", 100_000)
+    worker = start_worker("w1", env={"MLSERVE_TRAIN_STALL_S": str(STALL_S)})
+    seen: list[int] = []
+
+    def freeze_next_child(version: ModelVersion) -> float:
+        child = wait_until(
+            lambda: fitting(version) and [p for p in child_pids(worker.pid) if p not in seen],
+            120,
+            f"{version.model.name}: no new training child fitting",
+        )[0]
+        seen.append(child)
+        os.kill(child, signal.SIGSTOP)
+        frozen = time.monotonic()
+        wait_until(lambda: not is_running(child), 60, "the stalled child was not killed")
+        return round(time.monotonic() - frozen, 2)
+
+    killed_after = [freeze_next_child(recovers)]
+    # The retry of `recovers` runs to the end.
+    wait_until(lambda: statuses([recovers]) == ["ready"], 120, "the retry did not finish")
+    killed_after += [freeze_next_child(stalls), freeze_next_child(stalls)]
+    wait_until(lambda: statuses([stalls]) == ["failed"], 60, "the stalled version did not fail")
+    report(f"stalled child killed (MLSERVE_TRAIN_STALL_S={STALL_S})", after_s=killed_after)
+
+    recovered = ModelVersion.objects.get(pk=recovers.pk)
+    assert (recovered.status, recovered.attempts) == ("ready", 2)
+    failed = ModelVersion.objects.get(pk=stalls.pk)
+    assert failed.attempts == 2
+    assert failed.error == (
+        f"Training made no progress for {STALL_S} s (MLSERVE_TRAIN_STALL_S); "
+        "stopped after 2 attempts."
+    )
     assert worker.proc.poll() is None
