@@ -233,10 +233,12 @@ if GUNICORN_TIMEOUT and MLSERVE_REQUEST_DEADLINE_S >= GUNICORN_TIMEOUT:
         f"GUNICORN_TIMEOUT={GUNICORN_TIMEOUT}, or the worker is killed before it answers."
     )
 
-# What one user may store (registry/services.py; superusers are exempt, 0 is no limit):
+# What one user may store or queue (registry/services.py; superusers are exempt, 0 is no limit):
 # the bytes of their datasets (413 over it) and their number of models (429).
 MLSERVE_USER_MAX_DATASET_MB = env_int("MLSERVE_USER_MAX_DATASET_MB", 1024)
 MLSERVE_USER_MAX_MODELS = env_int("MLSERVE_USER_MAX_MODELS", 100)
+# Trainings one user may have queued or running at once (429 over it).
+MLSERVE_USER_MAX_TRAININGS = env_int("MLSERVE_USER_MAX_TRAININGS", 4)
 
 # Operations (registry/monitoring.py, registry/predlog.py). /metrics answers a request
 # with `Authorization: Bearer <MLSERVE_METRICS_TOKEN>` when a token is set, else only

@@ -91,7 +91,7 @@ def test_it_runs_many_short_trainings_back_to_back_with_an_eager_reaper_and_none
     owner, start_worker, settings
 ):
     count = 30
-    settings.MLSERVE_MAX_TRAININGS_PER_USER = count
+    settings.MLSERVE_USER_MAX_TRAININGS = count
     dataset = services.dataset_create(owner=owner, data=demo_bytes("churn.csv"), name="churn")
     versions = [queue_churn(owner, f"churn{i}", dataset) for i in range(count)]
     started = time.monotonic()
@@ -200,4 +200,32 @@ def test_it_kills_a_child_that_stops_beating_retries_once_then_fails(owner, star
         f"Training made no progress for {STALL_S} s (MLSERVE_TRAIN_STALL_S); "
         "stopped after 2 attempts."
     )
+    assert worker.proc.poll() is None
+
+
+# Fair scheduling -----------------------------------------------------------------------
+
+
+def test_one_worker_takes_turns_between_users_not_first_come_first_served(
+    owner, other, start_worker
+):
+    mine = services.dataset_create(owner=owner, data=demo_bytes("churn.csv"), name="churn")
+    theirs = services.dataset_create(owner=other, data=demo_bytes("churn.csv"), name="churn")
+    # Olivia queues 3 trainings, then Oscar 1: he should not wait for all of hers.
+    versions = [queue_churn(owner, f"olivia{i}", mine) for i in range(3)]
+    versions.append(queue_churn(other, "oscar", theirs))
+    worker = start_worker("w1")
+    wait_until(
+        lambda: all(s in ("ready", "failed") for s in statuses(versions)),
+        120,
+        f"trainings still waiting: {statuses(versions)}",
+    )
+    assert statuses(versions) == ["ready"] * 4
+    order = list(
+        ModelVersion.objects.filter(pk__in=[v.pk for v in versions])
+        .order_by("started_at")
+        .values_list("model__name", flat=True)
+    )
+    report("one worker, Olivia queues 3 then Oscar 1: trainings started", order=order)
+    assert order == ["olivia0", "oscar", "olivia1", "olivia2"]
     assert worker.proc.poll() is None
