@@ -218,6 +218,10 @@ MLSERVE_TRAIN_MAX_MEMORY_MB = env_int("MLSERVE_TRAIN_MAX_MEMORY_MB", 4096)  # 0:
 # A running training whose heartbeat is older than this lost its worker: retried once, then failed.
 MLSERVE_STALE_TRAINING_S = env_float("MLSERVE_STALE_TRAINING_S", 30.0, minimum=1.0)
 MLSERVE_REAP_INTERVAL_S = env_float("MLSERVE_REAP_INTERVAL_S", 10.0, minimum=0.1)
+# A training child that sends no heartbeat from inside its work (progress steps, iteration
+# reports) for this long is stuck (a lock inherited through fork, a hung call): the worker
+# kills it and trains again, once, then fails the version; 0 turns the watchdog off.
+MLSERVE_TRAIN_STALL_S = env_float("MLSERVE_TRAIN_STALL_S", 120.0)
 MLSERVE_MODEL_CACHE_MB = env_int("MLSERVE_MODEL_CACHE_MB", 512, minimum=1)
 MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=1)
 # Most estimated work in one prediction request (rows x the model's cost per row, about one
@@ -237,10 +241,12 @@ if GUNICORN_TIMEOUT and MLSERVE_REQUEST_DEADLINE_S >= GUNICORN_TIMEOUT:
         f"GUNICORN_TIMEOUT={GUNICORN_TIMEOUT}, or the worker is killed before it answers."
     )
 
-# What one user may store (registry/services.py; superusers are exempt, 0 is no limit):
+# What one user may store or queue (registry/services.py; superusers are exempt, 0 is no limit):
 # the bytes of their datasets (413 over it) and their number of models (429).
 MLSERVE_USER_MAX_DATASET_MB = env_int("MLSERVE_USER_MAX_DATASET_MB", 1024)
 MLSERVE_USER_MAX_MODELS = env_int("MLSERVE_USER_MAX_MODELS", 100)
+# Trainings one user may have queued or running at once (429 over it).
+MLSERVE_USER_MAX_TRAININGS = env_int("MLSERVE_USER_MAX_TRAININGS", 4)
 
 # Operations (registry/monitoring.py, registry/predlog.py). /metrics answers a request
 # with `Authorization: Bearer <MLSERVE_METRICS_TOKEN>` when a token is set, else only

@@ -8,6 +8,7 @@ here by reading the `__init__` signature.
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -123,24 +124,36 @@ class TransformerMixin:
 
 
 class Progress:
-    """Reports fit progress to a callback at most ~100 times and records the loss curve.
+    """Reports fit progress to a callback about 100 times per fit, and at least every
+    `REPORT_EVERY_S` seconds while iterations go on, and records the loss curve.
 
     Iterative estimators create one per fit: `progress = Progress(callback, max_iter)`,
     call `progress.step(iteration, loss)` once per iteration (iteration counts from 1),
-    and keep `progress.losses` as `loss_curve_`.
+    and keep `progress.losses` as `loss_curve_`. The timed reports let a caller tell a
+    long fit that still iterates (a large max_iter: one report in 1,000 iterations) from
+    one that stopped.
     """
+
+    REPORT_EVERY_S = 1.0
 
     def __init__(self, callback: ProgressCallback | None, max_iter: int) -> None:
         self.callback = callback
         self.max_iter = max(int(max_iter), 1)
         self.every = max(self.max_iter // 100, 1)
         self.losses: list[float] = []
+        self.last_report = time.monotonic()
 
     def step(self, iteration: int, loss: float) -> None:
         self.losses.append(float(loss))
-        if self.callback is not None and (
-            iteration % self.every == 0 or iteration == self.max_iter
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if (
+            iteration % self.every == 0
+            or iteration == self.max_iter
+            or now - self.last_report >= self.REPORT_EVERY_S
         ):
+            self.last_report = now
             self.callback({"iteration": iteration, "max_iter": self.max_iter, "loss": float(loss)})
 
     def done(self, iteration: int) -> None:

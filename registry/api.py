@@ -629,7 +629,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status:
 
 @api.post(
     "/models/{name}/versions",
-    response={202: VersionOut, **errors(403, 404, 422)},
+    response={202: VersionOut, **errors(403, 404, 422, 429)},
     tags=["models"],
 )
 def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:

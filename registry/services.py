@@ -146,6 +146,22 @@ def _check_model_quota(owner: AbstractBaseUser) -> None:
         raise QuotaExceeded(message, {"name": message})
 
 
+def _check_training_cap(user: AbstractBaseUser) -> None:
+    """At most MLSERVE_USER_MAX_TRAININGS queued or running trainings per user, so that one
+    user cannot fill the queue; the worker also takes turns between users
+    (db_worker.TrainingWorker.claim_next)."""
+    cap = settings.MLSERVE_USER_MAX_TRAININGS
+    if not cap or user.is_superuser:
+        return
+    _lock_user(user)
+    active = ModelVersion.objects.filter(created_by=user, status__in=ACTIVE).count()
+    if active >= cap:
+        raise QuotaExceeded(
+            f"You have {active} trainings queued or running, the most one user may "
+            "(MLSERVE_USER_MAX_TRAININGS): wait for one to finish, or cancel one."
+        )
+
+
 # Datasets ------------------------------------------------------------------------------
 
 
@@ -425,6 +441,7 @@ def version_create(
     )
     schema = {c["name"]: c for c in dataset.schema}
     with transaction.atomic():
+        _check_training_cap(user)
         version = ModelVersion.objects.create(
             model=model,
             version=_next_version_number(model),

@@ -16,10 +16,12 @@ import ctypes
 import functools
 import logging
 import multiprocessing
+import os
 import resource
 import signal
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -59,7 +61,7 @@ def _next_attempt(version_id: int) -> int:
     return (attempts or 0) + 1
 
 
-def _child_main(version_id: int, memory_mb: int) -> None:
+def _child_main(version_id: int, memory_mb: int, heartbeat_fd: int) -> None:
     """Entry point of the training child: die with the parent, cap memory, train."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -69,10 +71,10 @@ def _child_main(version_id: int, memory_mb: int) -> None:
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from registry.training import train
+    from registry.training import Heartbeat, train
 
     try:
-        train(version_id)
+        train(version_id, Heartbeat(heartbeat_fd))
     finally:
         connections.close_all()
 
@@ -96,41 +98,88 @@ def _preload_training() -> None:
 
 
 def run_isolated(version_id: int) -> str:
-    """Fork, wait with a time limit while beating the heart, then explain any crash."""
+    """Train in a child; a child that stalls (no heartbeat for MLSERVE_TRAIN_STALL_S) is
+    killed and the training run again, once, then failed. Explain any crash."""
     _preload_training()
-    timeout = settings.MLSERVE_TRAIN_TIMEOUT_S
+    while _run_child(version_id) == STALLED:
+        stall = settings.MLSERVE_TRAIN_STALL_S
+        attempts = (
+            ModelVersion.objects.filter(pk=version_id).values_list("attempts", flat=True).first()
+        )
+        if attempts is None:
+            break
+        if attempts >= MAX_ATTEMPTS:
+            from registry.training import fail
+
+            fail(
+                version_id,
+                f"Training made no progress for {stall:g} s (MLSERVE_TRAIN_STALL_S); "
+                f"stopped after {attempts} attempts.",
+            )
+            break
+        logger.warning("version %s made no progress for %g s: retrying", version_id, stall)
+        ModelVersion.objects.filter(pk=version_id, status=Status.RUNNING).update(
+            attempts=attempts + 1,
+            progress=0,
+            loss_curve=[],
+            heartbeat_at=timezone.now(),
+            error=f"The training made no progress for {stall:g} s; retrying.",
+        )
+    status = _status(version_id)
+    return status or "deleted"
+
+
+STALLED = "stalled"
+
+
+def _run_child(version_id: int) -> str | None:
+    """Fork one training child and wait for it: with a time limit, a watchdog on its
+    heartbeats (training.Heartbeat, down a pipe), and a look at the version's row every
+    POLL_S (cancelled or deleted: the child is killed). Returns STALLED for a child the
+    watchdog killed, else None with the version's outcome written."""
+    from registry.training import Heartbeat  # imported already by _preload_training
+
+    timeout, stall = settings.MLSERVE_TRAIN_TIMEOUT_S, settings.MLSERVE_TRAIN_STALL_S
     connections.close_all()  # the child must not share the parent's database socket
-    context = multiprocessing.get_context("fork")
-    child = context.Process(
+    reader, writer = os.pipe()
+    os.set_blocking(writer, False)  # a child never waits on its heartbeat
+    child = multiprocessing.get_context("fork").Process(
         target=_child_main,
-        args=(version_id, settings.MLSERVE_TRAIN_MAX_MEMORY_MB),
+        args=(version_id, settings.MLSERVE_TRAIN_MAX_MEMORY_MB, writer),
         name=f"train-v{version_id}",
         daemon=True,
     )
-    started = last_beat = time.monotonic()
+    started = last_beat = last_sign = time.monotonic()
+    watching = True  # until the child says a quiet step begins
     child.start()
+    os.close(writer)
+    os.set_blocking(reader, False)
     try:
         while child.is_alive():
             # Wake every POLL_S (a cancel or a delete stops the child within about that),
             # or when the time limit passes: a 3 s limit stops the training at 3 s.
             remaining = timeout - (time.monotonic() - started)
             child.join(max(0.0, min(POLL_S, remaining)))
+            signs = _read_signs(reader)
+            if signs:
+                last_sign, watching = time.monotonic(), not signs.endswith(Heartbeat.QUIET)
             if not child.is_alive():
                 break
             status = _status(version_id)
             if status not in (Status.RUNNING, Status.READY):  # cancelled or deleted
                 logger.info("version %s is %s: stopping its training", version_id, status)
-                child.kill()
-                child.join(10)
+                _kill(child)
                 break
+            if watching and stall and time.monotonic() - last_sign >= stall:
+                _kill(child)
+                return STALLED
             if time.monotonic() - last_beat >= _heartbeat_interval():
                 last_beat = time.monotonic()
                 ModelVersion.objects.filter(pk=version_id, status=Status.RUNNING).update(
                     heartbeat_at=timezone.now()
                 )
             if time.monotonic() - started >= timeout:
-                child.kill()
-                child.join(10)
+                _kill(child)
                 from registry.training import fail
 
                 fail(
@@ -139,16 +188,32 @@ def run_isolated(version_id: int) -> str:
                     "and was stopped: use fewer rows, fewer iterations or a faster algorithm.",
                 )
     finally:
+        os.close(reader)
         if child.is_alive():
-            child.kill()
-            child.join(10)
-    status = _status(version_id)
-    if status in (Status.QUEUED, Status.RUNNING):
+            _kill(child)
+    if _status(version_id) in (Status.QUEUED, Status.RUNNING):
         from registry.training import fail
 
         fail(version_id, _crash_message(child.exitcode))
-        status = Status.FAILED
-    return status or "deleted"
+    return None
+
+
+def _read_signs(reader: int) -> bytes:
+    """Every heartbeat byte the child has sent since the last read."""
+    signs = b""
+    while True:
+        try:
+            chunk = os.read(reader, 4096)
+        except BlockingIOError:
+            return signs
+        if not chunk:  # the child closed its end (it exited)
+            return signs
+        signs += chunk
+
+
+def _kill(child: Any) -> None:
+    child.kill()
+    child.join(10)
 
 
 def _status(version_id: int) -> str | None:

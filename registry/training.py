@@ -9,6 +9,7 @@ a message a person can act on.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from typing import Any
@@ -63,15 +64,44 @@ def build_pipeline(algorithm: Algorithm, params: dict[str, Any], features: list[
     return Pipeline([("prep", ColumnTransformer(parts)), ("model", algorithm.build(params))])
 
 
-class ProgressWriter:
-    """Writes progress and the loss curve to the version, throttled to a few writes a second."""
+class Heartbeat:
+    """The training child's signs of life to the worker (tasks.run_isolated), one byte each
+    down a pipe: BEAT from inside the work (each progress step, each iteration report of
+    an iterative fit), QUIET before a step that reports nothing (a fit without iterations,
+    the metrics, the plots), which the worker's watchdog then leaves to the time limit.
+    Without a pipe (a training run in-process) it does nothing."""
 
-    def __init__(self, version_id: int) -> None:
+    BEAT, QUIET = b".", b"q"
+
+    def __init__(self, fd: int | None = None) -> None:
+        self.fd = fd
+
+    def _send(self, sign: bytes) -> None:
+        if self.fd is not None:
+            try:
+                os.write(self.fd, sign)
+            except BlockingIOError:  # the pipe is full of beats not yet read: enough said
+                pass
+
+    def beat(self) -> None:
+        self._send(self.BEAT)
+
+    def quiet(self) -> None:
+        self._send(self.QUIET)
+
+
+class ProgressWriter:
+    """Writes progress and the loss curve to the version, throttled to a few writes a second,
+    and beats the heart at every step."""
+
+    def __init__(self, version_id: int, heartbeat: Heartbeat | None = None) -> None:
         self.version_id = version_id
+        self.heartbeat = heartbeat or Heartbeat()
         self.last_write = 0.0
         self.losses: list[float] = []
 
     def set(self, progress: int, *, force: bool = False, **fields: Any) -> None:
+        self.heartbeat.beat()
         now = time.monotonic()
         if not force and now - self.last_write < PROGRESS_WRITE_INTERVAL_S:
             return
@@ -277,7 +307,7 @@ def fail(version_id: int, message: str) -> None:
     )
 
 
-def train(version_id: int) -> str:
+def train(version_id: int, heartbeat: Heartbeat | None = None) -> str:
     """Run one training to the end. Returns the final status."""
     version = _claim(version_id)
     if version is None:
@@ -285,7 +315,7 @@ def train(version_id: int) -> str:
         return "skipped"
     started = time.monotonic()
     try:
-        _train(version, started)
+        _train(version, started, heartbeat or Heartbeat())
     except TrainingError as exc:
         fail(version_id, str(exc))
     except MemoryError:
@@ -326,11 +356,11 @@ def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
         )
 
 
-def _train(version: ModelVersion, started: float) -> None:
+def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     from registry import plots
 
     algorithm = ALGORITHMS[version.algorithm]
-    progress = ProgressWriter(version.pk)
+    progress = ProgressWriter(version.pk, heartbeat)
     progress.set(PROGRESS_LOAD, force=True)
     X, y, dropped, schema = load_training_data(version)
     train_rows, test_rows, stratified = _split(
@@ -343,6 +373,8 @@ def _train(version: ModelVersion, started: float) -> None:
     pipeline = build_pipeline(algorithm, version.params, version.features)
     progress.set(PROGRESS_FIT_START, force=True)
     fit_params = {"callback": progress.callback} if algorithm.iterative else {}
+    if not algorithm.iterative:
+        heartbeat.quiet()  # one call into numpyml with nothing to report until it returns
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", numpyml.ConvergenceWarning)
         try:
@@ -357,6 +389,7 @@ def _train(version: ModelVersion, started: float) -> None:
     _check_model_size(pipeline, algorithm)
 
     progress.set(PROGRESS_METRICS, force=True, loss_curve=progress.losses)
+    heartbeat.quiet()  # metrics, plots and the artifact report nothing until saved
     result = compute_metrics(algorithm.kind, pipeline, X_test, y_test, X_train)
     result.update(n_train=int(train_rows.size), n_test=int(test_rows.size), stratified=stratified)
     if dropped:

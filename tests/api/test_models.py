@@ -56,8 +56,9 @@ def test_it_answers_409_for_a_taken_name_and_422_for_bad_training(owner_api, hou
     assert not RegisteredModel.objects.filter(name__in=["p2", "p3", "p4"]).exists()
 
 
-def test_it_refuses_a_tol_below_its_floor_and_names_the_minimum(owner_api, make_dataset):
+def test_it_refuses_a_tol_below_its_floor_and_names_the_minimum(owner_api, make_dataset, settings):
     # tol=1e-300 can never be met: a 6-row SVM with C=1e6 ran 10 million SMO steps.
+    settings.MLSERVE_USER_MAX_TRAININGS = 5  # five trainings queued here
     churn = make_dataset("churn.csv")
     for algorithm in ("svm", "logistic_regression", "perceptron", "kmeans", "gmm"):
         body = {

@@ -14,13 +14,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Count, Max, Q
 from django.db.utils import OperationalError
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from registry.tasks import reap_stale_versions
+from registry.models import ModelVersion
+from registry.tasks import reap_stale_versions, train_version
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +36,61 @@ def reap_safely() -> None:
         close_old_connections()
 
 
+def fair_choice(tasks: Any) -> Any:
+    """The id of the task to run next, taking turns between users rather than first come,
+    first served: among the first FAIR_WINDOW ready tasks (in the library's order: priority,
+    then age), a training of the user with the fewest trainings running, and of those the
+    user whose last training started longest ago (or never); ties go to the older task.
+    Tasks that are not trainings, or whose version is no longer queued (cancelled, deleted:
+    they only skip), go first."""
+    candidates = list(tasks.values_list("pk", "task_path", "args_kwargs")[:FAIR_WINDOW])
+    if not candidates:
+        return None
+    version_of = {
+        pk: args["args"][0]
+        for pk, path, args in candidates
+        if path == train_version.module_path and args.get("args")
+    }
+    owner_of = dict(
+        ModelVersion.objects.filter(
+            pk__in=version_of.values(), status=ModelVersion.Status.QUEUED
+        ).values_list("pk", "created_by_id")
+    )
+    users = (
+        ModelVersion.objects.filter(created_by_id__in=set(owner_of.values()))
+        .values("created_by_id")
+        .annotate(
+            running=Count("pk", filter=Q(status=ModelVersion.Status.RUNNING)),
+            last_start=Max("started_at"),
+        )
+    )
+    turn = {
+        u["created_by_id"]: (
+            u["running"],
+            u["last_start"].timestamp() if u["last_start"] else float("-inf"),
+        )
+        for u in users
+    }
+
+    def key(item: tuple[int, tuple[Any, ...]]) -> tuple[Any, ...]:
+        index, (pk, _, _) = item
+        owner = owner_of.get(version_of.get(pk), _NOT_QUEUED)
+        if owner is _NOT_QUEUED:
+            return (0, 0, 0.0, index)
+        return (1, *turn.get(owner, (0, float("-inf"))), index)
+
+    return min(enumerate(candidates), key=key)[1][0]
+
+
+# How many ready tasks the fair choice looks at: with MLSERVE_USER_MAX_TRAININGS per user,
+# 500 is the queues of 125 users at least; further tasks wait their turn in age order.
+FAIR_WINDOW = 500
+_NOT_QUEUED = object()
+
+
 class TrainingWorker(Worker):
     """The library's worker loop (django-tasks-db 0.13, Worker.run), plus the reaper
-    between tasks."""
+    between tasks and a fair choice of the next task (fair_choice)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -57,7 +111,10 @@ class TrainingWorker(Worker):
             tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
         with exclusive_transaction(tasks.db):
             try:
-                task_result = tasks.get_locked()
+                chosen = fair_choice(tasks)
+                task_result = tasks.filter(pk=chosen).get_locked() if chosen else None
+                if task_result is None:  # taken meanwhile by another worker
+                    task_result = tasks.get_locked()
                 if task_result is not None:
                     task_result.claim(self.worker_id)  # so no other worker runs it
             except OperationalError as exc:
