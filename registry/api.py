@@ -847,16 +847,29 @@ _PREDICT_BODY = {
                         {
                             "type": "object",
                             "required": ["instances"],
+                            "additionalProperties": False,
                             "properties": {"instances": {"type": "array", "items": _ROW}},
                         },
                         {
                             "type": "object",
                             "required": ["inputs"],
-                            "properties": {"inputs": {"type": "array", "items": _ROW}},
+                            "additionalProperties": False,
+                            "properties": {
+                                "inputs": {
+                                    "oneOf": [
+                                        {"type": "array", "items": _ROW},
+                                        {  # columnar: {"feature": [values...], ...}
+                                            "type": "object",
+                                            "additionalProperties": {"type": "array"},
+                                        },
+                                    ]
+                                }
+                            },
                         },
                         {
                             "type": "object",
                             "required": ["dataframe_split"],
+                            "additionalProperties": False,
                             "properties": {
                                 "dataframe_split": {
                                     "type": "object",
@@ -871,6 +884,7 @@ _PREDICT_BODY = {
                         {
                             "type": "object",
                             "required": ["dataframe_records"],
+                            "additionalProperties": False,
                             "properties": {
                                 "dataframe_records": {"type": "array", "items": {"type": "object"}}
                             },
@@ -927,7 +941,7 @@ def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
         # Columnar inputs: {"feature": [values...], ...}
         lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
         if len(lengths) != 1 or -1 in lengths:
-            raise HttpError(400, "Columnar inputs need a list of equal length for every column.")
+            raise HttpError(422, "Columnar inputs need a list of equal length for every column.")
         n = lengths.pop()
         rows = [{k: v[i] for k, v in payload.items()} for i in range(n)]
         return serving.rows_to_table(served, rows)
