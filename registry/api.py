@@ -20,7 +20,7 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
@@ -30,9 +30,35 @@ from mlsite.errors import RequestDeadlineExceeded, deadline_problem
 from mlsite.middleware import CONFLICT_DETAIL
 from registry import bounds, csvio, drift, monitoring, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
-from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+from registry.models import NAME_RE, Alias, Dataset, ModelVersion, RegisteredModel
 from registry.problems import CONTENT_TYPE as problem_type
 from registry.problems import field_errors, problem
+
+# Bounds the OpenAPI document states and ninja enforces (422 outside them) -----------------
+
+MAX_ID = 2**63 - 1  # BigAutoField
+MAX_VERSION = 2**31 - 1  # PositiveIntegerField (PostgreSQL integer)
+
+
+def _ecma(pattern: str) -> str:
+    """A Python pattern ending in \\Z for a JSON Schema document, whose patterns are
+    ECMA-262 regexes: there `$` is the end of the text (and \\Z does not exist)."""
+    return pattern.removesuffix(r"\Z") + "$"
+
+
+NAME_PATTERN = _ecma(NAME_RE)
+ALIAS_PATTERN = _ecma(services.ALIAS_RE.pattern)
+VersionNumber = Path[int, {"ge": 1, "le": MAX_VERSION, "description": "1, 2, 3..."}]
+DatasetId = Path[int, {"ge": 1, "le": MAX_ID}]
+VersionQuery = Query[int | None, {"ge": 1, "le": MAX_VERSION}]
+AliasQuery = Query[str | None, {"min_length": 1, "max_length": 50, "pattern": ALIAS_PATTERN}]
+DatasetNameQuery = Query[str | None, {"min_length": 1, "max_length": 200}]
+# Documented path parameters; the services check them (an unknown name is a 404).
+PATH_PARAMETERS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN},
+    "alias": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": ALIAS_PATTERN},
+}
+
 
 # Authentication ------------------------------------------------------------------------
 
@@ -167,6 +193,12 @@ class ProblemJsonAPI(NinjaAPI):
         schema = super().get_openapi_schema(*args, **kwargs)
         for operations in schema["paths"].values():
             for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "path" and parameter["name"] in PATH_PARAMETERS:
+                        parameter["schema"] = {
+                            **parameter["schema"],
+                            **PATH_PARAMETERS[parameter["name"]],
+                        }
                 name = operation.get("operationId", "").removeprefix("registry_api_")
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
@@ -391,8 +423,13 @@ class ModelPage(Schema):
 # dataset's columns, the table's hyperparameters, the database's columns), so that a
 # 24 MB `features` list is refused by its length before any item is looked at.
 class TrainIn(Schema):
-    dataset: int = Field(..., description="id of one of your datasets")
-    algorithm: str = Field(..., max_length=50, description="an id from GET /algorithms")
+    dataset: int = Field(..., ge=1, le=MAX_ID, description="id of one of your datasets")
+    algorithm: str = Field(
+        ...,
+        max_length=50,
+        description="an id from GET /algorithms",
+        json_schema_extra={"enum": list(ALGORITHMS)},
+    )
     target: str | None = Field(
         None, max_length=200, description="target column (supervised algorithms only)"
     )
@@ -404,18 +441,24 @@ class TrainIn(Schema):
     params: dict[str, Any] = Field(
         default_factory=dict, max_length=50, description="hyperparameters"
     )
-    test_size: float | None = Field(None, description="share of rows held out (0.05-0.5)")
+    test_size: float | None = Field(
+        None, ge=0.05, le=0.5, description="share of rows held out (0.05-0.5)"
+    )
 
 
 class ModelIn(TrainIn):
     name: str = Field(
-        ..., max_length=100, description="unique, URL-safe: lowercase letters, digits, . _ -"
+        ...,
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="unique, URL-safe: lowercase letters, digits, . _ -",
     )
     description: str = Field("", max_length=5000)
 
 
 class AliasIn(Schema):
-    version: int = Field(..., ge=1)
+    version: int = Field(..., ge=1, le=MAX_VERSION)
 
 
 class AliasOut(Schema):
@@ -540,7 +583,10 @@ _UPLOAD_BODY = {
                     "required": ["file"],
                 }
             },
-            "text/csv": {"schema": {"type": "string"}},
+            **{
+                content_type: {"schema": {"type": "string"}}
+                for content_type in ("text/csv", "text/plain", "application/csv")
+            },
         },
     }
 }
@@ -573,7 +619,7 @@ def _uploaded_file(
     tags=["datasets"],
     openapi_extra=_UPLOAD_BODY,
 )
-def upload_dataset(request: HttpRequest, name: str | None = None) -> Status:
+def upload_dataset(request: HttpRequest, name: DatasetNameQuery = None) -> Status:
     """Upload a CSV (multipart field `file`, optional field `name`; or a raw text/csv body
     with `?name=`). The first line names the columns; types are inferred."""
     data, filename = _uploaded_file(
@@ -593,14 +639,14 @@ def list_datasets(request: HttpRequest, pagination: Query[Pagination]) -> dict[s
 @api.get(
     "/datasets/{dataset_id}", response={200: DatasetOut, **errors(404, 422)}, tags=["datasets"]
 )
-def get_dataset(request: HttpRequest, dataset_id: int) -> dict[str, Any]:
+def get_dataset(request: HttpRequest, dataset_id: DatasetId) -> dict[str, Any]:
     return _dataset(_user(request), dataset_id).to_dict()
 
 
 @api.delete(
     "/datasets/{dataset_id}", response={204: None, **errors(403, 404, 422)}, tags=["datasets"]
 )
-def delete_dataset(request: HttpRequest, dataset_id: int) -> Status:
+def delete_dataset(request: HttpRequest, dataset_id: DatasetId) -> Status:
     """Delete one of your datasets; versions trained on it keep its name and sha256."""
     services.dataset_delete(dataset=_dataset(_user(request), dataset_id), user=_user(request))
     return Status(204, None)
@@ -676,7 +722,7 @@ def delete_model(request: HttpRequest, name: str) -> Status:
     response={200: VersionOut, **errors(404, 422)},
     tags=["models"],
 )
-def get_version(request: HttpRequest, name: str, version: int) -> dict[str, Any]:
+def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict[str, Any]:
     """Status, progress, algorithm, hyperparameters, input schema, classes, metrics, error."""
     found = _version(_model(name), version)
     if found.status == ModelVersion.Status.RUNNING:
@@ -692,7 +738,7 @@ def get_version(request: HttpRequest, name: str, version: int) -> dict[str, Any]
     response={204: None, **errors(403, 404, 409, 422)},
     tags=["models"],
 )
-def delete_version(request: HttpRequest, name: str, version: int) -> Status:
+def delete_version(request: HttpRequest, name: str, version: VersionNumber) -> Status:
     """Delete a version of one of your models (move its aliases away first)."""
     services.version_delete(version=_version(_model(name), version), user=_user(request))
     return Status(204, None)
@@ -731,7 +777,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
         }
     },
 )
-def export_version(request: HttpRequest, name: str, version: int) -> HttpResponse:
+def export_version(request: HttpRequest, name: str, version: VersionNumber) -> HttpResponse:
     """Download a ready version as one file (its artifact and a JSON model card), to import
     on another instance. Signed when MLSERVE_SIGNING_KEY is set. 409 if not ready; 403
     unless you own the model or are staff (an artifact can hold training rows)."""
@@ -814,16 +860,29 @@ _PREDICT_BODY = {
                         {
                             "type": "object",
                             "required": ["instances"],
+                            "additionalProperties": False,
                             "properties": {"instances": {"type": "array", "items": _ROW}},
                         },
                         {
                             "type": "object",
                             "required": ["inputs"],
-                            "properties": {"inputs": {"type": "array", "items": _ROW}},
+                            "additionalProperties": False,
+                            "properties": {
+                                "inputs": {
+                                    "oneOf": [
+                                        {"type": "array", "items": _ROW},
+                                        {  # columnar: {"feature": [values...], ...}
+                                            "type": "object",
+                                            "additionalProperties": {"type": "array"},
+                                        },
+                                    ]
+                                }
+                            },
                         },
                         {
                             "type": "object",
                             "required": ["dataframe_split"],
+                            "additionalProperties": False,
                             "properties": {
                                 "dataframe_split": {
                                     "type": "object",
@@ -838,6 +897,7 @@ _PREDICT_BODY = {
                         {
                             "type": "object",
                             "required": ["dataframe_records"],
+                            "additionalProperties": False,
                             "properties": {
                                 "dataframe_records": {"type": "array", "items": {"type": "object"}}
                             },
@@ -905,7 +965,7 @@ def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
         # Columnar inputs: {"feature": [values...], ...}, converted column by column.
         lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
         if len(lengths) != 1 or -1 in lengths:
-            raise HttpError(400, "Columnar inputs need a list of equal length for every column.")
+            raise HttpError(422, "Columnar inputs need a list of equal length for every column.")
         n = lengths.pop()
         _check_rows(n)
         if not n:
@@ -977,13 +1037,24 @@ def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[
     openapi_extra=_PREDICT_BODY,
 )
 def predict(
-    request: HttpRequest, name: str, version: int | None = None, alias: str | None = None
+    request: HttpRequest,
+    name: str,
+    version: VersionQuery = None,
+    alias: AliasQuery = None,
 ) -> HttpResponse:
     """Predict with a model: its `production` alias if set, else its newest ready version
-    (`?alias=` or `?version=` choose another). Rows by position (the input schema's
-    feature order) or by name; MLflow's dataframe_split / dataframe_records; or text/csv."""
+    (`?alias=` or `?version=` choose another; both: 409 unless the alias is at that
+    version). Rows by position (the input schema's feature order) or by name; MLflow's
+    dataframe_split / dataframe_records; or text/csv."""
     if version is not None and alias is not None:
-        raise HttpError(400, "Give either ?version= or ?alias=, not both.")
+        # Both: predict only if the alias points at that version (a guard against a move).
+        served = serving.resolve(name, alias=alias)
+        if served.version != version:
+            raise services.Conflict(
+                f"{name}@{alias} is v{served.version}, not v{version}: give ?version= or "
+                "?alias= alone."
+            )
+        return _predict(request, served)
     return _predict(request, serving.resolve(name, version=version, alias=alias))
 
 
@@ -993,7 +1064,7 @@ def predict(
     tags=["prediction"],
     openapi_extra=_PREDICT_BODY,
 )
-def predict_version(request: HttpRequest, name: str, version: int) -> HttpResponse:
+def predict_version(request: HttpRequest, name: str, version: VersionNumber) -> HttpResponse:
     """Predict with one version of a model (same bodies as /models/{name}/predict)."""
     return _predict(request, serving.resolve(name, version=version))
 
@@ -1059,7 +1130,7 @@ class DriftOut(Schema):
     tags=["monitoring"],
 )
 def get_drift(
-    request: HttpRequest, name: str, version: int, query: Query[DriftQuery]
+    request: HttpRequest, name: str, version: VersionNumber, query: Query[DriftQuery]
 ) -> dict[str, Any]:
     """Recent logged inputs of a ready version against its training data: per feature the
     population stability index (PSI) and, for categories, the share never seen in training.
@@ -1093,7 +1164,7 @@ def _version_query(request: HttpRequest) -> int | None:
     raw = request.GET.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_VERSION:
         raise services.InvalidInput(
             f"?version={raw[:20]!r} is not a version number.", {"version": "Use 1, 2, 3..."}
         )
@@ -1110,6 +1181,10 @@ def predict_endpoint(request: HttpRequest, name: str, version: int | None = None
             monitoring.unresolved(401)
             return problem(401, "Send a valid API token: Authorization: Bearer <token>.")
         if version is not None:
+            if not 1 <= version <= MAX_VERSION:
+                raise services.InvalidInput(
+                    f"{version} is not a version number.", {"version": "Use 1, 2, 3..."}
+                )
             return predict_version(request, name, version)
         if not request.META.get("QUERY_STRING"):  # the usual case: no QueryDict to build
             return predict(request, name)

@@ -112,9 +112,15 @@ def test_it_chooses_versions_and_aliases(owner_api, owner, churn, worker):
     )
     assert_problem(predict(owner_api, {"instances": ROWS}, "/models/churn/versions/7/predict"), 404)
     assert_problem(predict(owner_api, {"instances": ROWS}, "/models/nope/predict"), 404)
+    # Both: served only if the alias is at that version (schema-valid, so never a 400).
+    both = predict(
+        owner_api, {"instances": ROWS}, "/models/churn/predict?alias=production&version=1"
+    )
+    assert both.json()["model"]["version"] == 1
     assert_problem(
-        predict(owner_api, {"instances": ROWS}, "/models/churn/predict?alias=production&version=1"),
-        400,
+        predict(owner_api, {"instances": ROWS}, "/models/churn/predict?alias=production&version=2"),
+        409,
+        "churn@production is v1, not v2",
     )
 
 

@@ -111,3 +111,12 @@ def test_no_pattern_in_the_code_ends_with_a_dollar():
     ]
     print(f"\npatterns ending in $: {found}")
     assert not found
+
+
+def test_the_api_refuses_a_model_name_ending_in_a_newline(owner_api, make_dataset):
+    dataset = make_dataset("churn.csv")
+    body = {"dataset": dataset.pk, "algorithm": "logistic_regression", "target": "churned"}
+    response = owner_api.post("/models", {**body, "name": "churn\n"})
+    print(f"\nPOST /models name 'churn\\n': {response.status_code}")
+    assert_problem(response, 422, "name")
+    assert not RegisteredModel.objects.exists()
