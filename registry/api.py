@@ -25,7 +25,7 @@ from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
-from mlsite.errors import RequestDeadlineExceeded, deadline_problem
+from mlsite.errors import MEMORY_DETAIL, RequestDeadlineExceeded, deadline_problem
 from registry import bounds, csvio, drift, monitoring, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
 from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
@@ -78,7 +78,12 @@ def load_json(body: bytes) -> Any:
     for a double), and no NUL character in any string or key (422): PostgreSQL can neither
     store nor compare text holding one. JSON can spell a NUL only as the escape \\u0000, so
     the walk over the parsed value runs only for the rare body whose bytes hold that escape."""
-    data = orjson.loads(body)
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("Not enough memory"):  # orjson's word for a failed allocation
+            raise MemoryError(str(exc)) from None
+        raise
     if b"\\u0000" in body and _holds_nul(data):
         raise services.InvalidInput(
             "The body holds a NUL character (\\u0000) in a string: it is not accepted in any "
@@ -216,6 +221,8 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, services.RegistryError):  # refused by load_json (ninja wraps it)
         return _registry_error(request, exc.__cause__)
+    if isinstance(exc.__cause__, MemoryError):  # over MLSERVE_WEB_MAX_MEMORY_MB while parsing
+        return problem(503, MEMORY_DETAIL, headers={"Retry-After": "5"})
     if isinstance(exc.__cause__, orjson.JSONDecodeError):
         # ninja says only "Cannot parse request body"; say why (NaN, 1e999, nesting...).
         return problem(400, f"The body is not valid JSON: {str(exc.__cause__)[:200]}")
