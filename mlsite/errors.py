@@ -43,16 +43,32 @@ def deadline_problem(exc: RequestDeadlineExceeded) -> HttpResponse:
     return response
 
 
+MEMORY_DETAIL = (
+    "The request needed more memory than a server worker may use (MLSERVE_WEB_MAX_MEMORY_MB) "
+    "and was stopped. Send fewer rows per request."
+)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: the exception being handled decides the answer."""
     exc = sys.exc_info()[1]
     api = request.path.startswith("/api/")
-    if isinstance(exc, RequestDeadlineExceeded):
+    if isinstance(exc, (RequestDeadlineExceeded, MemoryError)):
+        if isinstance(exc, MemoryError):
+            # This request alone: its objects are freed as the exception unwinds.
+            detail = MEMORY_DETAIL
+            logger.warning("request out of memory: %s %s", request.method, request.path)
+        else:
+            detail = deadline_detail(exc.seconds)
         if api:
-            return deadline_problem(exc)
+            if isinstance(exc, RequestDeadlineExceeded):
+                return deadline_problem(exc)
+            from registry.problems import problem
+
+            return problem(503, detail, headers={"Retry-After": "5"})
         from django.template.loader import render_to_string
 
-        page = render_to_string("503.html", {"detail": deadline_detail(exc.seconds)})
+        page = render_to_string("503.html", {"detail": detail})
         return HttpResponse(page, status=503, headers={"Retry-After": "5"})
     if api:
         from registry.problems import problem

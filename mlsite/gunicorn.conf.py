@@ -66,6 +66,22 @@ def _alive(pid: str) -> bool:
     return True
 
 
+def post_fork(server: Any, worker: Any) -> None:
+    """Cap this web worker's address space at MLSERVE_WEB_MAX_MEMORY_MB (RLIMIT_AS): a
+    request that would need more gets a MemoryError, answered 503 (mlsite/errors.py), and
+    the worker goes on serving; without it one request can take every worker's memory."""
+    import resource
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlsite.settings")
+    from django.conf import settings
+
+    limit_mb = settings.MLSERVE_WEB_MAX_MEMORY_MB
+    if limit_mb:
+        limit = limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        server.log.info("worker %s: address space capped at %s MB", worker.pid, limit_mb)
+
+
 def post_worker_init(worker: Any) -> None:
     """Arm the per-request deadline (mlsite/errors.py) in a sync worker: a request still
     running after MLSERVE_REQUEST_DEADLINE_S gets a 503 problem before `timeout` kills the

@@ -241,6 +241,17 @@ if GUNICORN_TIMEOUT and MLSERVE_REQUEST_DEADLINE_S >= GUNICORN_TIMEOUT:
         f"GUNICORN_TIMEOUT={GUNICORN_TIMEOUT}, or the worker is killed before it answers."
     )
 
+# Address-space cap of each gunicorn web worker (RLIMIT_AS, set at fork by
+# mlsite/gunicorn.conf.py): a request that needs more fails alone, with a 503 problem
+# (mlsite/errors.py), instead of taking the machine's memory from every worker. A warmed
+# worker maps about 500 MB. On by default with debug off; 0: no cap.
+MLSERVE_WEB_MAX_MEMORY_MB = env_int("MLSERVE_WEB_MAX_MEMORY_MB", 0 if DEBUG else 2048)
+if 0 < MLSERVE_WEB_MAX_MEMORY_MB < 256:
+    raise ImproperlyConfigured(
+        f"MLSERVE_WEB_MAX_MEMORY_MB={MLSERVE_WEB_MAX_MEMORY_MB} is too small for a worker to "
+        "start: use 0 (no cap) or at least 256."
+    )
+
 # What one user may store or queue (registry/services.py; superusers are exempt, 0 is no limit):
 # the bytes of their datasets (413 over it) and their number of models (429).
 MLSERVE_USER_MAX_DATASET_MB = env_int("MLSERVE_USER_MAX_DATASET_MB", 1024)

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, Literal
 
+import numpy as np
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -26,7 +27,7 @@ from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
-from mlsite.errors import RequestDeadlineExceeded, deadline_problem
+from mlsite.errors import MEMORY_DETAIL, RequestDeadlineExceeded, deadline_problem
 from mlsite.middleware import CONFLICT_DETAIL
 from registry import bounds, csvio, drift, monitoring, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
@@ -106,7 +107,12 @@ def load_json(body: bytes) -> Any:
     for a double), and no NUL character in any string or key (422): PostgreSQL can neither
     store nor compare text holding one. JSON can spell a NUL only as the escape \\u0000, so
     the walk over the parsed value runs only for the rare body whose bytes hold that escape."""
-    data = orjson.loads(body)
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("Not enough memory"):  # orjson's word for a failed allocation
+            raise MemoryError(str(exc)) from None
+        raise
     if b"\\u0000" in body and _holds_nul(data):
         raise services.InvalidInput(
             "The body holds a NUL character (\\u0000) in a string: it is not accepted in any "
@@ -250,6 +256,8 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, services.RegistryError):  # refused by load_json (ninja wraps it)
         return _registry_error(request, exc.__cause__)
+    if isinstance(exc.__cause__, MemoryError):  # over MLSERVE_WEB_MAX_MEMORY_MB while parsing
+        return problem(503, MEMORY_DETAIL, headers={"Retry-After": "5"})
     if isinstance(exc.__cause__, orjson.JSONDecodeError):
         # ninja says only "Cannot parse request body"; say why (NaN, 1e999, nesting...).
         return problem(400, f"The body is not valid JSON: {str(exc.__cause__)[:200]}")
@@ -922,6 +930,43 @@ def _check_rows(n_rows: int) -> None:
         )
 
 
+_ROW_LISTS = ("instances", "inputs", "dataframe_records")
+_SLICED_BODY_BYTES = 1 << 18  # smaller bodies are parsed whole
+_SLICE_ROWS = 4096
+
+
+def _table_in_slices(served: serving.ServedVersion, body: bytes) -> dict[str, np.ndarray] | None:
+    """A large `{"instances" | "inputs" | "dataframe_records": [rows]}` body as typed
+    columns, parsed _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python
+    objects. None for any other shape, or a body that fails to parse (parsed whole, so that
+    the error is the one a whole parse gives)."""
+    found = bounds.row_list(body)
+    if found is None or body[found[2] + 1 :].strip() != b"}":
+        return None
+    opener, commas, closer = found
+    if not body[opener + 1 : closer].strip():
+        return None  # an empty list: the whole parse says so
+    try:
+        head = load_json(body[:opener] + b"null}")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
+        return None
+    edges = np.concatenate(([opener], commas, [closer]))
+    n_rows = len(edges) - 1
+    _check_rows(n_rows)
+
+    def slices() -> Any:
+        for i in range(0, n_rows, _SLICE_ROWS):
+            start, stop = edges[i], edges[min(i + _SLICE_ROWS, n_rows)]
+            yield load_json(b"[" + body[start + 1 : stop] + b"]")
+
+    try:
+        return serving.rows_to_table_in_slices(served, slices(), n_rows)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise HttpError(
@@ -1019,11 +1064,15 @@ def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[
         table = serving.convert_columns(served, table)
     elif content_type in ("application/json", ""):
         _check_values(request.body, served)
-        try:
-            body = load_json(request.body)
-        except orjson.JSONDecodeError as exc:
-            raise HttpError(400, f"The body is not valid JSON: {str(exc)[:200]}") from None
-        table = _rows_from_json(served, body)
+        table = None
+        if len(request.body) > _SLICED_BODY_BYTES:
+            table = _table_in_slices(served, request.body)
+        if table is None:
+            try:
+                body = load_json(request.body)
+            except orjson.JSONDecodeError as exc:
+                raise HttpError(400, f"The body is not valid JSON: {str(exc)[:200]}") from None
+            table = _rows_from_json(served, body)
     else:
         raise HttpError(415, "Send JSON (application/json) or CSV (text/csv).")
     _check_rows(len(next(iter(table.values()))) if table else 0)

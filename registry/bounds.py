@@ -14,6 +14,7 @@ import numpy as np
 
 _CHUNK = 1 << 18  # bytes per step: scratch memory is some ten times this
 _QUOTE, _BACKSLASH, _COMMA, _NEWLINE, _RETURN = ord('"'), ord("\\"), ord(","), 10, 13
+_BRACKET, _BRACE = ord("["), ord("{")  # their closers are two code points further
 
 
 def _chunks(data: bytes) -> list[np.ndarray]:
@@ -75,3 +76,37 @@ def csv_lines(data: bytes) -> int:
         content = int(visible[-1] - (at_ends[-1] if ends.size else -content))
         in_quotes = int(inside[-1])
     return count + (content > 0)
+
+
+def row_list(body: bytes) -> tuple[int, np.ndarray, int] | None:
+    """Where the rows of a `{"<key>": [row, row, ...]}` body are: the list's opening and
+    closing brackets and the commas between its rows (a row is any JSON value), found
+    without parsing; None for a body of any other shape. Lets a large list of rows be
+    parsed a slice at a time (registry/api.py)."""
+    depth, in_string, escape = 0, 0, False
+    opener = closer = -1
+    commas: list[np.ndarray] = []
+    for index, chunk in enumerate(_chunks(body)):
+        start = index * _CHUNK
+        quotes = chunk == _QUOTE
+        escaped, escape = _escaped(chunk, escape)
+        if escaped is not None:
+            quotes &= ~escaped
+        inside = (np.cumsum(quotes, dtype=np.int8) + in_string) & 1
+        outside = inside == 0
+        opens = ((chunk == _BRACKET) | (chunk == _BRACE)) & outside
+        closes = ((chunk == _BRACKET + 2) | (chunk == _BRACE + 2)) & outside
+        after = np.cumsum(opens.astype(np.int32) - closes, dtype=np.int32) + depth
+        into_rows = np.flatnonzero(opens & (after == 2))
+        out_of_rows = np.flatnonzero(closes & (after == 1))
+        if into_rows.size + (opener >= 0) > 1 or out_of_rows.size + (closer >= 0) > 1:
+            return None  # more than one container at the rows' depth: another shape
+        if into_rows.size:
+            opener = start + int(into_rows[0])
+        if out_of_rows.size:
+            closer = start + int(out_of_rows[0])
+        commas.append(np.flatnonzero((chunk == _COMMA) & outside & (after == 2)) + start)
+        depth, in_string = int(after[-1]), int(inside[-1])
+    if opener < 0 or closer < opener or body[opener] != _BRACKET or depth != 0:
+        return None
+    return opener, np.concatenate(commas) if commas else np.empty(0, dtype=np.intp), closer

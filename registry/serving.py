@@ -13,6 +13,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -332,6 +333,46 @@ def rows_to_table(served: ServedVersion, rows: list[Any]) -> dict[str, np.ndarra
     return convert_columns(
         served, {name: grid[:, j] for j, name in enumerate(served.feature_names)}
     )
+
+
+def rows_to_table_in_slices(
+    served: ServedVersion, slices: Iterable[list[Any]], n_rows: int
+) -> dict[str, np.ndarray]:
+    """rows_to_table over a request's rows a slice at a time, into columns allocated once:
+    only one slice's Python objects (a list or dict per row) exist at any moment."""
+    table = {
+        f["name"]: np.empty(n_rows, dtype=np.float64 if f["type"] == "number" else object)
+        for f in served.features
+    }
+    # One string object per distinct category value, not one per row: the table outlives
+    # the slices, and most rows repeat a few values.
+    distinct: dict[str, dict[Any, Any]] = {
+        name: {} for name, c in table.items() if c.dtype == object
+    }
+    done, shape = 0, None
+    for rows in slices:
+        first = type(rows[0]) if rows and isinstance(rows[0], (dict, list)) else None
+        shape = shape or first
+        if first is not None and first is not shape:
+            said = "an object of named values" if shape is dict else "a list of values"
+            problems = [
+                _problem(done, None, f"row 0 is {said}: every row must have the same shape")
+            ]
+            raise PredictionError(_summary(problems), problems)
+        try:
+            part = rows_to_table(served, rows)
+        except PredictionError as exc:
+            if not exc.problems or not done:
+                raise
+            problems = [{**p, "row": p["row"] + done} for p in exc.problems]
+            raise PredictionError(_summary(problems), problems) from None
+        for name, column in part.items():
+            if name in distinct:
+                seen = distinct[name]
+                column = [seen.setdefault(value, value) for value in column]
+            table[name][done : done + len(rows)] = column
+        done += len(rows)
+    return table
 
 
 def columns_to_table(served: ServedVersion, columns: dict[str, list[Any]]) -> dict[str, np.ndarray]:

@@ -26,8 +26,11 @@ from tests.hostile.conftest import install_churn
 pytestmark = pytest.mark.django_db(transaction=True)
 
 UPLOAD_MB = 16
-PREDICT_ROWS = 20_000
+PREDICT_ROWS = 100_000
 DATASET_ROWS = 100_000
+# Formats still parsed whole, over the 10x target with compact rows (36 bytes a row):
+# orjson's objects alone are ~10x (benchmarks/README.md). Bounds against regressions.
+KNOWN_GAPS = {"inputs (columnar)": 20, "dataframe_split": 20, "text/csv": 25}
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +93,4 @@ def test_every_accepted_body_format_stays_within_its_memory_bound(server, owner,
             m = measure(port, worker, path, world.token, content_type, body)
             _report(name, m)
             assert m.status in (200, 201)
-            # 10x is the target; compact bodies (36 bytes a row) reach ~15-20x with
-            # orjson's objects alone (see benchmarks/README.md): this bounds regressions.
-            assert m.ratio <= 25
+            assert m.ratio <= KNOWN_GAPS.get(name, 10)

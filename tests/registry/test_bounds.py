@@ -2,6 +2,7 @@
 
 import csv
 import io
+import itertools
 import json
 import random
 
@@ -54,3 +55,19 @@ def test_it_counts_csv_lines_as_the_csv_module_reads_them(monkeypatch, chunk):
         text = data.replace("\r\n", "\n").replace("\r", "\n")
         rows = [r for r in csv.reader(io.StringIO(text)) if r and (len(r) > 1 or r[0].strip())]
         assert bounds.csv_lines(data.encode()) == len(rows), data
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 18])
+def test_it_finds_the_rows_of_a_row_list_across_chunks(monkeypatch, chunk):
+    monkeypatch.setattr(bounds, "_CHUNK", chunk)
+    rng = random.Random(chunk)
+    for _ in range(300):
+        rows = [_random_json(rng) for _ in range(rng.randint(1, 6))]
+        body = json.dumps({"instances": rows}, ensure_ascii=rng.random() < 0.5).encode()
+        opener, commas, closer = bounds.row_list(body)
+        edges = [opener, *commas.tolist(), closer]
+        pieces = [json.loads(body[a + 1 : b]) for a, b in itertools.pairwise(edges)]
+        assert pieces == rows, body
+    assert bounds.row_list(b'{"a": {"b": [1, 2]}}') is None  # an object at the rows' depth
+    assert bounds.row_list(b'{"a": [1], "b": [2]}') is None  # two lists
+    assert bounds.row_list(b"[1, 2]") is None
