@@ -130,6 +130,8 @@ def test_it_imports_the_genuine_export_of_every_algorithm(train_version, other, 
         (lambda c: c["training"].update(seconds="1"), "training.seconds"),
         (lambda c: c.update(origin={"instance": "x"}), "origin"),
         (lambda c: c.update(unknown=1), "unknown"),
+        (lambda c: c.update(target=None), "target"),
+        (lambda c: c["metrics"].update({"<b>x</b>": 1}), "metrics.<b>x</b>"),
     ],
 )
 def test_it_refuses_an_edited_card_naming_the_field(owner, churn_members, change, field):
