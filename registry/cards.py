@@ -310,6 +310,7 @@ def _first_error(exc: ValidationError, prefix: str = "") -> CardError:
     }.get(error["type"]) or re.sub(
         r" or instance of \w+", "", error["msg"].removeprefix("Value error, ")
     )
+    where = where if len(where) <= 120 else f"{where[:117]}..."
     return CardError(where or "card", message[:200])
 
 
