@@ -93,3 +93,21 @@ def test_every_plot_of_the_churn_export_passes(exports):
     assert card["plots"]
     for svg in card["plots"].values():
         assert svg.startswith("<?xml")
+
+
+def test_a_hostile_plot_stored_before_the_check_is_not_served(exports, owner, logged_in):
+    """An imported version's plots are checked again when served: a row stored by an older
+    instance (whose regex let a namespaced script through) is a 404, not the SVG."""
+    from registry.models import ModelVersion
+
+    version = services.version_import(user=owner, data=exports["churn"], name="imported")
+    url = f"/models/imported/versions/{version.version}/plots/confusion_matrix.svg"
+    genuine = logged_in.get(url)
+    assert genuine.status_code == 200
+    assert genuine["Content-Type"] == "image/svg+xml"
+    ModelVersion.objects.filter(pk=version.pk).update(
+        plots={**version.plots, "confusion_matrix": HOSTILE["namespaced script"]}
+    )
+    response = logged_in.get(url)
+    assert response.status_code == 404
+    assert b"alert(1)" not in response.content
