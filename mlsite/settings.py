@@ -287,8 +287,7 @@ MLSERVE_PREDICTION_LOG_BUFFER = env_int("MLSERVE_PREDICTION_LOG_BUFFER", 5000, m
 MLSERVE_DRIFT_MAX_CELLS = env_int("MLSERVE_DRIFT_MAX_CELLS", 2_000_000, minimum=1000)
 
 # Moving versions between instances (registry/transfer.py): an export names the instance it
-# came from and, when a signing key is set, carries an HMAC; an instance with a key set
-# imports only exports signed with it.
+# came from and, when a signing key is set, carries an HMAC.
 MLSERVE_INSTANCE_NAME = env_str("MLSERVE_INSTANCE_NAME").strip() or socket.gethostname()
 MLSERVE_SIGNING_KEY = env_str("MLSERVE_SIGNING_KEY")
 if MLSERVE_SIGNING_KEY and len(MLSERVE_SIGNING_KEY) < 32:
@@ -296,6 +295,18 @@ if MLSERVE_SIGNING_KEY and len(MLSERVE_SIGNING_KEY) < 32:
         "MLSERVE_SIGNING_KEY is too short: use at least 32 random characters "
         "(python -c 'import secrets; print(secrets.token_urlsafe(32))'), the same on every "
         "instance that exchanges models."
+    )
+# An unsigned import is trusted content: whoever may import (any signed-in user) chooses its
+# card and artifact, checked for shape but not for honesty. When this is on, only exports
+# carrying a valid signature under MLSERVE_SIGNING_KEY are imported. It is on by default when
+# a key is set; off, a key still signs exports and still checks the signed files imported.
+MLSERVE_REQUIRE_SIGNED_IMPORTS = env_bool(
+    "MLSERVE_REQUIRE_SIGNED_IMPORTS", bool(MLSERVE_SIGNING_KEY)
+)
+if MLSERVE_REQUIRE_SIGNED_IMPORTS and not MLSERVE_SIGNING_KEY:
+    raise ImproperlyConfigured(
+        "MLSERVE_REQUIRE_SIGNED_IMPORTS is on but MLSERVE_SIGNING_KEY is not set: no import "
+        "could be verified. Set the key shared by the instances that exchange models."
     )
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()

@@ -819,8 +819,9 @@ def export_version(request: HttpRequest, name: str, version: VersionNumber) -> H
 def import_version(request: HttpRequest, name: str) -> Status:
     """Import an export file (multipart field `file`, or the raw body) as the next version
     of model `name`, ready at once; the model is created (yours) if absent, and only its
-    owner may import into it. Every checksum, the format version and, when
-    MLSERVE_SIGNING_KEY is set here, the signature are verified: 422 otherwise."""
+    owner may import into it. Every checksum, the format version, every field of the model
+    card and, when MLSERVE_SIGNING_KEY is set here, the signature are verified; with
+    MLSERVE_REQUIRE_SIGNED_IMPORTS an unsigned file is refused: 422 otherwise."""
     data, _ = _uploaded_file(request, "the export file", _EXPORT_TYPES, "application/zip")
     version = services.version_import(user=_user(request), data=data, name=name)
     serving.forget_resolutions()  # the model's newest ready version changed

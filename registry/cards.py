@@ -42,6 +42,7 @@ MAX_TEXT = 10_000
 MAX_ORIGIN_DEPTH = 32
 SHA256_PATTERN = r"^[0-9a-f]{64}\z"  # Rust regex: \z is the very end, no newline
 PLOT_NAME_PATTERN = r"^[a-z0-9_]{1,50}\z"
+METRIC_NAME_RE = re.compile(r"[a-z0-9_]{1,50}")
 
 
 class CardError(ValueError):
@@ -193,7 +194,7 @@ class Card(Strict):
     algorithm: Text
     kind: Literal[CLASSIFIER, REGRESSOR, CLUSTERING, DECOMPOSITION]
     params: dict[str, Any]
-    target: Text | None
+    target: Text
     features: Annotated[list[Feature], Field(min_length=1, max_length=100_000)]
     classes: Annotated[list[Label], Field(min_length=1, max_length=MAX_ITEMS)] | None
     metrics: dict[str, Any]
@@ -310,6 +311,7 @@ def _first_error(exc: ValidationError, prefix: str = "") -> CardError:
     }.get(error["type"]) or re.sub(
         r" or instance of \w+", "", error["msg"].removeprefix("Value error, ")
     )
+    where = where if len(where) <= 120 else f"{where[:117]}..."
     return CardError(where or "card", message[:200])
 
 
@@ -344,6 +346,9 @@ def check_card(card: dict[str, Any], algorithm: Algorithm) -> None:
 def check_metrics(kind: str, metrics: Any, classes: list[Any] | None) -> None:
     """The metrics of a model of this kind (and these classes) fit; CardError otherwise."""
     parsed = _validate(METRICS[kind], metrics, "metrics")
+    for key in parsed.model_extra or {}:
+        if not METRIC_NAME_RE.fullmatch(key):
+            raise CardError(f"metrics.{key[:60]}", "is not a metric name (a-z, 0-9, _)")
     if isinstance(parsed, ClassifierMetrics) and parsed.confusion_matrix is not None:
         _check_confusion(parsed.confusion_matrix, classes or [])
 

@@ -1,8 +1,10 @@
-"""Plots rendered once at training time (matplotlib, Agg backend) and stored as SVG text."""
+"""Plots rendered once at training time (matplotlib, Agg backend) and stored as SVG text, and
+the check of plots that come from elsewhere (imports)."""
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -192,3 +194,119 @@ def render_all(
     if len(losses) > 1:
         plots["loss_curve"] = loss_curve([v for v in losses if v is not None])
     return plots
+
+
+# Plots from elsewhere (imports) ------------------------------------------------------------
+# An imported plot is foreign SVG: it is parsed with a real XML parser (defusedxml: no entity
+# declarations, no external anything) and every node checked against an allow-list of what
+# matplotlib writes. Anything else (a script under any prefix, an event handler, a link or
+# an image that is not a fragment or an inline PNG, an animation, a processing instruction,
+# CSS that imports or fetches) is refused; text content is only text, so a class label that
+# reads like markup is fine. The stored text is the checked text: a browser's XML parser
+# builds the same tree.
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+METADATA_NS = (
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://creativecommons.org/ns#",
+    "http://purl.org/dc/elements/1.1/",
+)
+SVG_ELEMENTS = frozenset(
+    "svg g defs use path text tspan rect circle ellipse line polyline polygon clipPath "
+    "image style metadata title desc linearGradient radialGradient stop pattern mask "
+    "marker symbol".split()
+)
+SVG_ATTRIBUTES = frozenset(
+    "width height viewBox version id d style clip-path clipPathUnits transform x y dx dy "
+    "x1 y1 x2 y2 cx cy r rx ry points fill fill-opacity fill-rule stroke stroke-width "
+    "stroke-opacity stroke-linecap stroke-linejoin stroke-dasharray stroke-dashoffset "
+    "stroke-miterlimit opacity font-size font-family font-weight font-style text-anchor "
+    "dominant-baseline preserveAspectRatio offset stop-color stop-opacity gradientUnits "
+    "gradientTransform patternUnits patternTransform markerWidth markerHeight refX refY "
+    "orient mask type class".split()
+)
+CSS_ATTRIBUTES = frozenset({"style", "clip-path", "fill", "stroke", "mask", "font-family"})
+LINK_ATTRIBUTES = frozenset({"href", f"{{{XLINK_NS}}}href"})
+INLINE_PNG = "data:image/png;base64,"
+_FRAGMENT_RE = re.compile(r"#[A-Za-z0-9_.:-]{1,200}")
+# In CSS and presentation attributes: url(#id) only, no at-rule, no escape, no expression.
+_CSS_URL_RE = re.compile(r"url\(\s*#[A-Za-z0-9_.:-]{1,200}\s*\)")
+_CSS_BAD_RE = re.compile(r"url\(|@|\\|expression|javascript|behavior|binding", re.IGNORECASE)
+
+
+def _css_ok(value: str) -> bool:
+    return not _CSS_BAD_RE.search(_CSS_URL_RE.sub("", value))
+
+
+def _check_node(node: Any, in_metadata: bool) -> None:
+    tag = node.tag
+    namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    if in_metadata and namespace in METADATA_NS:
+        if any(not k.startswith(f"{{{METADATA_NS[0]}}}") for k in node.attrib):
+            raise ValueError(f"its metadata element {local} has an unexpected attribute")
+        return
+    if namespace != SVG_NS or local not in SVG_ELEMENTS:
+        raise ValueError(f"it holds an element that is not allowed ({local[:40]})")
+    for key, value in node.attrib.items():
+        if key in LINK_ATTRIBUTES:
+            fragment = _FRAGMENT_RE.fullmatch(value)
+            inline = local == "image" and value.startswith(INLINE_PNG)
+            if not (fragment or inline):
+                raise ValueError(f"its {local} links to {value[:40]!r}")
+        elif key not in SVG_ATTRIBUTES and key != f"{{{XML_NS}}}space":
+            raise ValueError(f"its {local} has an attribute that is not allowed ({key[:40]})")
+        elif key in CSS_ATTRIBUTES and not _css_ok(value):
+            raise ValueError(f"its {local} has a {key} that is not allowed")
+    if local == "style" and not _css_ok(node.text or ""):
+        raise ValueError("its style sheet imports, fetches or escapes")
+
+
+def check_svg(text: str) -> None:
+    """A foreign SVG image passes the allow-list; ValueError saying what is wrong otherwise."""
+    import xml.etree.ElementTree as ET
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    class Builder(ET.TreeBuilder):
+        """Notes comments and processing instructions anywhere, before the root too (an
+        xml-stylesheet instruction there would style the image)."""
+
+        extra: str | None = None
+
+        def comment(self, text: str) -> Any:
+            self.extra = "a comment"
+            return super().comment(text)
+
+        def pi(self, target: str, text: str | None = None) -> Any:
+            self.extra = "a processing instruction"
+            return super().pi(target, text)
+
+    builder = Builder()
+    parser = DefusedXMLParser(
+        target=builder,
+        forbid_dtd=False,  # matplotlib writes the SVG 1.1 doctype, with no internal subset
+        forbid_entities=True,
+        forbid_external=True,
+    )
+    try:
+        parser.feed(text)
+        root = parser.close()
+    except DefusedXmlException as exc:
+        raise ValueError(
+            f"it declares entities or external content ({type(exc).__name__})"
+        ) from None
+    except ET.ParseError as exc:
+        raise ValueError(f"it is not well-formed XML ({exc})") from None
+    if builder.extra:
+        raise ValueError(f"it holds {builder.extra}")
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise ValueError("its root is not an svg element")
+    pending = [(root, False)]
+    while pending:
+        node, in_metadata = pending.pop()
+        _check_node(node, in_metadata)
+        inside = in_metadata or node.tag == f"{{{SVG_NS}}}metadata"
+        pending.extend((child, inside) for child in node)

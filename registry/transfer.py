@@ -15,7 +15,9 @@ An export is a zip with exactly these three members, in this order:
 The card's sha256 is in the manifest (a file cannot hold its own digest); the artifact's is
 in both. When MLSERVE_SIGNING_KEY is set where the file is made, the manifest carries an
 HMAC-SHA256, under that key, of `SIGNED_PREFIX + card sha256 + "\\n" + artifact sha256 +
-"\\n"`; an instance with a key set refuses any file without a valid one.
+"\\n"`. An instance with a key refuses a signed file whose signature is not valid, and with
+MLSERVE_REQUIRE_SIGNED_IMPORTS (on by default when a key is set) any file without a valid
+one: an unsigned import is trusted content.
 
 `read_export` trusts nothing in the file: it checks member names, count, compression and
 declared sizes before reading a byte (no zip bomb, no path, no extra or missing member),
@@ -31,7 +33,6 @@ import hmac
 import io
 import json
 import math
-import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,7 +45,7 @@ from django.utils import timezone
 import numpyml
 from numpyml.compose import ColumnTransformer
 from numpyml.pipeline import Pipeline
-from registry import cards
+from registry import cards, plots
 from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.models import ModelVersion
 from registry.services import (
@@ -79,10 +80,6 @@ ARTIFACT_SLACK_BYTES = 64 * 1024 * 1024
 
 FEATURE_KEYS = ("name", "type", "categories")
 SUMMARY_KEYS = ("min", "max", "mean")  # of numeric features, from the training data
-# Imported plots are shown as <img> (no script runs there) and served with a sandboxing
-# CSP; refusing active content as well keeps a hostile card from ever carrying any.
-ACTIVE_SVG_RE = re.compile(r"<script|javascript:|<foreignobject|\son[a-z]+\s*=", re.IGNORECASE)
-
 SIGNATURE_VERIFIED = "verified"
 SIGNATURE_NONE = "unsigned"
 SIGNATURE_UNCHECKED = "signed, not checked: MLSERVE_SIGNING_KEY is not set on this instance"
@@ -370,7 +367,13 @@ def _check_digest(expected: Any, data: bytes, what: str) -> str:
     return actual
 
 
+def _signatures_required() -> bool:
+    return bool(getattr(settings, "MLSERVE_REQUIRE_SIGNED_IMPORTS", _signing_key() is not None))
+
+
 def _check_signature(manifest: dict[str, Any], card_sha: str, artifact_sha: str) -> str:
+    """Unsigned files are trusted content: imported unless MLSERVE_REQUIRE_SIGNED_IMPORTS.
+    A signed file is verified whenever this instance has a key, and refused if invalid."""
     signed = manifest.get("signature")
     key = _signing_key()
     if signed is not None and (
@@ -379,13 +382,22 @@ def _check_signature(manifest: dict[str, Any], card_sha: str, artifact_sha: str)
         or not isinstance(signed.get("value"), str)
     ):
         raise _refuse("its signature entry is malformed (expected hmac-sha256).")
-    if key is None:
-        return SIGNATURE_NONE if signed is None else SIGNATURE_UNCHECKED
+    required = _signatures_required()
     if signed is None:
-        raise _refuse(
-            "it is not signed, and this instance accepts only signed exports "
-            "(MLSERVE_SIGNING_KEY is set here)."
-        )
+        if required:
+            raise _refuse(
+                "it is not signed, and this instance accepts only signed exports "
+                "(MLSERVE_REQUIRE_SIGNED_IMPORTS is on): export it again from an instance "
+                "that shares this one's MLSERVE_SIGNING_KEY."
+            )
+        return SIGNATURE_NONE
+    if key is None:
+        if required:
+            raise _refuse(
+                "this instance accepts only verified exports (MLSERVE_REQUIRE_SIGNED_IMPORTS) "
+                "but has no MLSERVE_SIGNING_KEY to check its signature with."
+            )
+        return SIGNATURE_UNCHECKED
     if not _equal(signed["value"], signature(key, card_sha, artifact_sha)):
         raise _refuse(
             "its signature is not valid for this instance's MLSERVE_SIGNING_KEY: the file "
@@ -453,8 +465,10 @@ def _check_card(card: dict[str, Any]) -> None:
     except cards.CardError as exc:
         raise _refuse(f"the model card's {exc.field} is not valid: {exc.detail}.") from None
     for name, svg in card["plots"].items():
-        if not svg.lstrip().startswith(("<svg", "<?xml")) or ACTIVE_SVG_RE.search(svg):
-            raise _refuse(f"its plot {name!r} is not a plain SVG image (active content).")
+        try:
+            plots.check_svg(svg)
+        except ValueError as exc:
+            raise _refuse(f"its plot {name!r} is not a plain SVG image: {exc}.") from None
 
 
 def _label(value: Any) -> Any:

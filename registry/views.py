@@ -58,6 +58,7 @@ from registry import (
     csvio,
     drift,
     monitoring,
+    plots,
     predlog,
     services,
     serving,
@@ -978,14 +979,24 @@ def version_plot(request: HttpRequest, name: str, version: int, plot: str) -> Ht
     """One stored SVG plot, read by JSON key (never the version's other plots or bytes)."""
     if not PLOT_NAME_RE.match(plot):
         raise Http404("No such plot.")
-    svg = (
+    found = (
         ModelVersion.objects.filter(model__name=name, version=version)
         .annotate(svg=KT(f"plots__{plot}"))
-        .values_list("svg", flat=True)
+        .values_list("svg", "origin")
         .first()
     )
+    svg, origin = found or (None, None)
     if not svg:
         raise Http404(f"{name} v{version} has no {plot} plot.")
+    if origin is not None:
+        # Imported: foreign SVG, checked on import; a row stored before that check existed
+        # is checked again here rather than trusted.
+        try:
+            plots.check_svg(svg)
+        except ValueError as exc:
+            logger.warning("plot %s of %s v%s not shown: %s", plot, name, version, exc)
+            message = f"The {plot} plot of {name} v{version} is not a plain SVG image."
+            raise Http404(message) from None
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Content-Disposition"] = f'inline; filename="{name}-v{version}-{plot}.svg"'
     response["Cache-Control"] = "private, max-age=86400"  # a ready version never changes

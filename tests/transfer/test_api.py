@@ -188,7 +188,7 @@ def test_it_refuses_a_body_over_the_upload_limit(owner_api, churn, settings):
 
 def test_it_requires_a_signature_when_a_signing_key_is_set(owner_api, churn):
     unsigned = export(owner_api).content
-    with override_settings(MLSERVE_SIGNING_KEY=SIGNING_KEY):
+    with override_settings(MLSERVE_SIGNING_KEY=SIGNING_KEY, MLSERVE_REQUIRE_SIGNED_IMPORTS=True):
         signed = export(owner_api).content
         response = owner_api.post("/models/new/import", unsigned, content_type="application/zip")
         assert_problem(response, 422, "it is not signed, and this instance accepts only signed")

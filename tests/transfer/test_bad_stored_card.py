@@ -60,6 +60,9 @@ def everything_answers(name: str, pages: Client, api, admin: Client) -> None:
         assert response.status_code == 200, (path, response.status_code, response.content[:300])
     response = admin.get("/admin/registry/modelversion/")
     assert response.status_code == 200
+    for version in ModelVersion.objects.filter(model__name=name):
+        response = admin.get(f"/admin/registry/modelversion/{version.pk}/change/")
+        assert response.status_code == 200, response.status_code
 
 
 def overwrite(version: ModelVersion, **fields) -> None:

@@ -26,6 +26,25 @@ TRAINING = {
 SPEC = {"multinomial_nb": {"features": ["contract", "internet", "support_calls"]}}
 
 
+def nested_origin(depth: int) -> dict | None:
+    origin = None
+    for _ in range(depth):
+        origin = {
+            "instance": "elsewhere",
+            "exported_at": "2026-01-01T00:00:00+00:00",
+            "model": "m",
+            "version": 1,
+            "card_sha256": "a" * 64,
+            "artifact_sha256": "b" * 64,
+            "format_version": 1,
+            "signature": "unsigned",
+            "imported_at": "2026-01-01T00:00:00+00:00",
+            "imported_by": "someone",
+            "previous": origin,
+        }
+    return origin
+
+
 def refused(user, data: bytes, field: str) -> str:
     before = (RegisteredModel.objects.count(), ModelVersion.objects.count())
     with pytest.raises(InvalidInput) as caught:
@@ -130,6 +149,9 @@ def test_it_imports_the_genuine_export_of_every_algorithm(train_version, other, 
         (lambda c: c["training"].update(seconds="1"), "training.seconds"),
         (lambda c: c.update(origin={"instance": "x"}), "origin"),
         (lambda c: c.update(unknown=1), "unknown"),
+        (lambda c: c.update(target=None), "target"),
+        (lambda c: c.update(origin=nested_origin(40)), "origin"),
+        (lambda c: c["metrics"].update({"<b>x</b>": 1}), "metrics.<b>x</b>"),
     ],
 )
 def test_it_refuses_an_edited_card_naming_the_field(owner, churn_members, change, field):

@@ -375,7 +375,7 @@ def test_it_signs_exports_when_a_key_is_set(exports, members):
     assert json.loads(members[MANIFEST])["signature"] is None  # no key: unsigned
 
 
-@override_settings(MLSERVE_SIGNING_KEY=SIGNING_KEY)
+@override_settings(MLSERVE_SIGNING_KEY=SIGNING_KEY, MLSERVE_REQUIRE_SIGNED_IMPORTS=True)
 def test_it_requires_a_valid_signature_when_a_key_is_set(exports, good, other_artifacts):
     refused(good, "it is not signed, and this instance accepts only signed exports")
     refused(exports["signed_other_key"], "its signature is not valid for this instance's")

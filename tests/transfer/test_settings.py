@@ -21,7 +21,7 @@ def shown(tmp_path, **env: str) -> list[str]:
     return line.split()[1:]
 
 
-def shell(tmp_path, **env: str) -> subprocess.CompletedProcess:
+def shell(tmp_path, code: str = SHOW, **env: str) -> subprocess.CompletedProcess:
     environment = {
         "PATH": os.environ["PATH"],
         "DJANGO_SECRET_KEY": "test-only-not-a-secret",
@@ -30,7 +30,7 @@ def shell(tmp_path, **env: str) -> subprocess.CompletedProcess:
         **env,
     }
     proc = subprocess.Popen(
-        [PYTHON, "manage.py", "shell", "-c", SHOW],
+        [PYTHON, "manage.py", "shell", "-c", code],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.PIPE,
