@@ -7,7 +7,9 @@ runs, the parent writes a heartbeat; a version whose heartbeat stops (the worker
 killed) is retried once, then marked failed, by `reap_stale_versions`, which every worker
 runs at start and every few seconds, and which pages also run when they show a version.
 The parent also reads the version's row every POLL_S: a version cancelled
-(services.version_cancel) or deleted meanwhile has its child killed.
+(services.version_cancel) or deleted meanwhile has its child killed. And it watches the
+child's own heartbeats (training.Heartbeat, sent from inside the work): a child silent for
+MLSERVE_TRAIN_STALL_S is stuck, and is killed and trained again once, then failed.
 """
 
 from __future__ import annotations
@@ -170,7 +172,8 @@ def _run_child(version_id: int) -> str | None:
                 logger.info("version %s is %s: stopping its training", version_id, status)
                 _kill(child)
                 break
-            if watching and stall and time.monotonic() - last_sign >= stall:
+            stalled = watching and stall and time.monotonic() - last_sign >= stall
+            if stalled and status == Status.RUNNING:
                 _kill(child)
                 return STALLED
             if time.monotonic() - last_beat >= _heartbeat_interval():
