@@ -19,6 +19,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Path, Query, Schema, Status
@@ -299,6 +300,12 @@ def on_deadline(request: HttpRequest, exc: RequestDeadlineExceeded) -> HttpRespo
 def on_conflict(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
     # A write that lost a race the services did not foresee (ProtectedError is one too).
     return problem(409, CONFLICT_DETAIL)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # Django would answer its HTML 400 page (a 500 with DEBUG on).
+    return problem(400, f"The multipart body cannot be read: {str(exc)[:200]}")
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -93,3 +93,18 @@ def test_datasets_are_private_to_their_owner(owner_api, other_api, make_dataset)
     assert Dataset.objects.filter(pk=dataset.pk).exists()
     assert owner_api.delete(f"/datasets/{dataset.pk}").status_code == 204
     assert not Dataset.objects.filter(pk=dataset.pk).exists()
+
+
+@pytest.mark.parametrize("path", ["/datasets", "/models/churn/import"])
+def test_a_multipart_body_without_a_boundary_is_a_400_problem(path, owner):
+    """Found by `schemathesis run --checks all` (ST102): was a 500."""
+    from django.test import Client
+
+    from registry.tokens import token_create
+    from tests.conftest import ApiClient
+
+    api = ApiClient(Client(raise_request_exception=False), token_create(user=owner, name="t")[1])
+    response = api.post(path, b"--x\r\n", content_type="multipart/form-data")
+    print(f"\nPOST {path}, multipart without a boundary: {response.status_code}")
+    assert_problem(response, 400, "multipart")
+    assert not Dataset.objects.exists()
