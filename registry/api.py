@@ -943,23 +943,57 @@ _SLICED_BODY_BYTES = 1 << 18  # smaller bodies are parsed whole
 _SLICE_ROWS = 4096
 
 
-def _table_in_slices(served: serving.ServedVersion, body: bytes) -> dict[str, np.ndarray] | None:
-    """A large `{"instances" | "inputs" | "dataframe_records": [rows]}` body as typed
-    columns, parsed _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python
-    objects. None for any other shape, or a body that fails to parse (parsed whole, so that
-    the error is the one a whole parse gives)."""
-    found = bounds.row_list(body)
-    if found is None or body[found[2] + 1 :].strip() != b"}":
-        return None
-    opener, commas, closer = found
-    if not body[opener + 1 : closer].strip():
-        return None  # an empty list: the whole parse says so
+def _head(text: bytes) -> Any:
     try:
-        head = load_json(body[:opener] + b"null}")
+        return load_json(text)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
+
+
+def _sliced_layout(body: bytes) -> tuple[int, np.ndarray, int, list[Any] | None] | None:
+    """Where a body's rows are, if it is a list of rows (`instances`, `inputs`,
+    `dataframe_records`) or a `dataframe_split`: the list's brackets, the commas between its
+    rows, and the dataframe_split's columns (None for a list of rows)."""
+    found = bounds.row_list(body)
+    if found is not None:
+        opener, commas, closer = found
+        if body[closer + 1 :].strip() != b"}":
+            return None
+        head = _head(body[:opener] + b"null}")
+        if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
+            return None
+        return opener, commas, closer, None
+    found = bounds.containers(body, 3, most=4)  # dataframe_split: columns, data (and index)
+    if not found or not found[0]:
         return None
+    openers, closers, commas = found
+    k = max(range(len(openers)), key=lambda i: closers[i] - openers[i])
+    opener, closer = openers[k], closers[k]
+    if body[opener : opener + 1] != b"[":
+        return None
+    head = _head(body[:opener] + b"null" + body[closer + 1 :])
+    split = head.get("dataframe_split") if isinstance(head, dict) and len(head) == 1 else None
+    if (
+        not isinstance(split, dict)
+        or "data" not in split
+        or split["data"] is not None  # the list taken out was not `data`
+        or not isinstance(split.get("columns"), list)
+    ):
+        return None
+    return opener, commas[(commas > opener) & (commas < closer)], closer, split["columns"]
+
+
+def _table_in_slices(served: serving.ServedVersion, body: bytes) -> dict[str, np.ndarray] | None:
+    """A large body of rows (a list of rows or a dataframe_split) as typed columns, parsed
+    _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python objects. None for
+    any other shape, or a body that fails to parse (then parsed whole, so that the error is
+    the one a whole parse gives)."""
+    layout = _sliced_layout(body)
+    if layout is None:
+        return None
+    opener, commas, closer, columns = layout
+    if not body[opener + 1 : closer].strip():
+        return None  # an empty list: the whole parse says so
     edges = np.concatenate(([opener], commas, [closer]))
     n_rows = len(edges) - 1
     _check_rows(n_rows)
@@ -967,12 +1001,33 @@ def _table_in_slices(served: serving.ServedVersion, body: bytes) -> dict[str, np
     def slices() -> Any:
         for i in range(0, n_rows, _SLICE_ROWS):
             start, stop = edges[i], edges[min(i + _SLICE_ROWS, n_rows)]
-            yield load_json(b"[" + body[start + 1 : stop] + b"]")
+            rows = load_json(b"[" + body[start + 1 : stop] + b"]")
+            yield rows if columns is None else _split_rows(served, columns, rows, offset=i)
 
     try:
         return serving.rows_to_table_in_slices(served, slices(), n_rows)
     except orjson.JSONDecodeError:
         return None
+
+
+def _split_rows(
+    served: serving.ServedVersion, columns: list[Any], data: list[Any], *, offset: int = 0
+) -> list[Any]:
+    """dataframe_split rows as rows_to_table takes them: positional, in feature order; or,
+    when the columns do not fit, the first row by name, so that the problems name them."""
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise serving.PredictionError(
+                "Every row of dataframe_split.data needs one value per column.",
+                [{"row": offset + i, "column": None, "detail": f"expected {len(columns)} values"}],
+            )
+    names = list(map(str, columns))
+    if names == list(served.feature_names):
+        return data  # already positional, in feature order
+    if sorted(names) == sorted(served.feature_names):  # reordered: positions by name
+        order = [names.index(name) for name in served.feature_names]
+        return [[row[j] for j in order] for row in data]
+    return [dict(zip(names, row, strict=True)) for row in data[:1]]
 
 
 def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
@@ -996,24 +1051,9 @@ def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
             raise HttpError(
                 400, "dataframe_split needs 'columns' (a list) and 'data' (a list of rows)."
             )
-        columns, data = payload["columns"], payload["data"]
-        _check_rows(len(data))
-        for i, row in enumerate(data):
-            if not isinstance(row, list) or len(row) != len(columns):
-                raise serving.PredictionError(
-                    "Every row of dataframe_split.data needs one value per column.",
-                    [{"row": i, "column": None, "detail": f"expected {len(columns)} values"}],
-                )
-        names = list(map(str, columns))
-        if names == list(served.feature_names):
-            return serving.rows_to_table(served, data)  # already positional, in feature order
-        if sorted(names) == sorted(served.feature_names):  # reordered: positions by name
-            order = [names.index(name) for name in served.feature_names]
-            return serving.rows_to_table(served, [[row[j] for j in order] for row in data])
-        # Columns that do not fit: the first row by name, so that the problems name them.
-        return serving.rows_to_table(
-            served, [dict(zip(names, row, strict=True)) for row in data[:1]]
-        )
+        _check_rows(len(payload["data"]))
+        rows = _split_rows(served, payload["columns"], payload["data"])
+        return serving.rows_to_table(served, rows)
     if keys[0] == "inputs" and isinstance(payload, dict):
         # Columnar inputs: {"feature": [values...], ...}, converted column by column.
         lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}

@@ -78,13 +78,15 @@ def csv_lines(data: bytes) -> int:
     return count + (content > 0)
 
 
-def row_list(body: bytes) -> tuple[int, np.ndarray, int] | None:
-    """Where the rows of a `{"<key>": [row, row, ...]}` body are: the list's opening and
-    closing brackets and the commas between its rows (a row is any JSON value), found
-    without parsing; None for a body of any other shape. Lets a large list of rows be
-    parsed a slice at a time (registry/api.py)."""
-    depth, in_string, escape = 0, 0, False
-    opener = closer = -1
+def containers(
+    body: bytes, depth: int, most: int
+) -> tuple[list[int], list[int], np.ndarray] | None:
+    """The lists and objects that open at `depth` (the top-level value is at depth 1): their
+    opening and closing positions, and the positions of the commas directly inside them;
+    None when there are more than `most` of them or the body's brackets do not balance."""
+    level, in_string, escape = 0, 0, False
+    openers: list[int] = []
+    closers: list[int] = []
     commas: list[np.ndarray] = []
     for index, chunk in enumerate(_chunks(body)):
         start = index * _CHUNK
@@ -96,17 +98,25 @@ def row_list(body: bytes) -> tuple[int, np.ndarray, int] | None:
         outside = inside == 0
         opens = ((chunk == _BRACKET) | (chunk == _BRACE)) & outside
         closes = ((chunk == _BRACKET + 2) | (chunk == _BRACE + 2)) & outside
-        after = np.cumsum(opens.astype(np.int32) - closes, dtype=np.int32) + depth
-        into_rows = np.flatnonzero(opens & (after == 2))
-        out_of_rows = np.flatnonzero(closes & (after == 1))
-        if into_rows.size + (opener >= 0) > 1 or out_of_rows.size + (closer >= 0) > 1:
-            return None  # more than one container at the rows' depth: another shape
-        if into_rows.size:
-            opener = start + int(into_rows[0])
-        if out_of_rows.size:
-            closer = start + int(out_of_rows[0])
-        commas.append(np.flatnonzero((chunk == _COMMA) & outside & (after == 2)) + start)
-        depth, in_string = int(after[-1]), int(inside[-1])
-    if opener < 0 or closer < opener or body[opener] != _BRACKET or depth != 0:
+        after = np.cumsum(opens.astype(np.int32) - closes, dtype=np.int32) + level
+        openers += (np.flatnonzero(opens & (after == depth)) + start).tolist()
+        closers += (np.flatnonzero(closes & (after == depth - 1)) + start).tolist()
+        if len(openers) > most:
+            return None
+        commas.append(np.flatnonzero((chunk == _COMMA) & outside & (after == depth)) + start)
+        level, in_string = int(after[-1]), int(inside[-1])
+    if level != 0 or len(openers) != len(closers):
         return None
-    return opener, np.concatenate(commas) if commas else np.empty(0, dtype=np.intp), closer
+    return openers, closers, np.concatenate(commas) if commas else np.empty(0, dtype=np.intp)
+
+
+def row_list(body: bytes) -> tuple[int, np.ndarray, int] | None:
+    """Where the rows of a `{"<key>": [row, row, ...]}` body are: the list's opening and
+    closing brackets and the commas between its rows (a row is any JSON value), found
+    without parsing; None for a body of any other shape. Lets a large list of rows be
+    parsed a slice at a time (registry/api.py)."""
+    found = containers(body, 2, most=1)
+    if found is None or len(found[0]) != 1 or body[found[0][0]] != _BRACKET:
+        return None
+    (opener,), (closer,), commas = found
+    return opener, commas, closer

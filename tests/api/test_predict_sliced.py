@@ -43,6 +43,22 @@ BODIES = {
     "an empty list": '{"instances": []}',
     "a scalar row": json.dumps({"instances": [*_rows(4), 7]}),
     "a wrong key": json.dumps({"rows": _rows(6)}),
+    "dataframe_split": json.dumps({"dataframe_split": {"columns": NAMES, "data": _rows(10)}}),
+    "dataframe_split, data first, columns reordered": json.dumps(
+        {"dataframe_split": {"data": [r[::-1] for r in _rows(10)], "columns": NAMES[::-1]}}
+    ),
+    "dataframe_split with a short row 7": json.dumps(
+        {"dataframe_split": {"columns": NAMES, "data": [*_rows(7), [1, 2], *_rows(2)]}}
+    ),
+    "dataframe_split with an unknown column": json.dumps(
+        {"dataframe_split": {"columns": [*NAMES[:4], "zz"], "data": _rows(10)}}
+    ),
+    "dataframe_split with an index": json.dumps(
+        {"dataframe_split": {"index": list(range(10)), "columns": NAMES, "data": _rows(10)}}
+    ),
+    "dataframe_split with more columns than rows": json.dumps(
+        {"dataframe_split": {"columns": NAMES, "data": _rows(2)}}
+    ),
 }
 
 
@@ -59,6 +75,11 @@ SLICED = {
     "a NUL in row 8",
     "invalid JSON in row 5",
     "a scalar row",
+    "dataframe_split",
+    "dataframe_split, data first, columns reordered",
+    "dataframe_split with a short row 7",
+    "dataframe_split with an unknown column",
+    "dataframe_split with an index",
 }
 
 

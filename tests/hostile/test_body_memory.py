@@ -28,9 +28,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 UPLOAD_MB = 16
 PREDICT_ROWS = 100_000
 DATASET_ROWS = 100_000
-# Formats still parsed whole, over the 10x target with compact rows (36 bytes a row):
-# orjson's objects alone are ~10x (benchmarks/README.md). Bounds against regressions.
-KNOWN_GAPS = {"inputs (columnar)": 20, "dataframe_split": 20, "text/csv": 25}
+# Over (or at) the 10x target with compact rows (36 bytes a row): columnar bodies and
+# CSV are parsed whole (orjson's objects alone are ~10x), dataframe_split measures 10.0x
+# (benchmarks/README.md). Bounds against regressions.
+KNOWN_GAPS = {"inputs (columnar)": 20, "dataframe_split": 12, "text/csv": 25}
 
 
 @pytest.fixture(scope="module")
