@@ -764,7 +764,7 @@ def delete_version(request: HttpRequest, name: str, version: VersionNumber) -> S
     response={200: VersionOut, **errors(403, 404, 409, 422)},
     tags=["models"],
 )
-def cancel_version(request: HttpRequest, name: str, version: int) -> dict[str, Any]:
+def cancel_version(request: HttpRequest, name: str, version: VersionNumber) -> dict[str, Any]:
     """Cancel the training of a queued or running version of one of your models: it ends
     `cancelled` (a running training is stopped within a second or so); 409 once finished."""
     user = _user(request)

