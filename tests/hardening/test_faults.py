@@ -273,7 +273,7 @@ def ids_csv(n_rows: int = 40_000, n_ids: int = 20_000) -> bytes:
 
 
 def test_it_fails_a_training_that_runs_out_of_memory_and_the_worker_trains_the_next(
-    owner, start_worker
+    owner, start_worker, settings
 ):
     # The limit caps the child's whole address space, and a forked child starts with its
     # worker's (Django, numpy, BLAS buffers: ~300 MB here, more with many cores). So the
@@ -281,6 +281,8 @@ def test_it_fails_a_training_that_runs_out_of_memory_and_the_worker_trains_the_n
     baseline_mb = training_stack_mb()
     limit_mb = baseline_mb + 512
     worker = start_worker("w1", env={"MLSERVE_TRAIN_MAX_MEMORY_MB": str(limit_mb)})
+    # Past MLSERVE_MAX_CATEGORIES' default on purpose: this training must reach the child.
+    settings.MLSERVE_MAX_CATEGORIES = 50_000
     dataset = services.dataset_create(owner=owner, data=ids_csv(), name="ids")
     big = services.model_create_with_version(
         owner=owner, name="ids", dataset=dataset, algorithm="linear_regression", target="value"

@@ -82,7 +82,10 @@ def test_it_counts_evictions_from_a_full_cache(client, churn):
         artifact=artifact,
         artifact_sha256=churn.artifact_sha256,
     )
-    cache = serving.PipelineCache(max_bytes=1)
+    one = serving.loaded_bytes(
+        serving.PipelineCache(max_bytes=10**9).get(serving.resolve("churn", version=1))
+    )
+    cache = serving.PipelineCache(max_bytes=one + one // 2)
     before = scrape(client)
     cache.get(serving.resolve("churn", version=1))
     cache.get(serving.resolve("churn", version=twin.version))
