@@ -196,7 +196,7 @@ def make_table(sizes: Sizes) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndar
 
 
 def numpyml_pipeline() -> numpyml.Pipeline:
-    """The registry's training pipeline (registry/training.py build_pipeline)."""
+    """The registry's training pipeline (registry/training/ build_pipeline)."""
     numeric = [f"num{j}" for j in range(N_NUMERIC)]
     categorical = [f"cat{j}" for j in range(N_CATEGORICAL)]
     num = numpyml.Pipeline(

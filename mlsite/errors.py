@@ -17,36 +17,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from registry.api.problems import deadline_problem
+from registry.errors import MEMORY_DETAIL, RequestDeadlineExceeded, deadline_detail
+
+__all__ = ["RequestDeadlineExceeded", "deadline", "deadline_problem", "server_error"]
+
 logger = logging.getLogger("mlsite.errors")
-
-
-class RequestDeadlineExceeded(Exception):
-    """Raised inside a request (by SIGALRM) that ran past MLSERVE_REQUEST_DEADLINE_S."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"request deadline of {seconds:g} s passed")
-        self.seconds = seconds
-
-
-def deadline_detail(seconds: float) -> str:
-    return (
-        f"The request took longer than {seconds:g} s (MLSERVE_REQUEST_DEADLINE_S) and was "
-        "stopped. Send fewer rows per request, or try again."
-    )
-
-
-def deadline_problem(exc: RequestDeadlineExceeded) -> HttpResponse:
-    from registry.problems import problem
-
-    response = problem(503, deadline_detail(exc.seconds), headers={"Retry-After": "5"})
-    response["Connection"] = "close"  # an unread body must not be taken as a next request
-    return response
-
-
-MEMORY_DETAIL = (
-    "The request needed more memory than a server worker may use (MLSERVE_WEB_MAX_MEMORY_MB) "
-    "and was stopped. Send fewer rows per request."
-)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -63,7 +39,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         if api:
             if isinstance(exc, RequestDeadlineExceeded):
                 return deadline_problem(exc)
-            from registry.problems import problem
+            from registry.api.problems import problem
 
             return problem(503, detail, headers={"Retry-After": "5"})
         from django.template.loader import render_to_string
@@ -71,7 +47,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         page = render_to_string("503.html", {"detail": detail})
         return HttpResponse(page, status=503, headers={"Retry-After": "5"})
     if api:
-        from registry.problems import problem
+        from registry.api.problems import problem
 
         # Never the exception's text: it may name tables, paths or values.
         return problem(500, "The server failed to answer this request; it has been logged.")

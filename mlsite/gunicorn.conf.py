@@ -23,9 +23,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket_disable = True
 
 
-# Prometheus metrics from every worker (registry/metrics.py). Each worker writes its values to
-# files in PROMETHEUS_MULTIPROC_DIR and /metrics adds them up; the variable must be set before
-# a worker imports prometheus_client, so it is set here, in the master, before any fork. By
+# Prometheus metrics from every worker (registry/monitoring/metrics.py). Each worker writes
+# its values to files in PROMETHEUS_MULTIPROC_DIR and /metrics adds them up; the variable
+# must be set before a worker imports prometheus_client, so it is set here, in the master,
+# before any fork. By
 # default each master gets a fresh directory of its own under MLSERVE_VAR_DIR/prometheus
 # (two servers sharing a var directory must not mix or wipe each other's files); an explicit
 # PROMETHEUS_MULTIPROC_DIR is emptied at start instead.
@@ -108,7 +109,7 @@ def worker_exit(server: Any, worker: Any) -> None:
     """A worker stops (restart, deploy): write its waiting prediction-log rows first."""
     import sys
 
-    predlog = sys.modules.get("registry.predlog")
+    predlog = sys.modules.get("registry.monitoring.predlog")
     if predlog is None:
         return
     try:

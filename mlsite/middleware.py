@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from registry.errors import CONFLICT_DETAIL
+
 logger = logging.getLogger("mlsite.requests")
 
 
@@ -68,7 +70,7 @@ class BodyLimitMiddleware:
 
     def _refuse(self, request: HttpRequest, status: int, detail: str) -> HttpResponse:
         if _wants_json(request):
-            from registry.problems import problem
+            from registry.api.problems import problem
 
             response = problem(status, detail)
         else:
@@ -100,7 +102,7 @@ class DatabaseUnavailableMiddleware:
         )
         detail = "The database is unavailable; try again in a few seconds."
         if _wants_json(request):
-            from registry.problems import problem
+            from registry.api.problems import problem
 
             return problem(503, detail, headers={"Retry-After": "5"})
         from django.template.loader import render_to_string
@@ -114,16 +116,10 @@ class DatabaseUnavailableMiddleware:
         return response
 
 
-CONFLICT_DETAIL = (
-    "Someone changed or deleted what this request refers to at the same time, so nothing "
-    "was changed. Reload and try again."
-)
-
-
 class DatabaseConflictMiddleware:
     """A write that lost a race the registry's services did not foresee (IntegrityError,
     ProtectedError) is a 409 with a clear message, not a 500: problem+json under /api/
-    (ninja's operations map it themselves, registry/api.py), a page elsewhere."""
+    (ninja's operations map it themselves, registry/api/v1.py), a page elsewhere."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -138,7 +134,7 @@ class DatabaseConflictMiddleware:
             return None
         logger.warning("conflict on %s %s: %s", request.method, request.path, exception)
         if _wants_json(request):
-            from registry.problems import problem
+            from registry.api.problems import problem
 
             return problem(409, CONFLICT_DETAIL)
         from django.template.loader import render_to_string

@@ -259,7 +259,7 @@ MLSERVE_USER_MAX_MODELS = env_int("MLSERVE_USER_MAX_MODELS", 100)
 # Trainings one user may have queued or running at once (429 over it).
 MLSERVE_USER_MAX_TRAININGS = env_int("MLSERVE_USER_MAX_TRAININGS", 4)
 
-# Operations (registry/monitoring.py, registry/predlog.py). /metrics answers a request
+# Operations (registry/monitoring/, registry/monitoring/predlog.py). /metrics answers a request
 # with `Authorization: Bearer <MLSERVE_METRICS_TOKEN>` when a token is set, else only
 # clients whose address (see MLSERVE_PROXY_COUNT) is in MLSERVE_METRICS_ALLOW.
 MLSERVE_METRICS_TOKEN = env_str("MLSERVE_METRICS_TOKEN")
@@ -278,12 +278,12 @@ for _network in MLSERVE_METRICS_ALLOW:
 MLSERVE_PREDICTION_LOG_RATE = env_float("MLSERVE_PREDICTION_LOG_RATE", 1.0, maximum=1.0)
 MLSERVE_PREDICTION_LOG_MAX_ROWS = env_int("MLSERVE_PREDICTION_LOG_MAX_ROWS", 100, minimum=1)
 # Bytes of JSON one request may leave in the log: its strings are clipped to 256 characters
-# and its rows beyond the bound are left out (registry/predlog.py).
+# and its rows beyond the bound are left out (registry/monitoring/predlog.py).
 MLSERVE_PREDICTION_LOG_MAX_BYTES = env_int("MLSERVE_PREDICTION_LOG_MAX_BYTES", 65_536, minimum=1024)
 # Requests waiting in a server process to be written; beyond it new ones are dropped (counted).
 MLSERVE_PREDICTION_LOG_BUFFER = env_int("MLSERVE_PREDICTION_LOG_BUFFER", 5000, minimum=1)
 # Most values (rows x features) a drift report reads from the log: a wide model gets fewer
-# rows than max_rows (registry/drift.py).
+# rows than max_rows (registry/monitoring/drift.py).
 MLSERVE_DRIFT_MAX_CELLS = env_int("MLSERVE_DRIFT_MAX_CELLS", 2_000_000, minimum=1000)
 
 # Moving versions between instances (registry/transfer.py): an export names the instance it

@@ -189,7 +189,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def predict_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         from registry import monitoring, serving
-        from registry.api import load_json
+        from registry.api.v1 import load_json
         from registry.services import RegistryError
 
         version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=pk)

@@ -212,7 +212,7 @@ class Card(Strict):
 
 
 class Metrics(BaseModel):
-    """What every kind records (registry/training.py); unknown keys: bounded scalars only."""
+    """What every kind records (registry/training/); unknown keys: bounded scalars only."""
 
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
     __pydantic_extra__: dict[str, Scalar] = Field(init=False)
@@ -270,7 +270,7 @@ METRICS = {
 }
 
 
-# The training data's profile (registry/drift.py) ----------------------------------------------
+# The training data's profile (registry/monitoring/drift.py) ------------------------------------
 
 
 class NumericProfile(Strict):

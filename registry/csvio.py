@@ -276,7 +276,7 @@ def _is_missing_text(text: str) -> bool:
 def clean_text(text: str) -> str | None:
     """A text cell as every body format reads it: blanks stripped, a missing token None.
 
-    The one rule for CSV cells and JSON strings alike (registry/serving.py uses it too).
+    The one rule for CSV cells and JSON strings alike (registry/serving/ uses it too).
     """
     value = text.strip()
     return None if value.lower() in _MISSING else value

@@ -334,7 +334,7 @@ class ApiToken(models.Model):
 
 
 class PredictionLog(models.Model):
-    """One sampled prediction request (registry/predlog.py writes these in batches).
+    """One sampled prediction request (registry/monitoring/predlog.py writes these in batches).
 
     The serving path never reads this table. Pages and the drift report read one version's
     recent rows through the (version, created_at) index; pruning goes by id. There

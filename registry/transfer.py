@@ -45,17 +45,11 @@ from django.utils import timezone
 import numpyml
 from numpyml.compose import ColumnTransformer
 from numpyml.pipeline import Pipeline
-from registry import cards, plots
+from registry import cards
 from registry.algorithms import ALGORITHMS, CLASSIFIER
+from registry.errors import Conflict, Forbidden, InvalidInput, TooLarge
 from registry.models import ModelVersion
-from registry.services import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    TooLarge,
-    model_budget_bytes,
-    too_large_message,
-)
+from registry.training import plots
 
 FORMAT = "mlserving-model-export"
 CARD_FORMAT = "mlserving-model-card"
@@ -484,7 +478,7 @@ def _check_artifact(card: dict[str, Any], artifact: bytes) -> None:
     """Load the artifact (numpyml only: no pickle, no code named by the file) and check it is
     the model the card describes, so a valid artifact of another model is refused. A model
     bigger than the servers' model memory is refused too: it could not be served."""
-    from registry.serving import loaded_bytes
+    from registry.serving import loaded_bytes, model_budget_bytes, too_large_message
 
     budget = model_budget_bytes()
     try:

@@ -162,4 +162,4 @@ def _fresh_process_caches():
     serving.forget_resolutions()
     tokens.forget_tokens()
     serving.pipeline_cache().clear()
-    cache.clear()  # drift reports (registry/drift.py)
+    cache.clear()  # drift reports (registry/monitoring/drift.py)

@@ -1,11 +1,12 @@
-"""A large list of rows is parsed a slice at a time (registry/api.py, _table_in_slices):
+"""A large list of rows is parsed a slice at a time (registry/api/v1.py, _table_in_slices):
 every answer, success or refusal, is the one the whole parse gives."""
 
 import json
 
 import pytest
 
-from registry import api, serving
+from registry import serving
+from registry.api import v1 as api
 from tests.api.test_predict import NAMES, churn  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -21,8 +21,8 @@ CHURN_ROW = {
 def prediction_log(settings, transactional_db) -> Iterator[object]:
     """The log on at rate 1 with a fresh writer; stopped (and its rows written) at the end,
     before pytest-django empties the database."""
-    from registry import predlog
     from registry.models import PredictionLog
+    from registry.monitoring import predlog
 
     settings.MLSERVE_PREDICTION_LOG_RATE = 1.0
     PredictionLog.objects.all().delete()

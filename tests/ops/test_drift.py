@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from registry import drift
+from registry.monitoring import drift
 
 FEATURES = [
     {"name": "age", "type": "number"},

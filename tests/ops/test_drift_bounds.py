@@ -14,8 +14,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registry import charts, drift
 from registry.models import PredictionLog, RegisteredModel
+from registry.monitoring import drift
+from registry.web import charts
 from tests.ops.conftest import log_requests
 from tests.registry.conftest import make_version
 

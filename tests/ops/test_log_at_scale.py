@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from registry import drift, predlog
 from registry.models import PredictionLog
+from registry.monitoring import drift, predlog
 from tests.ops.conftest import CHURN_ROW, churn_rows
 from tests.registry.conftest import make_version
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from registry import predlog
+from registry.monitoring import predlog
 from tests.ops.conftest import churn_rows, log_requests
 from tests.registry.conftest import make_version
 

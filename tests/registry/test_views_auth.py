@@ -131,7 +131,7 @@ def test_it_names_what_was_not_found(owner_client):
 
 
 def test_it_has_its_own_500_page(owner, monkeypatch):
-    from registry import views
+    from registry.web import views
 
     def boom(user):
         raise RuntimeError("kaboom")

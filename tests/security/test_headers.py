@@ -71,7 +71,7 @@ def test_every_page_carries_the_policy_and_the_headers(registry, owner, admin_us
 
 
 def test_error_pages_carry_the_policy_and_the_headers(registry, owner, other, monkeypatch):
-    from registry import views
+    from registry.web import views
 
     outsider = Client(raise_request_exception=False)
     outsider.force_login(other)

@@ -11,8 +11,9 @@ from django.urls import reverse
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from registry import cards, services, views
+from registry import cards, services
 from registry.models import Alias, RegisteredModel, name_validator
+from registry.web import views
 from tests.conftest import assert_problem
 from tests.registry.conftest import make_version
 

@@ -1,5 +1,5 @@
 """Another user's objects cannot be changed, deleted, aliased, or their tokens seen, through
-any page or any API operation. The routes are enumerated from registry/urls.py and from the
+any page or any API operation. The routes are enumerated from registry/web/urls.py and from the
 OpenAPI document, so a new route fails here until it is given its expectation below.
 
 What an outsider may do with someone else's model is read it and predict with it: the
@@ -154,7 +154,7 @@ def objects(registry, other):
 
 
 def test_every_page_route_has_an_ownership_expectation(objects):
-    from registry import urls
+    from registry.web import urls
 
     assert route_names(urls.urlpatterns) == set(page_probes(objects)), (
         "a page route was added or removed: give it its probes in page_probes()"

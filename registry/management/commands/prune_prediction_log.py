@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registry import predlog
+from registry.monitoring import predlog
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""The Prometheus metrics of this app (definitions only; registry/monitoring.py exposes them).
+"""The Prometheus metrics of this app (definitions only; registry/monitoring/ exposes them).
 
 Names and labels are documented in the README ("Operations"). Under gunicorn,
 PROMETHEUS_MULTIPROC_DIR is set (mlsite/gunicorn.conf.py) before this module is first

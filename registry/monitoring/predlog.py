@@ -16,7 +16,7 @@ dropped (counted and logged, the thread carries on); and a crash loses only the 
 still in the buffer.
 
 The serving path never reads the log. The model page's traffic summary (`traffic`) and the
-drift report (registry/drift.py) read one version's recent rows through the
+drift report (registry/monitoring/drift.py) read one version's recent rows through the
 (version, created_at) index; `prune` deletes old rows in batches, oldest ids first
 (`manage.py prune_prediction_log --days N`).
 """
@@ -40,8 +40,8 @@ from django.db import DataError, IntegrityError, connections, transaction
 from django.db.models import BigIntegerField, Case, Count, Func, IntegerField, Q, Value, When
 from django.utils import timezone
 
-from registry.metrics import LOG_DROPPED, LOG_ROWS_SKIPPED, LOG_WRITTEN
 from registry.models import PredictionLog
+from registry.monitoring.metrics import LOG_DROPPED, LOG_ROWS_SKIPPED, LOG_WRITTEN
 
 if TYPE_CHECKING:
     from registry.serving import ServedVersion

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.http import HttpResponse
 
+from registry.errors import RequestDeadlineExceeded, deadline_detail
+
 CONTENT_TYPE = "application/problem+json"
 
 # status -> (type slug, title)
@@ -57,3 +59,9 @@ def problem(
 def field_errors(errors: dict[str, str]) -> list[dict[str, Any]]:
     """{field: sentence} -> [{"field", "detail"}]."""
     return [{"field": field, "detail": detail} for field, detail in errors.items()]
+
+
+def deadline_problem(exc: RequestDeadlineExceeded) -> HttpResponse:
+    response = problem(503, deadline_detail(exc.seconds), headers={"Retry-After": "5"})
+    response["Connection"] = "close"  # an unread body must not be taken as a next request
+    return response

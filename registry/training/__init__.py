@@ -24,7 +24,7 @@ from numpyml.compose import ColumnTransformer
 from numpyml.model_selection import train_test_split
 from numpyml.pipeline import Pipeline
 from numpyml.preprocessing import OneHotEncoder, SimpleImputer, StandardScaler
-from registry import csvio, services
+from registry import csvio
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, REGRESSOR, Algorithm
 from registry.models import Dataset, ModelVersion
 
@@ -331,9 +331,9 @@ def train(version_id: int, heartbeat: Heartbeat | None = None) -> str:
 
 
 def _profile(X_train: dict[str, np.ndarray], features: list[dict]) -> dict[str, Any]:
-    """The training data's profile for drift reports (registry/drift.py). A version without
+    """The training data's profile for drift reports (monitoring/drift.py). A version without
     one still serves: it only has no drift report, so a failure here is logged, not fatal."""
-    from registry import drift
+    from registry.monitoring import drift
 
     try:
         return drift.profile_of(X_train, features)
@@ -344,20 +344,20 @@ def _profile(X_train: dict[str, np.ndarray], features: list[dict]) -> dict[str, 
 
 def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
     """A model too big for the servers' model memory is not kept: it could not be served."""
-    from registry.serving import loaded_bytes
+    from registry.serving import loaded_bytes, model_budget_bytes, too_large_message
 
     size = loaded_bytes(pipeline)
-    if size > services.model_budget_bytes():
+    if size > model_budget_bytes():
         hint = " (it keeps its training rows)" if algorithm.keeps_training_rows else ""
         raise TrainingError(
-            f"{services.too_large_message('The trained model', size)}: it could not be "
+            f"{too_large_message('The trained model', size)}: it could not be "
             f"served, so it was not kept. Use fewer rows or features, or another "
             f"algorithm than {algorithm.label}{hint}."
         )
 
 
 def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
-    from registry import plots
+    from registry.training import plots
 
     algorithm = ALGORITHMS[version.algorithm]
     progress = ProgressWriter(version.pk, heartbeat)

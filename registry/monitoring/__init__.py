@@ -2,8 +2,8 @@
 
 Every prediction request through the serving path (the API's hot path, the version page's
 forms, the admin's predict page) runs inside an `Observation`, which on the way out counts it
-in the Prometheus metrics (registry/metrics.py; labels from the ServedVersion already
-resolved: no database) and hands it to the prediction log (registry/predlog.py: an append
+in the Prometheus metrics (registry/monitoring/metrics.py; labels from the ServedVersion already
+resolved: no database) and hands it to the prediction log (registry/monitoring/predlog.py: an append
 to a deque).
 
 Under gunicorn the metrics are multiprocess-safe: gunicorn.conf.py points
@@ -19,21 +19,16 @@ from __future__ import annotations
 import logging
 import os
 import time
-from ipaddress import ip_address, ip_network
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
-from django.utils.crypto import constant_time_compare
-from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
-from registry import predlog
 from registry.csvio import CSVError
-from registry.metrics import (
+from registry.monitoring import predlog
+from registry.monitoring.metrics import (
     PREDICTED_ROWS,
     PREDICTION_ERRORS,
     PREDICTION_LATENCY,
@@ -41,7 +36,6 @@ from registry.metrics import (
     REGISTRY,
     TRAINING_BUCKETS,
 )
-from registry.problems import problem
 
 if TYPE_CHECKING:
     from registry.serving import ServedVersion
@@ -211,41 +205,3 @@ def exposition() -> bytes:
     else:
         registry = REGISTRY
     return generate_latest(registry) + generate_latest(_DATABASE_REGISTRY)
-
-
-# The /metrics view ---------------------------------------------------------------------------
-
-
-def _bearer(request: HttpRequest) -> str:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    return header[7:].strip() if header[:7].lower() == "bearer " else ""
-
-
-def _address_allowed(request: HttpRequest) -> bool:
-    from mlsite.login_throttle import client_ip
-
-    address = client_ip(request)  # behind the load balancer: the client, not nginx
-    try:
-        client = ip_address(address or "")
-    except ValueError:
-        return False
-    if client.version == 6 and client.ipv4_mapped:
-        client = client.ipv4_mapped
-    return any(
-        client in ip_network(allowed, strict=False) for allowed in settings.MLSERVE_METRICS_ALLOW
-    )
-
-
-@require_GET
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics. With MLSERVE_METRICS_TOKEN set: only with that bearer token;
-    otherwise only to the addresses in MLSERVE_METRICS_ALLOW."""
-    token = settings.MLSERVE_METRICS_TOKEN
-    if token:
-        if not constant_time_compare(_bearer(request), token):
-            return problem(403, "Send the metrics token: Authorization: Bearer <token>.")
-    elif not _address_allowed(request):
-        return problem(403, "Metrics are only served to the addresses in MLSERVE_METRICS_ALLOW.")
-    response = HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
-    response["Cache-Control"] = "no-store"
-    return response

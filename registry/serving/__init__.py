@@ -23,17 +23,17 @@ import orjson
 from django.conf import settings
 
 import numpyml
-from registry import csvio, metrics
+from registry import csvio
 from registry.algorithms import ALGORITHMS, CLASSIFIER, DECOMPOSITION
-from registry.models import Alias, ModelVersion, RegisteredModel
-from registry.services import (
+from registry.errors import (
     Conflict,
     InvalidInput,
     ModelTooLarge,
     NotFound,
     TooLarge,
-    too_large_message,
 )
+from registry.models import Alias, ModelVersion, RegisteredModel
+from registry.monitoring import metrics
 
 RESOLVE_TTL_S = 1.0
 DEFAULT_ALIAS = "production"
@@ -138,6 +138,19 @@ def forget_resolutions() -> None:
 
 
 # Loaded pipelines ----------------------------------------------------------------------
+
+
+def model_budget_bytes() -> int:
+    """The memory one loaded model may take (the whole of a server's model cache)."""
+    return settings.MLSERVE_MODEL_CACHE_MB * 1024 * 1024
+
+
+def too_large_message(what: str, size: int, verb: str = "takes") -> str:
+    return (
+        f"{what} {verb} {size / 2**20:,.1f} MB in memory, more than the "
+        f"{settings.MLSERVE_MODEL_CACHE_MB} MB a server keeps for loaded models "
+        "(MLSERVE_MODEL_CACHE_MB)"
+    )
 
 
 def loaded_bytes(pipeline: Any) -> int:

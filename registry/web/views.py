@@ -52,19 +52,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from registry import (
-    cards,
-    charts,
-    csvio,
-    drift,
-    monitoring,
-    plots,
-    predlog,
-    services,
-    serving,
-    tokens,
-    transfer,
-)
+from registry import cards, csvio, monitoring, services, serving, tokens, transfer
 from registry.algorithms import (
     ALGORITHMS,
     CLASSIFIER,
@@ -72,7 +60,13 @@ from registry.algorithms import (
     DECOMPOSITION,
     HEADLINE_METRIC,
 )
-from registry.forms import (
+from registry.models import Alias, ApiToken, Dataset, ModelVersion, RegisteredModel
+from registry.monitoring import drift, predlog
+from registry.services import RegistryError
+from registry.tasks import reap_stale_versions
+from registry.training import plots
+from registry.web import charts
+from registry.web.forms import (
     ALIASES,
     AliasForm,
     BatchPredictForm,
@@ -85,9 +79,6 @@ from registry.forms import (
     TrainForm,
     apply_registry_error,
 )
-from registry.models import Alias, ApiToken, Dataset, ModelVersion, RegisteredModel
-from registry.services import RegistryError
-from registry.tasks import reap_stale_versions
 
 logger = logging.getLogger(__name__)
 Status = ModelVersion.Status

@@ -1,7 +1,7 @@
 """JSON API v1 (django-ninja): datasets, training, registry and prediction.
 
 django-ninja validates request bodies and generates the OpenAPI 3 document from these
-functions. Every error is problem+json (registry/problems.py), mapped in one place below.
+functions. Every error is problem+json (registry/api/problems.py), mapped in one place below.
 The predict endpoints read their body themselves (several scoring formats, and a lean hot
 path) and go through the one serving path, registry.serving.
 """
@@ -28,13 +28,13 @@ from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
-from mlsite.errors import MEMORY_DETAIL, RequestDeadlineExceeded, deadline_problem
-from mlsite.middleware import CONFLICT_DETAIL
-from registry import bounds, csvio, drift, monitoring, services, serving, tokens, transfer
+from registry import bounds, csvio, monitoring, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
+from registry.api.problems import CONTENT_TYPE as problem_type
+from registry.api.problems import deadline_problem, field_errors, problem
+from registry.errors import CONFLICT_DETAIL, MEMORY_DETAIL, RequestDeadlineExceeded
 from registry.models import NAME_RE, Alias, Dataset, ModelVersion, RegisteredModel
-from registry.problems import CONTENT_TYPE as problem_type
-from registry.problems import field_errors, problem
+from registry.monitoring import drift
 
 # Bounds the OpenAPI document states and ninja enforces (422 outside them) -----------------
 
@@ -1070,7 +1070,7 @@ def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
 
 
 def _predict(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse:
-    # Counted, timed and offered to the prediction log (registry/monitoring.py), errors too.
+    # Counted, timed and offered to the prediction log (registry/monitoring/), errors too.
     with monitoring.Observation(served, getattr(request.auth, "pk", None), "api") as seen:
         seen.table = table = _request_table(request, served)
         seen.result = result = serving.predict_table(served, table)
@@ -1166,7 +1166,7 @@ def predict_version(request: HttpRequest, name: str, version: VersionNumber) -> 
     return _predict(request, serving.resolve(name, version=version))
 
 
-# Drift (registry/drift.py) ---------------------------------------------------------------
+# Drift (registry/monitoring/drift.py) ------------------------------------------------------------
 
 
 class DriftQuery(Schema):

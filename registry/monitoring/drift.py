@@ -1,13 +1,13 @@
 """Data drift: a version's training-data profile, and recent inputs compared with it.
 
-At training time `profile_of` summarises the training rows (registry/training.py stores it
+At training time `profile_of` summarises the training rows (registry/training/ stores it
 in ModelVersion.profile): per numeric feature, PROFILE_BINS quantile bins (cut points and
 the share of rows in each; a feature with few distinct values gets one bin per value) and
 the share of missing values; per categorical feature, the share of each of its
 PROFILE_MAX_CATEGORIES most frequent categories, the share of all the others ("other") and
 of missing values.
 
-`report` compares the inputs logged for the version (registry/predlog.py) over a window
+`report` compares the inputs logged for the version (registry/monitoring/predlog.py) over a window
 (the last `days` days, at most `max_rows` rows and MLSERVE_DRIFT_MAX_CELLS rows x features,
 newest first, successful requests only) with that profile, feature by feature (the result
 is cached for CACHE_TTL_S, keyed by the version, the window and the newest logged request):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry import views
+from registry.web import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

@@ -1,0 +1,1 @@
+"""The browser pages: routes, function views, forms and small SVG charts."""
