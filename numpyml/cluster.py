@@ -30,7 +30,7 @@ from numpyml.validation import (
 # Products are computed on blocks of rows small enough that OpenBLAS runs each on one
 # thread: it threads a matrix product from about 2**19 multiply-adds and a
 # matrix-vector product from 9216 matrix elements, and on a busy 2-core machine its
-# spinning second thread makes thin (n x 20) @ (20 x k) products 10-100x slower (on a
+# spinning second thread makes thin (n x 20) @ (20 x k) products many times slower (on a
 # quiet one it gains little on them). Blocks this size also keep temporaries in cache.
 _BLOCK_WORK = 2**19
 _VECTOR_WORK = 2**13
@@ -362,7 +362,7 @@ default="k-means++"
         if X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
         rng = check_random_state(self.random_state)
-        # einsum sums columns in one pass; X.mean(axis=0) is ~10x slower on tall arrays.
+        # einsum sums columns in one pass; X.mean(axis=0) is far slower on tall arrays.
         x_mean = np.einsum("ij->j", X) / X.shape[0]
         # Centring keeps ||x||² - 2 x·c + ||c||² accurate.
         X_augmented = _augmented_centred(X, x_mean)

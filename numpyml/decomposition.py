@@ -13,7 +13,7 @@ from numpyml.validation import check_array, check_scalar, validate_data
 
 # Products are computed on blocks of rows small enough that OpenBLAS runs each on one
 # thread (see numpyml.cluster._blocks): on a busy 2-core machine its spinning second
-# thread makes thin (n x 20) products 10-100x slower, and gains little on a quiet one.
+# thread makes thin (n x 20) products many times slower, and gains little on a quiet one.
 _BLOCK_WORK = 2**19
 _VECTOR_WORK = 2**13
 
@@ -149,7 +149,7 @@ class PCA(TransformerMixin, BaseEstimator):
         check_scalar(self.whiten, "whiten", bool)
         n_samples, n_features = X.shape
         n_components = self._check_n_components(n_samples, n_features)
-        # einsum sums columns in one pass; X.mean(axis=0) is ~10x slower on tall arrays.
+        # einsum sums columns in one pass; X.mean(axis=0) is far slower on tall arrays.
         self.mean_ = np.einsum("ij->j", X) / n_samples
         if n_features <= 1000 and n_samples >= 10 * n_features:
             variances, components = self._covariance_eigh(X)

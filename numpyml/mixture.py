@@ -33,7 +33,7 @@ Parameters = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 # Responsibilities and log-probabilities are kept as (n_components, n_samples) arrays:
-# numpy reduces along a short last axis ~50x slower than across rows, and this layout
+# numpy reduces along a short last axis far slower than across rows, and this layout
 # makes the per-sample reductions (max, sum over components) plain row-wise operations.
 
 

@@ -247,7 +247,7 @@ class _Search:
             row_bytes = 16 * self.sample.shape[1] + 24 * self.cap
         else:
             row_bytes = 24 * n_train  # the full score row, a mask or temporary, indices
-        # The L1 kernel runs 2x faster on panels at least this wide (longer inner loops).
+        # The L1 kernel runs faster on panels at least this wide (longer inner loops).
         min_width = 1 if euclidean else min(_L1_MIN_WIDTH, n_train)
         if self.tiled:
             row_bytes += 9 * min_width  # its panel and mask beyond the block budget
@@ -370,7 +370,7 @@ def _product(A: np.ndarray, B: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = A @ B, in pieces small enough that OpenBLAS runs each on the calling thread.
 
     OpenBLAS starts a second thread for larger products; on a busy machine waking it can
-    cost a scheduler time slice (~10 ms) per call, far more than the product itself.
+    cost a scheduler time slice per call, far more than the product itself.
     """
     m, inner = A.shape
     step_rows = min(m, 64)
@@ -390,7 +390,7 @@ def _l1_block(Q: np.ndarray, columns: np.ndarray, out: np.ndarray) -> np.ndarray
     """L1 distances between the rows of Q and the columns of `columns`, into `out`.
 
     One feature at a time over tiles of at most 8 query rows x 32k pairs: the running
-    sums and the temporary then stay in L2 cache (measured 2x faster than larger tiles).
+    sums and the temporary then stay in L2 cache, which is faster than larger tiles.
     """
     n_rows, n_cols = out.shape
     rows = min(8, n_rows)

@@ -687,7 +687,7 @@ class BaseDecisionTree(BaseEstimator):
         return leaf
 
     def _leaf_of_row(self, row: list[float]) -> int:
-        # One row: a scalar walk is ~50x faster than numpy calls on length-1 arrays.
+        # One row: a scalar walk beats numpy calls on length-1 arrays by far.
         left = memoryview(self.tree_children_left_)
         right = memoryview(self.tree_children_right_)
         feature = memoryview(self._feature)

@@ -1,7 +1,7 @@
 """Input validation shared by every estimator. Messages say what was expected.
 
-The common case (a float64 2-D ndarray) takes a fast path of a few microseconds so that
-single-row prediction stays cheap; everything else is converted or refused with a
+The common case (a float64 2-D ndarray) takes a fast path so that single-row prediction
+stays cheap; everything else is converted or refused with a
 clear message.
 """
 

@@ -85,7 +85,7 @@ def _child_main(version_id: int, memory_mb: int, heartbeat_fd: int) -> None:
 def _preload_training() -> None:
     """Import the training stack once in the worker, so that every forked child starts
     with it: importing matplotlib (for the plots) and pyarrow (for the CSV) in each child
-    cost 1-2 s per training, counted against MLSERVE_TRAIN_TIMEOUT_S. (The import starts
+    cost seconds per training, counted against MLSERVE_TRAIN_TIMEOUT_S. (The import starts
     only jemalloc's background thread, which jemalloc's fork handlers look after; the CSV
     reader's own thread starts in the child, on first use.)"""
     import matplotlib

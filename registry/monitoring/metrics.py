@@ -1,6 +1,6 @@
 """The Prometheus metrics of this app (definitions only; registry/monitoring/ exposes them).
 
-Names and labels are documented in the README ("Operations"). Under gunicorn,
+Names and labels are documented in docs/operations.md ("Serving metrics"). Under gunicorn,
 PROMETHEUS_MULTIPROC_DIR is set (mlsite/gunicorn.conf.py) before this module is first
 imported, so each worker writes its values to its own file there; otherwise they live in
 this process. Counters get `_total` appended by prometheus_client.

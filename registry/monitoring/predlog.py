@@ -74,7 +74,7 @@ def record(
     rate = settings.MLSERVE_PREDICTION_LOG_RATE
     if rate < 1.0 and (rate <= 0.0 or random.random() >= rate):
         return
-    # Serialised here, in the request's thread (about 15 us for a row), not by the writer:
+    # Serialised here, in the request's thread (cheap for a row), not by the writer:
     # a writer thread busy in Python holds the GIL while this process's requests wait for
     # it after every socket call, which cost a fifth of single-row throughput at
     # concurrency 32 (benchmarks/bench_serving.py); now the writer only copies strings.
@@ -146,7 +146,7 @@ class Writer:
                 logger.exception("the prediction log writer failed")
             finally:
                 # Its own connection is kept while requests keep coming (opening one per
-                # flush cost a few us per request); idle or after an error it holds none,
+                # flush added to every request's cost); idle or after an error it holds none,
                 # so a database restart or a test database being dropped never finds one.
                 if not keep:
                     connections.close_all()
@@ -263,8 +263,8 @@ os.register_at_fork(after_in_child=reset_writer)
 
 # The writer inserts rows serialised by orjson with executemany (COPY on PostgreSQL) rather
 # than with bulk_create: building model instances and encoding JSON with the json module
-# cost about 95 us per request in the writer thread, which shares the worker's CPU (and
-# GIL) with the requests; this costs 10 to 25 us.
+# cost several times more per request in the writer thread, which shares the worker's CPU
+# (and GIL) with the requests.
 _COLUMNS = (
     "version_id",
     "created_at",
@@ -499,7 +499,7 @@ def percentile(counts: dict[int, int], q: float) -> float | None:
 
 class EpochHour(Func):
     """Whole hours since 1970 of a timestamp, computed by the database itself (Django's
-    TruncHour is a Python function called for every row on SQLite: 10 times slower)."""
+    TruncHour is a Python function called for every row on SQLite, far slower)."""
 
     output_field = BigIntegerField()
     template = "CAST(FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / 3600) AS BIGINT)"
