@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from numpyml.validation import is_fitted
+
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
@@ -80,11 +82,6 @@ class BaseEstimator:
 
     def __sklearn_is_fitted__(self) -> bool:
         return is_fitted(self)
-
-
-def is_fitted(estimator: object) -> bool:
-    """True when `fit` has set at least one public attribute ending in `_`."""
-    return any(key.endswith("_") and not key.startswith("_") for key in vars(estimator))
 
 
 class ClassifierMixin:

@@ -18,10 +18,11 @@ from numpyml.base import (
     TransformerMixin,
     iteration_cap,
 )
-from numpyml.exceptions import ConvergenceWarning, NotFittedError
+from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
     check_array,
     check_choice,
+    check_is_fitted,
     check_random_state,
     check_scalar,
     validate_data,
@@ -423,11 +424,7 @@ default="k-means++"
         return _kmeans_plusplus(X, self.n_clusters, rng, x_squared_norms)[0]
 
     def _check_fitted(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
+        check_is_fitted(self, "cluster_centers_")
         return validate_data(self, X, reset=False)
 
     def _distances(self, X: np.ndarray) -> np.ndarray:

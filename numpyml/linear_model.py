@@ -22,10 +22,11 @@ from numpyml.base import (
     ProgressCallback,
     RegressorMixin,
 )
-from numpyml.exceptions import ConvergenceWarning, NotFittedError
+from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
+    check_is_fitted,
     check_random_state,
     check_scalar,
     check_targets,
@@ -39,15 +40,6 @@ _MAX_GRAM_CONDITION = 1e8
 # A centred column whose norm is this small relative to its raw values is constant up
 # to rounding: it gets a zero coefficient, as in an SVD solve with a rank cut-off.
 _CONSTANT_COLUMN_RTOL = 1e-10
-
-
-def _require_fitted(estimator: BaseEstimator) -> None:
-    # A plain attribute test: cheaper than scanning vars() on every single-row predict.
-    if not hasattr(estimator, "coef_"):
-        raise NotFittedError(
-            f"This {type(estimator).__name__} instance is not fitted yet. "
-            "Call 'fit' with appropriate arguments before using this estimator."
-        )
 
 
 def _check_bool(value: Any, name: str) -> bool:
@@ -184,7 +176,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets, shape (n_samples,)."""
-        _require_fitted(self)
+        check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False)
         return X @ self.coef_ + self.intercept_
 
@@ -457,7 +449,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores W x + b: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
-        _require_fitted(self)
+        check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False)
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
@@ -639,7 +631,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Signed scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
-        _require_fitted(self)
+        check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False)
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores

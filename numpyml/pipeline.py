@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, is_fitted
+from numpyml.base import BaseEstimator
 from numpyml.exceptions import NotFittedError
 from numpyml.utils import _Composition, clone
+from numpyml.validation import is_fitted
 
 __all__ = ["Pipeline", "clone", "make_pipeline"]
 

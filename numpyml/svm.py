@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, ClassifierMixin, Progress, ProgressCallback
-from numpyml.exceptions import ConvergenceWarning, NotFittedError
+from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
+    check_is_fitted,
     check_random_state,
     check_scalar,
     check_targets,
@@ -706,11 +707,7 @@ class SVC(ClassifierMixin, BaseEstimator):
 
     def _pair_decision(self, X: Any) -> np.ndarray:
         """One-vs-one decision values, shape (n_samples, n_pairs)."""
-        if "intercept_" not in self.__dict__:
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
+        check_is_fitted(self, "intercept_")
         X = validate_data(self, X, reset=False)
         if self.kernel == "linear":
             return X @ self.coef_.T + self.intercept_

@@ -8,7 +8,7 @@ clear message.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -243,21 +243,60 @@ def _raise_n_features(estimator: Any, got: int) -> None:
     )
 
 
-def check_is_fitted(estimator: Any, attributes: str | Sequence[str] | None = None) -> None:
-    if attributes is None:
-        from numpyml.base import is_fitted
+def is_fitted(estimator: object) -> bool:
+    """True when `fit` has set at least one public attribute ending in `_`."""
+    return any(key.endswith("_") and not key.startswith("_") for key in vars(estimator))
 
-        # Composites (Pipeline) answer for themselves; others by their `_` attributes.
+
+def check_is_fitted(
+    estimator: Any,
+    attributes: str | Sequence[str] | None = None,
+    *,
+    msg: str | None = None,
+    all_or_any: Callable[[Iterable[bool]], bool] = all,
+) -> None:
+    """Raise NotFittedError unless `estimator` has been fitted, as scikit-learn's does.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator to check.
+    attributes : str or sequence of str, default=None
+        Attribute(s) that `fit` sets. When None, the estimator's own
+        `__sklearn_is_fitted__` answers (composites such as Pipeline), else any public
+        attribute ending in `_` counts (`is_fitted`). Naming the attribute is the cheap
+        path that single-row prediction takes.
+    msg : str, default=None
+        The error message; ``%(name)s`` is replaced by the estimator's class name.
+    all_or_any : {all, any}, default=all
+        Whether all or any of `attributes` must exist.
+
+    Raises
+    ------
+    TypeError
+        If `estimator` is a class or has no `fit` method.
+    NotFittedError
+        If the estimator is not fitted.
+    """
+    if isinstance(attributes, str):
+        fitted = hasattr(estimator, attributes)
+    elif attributes is not None:
+        fitted = all_or_any(hasattr(estimator, name) for name in attributes)
+    else:
         check = getattr(estimator, "__sklearn_is_fitted__", None)
         fitted = check() if check is not None else is_fitted(estimator)
-    else:
-        names = [attributes] if isinstance(attributes, str) else attributes
-        fitted = all(hasattr(estimator, name) for name in names)
-    if not fitted:
-        raise NotFittedError(
-            f"This {type(estimator).__name__} instance is not fitted yet. "
-            "Call 'fit' with appropriate arguments before using this estimator."
+    if fitted:
+        return
+    if isinstance(estimator, type):
+        raise TypeError(f"{estimator} is a class, not an instance.")
+    if not hasattr(estimator, "fit"):
+        raise TypeError(f"{estimator!r} is not an estimator instance.")
+    if msg is None:
+        msg = (
+            "This %(name)s instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator."
         )
+    raise NotFittedError(msg % {"name": type(estimator).__name__})
 
 
 def check_random_state(seed: Any) -> np.random.Generator:
