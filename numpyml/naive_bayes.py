@@ -433,6 +433,7 @@ def _check_non_negative(X: np.ndarray) -> None:
     column = int(np.flatnonzero((X < 0).any(axis=0))[0])
     row = int(np.argmax(X[:, column] < 0))
     raise ValueError(
+        "Negative values in data passed to MultinomialNB: "
         f"MultinomialNB needs non-negative counts; column {column} has {float(X[row, column])} "
         f"(row {row}). Use counts or frequencies, or GaussianNB for signed features."
     )

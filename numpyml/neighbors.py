@@ -87,7 +87,7 @@ class _KNeighborsBase(BaseEstimator):
         if self.n_neighbors > X.shape[0]:
             raise ValueError(
                 f"n_neighbors={self.n_neighbors} is larger than the {X.shape[0]} training "
-                "samples: give more samples or a smaller n_neighbors."
+                f"samples (n_samples={X.shape[0]}): give more samples or a smaller n_neighbors."
             )
         return X, metric
 

@@ -14,12 +14,16 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, TransformerMixin
+from numpyml.exceptions import InputTypeError
 from numpyml.validation import (
     _assert_all_finite,
     check_choice,
     check_is_fitted,
+    check_shape,
     column_or_1d,
+    is_sparse,
     is_table,
+    refuse_sparse,
     table_column,
     table_columns,
     validate_data,
@@ -70,22 +74,16 @@ def table_columns_as_arrays(X: Any, names: list[str]) -> list[np.ndarray]:
 
 
 def _check_2d(array: np.ndarray, estimator: Any) -> None:
-    if array.ndim == 1:
-        raise ValueError(
-            f"Expected a 2-D array for X, got a 1-D array of shape {array.shape}: "
-            "use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for one sample."
-        )
-    if array.ndim != 2:
-        raise ValueError(f"Expected a 2-D array for X, got {array.ndim} dimensions.")
+    check_shape(array, estimator=estimator)
     if array.shape[0] == 0:
         raise ValueError(f"X has 0 samples; {type(estimator).__name__} needs at least 1.")
-    if array.shape[1] == 0:
-        raise ValueError(f"X has 0 features; {type(estimator).__name__} needs at least 1.")
 
 
 def _to_2d_any(X: Any, estimator: Any, keep_int: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """X as a 2-D float64 (numeric) or object (anything else) array, plus its column names."""
     names = None
+    if is_sparse(X):  # before is_table: a scipy dok_array is a Mapping
+        refuse_sparse("X")
     if is_table(X):
         column_names = table_columns(X)
         if not column_names:
@@ -106,6 +104,8 @@ def _to_2d_any(X: Any, estimator: Any, keep_int: bool) -> tuple[np.ndarray, np.n
         pass
     elif kind in _NUMERIC_KINDS:
         array = array.astype(np.float64, copy=False)
+    elif kind == "c":
+        raise ValueError("Complex data not supported: X holds complex numbers.")
     else:
         raise ValueError(f"X has dtype {array.dtype}: expected numbers or strings.")
     _check_2d(array, estimator)
@@ -296,12 +296,17 @@ def _object_to_float(X: np.ndarray, strategy: str) -> np.ndarray:
         for position, value in enumerate(values.reshape(-1)):
             try:
                 float(value)
-            except (ValueError, TypeError):
-                column = position % X.shape[1]
+            except ValueError:
                 raise ValueError(
                     f"SimpleImputer(strategy={strategy!r}) needs numeric data, but column "
-                    f"{column} of X holds {value!r}: use strategy='most_frequent' or "
-                    "'constant' for categorical columns."
+                    f"{position % X.shape[1]} of X holds {value!r}: use "
+                    "strategy='most_frequent' or 'constant' for categorical columns."
+                ) from None
+            except TypeError:  # a dict or a list, not a word: numpy raises TypeError too
+                raise InputTypeError(
+                    f"SimpleImputer(strategy={strategy!r}) needs numeric data, but column "
+                    f"{position % X.shape[1]} of X holds {value!r}: an element's float() "
+                    f"argument must be a string or a real number, not {type(value).__name__!r}."
                 ) from None
         raise
 
