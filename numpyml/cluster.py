@@ -512,5 +512,20 @@ default="k-means++"
     def fit_transform(
         self, X: Any, y: Any = None, callback: ProgressCallback | None = None
     ) -> np.ndarray:
-        """Fit, then return the distances of X to the centres (see `transform`)."""
+        """Fit, then return the distances of X to the centres (see `transform`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+        callback : callable, default=None
+            See `fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_clusters)
+            Euclidean distance of each sample to each centre.
+        """
         return self.fit(X, callback=callback).transform(X)

@@ -198,12 +198,37 @@ class ColumnTransformer(_Composition, TransformerMixin, BaseEstimator):
     # ---------------------------------------------------------------- fit
 
     def fit(self, X: Any, y: Any = None) -> ColumnTransformer:
-        """Fit every transformer on its columns; returns self."""
+        """Fit every transformer on its columns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Input data; columns are picked by position or, for a table, by name.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        self : ColumnTransformer
+        """
         self.fit_transform(X, y)
         return self
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit every transformer on its columns and return the concatenated output."""
+        """Fit every transformer on its columns and return the concatenated output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Input data; columns are picked by position or, for a table, by name.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+            The same as `fit(X).transform(X)`.
+        """
         specs = self._validate_transformers()
         names, array, n_features = self._input_columns(X)
         resolved = [
@@ -303,7 +328,18 @@ class ColumnTransformer(_Composition, TransformerMixin, BaseEstimator):
     # ---------------------------------------------------------------- transform
 
     def transform(self, X: Any) -> np.ndarray:
-        """Transform each column group with its fitted transformer and concatenate."""
+        """Transform each column group with its fitted transformer and concatenate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Input data with the columns seen in `fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+            The transformers' outputs side by side, in `transformers_` order.
+        """
         check_is_fitted(self)
         fitted = self.transformers_
         if is_table(X) and self._column_names is not None:

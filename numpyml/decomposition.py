@@ -232,5 +232,18 @@ class PCA(TransformerMixin, BaseEstimator):
         return X_original
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit, then project X (see `transform`)."""
+        """Fit, then project X (see `transform`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            X projected on the principal components.
+        """
         return self.fit(X).transform(X)

@@ -852,19 +852,52 @@ class DecisionTreeClassifier(ClassifierMixin, BaseDecisionTree):
             self._node_class = np.argmax(self.tree_value_, axis=1)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most frequent training class of the leaf each sample falls in."""
+        """Most frequent training class of the leaf each sample falls in.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from `classes_`.
+        """
         check_is_fitted(self, "tree_children_left_")
         X = validate_data(self, X, reset=False)
         return self.classes_[self._node_class[self._leaves(X)]]
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class proportions of each sample's leaf, shape (n_samples, n_classes)."""
+        """Class proportions of the training samples in each sample's leaf.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`; rows sum to 1.
+        """
         check_is_fitted(self, "tree_children_left_")
         X = validate_data(self, X, reset=False)
         return self.tree_value_[self._leaves(X)]
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log of predict_proba (-inf for classes absent from the leaf)."""
+        """Log of `predict_proba` (-inf for classes absent from the leaf).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`.
+        """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(proba)
@@ -940,7 +973,17 @@ class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Mean training target of the leaf each sample falls in."""
+        """Mean training target of the leaf each sample falls in.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         check_is_fitted(self, "tree_children_left_")
         X = validate_data(self, X, reset=False)
         return self.tree_value_[self._leaves(X)]

@@ -324,12 +324,14 @@ def check_is_fitted(
     NotFittedError
         If the estimator is not fitted.
     """
+    if type(attributes) is str and hasattr(estimator, attributes):
+        return  # the fitted case of every predict, first: one attribute lookup
     if isinstance(estimator, type):
         raise TypeError(f"{estimator} is a class, not an instance.")
     if not hasattr(estimator, "fit"):
         raise TypeError(f"{estimator!r} is not an estimator instance.")
     if isinstance(attributes, str):
-        fitted = hasattr(estimator, attributes)
+        fitted = False
     elif attributes is not None:
         fitted = all_or_any(hasattr(estimator, name) for name in attributes)
     else:

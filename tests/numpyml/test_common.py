@@ -226,6 +226,22 @@ def test_it_constructs_with_defaults_and_stores_them_unchanged(name):
     assert repr(estimator) == f"{name}()"
 
 
+DOCUMENTED = ("fit", "predict", "predict_proba", "transform", "fit_transform", "fit_predict")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_its_fit_and_output_methods_have_numpydoc_parameters_and_returns(name):
+    estimator = build(name)
+    sections = {"Parameters", "Returns"}
+    undocumented = [
+        m
+        for m in DOCUMENTED
+        if hasattr(estimator, m)
+        and not sections <= set((inspect.getdoc(getattr(estimator, m)) or "").split())
+    ]
+    assert not undocumented, f"{name}: {undocumented} lack a Parameters or Returns section"
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_it_round_trips_its_params(name):
     estimator = build(name)
