@@ -1,6 +1,6 @@
 """Input validation shared by every estimator. Messages say what was expected.
 
-The common case (a float64 2-D ndarray) takes a fast path of a few microseconds so that
+The common case (a float64 2-D ndarray) takes a fast path that skips conversion, so that
 single-row prediction stays cheap; everything else is converted or refused with a
 clear message.
 """
