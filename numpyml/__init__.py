@@ -5,8 +5,7 @@ scikit-learn's names and conventions (fit/predict, get_params/set_params, attrib
 ending in `_`) and saves models without pickle (`save`/`load`).
 """
 
-__version__ = "0.1.0"
-
+from numpyml._version import __version__ as __version__
 from numpyml.cluster import KMeans
 from numpyml.compose import ColumnTransformer
 from numpyml.decomposition import PCA

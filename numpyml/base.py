@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from numpyml.validation import is_fitted
+
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
@@ -82,11 +84,6 @@ class BaseEstimator:
         return is_fitted(self)
 
 
-def is_fitted(estimator: object) -> bool:
-    """True when `fit` has set at least one public attribute ending in `_`."""
-    return any(key.endswith("_") and not key.startswith("_") for key in vars(estimator))
-
-
 class ClassifierMixin:
     _estimator_type = "classifier"
 
@@ -115,11 +112,42 @@ class ClusterMixin:
     _estimator_type = "clusterer"
 
     def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit, then the cluster of each training sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+        **fit_params : dict
+            Passed to `fit` (e.g. `callback`).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
         return self.fit(X, **fit_params).predict(X)
 
 
 class TransformerMixin:
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
+        """Fit, then transform the training data: `fit(X, y).transform(X)`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Training data.
+        y : array-like of shape (n_samples,), default=None
+            Target, for transformers that use one; ignored by the others.
+        **fit_params : dict
+            Passed to `fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+        """
         return self.fit(X, y, **fit_params).transform(X)
 
 

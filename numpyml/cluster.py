@@ -18,10 +18,11 @@ from numpyml.base import (
     TransformerMixin,
     iteration_cap,
 )
-from numpyml.exceptions import ConvergenceWarning, NotFittedError
+from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
     check_array,
     check_choice,
+    check_is_fitted,
     check_random_state,
     check_scalar,
     validate_data,
@@ -423,11 +424,7 @@ default="k-means++"
         return _kmeans_plusplus(X, self.n_clusters, rng, x_squared_norms)[0]
 
     def _check_fitted(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
+        check_is_fitted(self, "cluster_centers_")
         return validate_data(self, X, reset=False)
 
     def _distances(self, X: np.ndarray) -> np.ndarray:
@@ -515,5 +512,20 @@ default="k-means++"
     def fit_transform(
         self, X: Any, y: Any = None, callback: ProgressCallback | None = None
     ) -> np.ndarray:
-        """Fit, then return the distances of X to the centres (see `transform`)."""
+        """Fit, then return the distances of X to the centres (see `transform`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+        callback : callable, default=None
+            See `fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_clusters)
+            Euclidean distance of each sample to each centre.
+        """
         return self.fit(X, callback=callback).transform(X)

@@ -12,11 +12,10 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, TransformerMixin
-from numpyml.exceptions import NotFittedError
 from numpyml.pipeline import _Bunch, _is_passthrough
 from numpyml.preprocessing import stack_columns, table_columns_as_arrays
 from numpyml.utils import _Composition, clone
-from numpyml.validation import is_table, table_columns
+from numpyml.validation import check_is_fitted, is_table, table_columns
 
 __all__ = ["ColumnTransformer"]
 
@@ -199,12 +198,37 @@ class ColumnTransformer(_Composition, TransformerMixin, BaseEstimator):
     # ---------------------------------------------------------------- fit
 
     def fit(self, X: Any, y: Any = None) -> ColumnTransformer:
-        """Fit every transformer on its columns; returns self."""
+        """Fit every transformer on its columns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Input data; columns are picked by position or, for a table, by name.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        self : ColumnTransformer
+        """
         self.fit_transform(X, y)
         return self
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit every transformer on its columns and return the concatenated output."""
+        """Fit every transformer on its columns and return the concatenated output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Input data; columns are picked by position or, for a table, by name.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+            The same as `fit(X).transform(X)`.
+        """
         specs = self._validate_transformers()
         names, array, n_features = self._input_columns(X)
         resolved = [
@@ -304,13 +328,20 @@ class ColumnTransformer(_Composition, TransformerMixin, BaseEstimator):
     # ---------------------------------------------------------------- transform
 
     def transform(self, X: Any) -> np.ndarray:
-        """Transform each column group with its fitted transformer and concatenate."""
-        fitted = self.__dict__.get("transformers_")
-        if fitted is None:
-            raise NotFittedError(
-                "This ColumnTransformer instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
+        """Transform each column group with its fitted transformer and concatenate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Input data with the columns seen in `fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+            The transformers' outputs side by side, in `transformers_` order.
+        """
+        check_is_fitted(self)
+        fitted = self.transformers_
         if is_table(X) and self._column_names is not None:
             array = None
             self._check_table_columns(X)
@@ -400,8 +431,7 @@ class ColumnTransformer(_Composition, TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Output feature names, "<transformer>__<feature>" unless not verbose."""
-        if "transformers_" not in self.__dict__:
-            raise NotFittedError("This ColumnTransformer instance is not fitted yet.")
+        check_is_fitted(self)
         if input_features is not None:
             all_names = [str(n) for n in input_features]
             if len(all_names) != self.n_features_in_:

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, TransformerMixin
-from numpyml.exceptions import NotFittedError
-from numpyml.validation import check_array, check_scalar, validate_data
+from numpyml.validation import check_array, check_is_fitted, check_scalar, validate_data
 
 # Products are computed on blocks of rows small enough that OpenBLAS runs each on one
 # thread (see numpyml.cluster._blocks): on a busy 2-core machine its spinning second
@@ -182,13 +181,6 @@ class PCA(TransformerMixin, BaseEstimator):
         variances = np.maximum(eigenvalues[::-1], 0.0)
         return variances, eigenvectors[:, ::-1].T
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "components_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
-
     def _scale(self) -> np.ndarray:
         # Near-zero variances on rank-deficient data would make whitening blow up.
         return np.maximum(np.sqrt(self.explained_variance_), np.finfo(np.float64).eps)
@@ -204,7 +196,7 @@ class PCA(TransformerMixin, BaseEstimator):
         -------
         X_new : ndarray of shape (n_samples, n_components_)
         """
-        self._check_fitted()
+        check_is_fitted(self, "components_")
         X = validate_data(self, X, reset=False)
         projected = _matmul_rows(X, self.components_.T)
         projected -= self.mean_ @ self.components_.T
@@ -225,7 +217,7 @@ class PCA(TransformerMixin, BaseEstimator):
             Exact when all components were kept; otherwise the best rank-n_components_
             approximation.
         """
-        self._check_fitted()
+        check_is_fitted(self, "components_")
         X = check_array(X, estimator=self)
         if X.shape[1] != self.n_components_:
             raise ValueError(
@@ -240,5 +232,18 @@ class PCA(TransformerMixin, BaseEstimator):
         return X_original
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit, then project X (see `transform`)."""
+        """Fit, then project X (see `transform`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            X projected on the principal components.
+        """
         return self.fit(X).transform(X)

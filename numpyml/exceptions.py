@@ -18,5 +18,16 @@ class ModelSizeError(ModelFormatError):
         self.size = size
 
 
+class InputTypeError(TypeError, ValueError):
+    """X is not dense numeric data (a sparse matrix, a dict in a cell). A TypeError as in
+    numpy and scikit-learn, and a ValueError like every other input numpyml refuses, so
+    that callers catching bad input as ValueError still do."""
+
+
 class ConvergenceWarning(UserWarning):
     """An iterative fit stopped at `max_iter` before meeting its tolerance."""
+
+
+class DataConversionWarning(UserWarning):
+    """The input had another shape or type than expected and was converted (a column
+    vector y raveled to 1-D), as scikit-learn warns."""

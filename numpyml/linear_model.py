@@ -22,10 +22,11 @@ from numpyml.base import (
     ProgressCallback,
     RegressorMixin,
 )
-from numpyml.exceptions import ConvergenceWarning, NotFittedError
+from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
+    check_is_fitted,
     check_random_state,
     check_scalar,
     check_targets,
@@ -39,15 +40,6 @@ _MAX_GRAM_CONDITION = 1e8
 # A centred column whose norm is this small relative to its raw values is constant up
 # to rounding: it gets a zero coefficient, as in an SVD solve with a rank cut-off.
 _CONSTANT_COLUMN_RTOL = 1e-10
-
-
-def _require_fitted(estimator: BaseEstimator) -> None:
-    # A plain attribute test: cheaper than scanning vars() on every single-row predict.
-    if not hasattr(estimator, "coef_"):
-        raise NotFittedError(
-            f"This {type(estimator).__name__} instance is not fitted yet. "
-            "Call 'fit' with appropriate arguments before using this estimator."
-        )
 
 
 def _check_bool(value: Any, name: str) -> bool:
@@ -165,7 +157,19 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.alpha = alpha
 
     def fit(self, X: Any, y: Any) -> LinearRegression:
-        """Fit the coefficients to X (n_samples, n_features) and targets y (n_samples,)."""
+        """Fit the coefficients by (ridge-regularised when alpha > 0) least squares.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Numeric targets.
+
+        Returns
+        -------
+        self : LinearRegression
+        """
         fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
         alpha = float(check_scalar(self.alpha, "alpha", numbers.Real, min_val=0.0))
         X = validate_data(self, X, reset=True)
@@ -183,8 +187,18 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets, shape (n_samples,)."""
-        _require_fitted(self)
+        """Predicted targets X @ coef_ + intercept_.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False)
         return X @ self.coef_ + self.intercept_
 
@@ -414,7 +428,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.tol = tol
 
     def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> LogisticRegression:
-        """Fit the model; `callback` receives {"iteration", "max_iter", "loss"}."""
+        """Fit the coefficients by minimising the L2-penalised log-loss.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings), at least two distinct.
+        callback : callable, default=None
+            Called with {"iteration", "max_iter", "loss"} (loss = the penalised objective)
+            as fit runs.
+
+        Returns
+        -------
+        self : LogisticRegression
+        """
         C = float(check_scalar(self.C, "C", numbers.Real, min_val=0.0, include_min=False))
         fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
         max_iter = check_scalar(self.max_iter, "max_iter", numbers.Integral, min_val=1)
@@ -456,14 +485,37 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Scores W x + b: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
-        _require_fitted(self)
+        """Scores W x + b.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One score per sample (positive means `classes_[1]`) for two classes, else
+            one per class.
+        """
+        check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False)
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (n_samples, n_classes), columns in `classes_` order."""
+        """Class probabilities: the logistic (two classes) or softmax of the scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`; rows sum to 1.
+        """
         return self._proba(self.decision_function(X))
 
     @staticmethod
@@ -481,14 +533,36 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self._label(scores), self._proba(scores)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log of `predict_proba`, computed without taking log(0)."""
+        """Log of `predict_proba`, computed without taking log(0).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`.
+        """
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return np.column_stack([_log_expit(-scores), _log_expit(scores)])
         return _log_softmax(scores)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most probable class label per sample."""
+        """Most probable class label per sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from `classes_`.
+        """
         return self._label(self.decision_function(X))
 
     def _label(self, scores: np.ndarray) -> np.ndarray:
@@ -610,7 +684,22 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         }
 
     def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> Perceptron:
-        """Fit by mini-batch perceptron updates; `callback` gets one report per epoch."""
+        """Fit by mini-batch perceptron updates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings), at least two distinct.
+        callback : callable, default=None
+            Called with {"iteration", "max_iter", "loss"} (loss = mean perceptron loss of
+            the epoch) as fit runs.
+
+        Returns
+        -------
+        self : Perceptron
+        """
         params = self._validate_params()
         rng = check_random_state(self.random_state)
         X = validate_data(self, X, reset=True)
@@ -638,14 +727,37 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Signed scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
-        _require_fitted(self)
+        """Signed scores W x + b.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One score per sample (positive means `classes_[1]`) for two classes, else
+            one per class (one-vs-rest).
+        """
+        check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False)
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X: Any) -> np.ndarray:
-        """Class label per sample (the one-vs-rest problem with the highest score)."""
+        """Class label per sample (the one-vs-rest problem with the highest score).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from `classes_`.
+        """
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(np.intp)]

@@ -11,9 +11,10 @@ import numpy as np
 
 from numpyml.base import BaseEstimator, Progress, ProgressCallback, iteration_cap
 from numpyml.cluster import KMeans, _blocks, _kmeans_plusplus
-from numpyml.exceptions import ConvergenceWarning, NotFittedError
+from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
     check_choice,
+    check_is_fitted,
     check_random_state,
     check_scalar,
     validate_data,
@@ -466,11 +467,7 @@ class GaussianMixture(BaseEstimator):
         return float(log_norm.mean()), log_prob
 
     def _log_prob(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "_score_terms"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
+        check_is_fitted(self, "_score_terms")
         X = validate_data(self, X, reset=False)
         return _weighted_log_prob(X, self._score_terms, self.covariance_type in ("full", "tied"))
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, ClassifierMixin
-from numpyml.exceptions import NotFittedError
 from numpyml.validation import (
     check_classification_targets,
+    check_is_fitted,
     check_scalar,
     check_targets,
     validate_data,
@@ -50,18 +50,11 @@ def _log_normalise(jll: np.ndarray) -> np.ndarray:
 class _BaseNB(ClassifierMixin, BaseEstimator):
     """Prediction shared by the naive Bayes models: argmax / softmax of the joint log-likelihood."""
 
-    # A fitted attribute whose presence means `fit` has run (cheaper than check_is_fitted).
-    _fitted_marker = "classes_"
-
     def _joint_log_likelihood(self, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def _validate_for_predict(self, X: Any) -> np.ndarray:
-        if self._fitted_marker not in self.__dict__:
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
+        check_is_fitted(self, "classes_")
         return validate_data(self, X, reset=False)
 
     def _jll(self, X: Any) -> np.ndarray:
@@ -440,6 +433,7 @@ def _check_non_negative(X: np.ndarray) -> None:
     column = int(np.flatnonzero((X < 0).any(axis=0))[0])
     row = int(np.argmax(X[:, column] < 0))
     raise ValueError(
+        "Negative values in data passed to MultinomialNB: "
         f"MultinomialNB needs non-negative counts; column {column} has {float(X[row, column])} "
         f"(row {row}). Use counts or frequencies, or GaussianNB for signed features."
     )

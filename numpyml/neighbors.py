@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from numpyml.exceptions import NotFittedError
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
+    check_is_fitted,
     check_scalar,
     check_targets,
     validate_data,
@@ -87,7 +87,7 @@ class _KNeighborsBase(BaseEstimator):
         if self.n_neighbors > X.shape[0]:
             raise ValueError(
                 f"n_neighbors={self.n_neighbors} is larger than the {X.shape[0]} training "
-                "samples: give more samples or a smaller n_neighbors."
+                f"samples (n_samples={X.shape[0]}): give more samples or a smaller n_neighbors."
             )
         return X, metric
 
@@ -115,13 +115,6 @@ class _KNeighborsBase(BaseEstimator):
             data = np.ascontiguousarray(X.T)
             self._fit_norm_max = float(np.abs(X).sum(axis=1).max())
         self._fit_X = data
-
-    def _check_fitted(self) -> None:
-        if "_fit_X" not in self.__dict__:
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
 
     def _check_n_neighbors(self, n_neighbors: Any) -> int:
         check_scalar(n_neighbors, "n_neighbors", numbers.Integral, min_val=1)
@@ -154,7 +147,7 @@ class _KNeighborsBase(BaseEstimator):
             Row indices of the neighbours in the training data. Equal distances are
             ordered by index.
         """
-        self._check_fitted()
+        check_is_fitted(self, "_fit_X")
         k = self._check_n_neighbors(self.n_neighbors if n_neighbors is None else n_neighbors)
         X = validate_data(self, X, reset=False)
         dist, ind = self._kneighbors(X, k)
@@ -162,7 +155,7 @@ class _KNeighborsBase(BaseEstimator):
 
     def _neighbors_for_predict(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """Validated neighbour indices plus the vote weights (None for uniform)."""
-        self._check_fitted()
+        check_is_fitted(self, "_fit_X")
         check_choice(self.weights, "weights", _WEIGHTS)
         k = self._check_n_neighbors(self.n_neighbors)
         X = validate_data(self, X, reset=False)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from numpyml._version import __version__
 from numpyml.base import BaseEstimator
 from numpyml.exceptions import ModelFormatError, ModelSizeError
 
@@ -104,8 +105,6 @@ def _digest(header: bytes, arrays: list[np.ndarray]) -> str:
 
 def save(obj: BaseEstimator) -> bytes:
     """Serialise a numpyml estimator (fitted or not, pipelines included) to bytes."""
-    from numpyml import __version__
-
     encoder = _Encoder()
     root = encoder.encode(obj, 0)
     header = json.dumps(

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, is_fitted
+from numpyml.base import BaseEstimator
 from numpyml.exceptions import NotFittedError
 from numpyml.utils import _Composition, clone
+from numpyml.validation import is_fitted
 
 __all__ = ["Pipeline", "clone", "make_pipeline"]
 
@@ -239,6 +240,10 @@ class Pipeline(_Composition, BaseEstimator):
             Progress callback for the final step's fit (ignored when it takes none).
         **params : dict
             Fit parameters as "stepname__parameter".
+
+        Returns
+        -------
+        self : Pipeline
         """
         self._validate_steps()
         routed = self._route(params, callback)
@@ -250,7 +255,23 @@ class Pipeline(_Composition, BaseEstimator):
 
     @_final_has("transform", passthrough_ok=True)
     def fit_transform(self, X: Any, y: Any = None, callback: Any = None, **params: Any) -> Any:
-        """Fit all steps and return the last step's transform of X."""
+        """Fit all steps and return the last step's transform of X.
+
+        Parameters
+        ----------
+        X : array-like or table
+            Training input, given to the first step.
+        y : array-like of shape (n_samples,), default=None
+            Target, given to every step's fit.
+        callback : callable, default=None
+            Progress callback for the final step's fit (ignored when it takes none).
+        **params : dict
+            Fit parameters as "stepname__parameter".
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+        """
         self._validate_steps()
         routed = self._route(params, callback)
         Xt = self._fit_transformers(X, y, routed)
@@ -263,7 +284,24 @@ class Pipeline(_Composition, BaseEstimator):
 
     @_final_has("fit_predict")
     def fit_predict(self, X: Any, y: Any = None, callback: Any = None, **params: Any) -> Any:
-        """Fit the transformers, then the final step's fit_predict on their output."""
+        """Fit the transformers, then the final step's fit_predict on their output.
+
+        Parameters
+        ----------
+        X : array-like or table
+            Training input, given to the first step.
+        y : array-like of shape (n_samples,), default=None
+            Target, given to every step's fit.
+        callback : callable, default=None
+            Progress callback for the final step's fit (ignored when it takes none).
+        **params : dict
+            Fit parameters as "stepname__parameter".
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The final step's fit_predict output.
+        """
         self._validate_steps()
         routed = self._route(params, callback)
         Xt = self._fit_transformers(X, y, routed)
@@ -283,12 +321,38 @@ class Pipeline(_Composition, BaseEstimator):
 
     @_final_has("predict")
     def predict(self, X: Any, **params: Any) -> Any:
-        """Transform X through the transformers, then the final step's predict."""
+        """Transform X through the transformers, then the final step's predict.
+
+        Parameters
+        ----------
+        X : array-like or table
+            Input, given to the first step.
+        **params : dict
+            Keyword arguments for the final step's predict.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The final step's predictions.
+        """
         return self.steps[-1][1].predict(self._transform_all_but_final(X), **params)
 
     @_final_has("predict_proba")
     def predict_proba(self, X: Any, **params: Any) -> Any:
-        """Transform X, then the final step's predict_proba."""
+        """Transform X, then the final step's predict_proba.
+
+        Parameters
+        ----------
+        X : array-like or table
+            Input, given to the first step.
+        **params : dict
+            Keyword arguments for the final step's predict_proba.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`.
+        """
         return self.steps[-1][1].predict_proba(self._transform_all_but_final(X), **params)
 
     @_final_has("predict_with_proba", "predict_proba")
@@ -298,12 +362,36 @@ class Pipeline(_Composition, BaseEstimator):
 
     @_final_has("predict_log_proba")
     def predict_log_proba(self, X: Any, **params: Any) -> Any:
-        """Transform X, then the final step's predict_log_proba."""
+        """Transform X, then the final step's predict_log_proba.
+
+        Parameters
+        ----------
+        X : array-like or table
+            Input, given to the first step.
+        **params : dict
+            Keyword arguments for the final step's predict_log_proba.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`.
+        """
         return self.steps[-1][1].predict_log_proba(self._transform_all_but_final(X), **params)
 
     @_final_has("decision_function")
     def decision_function(self, X: Any) -> Any:
-        """Transform X, then the final step's decision_function."""
+        """Transform X, then the final step's decision_function.
+
+        Parameters
+        ----------
+        X : array-like or table
+            Input, given to the first step.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The final step's scores.
+        """
         return self.steps[-1][1].decision_function(self._transform_all_but_final(X))
 
     @_final_has("score")
@@ -313,7 +401,17 @@ class Pipeline(_Composition, BaseEstimator):
 
     @_final_has("transform", passthrough_ok=True)
     def transform(self, X: Any) -> Any:
-        """Apply every step's transform, the final one included."""
+        """Apply every step's transform, the final one included.
+
+        Parameters
+        ----------
+        X : array-like or table
+            Input, given to the first step.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+        """
         X = self._transform_all_but_final(X)
         final = self.steps[-1][1]
         return X if _is_passthrough(final) else final.transform(X)
@@ -322,7 +420,17 @@ class Pipeline(_Composition, BaseEstimator):
         return all(_is_passthrough(e) or hasattr(e, "inverse_transform") for _, e in self.steps)
 
     def inverse_transform(self, X: Any) -> Any:
-        """Apply every step's inverse_transform, last step first."""
+        """Apply every step's inverse_transform, last step first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_output_features)
+            Output of `transform`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
         if not self._all_invertible():
             raise AttributeError("Not every step of this Pipeline has inverse_transform.")
         for _, estimator in reversed(self.steps):

@@ -14,12 +14,16 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, TransformerMixin
+from numpyml.exceptions import InputTypeError
 from numpyml.validation import (
     _assert_all_finite,
     check_choice,
     check_is_fitted,
+    check_shape,
     column_or_1d,
+    is_sparse,
     is_table,
+    refuse_sparse,
     table_column,
     table_columns,
     validate_data,
@@ -70,22 +74,16 @@ def table_columns_as_arrays(X: Any, names: list[str]) -> list[np.ndarray]:
 
 
 def _check_2d(array: np.ndarray, estimator: Any) -> None:
-    if array.ndim == 1:
-        raise ValueError(
-            f"Expected a 2-D array for X, got a 1-D array of shape {array.shape}: "
-            "use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for one sample."
-        )
-    if array.ndim != 2:
-        raise ValueError(f"Expected a 2-D array for X, got {array.ndim} dimensions.")
+    check_shape(array, estimator=estimator)
     if array.shape[0] == 0:
         raise ValueError(f"X has 0 samples; {type(estimator).__name__} needs at least 1.")
-    if array.shape[1] == 0:
-        raise ValueError(f"X has 0 features; {type(estimator).__name__} needs at least 1.")
 
 
 def _to_2d_any(X: Any, estimator: Any, keep_int: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """X as a 2-D float64 (numeric) or object (anything else) array, plus its column names."""
     names = None
+    if is_sparse(X):  # before is_table: a scipy dok_array is a Mapping
+        refuse_sparse("X")
     if is_table(X):
         column_names = table_columns(X)
         if not column_names:
@@ -106,6 +104,8 @@ def _to_2d_any(X: Any, estimator: Any, keep_int: bool) -> tuple[np.ndarray, np.n
         pass
     elif kind in _NUMERIC_KINDS:
         array = array.astype(np.float64, copy=False)
+    elif kind == "c":
+        raise ValueError("Complex data not supported: X holds complex numbers.")
     else:
         raise ValueError(f"X has dtype {array.dtype}: expected numbers or strings.")
     _check_2d(array, estimator)
@@ -218,7 +218,19 @@ class StandardScaler(TransformerMixin, BaseEstimator):
         self.with_std = with_std
 
     def fit(self, X: Any, y: Any = None) -> StandardScaler:
-        """Compute the per-feature mean and standard deviation of X."""
+        """Compute the per-feature mean and standard deviation of X (NaN ignored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Training data; NaN marks a missing value.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        self : StandardScaler
+        """
         X = validate_data(self, X, reset=True, allow_nan=True)
         mask = np.isnan(X)
         if mask.any():
@@ -254,7 +266,18 @@ class StandardScaler(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        """Standardize X with the statistics learned in fit (returns a new array)."""
+        """Standardize X with the statistics learned in fit (NaN stays NaN).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Data to scale.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            A new array; X is left untouched.
+        """
         if "n_samples_seen_" not in self.__dict__:
             check_is_fitted(self, "n_samples_seen_")
         X = validate_data(self, X, reset=False, allow_nan=True)
@@ -268,7 +291,17 @@ class StandardScaler(TransformerMixin, BaseEstimator):
         return X.copy()
 
     def inverse_transform(self, X: Any) -> np.ndarray:
-        """Map standardized data back to the original scale."""
+        """Map standardized data back to the original scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Standardized data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
         check_is_fitted(self, "n_samples_seen_")
         X = validate_data(self, X, reset=False, allow_nan=True)
         if self.with_std:
@@ -296,12 +329,17 @@ def _object_to_float(X: np.ndarray, strategy: str) -> np.ndarray:
         for position, value in enumerate(values.reshape(-1)):
             try:
                 float(value)
-            except (ValueError, TypeError):
-                column = position % X.shape[1]
+            except ValueError:
                 raise ValueError(
                     f"SimpleImputer(strategy={strategy!r}) needs numeric data, but column "
-                    f"{column} of X holds {value!r}: use strategy='most_frequent' or "
-                    "'constant' for categorical columns."
+                    f"{position % X.shape[1]} of X holds {value!r}: use "
+                    "strategy='most_frequent' or 'constant' for categorical columns."
+                ) from None
+            except TypeError:  # a dict or a list, not a word: numpy raises TypeError too
+                raise InputTypeError(
+                    f"SimpleImputer(strategy={strategy!r}) needs numeric data, but column "
+                    f"{position % X.shape[1]} of X holds {value!r}: an element's float() "
+                    f"argument must be a string or a real number, not {type(value).__name__!r}."
                 ) from None
         raise
 
@@ -362,7 +400,19 @@ class SimpleImputer(TransformerMixin, BaseEstimator):
         self.fill_value = fill_value
 
     def fit(self, X: Any, y: Any = None) -> SimpleImputer:
-        """Learn the fill value of each column."""
+        """Learn the fill value of each column.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Training data; NaN, None and "" mark missing values.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        self : SimpleImputer
+        """
         strategy = check_choice(
             self.strategy, "strategy", ["mean", "median", "most_frequent", "constant"]
         )
@@ -409,7 +459,19 @@ class SimpleImputer(TransformerMixin, BaseEstimator):
         return stats
 
     def transform(self, X: Any) -> np.ndarray:
-        """Fill the missing values of X (returns a new array)."""
+        """Fill the missing values of X with the values learned in fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Data with the columns seen in `fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            A new array (float64, or object for categorical strategies); X is left
+            untouched.
+        """
         statistics = self.__dict__.get("statistics_")
         if statistics is None:
             check_is_fitted(self, "statistics_")
@@ -575,7 +637,19 @@ class OneHotEncoder(TransformerMixin, BaseEstimator):
         self.dtype = dtype
 
     def fit(self, X: Any, y: Any = None) -> OneHotEncoder:
-        """Learn the categories of each column of X."""
+        """Learn the categories of each column of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Categorical training data (numbers or strings).
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        self : OneHotEncoder
+        """
         check_choice(self.handle_unknown, "handle_unknown", ["ignore", "error"])
         X = validate_any(self, X, reset=True, keep_int=True)
         try:
@@ -691,7 +765,19 @@ class OneHotEncoder(TransformerMixin, BaseEstimator):
         return index
 
     def transform(self, X: Any) -> np.ndarray:
-        """One-hot encode X: a dense array of shape (n_samples, n_output_features)."""
+        """One-hot encode X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Categorical data with the columns seen in `fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_output_features)
+            Dense, of `dtype`; an unknown category is all zeros when
+            handle_unknown='ignore'.
+        """
         if "_index" not in self.__dict__:
             check_is_fitted(self, "categories_")
         X = validate_any(self, X, reset=False, keep_int=True)
@@ -725,7 +811,18 @@ class OneHotEncoder(TransformerMixin, BaseEstimator):
         )
 
     def inverse_transform(self, X: Any) -> np.ndarray:
-        """Categories back from a one-hot array (None for an all-zero feature block)."""
+        """Categories back from a one-hot array.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_output_features)
+            One-hot encoded data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            Object array; None for an all-zero feature block.
+        """
         check_is_fitted(self, "categories_")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self._n_output:
@@ -786,7 +883,17 @@ class LabelEncoder(TransformerMixin, BaseEstimator):
         pass
 
     def fit(self, y: Any) -> LabelEncoder:
-        """Learn the sorted distinct labels of y."""
+        """Learn the sorted distinct labels of y.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,)
+            Labels (numbers or strings); missing values are refused.
+
+        Returns
+        -------
+        self : LabelEncoder
+        """
         y = column_or_1d(y)
         _refuse_missing_labels(y)
         try:
@@ -798,11 +905,33 @@ class LabelEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, y: Any) -> np.ndarray:  # type: ignore[override]
-        """Fit, then encode y."""
+        """Fit, then encode y.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,)
+            Labels.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Integer codes, positions in `classes_`.
+        """
         return self.fit(y).transform(y)
 
     def transform(self, y: Any) -> np.ndarray:
-        """Encode labels as integers; raises ValueError listing any unseen label."""
+        """Encode labels as integers; raises ValueError listing any unseen label.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,)
+            Labels seen in `fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Integer codes, positions in `classes_`.
+        """
         check_is_fitted(self, "classes_")
         y = column_or_1d(y)
         if y.shape[0] == 0:
@@ -821,7 +950,18 @@ class LabelEncoder(TransformerMixin, BaseEstimator):
         return index
 
     def inverse_transform(self, y: Any) -> np.ndarray:
-        """Labels back from their integer codes."""
+        """Labels back from their integer codes.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,)
+            Integer codes, positions in `classes_`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from `classes_`.
+        """
         check_is_fitted(self, "classes_")
         y = column_or_1d(y)
         if y.shape[0] == 0:

@@ -3,8 +3,8 @@
 The solver is libsvm's (Fan, Chen and Lin 2005): pairwise SMO steps chosen by
 second-order working-set selection (WSS2), shrinking of variables stuck at a bound, and
 kernel rows computed on demand through a byte-bounded LRU cache. Each step is about ten
-numpy calls on vectors over the active variables plus scalar Python for the pair update
-(that dominates on small problems); on large ones the time goes to computing kernel rows.
+numpy calls on vectors over the active variables plus scalar Python for the pair update,
+which dominate on small problems; on large ones the time goes to computing kernel rows.
 Multiclass problems are split one-vs-one, like libsvm and scikit-learn.
 """
 
@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, ClassifierMixin, Progress, ProgressCallback
-from numpyml.exceptions import ConvergenceWarning, NotFittedError
+from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
+    check_is_fitted,
     check_random_state,
     check_scalar,
     check_targets,
@@ -33,7 +34,7 @@ _SHRINK_INTERVAL = 1000  # libsvm tries to shrink every min(n, 1000) steps
 _DEFAULT_MAX_ITER = 10_000_000  # libsvm's cap when max_iter=-1 (or 100 * n if larger)
 # Below 1,000 samples the cap is this many steps per sample instead of libsvm's 10**7: a
 # tiny problem that cannot reach tol (a tol below float precision, a huge C) would
-# otherwise run 10**7 steps in vain. A problem that converges needs far fewer.
+# otherwise run all 10**7 steps. A problem that converges needs far fewer.
 _STEPS_PER_SAMPLE = 10_000
 _BLOCK_ELEMENTS = 1 << 20  # kernel blocks of at most ~8 MB of float64
 _DENSE_PAIR_ELEMENTS = 1 << 22  # largest dense (n_SV, n_pairs) weight matrix kept for predict
@@ -706,11 +707,7 @@ class SVC(ClassifierMixin, BaseEstimator):
 
     def _pair_decision(self, X: Any) -> np.ndarray:
         """One-vs-one decision values, shape (n_samples, n_pairs)."""
-        if "intercept_" not in self.__dict__:
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
+        check_is_fitted(self, "intercept_")
         X = validate_data(self, X, reset=False)
         if self.kernel == "linear":
             return X @ self.coef_.T + self.intercept_

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from numpyml.base import BaseEstimator, ClassifierMixin, Progress, ProgressCallback, RegressorMixin
-from numpyml.exceptions import NotFittedError
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
+    check_is_fitted,
     check_random_state,
     check_scalar,
     check_targets,
@@ -647,13 +647,6 @@ class BaseDecisionTree(BaseEstimator):
         self._threshold = np.where(leaf, np.inf, self.tree_threshold_)
         self._is_leaf = leaf
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "tree_children_left_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
-
     def _leaves(self, X: np.ndarray) -> np.ndarray:
         """Leaf id of every row: one vectorised step per depth level, no recursion."""
         n, d = X.shape
@@ -708,18 +701,18 @@ class BaseDecisionTree(BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        self._check_fitted()
+        check_is_fitted(self, "tree_children_left_")
         X = validate_data(self, X, reset=False)
         return self._leaves(X)
 
     def get_depth(self) -> int:
         """Depth of the tree (the root alone has depth 0)."""
-        self._check_fitted()
+        check_is_fitted(self, "tree_children_left_")
         return self.max_depth_
 
     def get_n_leaves(self) -> int:
         """Number of leaves."""
-        self._check_fitted()
+        check_is_fitted(self, "tree_children_left_")
         return int(np.count_nonzero(self.tree_children_left_ == TREE_LEAF))
 
 
@@ -859,19 +852,52 @@ class DecisionTreeClassifier(ClassifierMixin, BaseDecisionTree):
             self._node_class = np.argmax(self.tree_value_, axis=1)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most frequent training class of the leaf each sample falls in."""
-        self._check_fitted()
+        """Most frequent training class of the leaf each sample falls in.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from `classes_`.
+        """
+        check_is_fitted(self, "tree_children_left_")
         X = validate_data(self, X, reset=False)
         return self.classes_[self._node_class[self._leaves(X)]]
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class proportions of each sample's leaf, shape (n_samples, n_classes)."""
-        self._check_fitted()
+        """Class proportions of the training samples in each sample's leaf.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`; rows sum to 1.
+        """
+        check_is_fitted(self, "tree_children_left_")
         X = validate_data(self, X, reset=False)
         return self.tree_value_[self._leaves(X)]
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log of predict_proba (-inf for classes absent from the leaf)."""
+        """Log of `predict_proba` (-inf for classes absent from the leaf).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`.
+        """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(proba)
@@ -947,7 +973,17 @@ class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Mean training target of the leaf each sample falls in."""
-        self._check_fitted()
+        """Mean training target of the leaf each sample falls in.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to predict.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "tree_children_left_")
         X = validate_data(self, X, reset=False)
         return self.tree_value_[self._leaves(X)]

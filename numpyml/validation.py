@@ -1,24 +1,27 @@
 """Input validation shared by every estimator. Messages say what was expected.
 
-The common case (a float64 2-D ndarray) takes a fast path so that single-row prediction
-stays cheap; everything else is converted or refused with a
+The common case (a float64 2-D ndarray) takes a fast path that skips conversion, so that
+single-row prediction stays cheap; everything else is converted or refused with a
 clear message.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from numpyml.exceptions import NotFittedError
+from numpyml.exceptions import DataConversionWarning, InputTypeError, NotFittedError
 
 
 def is_table(X: Any) -> bool:
     """A named-column input: a mapping of column name -> 1-D values, or a DataFrame."""
-    return isinstance(X, Mapping) or (hasattr(X, "columns") and hasattr(X, "iloc"))
+    if isinstance(X, Mapping):
+        return type(X) is dict or not is_sparse(X)  # a scipy dok_array is a Mapping too
+    return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
 def table_columns(X: Any) -> list[str]:
@@ -75,7 +78,7 @@ def _to_float(X: Any, what: str) -> np.ndarray:
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{what} could not be read as an array: {exc}") from None
     if array.dtype.kind == "c":
-        raise ValueError(f"{what} holds complex numbers: expected real numbers.")
+        raise ValueError(f"Complex data not supported: {what} holds complex numbers.")
     if array.dtype.kind in "fiub":
         return array.astype(np.float64, copy=False)
     if array.dtype.kind in "OUS":
@@ -86,17 +89,59 @@ def _to_float(X: Any, what: str) -> np.ndarray:
             for position, value in enumerate(flat):
                 try:
                     float(value)
-                except (ValueError, TypeError):
-                    where = ""
-                    if array.ndim == 2:
-                        row, col = divmod(position, array.shape[1])
-                        where = f" at row {row}, column {col}"
+                except ValueError:
                     raise ValueError(
-                        f"{what} must be numeric, but holds {value!r}{where}: "
+                        f"{what} must be numeric, but holds {value!r}{_where(array, position)}: "
                         "encode categories (OneHotEncoder) before this estimator."
+                    ) from None
+                except TypeError:
+                    raise InputTypeError(
+                        f"{what} must be numeric, but holds {value!r}"
+                        f"{_where(array, position)}: an element's float() argument must be "
+                        f"a string or a real number, not {type(value).__name__!r}."
                     ) from None
             raise
     raise ValueError(f"{what} has dtype {array.dtype}, expected numbers.")
+
+
+def _where(array: np.ndarray, position: int) -> str:
+    if array.ndim != 2:
+        return ""
+    row, col = divmod(position, array.shape[1])
+    return f" at row {row}, column {col}"
+
+
+def is_sparse(X: Any) -> bool:
+    # scipy.sparse matrices and arrays, recognised without importing scipy.
+    return type(X).__module__.startswith("scipy.sparse")
+
+
+def refuse_sparse(what: str) -> None:
+    raise InputTypeError(
+        f"Sparse data was passed for {what}, but numpyml needs dense data: "
+        "use X.toarray() to convert it to a dense numpy array."
+    )
+
+
+def check_shape(
+    array: np.ndarray, *, estimator: Any = None, ensure_min_features: int = 1, what: str = "X"
+) -> None:
+    """Refuse anything but a 2-D array with at least `ensure_min_features` columns."""
+    if array.ndim == 0:
+        raise ValueError(f"Expected a 2-D array for {what}, got a scalar.")
+    if array.ndim == 1:
+        raise ValueError(
+            f"Expected a 2-D array for {what}, got a 1-D array of shape {array.shape}. "
+            "Reshape your data: X.reshape(-1, 1) for a single feature or "
+            "X.reshape(1, -1) for one sample."
+        )
+    if array.ndim > 2:
+        raise ValueError(f"Expected a 2-D array for {what}, got {array.ndim} dimensions.")
+    if array.shape[1] < ensure_min_features:
+        raise ValueError(
+            f"{what} has {array.shape[1]} feature(s) (shape={array.shape}) while a minimum "
+            f"of {ensure_min_features} is required by {_name(estimator)}."
+        )
 
 
 def check_array(
@@ -112,6 +157,8 @@ def check_array(
     """Return X as a float64 ndarray, or raise ValueError saying what is wrong."""
     if type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2 and ensure_2d:
         array = X  # fast path: the common case pays only the shape and finiteness checks
+    elif is_sparse(X):  # before is_table: a scipy dok_array is a Mapping
+        refuse_sparse(what)
     elif is_table(X):
         array = _to_float(table_to_array(X), what)
     else:
@@ -119,20 +166,7 @@ def check_array(
             raise ValueError(f"{what} must be an array of numbers, got {type(X).__name__}.")
         array = _to_float(X, what)
     if ensure_2d:
-        if array.ndim == 0:
-            raise ValueError(f"Expected a 2-D array for {what}, got a scalar.")
-        if array.ndim == 1:
-            raise ValueError(
-                f"Expected a 2-D array for {what}, got a 1-D array of shape {array.shape}: "
-                "use X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for one sample."
-            )
-        if array.ndim > 2:
-            raise ValueError(f"Expected a 2-D array for {what}, got {array.ndim} dimensions.")
-        if array.shape[1] < ensure_min_features:
-            raise ValueError(
-                f"{what} has {array.shape[1]} features; at least "
-                f"{ensure_min_features} required by {_name(estimator)}."
-            )
+        check_shape(array, estimator=estimator, ensure_min_features=ensure_min_features, what=what)
     if array.shape[0] < ensure_min_samples:
         raise ValueError(
             f"{what} has {array.shape[0]} sample(s); {_name(estimator)} needs at least "
@@ -142,9 +176,17 @@ def check_array(
     return array
 
 
-def column_or_1d(y: Any, *, what: str = "y") -> np.ndarray:
+def column_or_1d(y: Any, *, what: str = "y", warn: bool = False) -> np.ndarray:
+    """y as a 1-D array; a column vector is raveled (with a DataConversionWarning if `warn`)."""
     array = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     if array.ndim == 2 and array.shape[1] == 1:
+        if warn:
+            warnings.warn(
+                f"A column-vector {what} was passed when a 1d array was expected: "
+                f"pass {what} as a 1-D array of shape (n_samples,).",
+                DataConversionWarning,
+                stacklevel=3,
+            )
         array = array[:, 0]
     if array.ndim != 1:
         raise ValueError(f"{what} must be 1-D (one target per sample), got shape {array.shape}.")
@@ -154,8 +196,11 @@ def column_or_1d(y: Any, *, what: str = "y") -> np.ndarray:
 def check_targets(y: Any, n_samples: int, *, numeric: bool, estimator: Any = None) -> np.ndarray:
     """Validate a target vector: 1-D, one per sample, finite numbers when numeric."""
     if y is None:
-        raise ValueError(f"{_name(estimator)} needs a target y, got None.")
-    array = column_or_1d(y)
+        raise ValueError(
+            f"{_name(estimator)} needs a target y: it requires y to be passed, "
+            "but the target y is None."
+        )
+    array = column_or_1d(y, warn=True)
     if array.shape[0] != n_samples:
         raise ValueError(
             f"y has {array.shape[0]} values but X has {n_samples} samples: they must match."
@@ -183,8 +228,9 @@ def check_classification_targets(y: np.ndarray, *, estimator: Any = None) -> np.
     except TypeError:
         raise ValueError("y mixes labels of different types (e.g. numbers and strings).") from None
     if classes.shape[0] < 2:
+        got = "only 1 class" if classes.shape[0] == 1 else "no class"
         raise ValueError(
-            f"{_name(estimator)} needs at least 2 classes in y, got only {classes.tolist()}."
+            f"{_name(estimator)} needs at least 2 classes in y, got {got}: {classes.tolist()}."
         )
     return classes
 
@@ -243,21 +289,62 @@ def _raise_n_features(estimator: Any, got: int) -> None:
     )
 
 
-def check_is_fitted(estimator: Any, attributes: str | Sequence[str] | None = None) -> None:
-    if attributes is None:
-        from numpyml.base import is_fitted
+def is_fitted(estimator: object) -> bool:
+    """True when `fit` has set at least one public attribute ending in `_`."""
+    return any(key.endswith("_") and not key.startswith("_") for key in vars(estimator))
 
-        # Composites (Pipeline) answer for themselves; others by their `_` attributes.
+
+def check_is_fitted(
+    estimator: Any,
+    attributes: str | Sequence[str] | None = None,
+    *,
+    msg: str | None = None,
+    all_or_any: Callable[[Iterable[bool]], bool] = all,
+) -> None:
+    """Raise NotFittedError unless `estimator` has been fitted, as scikit-learn's does.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator to check.
+    attributes : str or sequence of str, default=None
+        Attribute(s) that `fit` sets. When None, the estimator's own
+        `__sklearn_is_fitted__` answers (composites such as Pipeline), else any public
+        attribute ending in `_` counts (`is_fitted`). Naming the attribute is the cheap
+        path that single-row prediction takes.
+    msg : str, default=None
+        The error message; ``%(name)s`` is replaced by the estimator's class name.
+    all_or_any : {all, any}, default=all
+        Whether all or any of `attributes` must exist.
+
+    Raises
+    ------
+    TypeError
+        If `estimator` is a class or has no `fit` method.
+    NotFittedError
+        If the estimator is not fitted.
+    """
+    if type(attributes) is str and hasattr(estimator, attributes):
+        return  # the fitted case of every predict, first: one attribute lookup
+    if isinstance(estimator, type):
+        raise TypeError(f"{estimator} is a class, not an instance.")
+    if not hasattr(estimator, "fit"):
+        raise TypeError(f"{estimator!r} is not an estimator instance.")
+    if isinstance(attributes, str):
+        fitted = False
+    elif attributes is not None:
+        fitted = all_or_any(hasattr(estimator, name) for name in attributes)
+    else:
         check = getattr(estimator, "__sklearn_is_fitted__", None)
         fitted = check() if check is not None else is_fitted(estimator)
-    else:
-        names = [attributes] if isinstance(attributes, str) else attributes
-        fitted = all(hasattr(estimator, name) for name in names)
-    if not fitted:
-        raise NotFittedError(
-            f"This {type(estimator).__name__} instance is not fitted yet. "
-            "Call 'fit' with appropriate arguments before using this estimator."
+    if fitted:
+        return
+    if msg is None:
+        msg = (
+            "This %(name)s instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator."
         )
+    raise NotFittedError(msg % {"name": type(estimator).__name__})
 
 
 def check_random_state(seed: Any) -> np.random.Generator:
