@@ -135,6 +135,17 @@ def plot_svg(name: str, number: int, plot: str) -> tuple[str | None, dict[str, A
     return found or (None, None)
 
 
+def plot_names(version: ModelVersion) -> list[str]:
+    """The names of a version's stored plots."""
+    plots = (
+        ModelVersion.objects.filter(pk=version.pk)
+        .order_by("pk")
+        .values_list("plots", flat=True)
+        .first()
+    )
+    return list(plots or {})
+
+
 def datasets(user: Any) -> QuerySet:
     """The datasets `user` may read: their own (a superuser reads all)."""
     found = Dataset.objects.select_related("owner")

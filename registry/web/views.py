@@ -9,7 +9,6 @@ fixed number of queries whatever the number of rows and never dataset or artifac
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -29,7 +28,6 @@ from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from registry import cards, csvio, monitoring, selectors, services, serving, tokens, transfer
@@ -40,7 +38,7 @@ from registry.monitoring import drift, predlog
 from registry.services import RegistryError
 from registry.tasks import reap_stale_versions
 from registry.training import plots
-from registry.web import charts
+from registry.web import charts, presenters
 from registry.web.forms import (
     ALIASES,
     AliasForm,
@@ -60,38 +58,6 @@ T = TypeVar("T")
 Status = ModelVersion.Status
 PAGE_SIZE = 50
 PLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,50}\Z")
-PLOT_TITLES = {
-    "confusion_matrix": "Confusion matrix",
-    "predicted_vs_actual": "Predicted vs actual",
-    "residuals": "Residuals",
-    "clusters": "Clusters",
-    "explained_variance": "Explained variance",
-    "projection": "Projection",
-    "feature_importances": "Feature importances",
-    "loss_curve": "Loss curve",
-}
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "f1_macro": "F1 score (macro)",
-    "precision_macro": "Precision (macro)",
-    "recall_macro": "Recall (macro)",
-    "log_loss": "Log loss",
-    "r2": "R²",
-    "rmse": "RMSE",
-    "mae": "Mean absolute error",
-    "explained_variance": "Explained variance",
-    "silhouette": "Silhouette",
-    "inertia": "Inertia",
-    "bic": "BIC",
-    "aic": "AIC",
-    "avg_log_likelihood": "Mean log-likelihood",
-    "n_components": "Components",
-    "reconstruction_mse": "Reconstruction MSE",
-    "n_train": "Training rows",
-    "n_test": "Test rows",
-    "rows_dropped_missing_target": "Rows without a target (dropped)",
-    "stratified": "Stratified split",
-}
 
 # Lookups: the selectors', with the page's 404 and 403 -----------------------------------
 
@@ -206,56 +172,12 @@ def dataset_upload(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _bars(counts: list[int], labels: list[str]) -> list[dict[str, Any]]:
-    """Bar geometry (in a 100 x 40 viewBox) for an inline SVG chart: no style attributes."""
-    top = max(counts) if counts else 0
-    width = 100 / max(len(counts), 1)
-    bars = []
-    for i, (count, label) in enumerate(zip(counts, labels, strict=True)):
-        height = 0 if top == 0 else max(38 * count / top, 0.5 if count else 0)
-        bars.append(
-            {
-                "x": f"{i * width + 0.3:.2f}",
-                "y": f"{40 - height:.2f}",
-                "width": f"{max(width - 0.6, 0.2):.2f}",
-                "height": f"{height:.2f}",
-                "label": label,
-                "count": count,
-            }
-        )
-    return bars
-
-
-def _column_chart(column: dict[str, Any]) -> dict[str, Any] | None:
-    if column["type"] == "number" and column.get("histogram"):
-        edges = column["histogram"]["edges"]
-        labels = [f"{edges[i]:.4g} to {edges[i + 1]:.4g}" for i in range(len(edges) - 1)]
-        return {
-            "kind": "histogram",
-            "bars": _bars(column["histogram"]["counts"], labels),
-            "low": f"{edges[0]:.4g}",
-            "high": f"{edges[-1]:.4g}",
-        }
-    if column["type"] == "category" and column.get("top"):
-        top = column["top"][:12]
-        most = max(count for _, count in top)
-        return {
-            "kind": "categories",
-            "rows": [
-                {"label": label, "count": count, "share": round(100 * count / most)}
-                for label, count in top
-            ],
-            "more": max(column.get("distinct", 0) - len(top), 0),
-        }
-    return None
-
-
 @login_required
 @require_GET
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = _get_dataset_for_owner(request, pk)
     header, rows = selectors.first_rows(dataset)
-    columns = [{**column, "chart": _column_chart(column)} for column in dataset.schema]
+    columns = [{**column, "chart": charts.column_chart(column)} for column in dataset.schema]
     versions = selectors.listed_with_model(ModelVersion.objects.filter(dataset=dataset))
     context = {
         "dataset": dataset,
@@ -386,13 +308,6 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/model_list.html", {"page": page, "query": query, "mine": mine})
 
 
-def _version_label(version: ModelVersion) -> str:
-    """'v3 · accuracy 0.842': formatted here, as template filters cost time in long lists."""
-    if version.headline_value is None:
-        return f"v{version.version}"
-    return f"v{version.version} · {version.headline_metric} {version.headline_value:.3f}"
-
-
 @login_required
 @require_GET
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
@@ -408,7 +323,8 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     # The choices offered by the alias and compare forms: the newest ready versions (an
     # older one is promoted from its own page, or compared through ?a=&b=).
     ready = [
-        {"version": v.version, "label": _version_label(v)} for v in selectors.ready_versions(model)
+        {"version": v.version, "label": presenters.version_label(v)}
+        for v in selectors.ready_versions(model)
     ]
     context = {
         "model": model,
@@ -446,58 +362,6 @@ def model_delete(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-def _metric_rows(*metric_dicts: dict[str, Any]) -> list[dict[str, Any]]:
-    """Scalar metrics of one or more versions, side by side, in a readable order."""
-    keys: list[str] = []
-    for metrics in metric_dicts:
-        for key, value in metrics.items():
-            scalar = value is None or isinstance(value, (int, float, bool))
-            if scalar and key not in keys:
-                keys.append(key)
-    order = list(METRIC_LABELS)
-    keys.sort(key=lambda k: order.index(k) if k in order else len(order))
-    return [
-        {
-            "key": key,
-            "label": METRIC_LABELS.get(key, key.replace("_", " ")),
-            "values": [_format_metric(m.get(key)) for m in metric_dicts],
-        }
-        for key in keys
-    ]
-
-
-def _format_metric(value: Any) -> str:
-    if value is None:
-        return "\u2013"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:,.1f}"
-    return str(value)
-
-
-def _plot_names(version: ModelVersion) -> list[dict[str, str]]:
-    """The version's plots in a readable order (names only: each is its own request)."""
-    plots = (
-        ModelVersion.objects.filter(pk=version.pk)
-        .order_by("pk")
-        .values_list("plots", flat=True)
-        .first()
-    )
-    order = list(PLOT_TITLES)
-    names = sorted(plots or {}, key=lambda n: order.index(n) if n in order else len(order))
-    return [
-        {
-            "name": n,
-            "title": PLOT_TITLES.get(n, n.replace("_", " ").capitalize()),
-            "url": reverse("version_plot", args=[version.model.name, version.version, n]),
-        }
-        for n in names
-    ]
-
-
 @login_required
 @require_GET
 def version_compare(request: HttpRequest, name: str) -> HttpResponse:
@@ -515,12 +379,12 @@ def version_compare(request: HttpRequest, name: str) -> HttpResponse:
         numbers = [form.cleaned_data["a"], form.cleaned_data["b"]]
         found = {v.version: v for v in model.versions.filter(version__in=numbers)}
         pair = [found[n] for n in numbers]
-        plots = [{p["name"]: p for p in _plot_names(v)} for v in pair]
+        plots = [{p["name"]: p for p in presenters.plot_links(v)} for v in pair]
         names = list(dict.fromkeys([*plots[0], *plots[1]]))
         context.update(
             pair=pair,
-            metrics=_metric_rows(*(v.metrics for v in pair)),
-            params=_param_rows(*pair),
+            metrics=presenters.metric_rows(*(v.metrics for v in pair)),
+            params=presenters.param_rows(*pair),
             plots=[
                 {
                     "title": (plots[0].get(n) or plots[1][n])["title"],
@@ -533,19 +397,6 @@ def version_compare(request: HttpRequest, name: str) -> HttpResponse:
             ],
         )
     return render(request, "registry/version_compare.html", context)
-
-
-def _param_rows(*versions: ModelVersion) -> list[dict[str, Any]]:
-    names: list[str] = []
-    for version in versions:
-        names.extend(n for n in version.params if n not in names)
-    return [
-        {
-            "name": n,
-            "values": [json.dumps(v.params[n]) if n in v.params else "\u2013" for v in versions],
-        }
-        for n in names
-    ]
 
 
 @login_required
@@ -596,59 +447,6 @@ def alias_move(request: HttpRequest, name: str) -> HttpResponse:
 # Versions -------------------------------------------------------------------------------
 
 
-def _feature_rows(version: ModelVersion) -> list[dict[str, Any]]:
-    rows = []
-    for feature in version.features:
-        if feature["type"] == "number":
-            low, high, mean = (feature.get(k) for k in ("min", "max", "mean"))
-            summary = (
-                f"{low:.4g} to {high:.4g}, mean {mean:.4g}"
-                if all(cards.is_number(v) for v in (low, high, mean))
-                else ""
-            )
-        else:
-            categories = [str(c) for c in feature.get("categories") or [] if isinstance(c, str)]
-            summary = ", ".join(categories[:12]) + (" …" if len(categories) > 12 else "")
-        rows.append({"name": feature["name"], "type": feature["type"], "summary": summary})
-    return rows
-
-
-def _hyperparameter_rows(version: ModelVersion) -> list[dict[str, Any]]:
-    spec = ALGORITHMS.get(version.algorithm)
-    rows = []
-    for key, value in version.params.items():
-        param = spec.param(key) if spec else None
-        rows.append(
-            {
-                "name": key,
-                "value": json.dumps(value),
-                "default": param is not None and param.default == value,
-                "help": param.help if param else "",
-            }
-        )
-    return rows
-
-
-def _api_example(request: HttpRequest, version: ModelVersion) -> str:
-    row: dict[str, Any] = {}
-    for feature in version.features:
-        if feature["type"] == "number":
-            mean = feature.get("mean")
-            row[feature["name"]] = float(f"{mean:.4g}") if cards.is_number(mean) else 0
-        else:
-            row[feature["name"]] = (feature.get("categories") or [""])[0]
-    url = request.build_absolute_uri(
-        f"/api/v1/models/{version.model.name}/versions/{version.version}/predict"
-    )
-    body = json.dumps({"instances": [row]})
-    return (
-        f"curl -X POST {url} \\\n"
-        '  -H "Authorization: Bearer $MLSERVE_TOKEN" \\\n'
-        '  -H "Content-Type: application/json" \\\n'
-        f"  -d '{body}'"
-    )
-
-
 def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]:
     """One row's result in the words the version page shows."""
     value = result["predictions"][0]
@@ -670,17 +468,6 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
             for c, p in sorted(pairs, key=lambda pair: -pair[1])
         ]
     return shown
-
-
-def _confusion_rows(confusion: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not confusion:
-        return None
-    labels = confusion["labels"]
-    rows = [
-        {"label": label, "cells": [{"count": c, "diagonal": i == j} for j, c in enumerate(row)]}
-        for i, (label, row) in enumerate(zip(labels, confusion["matrix"], strict=True))
-    ]
-    return {"labels": labels, "rows": rows}
 
 
 def _unless_log_unavailable(read: Callable[[], Any]) -> Any:
@@ -705,22 +492,22 @@ def _render_version(
         "can_export": transfer.may_export(version, request.user),
         "aliases": sorted(a for a, n in model_aliases.items() if n == version.version),
         "model_aliases": [(a, model_aliases.get(a)) for a in ALIASES],
-        "hyperparameters": _hyperparameter_rows(version),
-        "features": _feature_rows(version),
+        "hyperparameters": presenters.hyperparameter_rows(version),
+        "features": presenters.feature_rows(version),
         "algorithm": ALGORITHMS.get(version.algorithm),
     }
     if version.is_ready:
         metrics = cards.shown_metrics(version.kind, version.metrics, version.classes)
         context.update(
-            metrics=_metric_rows(metrics),
-            confusion=_confusion_rows(metrics.get("confusion_matrix")),
+            metrics=presenters.metric_rows(metrics),
+            confusion=presenters.confusion_rows(metrics.get("confusion_matrix")),
             cluster_sizes=metrics.get("cluster_sizes"),
             variance_ratios=[f"{r:.1%}" for r in metrics.get("explained_variance_ratio", [])],
             warnings=metrics.get("warnings", []),
-            plots=_plot_names(version),
+            plots=presenters.plot_links(version),
             predict_form=extra.pop("predict_form", None) or PredictForm(version),
             batch_form=extra.pop("batch_form", None) or BatchPredictForm(),
-            api_example=_api_example(request, version),
+            api_example=presenters.api_example(request, version),
             drift=_unless_log_unavailable(lambda: charts.drift_view(drift.report(version))),
         )
     context.update(extra)
