@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError, Sum
 from django.utils import timezone
 
-from registry import csvio
+from registry import csvio, selectors
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, ParamsError, clean_params
 from registry.errors import (  # noqa: F401  (services.X stays a way to name them)
     Conflict,
@@ -55,8 +55,8 @@ def _some(values: list[Any], shown: int = 3) -> str:
 
 
 def ensure_owner(obj: Any, user: AbstractBaseUser) -> None:
-    """Only an object's owner (or a superuser) may change it."""
-    if obj.owner_id != user.pk and not user.is_superuser:
+    """Forbidden unless `user` may change `obj` (selectors.can_change)."""
+    if not selectors.can_change(user, obj):
         raise Forbidden(f"{obj} belongs to another user: you can read it but not change it.")
 
 

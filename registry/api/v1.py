@@ -17,7 +17,6 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
-from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern, path, re_path
@@ -28,12 +27,12 @@ from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
-from registry import bounds, csvio, monitoring, services, serving, tokens, transfer
+from registry import bounds, csvio, monitoring, selectors, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS
 from registry.api.problems import CONTENT_TYPE as problem_type
 from registry.api.problems import deadline_problem, field_errors, problem
 from registry.errors import CONFLICT_DETAIL, MEMORY_DETAIL, RequestDeadlineExceeded
-from registry.models import NAME_RE, Alias, Dataset, ModelVersion, RegisteredModel
+from registry.models import NAME_RE, Dataset, ModelVersion, RegisteredModel
 from registry.monitoring import drift
 
 # Bounds the OpenAPI document states and ninja enforces (422 outside them) -----------------
@@ -514,33 +513,6 @@ def _page(queryset: Any, pagination: Pagination, render: Any) -> dict[str, Any]:
     }
 
 
-def _datasets(user: Any) -> Any:
-    """Datasets are private to their owner (a superuser sees all)."""
-    datasets = Dataset.objects.select_related("owner")
-    return datasets if user.is_superuser else datasets.filter(owner_id=user.pk)
-
-
-def _dataset(user: Any, dataset_id: int) -> Dataset:
-    dataset = _datasets(user).filter(pk=dataset_id).first()
-    if dataset is None:
-        raise services.NotFound(f"You have no dataset {dataset_id}.")
-    return dataset
-
-
-def _model(name: str) -> RegisteredModel:
-    model = RegisteredModel.objects.select_related("owner").filter(name=name).first()
-    if model is None:
-        raise services.NotFound(f"There is no model named {name!r}.")
-    return model
-
-
-def _version(model: RegisteredModel, number: int) -> ModelVersion:
-    version = model.versions.select_related("model", "created_by").filter(version=number).first()
-    if version is None:
-        raise services.NotFound(f"{model.name} has no version {number}.")
-    return version
-
-
 def _model_dict(model: RegisteredModel, *, detail: bool = False) -> dict[str, Any]:
     versions = list(model.versions.all())  # prefetched, newest first
     data = {
@@ -555,17 +527,6 @@ def _model_dict(model: RegisteredModel, *, detail: bool = False) -> dict[str, An
     if detail:
         data["versions"] = [v.to_dict(detail=False) for v in versions]
     return data
-
-
-def _models_queryset(*, latest_only: bool) -> Any:
-    versions = ModelVersion.objects.select_related("model")
-    if latest_only:
-        newest = ModelVersion.objects.filter(model=OuterRef("model")).order_by("-version")
-        versions = versions.filter(pk=Subquery(newest.values("pk")[:1]))
-    return RegisteredModel.objects.select_related("owner").prefetch_related(
-        Prefetch("versions", queryset=versions),
-        Prefetch("aliases", queryset=Alias.objects.select_related("version")),
-    )
 
 
 def _accepted(version: ModelVersion) -> Status:
@@ -648,14 +609,14 @@ def upload_dataset(request: HttpRequest, name: DatasetNameQuery = None) -> Statu
 @api.get("/datasets", response={200: DatasetPage, **errors(422)}, tags=["datasets"])
 def list_datasets(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
     """Your datasets, newest first (their bytes are never sent)."""
-    return _page(_datasets(_user(request)), pagination, Dataset.to_dict)
+    return _page(selectors.datasets(_user(request)), pagination, Dataset.to_dict)
 
 
 @api.get(
     "/datasets/{dataset_id}", response={200: DatasetOut, **errors(404, 422)}, tags=["datasets"]
 )
 def get_dataset(request: HttpRequest, dataset_id: DatasetId) -> dict[str, Any]:
-    return _dataset(_user(request), dataset_id).to_dict()
+    return selectors.dataset(_user(request), dataset_id).to_dict()
 
 
 @api.delete(
@@ -663,7 +624,9 @@ def get_dataset(request: HttpRequest, dataset_id: DatasetId) -> dict[str, Any]:
 )
 def delete_dataset(request: HttpRequest, dataset_id: DatasetId) -> Status:
     """Delete one of your datasets; versions trained on it keep its name and sha256."""
-    services.dataset_delete(dataset=_dataset(_user(request), dataset_id), user=_user(request))
+    services.dataset_delete(
+        dataset=selectors.dataset(_user(request), dataset_id), user=_user(request)
+    )
     return Status(204, None)
 
 
@@ -696,7 +659,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status:
 def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
     """Queue the training of the next version of one of your models."""
     user = _user(request)
-    model = _model(name)
+    model = selectors.model(name)
     services.ensure_owner(model, user)  # before looking at the dataset: 403, not 404
     version = services.version_create(
         model=model,
@@ -714,21 +677,18 @@ def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
 @api.get("/models", response={200: ModelPage, **errors(422)}, tags=["models"])
 def list_models(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
     """All models by name, each with its aliases and newest version."""
-    return _page(_models_queryset(latest_only=True), pagination, _model_dict)
+    return _page(selectors.models_with_versions(latest_only=True), pagination, _model_dict)
 
 
 @api.get("/models/{name}", response={200: ModelDetailOut, **errors(404)}, tags=["models"])
 def get_model(request: HttpRequest, name: str) -> dict[str, Any]:
-    model = _models_queryset(latest_only=False).filter(name=name).first()
-    if model is None:
-        raise services.NotFound(f"There is no model named {name!r}.")
-    return _model_dict(model, detail=True)
+    return _model_dict(selectors.model_with_versions(name), detail=True)
 
 
 @api.delete("/models/{name}", response={204: None, **errors(403, 404)}, tags=["models"])
 def delete_model(request: HttpRequest, name: str) -> Status:
     """Delete one of your models with all its versions and aliases."""
-    services.model_delete(model=_model(name), user=_user(request))
+    services.model_delete(model=selectors.model(name), user=_user(request))
     return Status(204, None)
 
 
@@ -739,7 +699,7 @@ def delete_model(request: HttpRequest, name: str) -> Status:
 )
 def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict[str, Any]:
     """Status, progress, algorithm, hyperparameters, input schema, classes, metrics, error."""
-    found = _version(_model(name), version)
+    found = selectors.version(name, version)
     if found.status == ModelVersion.Status.RUNNING:
         from registry.tasks import reap_stale_versions
 
@@ -755,7 +715,7 @@ def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict
 )
 def delete_version(request: HttpRequest, name: str, version: VersionNumber) -> Status:
     """Delete a version of one of your models (move its aliases away first)."""
-    services.version_delete(version=_version(_model(name), version), user=_user(request))
+    services.version_delete(version=selectors.version(name, version), user=_user(request))
     return Status(204, None)
 
 
@@ -768,7 +728,7 @@ def cancel_version(request: HttpRequest, name: str, version: VersionNumber) -> d
     """Cancel the training of a queued or running version of one of your models: it ends
     `cancelled` (a running training is stopped within a second or so); 409 once finished."""
     user = _user(request)
-    found = services.version_cancel(version=_version(_model(name), version), user=user)
+    found = services.version_cancel(version=selectors.version(name, version), user=user)
     return found.to_dict(viewer=user)
 
 
@@ -796,7 +756,7 @@ def export_version(request: HttpRequest, name: str, version: VersionNumber) -> H
     """Download a ready version as one file (its artifact and a JSON model card), to import
     on another instance. Signed when MLSERVE_SIGNING_KEY is set. 409 if not ready; 403
     unless you own the model or are staff (an artifact can hold training rows)."""
-    found = _version(_model(name), version)
+    found = selectors.version(name, version)
     data = transfer.version_export(found, user=_user(request))
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{transfer.export_filename(found)}"'
@@ -832,7 +792,9 @@ def import_version(request: HttpRequest, name: str) -> Status:
     data, _ = _uploaded_file(request, "the export file", _EXPORT_TYPES, "application/zip")
     version = services.version_import(user=_user(request), data=data, name=name)
     serving.forget_resolutions()  # the model's newest ready version changed
-    return Status(201, _version(version.model, version.version).to_dict(viewer=_user(request)))
+    return Status(
+        201, selectors.model_version(version.model, version.version).to_dict(viewer=_user(request))
+    )
 
 
 @api.put(
@@ -843,7 +805,7 @@ def import_version(request: HttpRequest, name: str) -> Status:
 def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dict[str, Any]:
     """Point an alias (e.g. production) at a ready version, in one atomic update."""
     moved = services.alias_move(
-        model=_model(name), name=alias, version_number=body.version, user=_user(request)
+        model=selectors.model(name), name=alias, version_number=body.version, user=_user(request)
     )
     serving.forget_resolutions()
     return {
@@ -858,7 +820,7 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
     "/models/{name}/aliases/{alias}", response={204: None, **errors(403, 404)}, tags=["models"]
 )
 def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
-    services.alias_delete(model=_model(name), name=alias, user=_user(request))
+    services.alias_delete(model=selectors.model(name), name=alias, user=_user(request))
     serving.forget_resolutions()
     return Status(204, None)
 
@@ -1233,7 +1195,7 @@ def get_drift(
     population stability index (PSI) and, for categories, the share never seen in training.
     A feature is drifting above PSI 0.2 (moderate from 0.1) or with more than 10% unseen
     categories; no verdict below min_rows rows. 409 if the version is not ready."""
-    found = _version(_model(name), version)
+    found = selectors.version(name, version)
     if not found.is_ready:
         raise services.Conflict(f"{found} is {found.status}: it has no drift report until ready.")
     return drift.report(found, days=query.days, max_rows=query.max_rows)

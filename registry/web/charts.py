@@ -1,7 +1,8 @@
-"""Geometry for the small server-rendered SVG charts of the operations sections: the model
-page's traffic (requests, error rate, p50/p95 latency per hour) and the version page's drift
-(training vs recent share per bin). Attributes only (x, y, width, height): the pages' CSP
-allows no inline style, and the colours come from classes in app.css.
+"""Geometry for the small server-rendered SVG charts: the dataset page's histograms and
+value counts, the model page's traffic (requests, error rate, p50/p95 latency per hour) and
+the version page's drift (training vs recent share per bin). Every bar comes from `_bar`, in
+one VIEW_W x VIEW_H view box. Attributes only (x, y, width, height): the pages' CSP allows
+no inline style, and the colours come from classes in app.css.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 VIEW_W, VIEW_H = 100.0, 30.0
+TOP_VALUES = 12  # most common values charted for a categorical column
 NONE_TEXT = "\u2013"  # an en dash: no value
 # Features charted in the version page's drift panel: a wide model shows those with the
 # highest PSI (the JSON report has them all); 1,000 charts took seconds to render.
@@ -28,13 +30,25 @@ def _height(value: float | None, top: float) -> float:
     return max(VIEW_H * value / top, 0.6)  # a non-zero value stays visible
 
 
-def _bar(index: int, count: int, value: float | None, top: float, title: str) -> dict[str, str]:
-    width = VIEW_W / count
+def _bar(
+    index: int,
+    count: int,
+    value: float | None,
+    top: float,
+    title: str,
+    *,
+    part: int = 0,
+    parts: int = 1,
+) -> dict[str, str]:
+    """Bar `index` of `count` across the view box, its height `value` on a `top` scale; with
+    `parts` > 1, part `part` of a group of bars side by side in that slot."""
+    slot = VIEW_W / max(count, 1)
+    width = max(slot - 0.6, 0.2) / parts
     height = _height(value, top)
     return {
-        "x": f"{index * width + 0.3:.2f}",
+        "x": f"{index * slot + 0.3 + part * width:.2f}",
         "y": f"{VIEW_H - height:.2f}",
-        "width": f"{max(width - 0.6, 0.2):.2f}",
+        "width": f"{width:.2f}",
         "height": f"{height:.2f}",
         "title": title,
     }
@@ -118,26 +132,13 @@ def drift_view(report: dict[str, Any]) -> dict[str, Any]:
         bins = feature["bins"]
         n = len(bins)
         top = max(max(b["expected"], b["actual"] or 0) for b in bins) if bins else 0
-        width = VIEW_W / max(n, 1)
         pairs = []
         for i, b in enumerate(bins):
-            half = max(width / 2 - 0.4, 0.2)
-            for offset, kind, value in (
-                (0.3, "expected", b["expected"]),
-                (0.3 + half, "actual", b["actual"]),
-            ):
-                height = _height(value, top)
-                pairs.append(
-                    {
-                        "kind": kind,
-                        "x": f"{i * width + offset:.2f}",
-                        "y": f"{VIEW_H - height:.2f}",
-                        "width": f"{half:.2f}",
-                        "height": f"{height:.2f}",
-                        "title": f"{b['label']}: training {_percent(b['expected'])}, "
-                        f"recent {_percent(b['actual'])}",
-                    }
-                )
+            title = f"{b['label']}: training {_percent(b['expected'])}, "
+            title += f"recent {_percent(b['actual'])}"
+            for part, kind in enumerate(("expected", "actual")):
+                bar = _bar(i, n, b[kind], top, title, part=part, parts=2)
+                pairs.append({"kind": kind, **bar})
         features.append(
             {
                 **feature,
@@ -155,3 +156,33 @@ def drift_view(report: dict[str, Any]) -> dict[str, Any]:
         "status_text": STATUS_TEXT[report["status"]],
         "unseen_threshold": f"{100 * report['thresholds']['unseen_share_drifting']:.0f}%",
     }
+
+
+def column_chart(column: dict[str, Any]) -> dict[str, Any] | None:
+    """A dataset column's chart: a histogram of a number, the most common values of a
+    category (as meters), or nothing."""
+    if column["type"] == "number" and column.get("histogram"):
+        edges = column["histogram"]["edges"]
+        counts = column["histogram"]["counts"]
+        top = max(counts, default=0)
+        return {
+            "kind": "histogram",
+            "bars": [
+                _bar(i, len(counts), count, top, f"{edges[i]:.4g} to {edges[i + 1]:.4g}: {count}")
+                for i, count in enumerate(counts)
+            ],
+            "low": f"{edges[0]:.4g}",
+            "high": f"{edges[-1]:.4g}",
+        }
+    if column["type"] == "category" and column.get("top"):
+        top = column["top"][:TOP_VALUES]
+        most = max(count for _, count in top)
+        return {
+            "kind": "categories",
+            "rows": [
+                {"label": label, "count": count, "share": round(100 * count / most)}
+                for label, count in top
+            ],
+            "more": max(column.get("distinct", 0) - len(top), 0),
+        }
+    return None

@@ -131,12 +131,12 @@ def test_it_names_what_was_not_found(owner_client):
 
 
 def test_it_has_its_own_500_page(owner, monkeypatch):
-    from registry.web import views
+    from registry import selectors
 
     def boom(user):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(views, "_running_versions", boom)
+    monkeypatch.setattr(selectors, "running_versions", boom)
     client = Client(raise_request_exception=False)
     client.force_login(owner)
     response = client.get(reverse("dashboard"))

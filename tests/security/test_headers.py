@@ -71,7 +71,7 @@ def test_every_page_carries_the_policy_and_the_headers(registry, owner, admin_us
 
 
 def test_error_pages_carry_the_policy_and_the_headers(registry, owner, other, monkeypatch):
-    from registry.web import views
+    from registry import selectors
 
     outsider = Client(raise_request_exception=False)
     outsider.force_login(other)
@@ -95,13 +95,13 @@ def test_error_pages_carry_the_policy_and_the_headers(registry, owner, other, mo
     def boom(user):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(views, "_running_versions", boom)
+    monkeypatch.setattr(selectors, "running_versions", boom)
     responses["500"] = outsider.get("/")
 
     def down(user):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(views, "_running_versions", down)
+    monkeypatch.setattr(selectors, "running_versions", down)
     responses["503"] = outsider.get("/")
     for name, response in responses.items():
         expected = int(name[:3]) if name[0].isdigit() else 200

@@ -1,0 +1,353 @@
+"""Reads of the registry: what a page or the API looks up or lists (HackSoft: services push,
+selectors pull).
+
+Lookups raise `NotFound` (registry.errors): the API answers it as problem+json, the pages
+as their 404 page. The ownership rule is written once, here (`can_change`); services check
+it before every write. Listings run a fixed number of queries whatever the number of rows
+(subqueries and one batched lookup, never a query per row) and never load dataset or
+artifact bytes; a detail read takes only the few bytes it shows (the first rows of a CSV,
+one plot) with a database-side substring or JSON key.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db.models import (
+    BinaryField,
+    Case,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, Substr
+
+from registry import csvio
+from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
+from registry.errors import NotFound
+from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+
+Status = ModelVersion.Status
+HEAD_BYTES = 64 * 1024  # read at most this much of a dataset to show its first rows
+HEAD_ROWS = 10
+# What a listing needs of a version: no bytes, no plots, no metrics JSON, no loss curve.
+LIST_VERSION_FIELDS = (
+    "id",
+    "model_id",
+    "version",
+    "algorithm",
+    "status",
+    "progress",
+    "created_by_id",
+    "created_at",
+    "finished_at",
+    "dataset_name",
+    "dataset",  # with the annotated dataset_owner_id: whether a viewer may see its name
+)
+DATASET_LIST_FIELDS = ("id", "name", "n_rows", "n_columns", "size_bytes", "created_at")
+
+
+# Who may change what ---------------------------------------------------------------------
+
+
+def can_change(user: Any, obj: Any) -> bool:
+    """Only an object's owner (or a superuser) may change it; anyone signed in may read a
+    model and predict with it. Datasets are private: nobody else may even read one."""
+    return obj.owner_id == user.pk or user.is_superuser
+
+
+# Lookups ---------------------------------------------------------------------------------
+
+
+def _no_model(name: str) -> NotFound:
+    return NotFound(f"There is no model named {name!r}.")
+
+
+def model(name: str) -> RegisteredModel:
+    found = RegisteredModel.objects.select_related("owner").filter(name=name).first()
+    if found is None:
+        raise _no_model(name)
+    return found
+
+
+def model_with_versions(name: str) -> RegisteredModel:
+    """A model with its aliases and every version prefetched (the API's model detail)."""
+    found = models_with_versions(latest_only=False).filter(name=name).first()
+    if found is None:
+        raise _no_model(name)
+    return found
+
+
+def model_version(model: RegisteredModel, number: int) -> ModelVersion:
+    """Version `number` of a model already looked up (its 404 names the model)."""
+    found = model.versions.select_related("model", "created_by").filter(version=number).first()
+    if found is None:
+        raise NotFound(f"{model.name} has no version {number}.")
+    return found
+
+
+def version(name: str, number: int) -> ModelVersion:
+    """Version `number` of model `name`, with its model and owner, in one query."""
+    found = (
+        ModelVersion.objects.select_related("model", "model__owner", "created_by")
+        .filter(model__name=name, version=number)
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"{model(name).name} has no version {number}.")
+    return found
+
+
+def version_progress(name: str, number: int) -> ModelVersion:
+    """What a progress bar polls: the listed fields, the error, and the metrics."""
+    found = (
+        ModelVersion.objects.select_related("model")
+        .only(*LIST_VERSION_FIELDS, "model__name", "error", "metrics")
+        .filter(model__name=name, version=number)
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"{model(name).name} has no version {number}.")
+    return found
+
+
+def plot_svg(name: str, number: int, plot: str) -> tuple[str | None, dict[str, Any] | None]:
+    """One stored SVG plot and the version's origin, read by JSON key (never the version's
+    other plots or bytes); (None, None) for no such version."""
+    found = (
+        ModelVersion.objects.filter(model__name=name, version=number)
+        .annotate(svg=KT(f"plots__{plot}"))
+        .values_list("svg", "origin")
+        .first()
+    )
+    return found or (None, None)
+
+
+def plot_names(version: ModelVersion) -> list[str]:
+    """The names of a version's stored plots."""
+    plots = (
+        ModelVersion.objects.filter(pk=version.pk)
+        .order_by("pk")
+        .values_list("plots", flat=True)
+        .first()
+    )
+    return list(plots or {})
+
+
+def datasets(user: Any) -> QuerySet:
+    """The datasets `user` may read: their own (a superuser reads all)."""
+    found = Dataset.objects.select_related("owner")
+    return found if user.is_superuser else found.filter(owner_id=user.pk)
+
+
+def dataset(user: Any, dataset_id: int) -> Dataset:
+    """Another user's dataset does not exist, as far as `user` can tell."""
+    found = datasets(user).filter(pk=dataset_id).first()
+    if found is None:
+        raise NotFound(f"You have no dataset {dataset_id}.")
+    return found
+
+
+# Listings --------------------------------------------------------------------------------
+
+
+class JSONNumber(Func):
+    """The value under `key` of a JSON object column, as a double when it is a JSON number a
+    double can hold, NULL otherwise (a string, a boolean, a list, a 400-digit integer): one
+    bad row (an old import, a hand edit) never makes a listing's query fail. The CASEs are
+    nested because only CASE fixes the order in which SQL evaluates a condition."""
+
+    output_field = FloatField()
+
+    def __init__(self, field: str, key: str) -> None:
+        if not re.fullmatch(r"[a-z0-9_]+", key):
+            raise ValueError(f"not a metric name: {key!r}")
+        self.key = key
+        super().__init__(F(field))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        column, params = compiler.compile(self.source_expressions[0])
+        path = f'$."{self.key}"'
+        sql = (
+            f"CASE WHEN json_type({column}, %s) IN ('integer', 'real') THEN "
+            f"CASE WHEN abs(json_extract({column}, %s)) <= 1e300 "
+            f"THEN json_extract({column}, %s) END END"
+        )
+        return sql, [*params, path, *params, path, *params, path]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"CASE WHEN jsonb_typeof({column} -> %s) = 'number' THEN "
+            f"CASE WHEN abs(({column} ->> %s)::numeric) <= 1e300 "
+            f"THEN ({column} ->> %s)::double precision END END"
+        )
+        return sql, [*params, self.key, *params, self.key, *params, self.key]
+
+
+def headline_annotations(prefix: str = "") -> dict[str, Case]:
+    """The headline metric's name and value of each version, computed by the database from
+    the algorithms table, so listings never load the metrics JSON (a confusion matrix can be
+    large)."""
+    names, values = [], []
+    for kind, metric in HEADLINE_METRIC.items():
+        ids = [a.id for a in ALGORITHMS.values() if a.kind == kind]
+        match = Q(**{f"{prefix}algorithm__in": ids})
+        names.append(When(match, then=Value(metric)))
+        values.append(When(match, then=JSONNumber(f"{prefix}metrics", metric)))
+    return {
+        "headline_metric": Case(*names, default=Value(""), output_field=CharField()),
+        "headline_value": Case(*values, default=Value(None), output_field=FloatField()),
+    }
+
+
+def listed(versions: QuerySet) -> QuerySet:
+    """Versions as a listing shows them: the listed fields and the headline metric."""
+    return versions.only(*LIST_VERSION_FIELDS).annotate(
+        **headline_annotations(), dataset_owner_id=F("dataset__owner_id")
+    )
+
+
+def listed_with_model(versions: QuerySet) -> QuerySet:
+    """Listed versions of several models, newest first, each with its model's name."""
+    return (
+        listed(versions)
+        .select_related("model")
+        .only(*LIST_VERSION_FIELDS, "model__name")
+        .order_by("-created_at")
+    )
+
+
+def models_overview(models: QuerySet) -> QuerySet:
+    """Models with their version count, newest version id and production version number."""
+    versions = ModelVersion.objects.filter(model=OuterRef("pk"))
+    return models.select_related("owner").annotate(
+        latest_id=Subquery(versions.order_by("-version").values("pk")[:1]),
+        n_versions=Coalesce(
+            Subquery(
+                versions.order_by().values("model").annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            0,
+        ),
+        production=Subquery(
+            Alias.objects.filter(model=OuterRef("pk"), name="production").values(
+                "version__version"
+            )[:1]
+        ),
+    )
+
+
+def models_matching(query: str = "", owner: Any = None) -> QuerySet:
+    """Every model (or `owner`'s) whose name or description holds `query`, by name."""
+    models = RegisteredModel.objects.all()
+    if query:
+        models = models.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    if owner is not None:
+        models = models.filter(owner=owner)
+    return models_overview(models).order_by("name")
+
+
+def attach_latest(models: list[RegisteredModel]) -> list[RegisteredModel]:
+    """Each model's newest version as `model.latest`, in one query for the whole page."""
+    ids = [m.latest_id for m in models if m.latest_id]
+    found = {v.pk: v for v in listed(ModelVersion.objects.filter(pk__in=ids))}
+    for model in models:
+        model.latest = found.get(model.latest_id)
+        if model.latest is not None:
+            model.latest.model = model  # its URL needs the name: no query per row
+    return models
+
+
+def recent_models(owner: Any, limit: int = 20) -> list[RegisteredModel]:
+    """`owner`'s most recently changed models, each with its newest version."""
+    models = models_overview(RegisteredModel.objects.filter(owner=owner))
+    return attach_latest(list(models.order_by("-updated_at", "name")[:limit]))
+
+
+def running_versions(user: Any) -> QuerySet:
+    """The queued and running trainings of `user`'s models or started by `user`."""
+    return listed_with_model(
+        ModelVersion.objects.filter(status__in=[Status.QUEUED, Status.RUNNING]).filter(
+            Q(model__owner=user) | Q(created_by=user)
+        )
+    )
+
+
+def ready_versions(model: RegisteredModel, limit: int = 50) -> QuerySet:
+    """The newest ready versions of a model, listed."""
+    return listed(model.versions.filter(status=Status.READY)).order_by("-version")[:limit]
+
+
+def alias_numbers(model: RegisteredModel) -> dict[str, int]:
+    """Each alias of a model and the version number it points at."""
+    return dict(model.aliases.values_list("name", "version__version"))
+
+
+def models_with_versions(*, latest_only: bool) -> QuerySet:
+    """Models with their aliases and versions (or only the newest) prefetched, newest first:
+    what the API's model list and detail show."""
+    versions = ModelVersion.objects.select_related("model")
+    if latest_only:
+        newest = ModelVersion.objects.filter(model=OuterRef("model")).order_by("-version")
+        versions = versions.filter(pk=Subquery(newest.values("pk")[:1]))
+    return RegisteredModel.objects.select_related("owner").prefetch_related(
+        Prefetch("versions", queryset=versions),
+        Prefetch("aliases", queryset=Alias.objects.select_related("version")),
+    )
+
+
+def datasets_overview(user: Any) -> QuerySet:
+    """`user`'s own datasets, each with the number of versions trained on it."""
+    return (
+        Dataset.objects.filter(owner=user)
+        .only(*DATASET_LIST_FIELDS)
+        .annotate(
+            n_versions=Coalesce(
+                Subquery(
+                    ModelVersion.objects.filter(dataset=OuterRef("pk"))
+                    .order_by()
+                    .values("dataset")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1],
+                    output_field=IntegerField(),
+                ),
+                0,
+            )
+        )
+    )
+
+
+def recent_datasets(user: Any, limit: int = 5) -> QuerySet:
+    return Dataset.objects.filter(owner=user).only(*DATASET_LIST_FIELDS)[:limit]
+
+
+def first_rows(dataset: Dataset) -> tuple[list[str], list[list[str]]]:
+    """The header and first rows as uploaded, read from at most HEAD_BYTES of the stored CSV
+    by csvio's reader (the bytes passed its checks on upload)."""
+    head = (
+        Dataset.objects.filter(pk=dataset.pk)
+        .annotate(head=Substr("csv", 1, HEAD_BYTES, output_field=BinaryField()))
+        .values_list("head", flat=True)
+        .first()
+    )
+    data = bytes(head or b"")
+    if len(data) >= HEAD_BYTES and dataset.size_bytes > HEAD_BYTES:
+        data = data[: data.rfind(b"\n") + 1]  # drop the line cut in the middle
+    try:
+        header, cells, _ = csvio.split_cells(data, max_rows=HEAD_BYTES, min_rows=0)
+    except csvio.CSVError:  # the cut fell inside a quoted field that spans lines
+        return [], []
+    return header, cells[:HEAD_ROWS].tolist()

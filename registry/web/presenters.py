@@ -1,0 +1,182 @@
+"""What the pages show, in words: labels, rows and formatted numbers for the templates.
+
+Pure formatting of what the selectors read (no writes); the SVG chart geometry is in
+registry/web/charts.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from registry import cards, selectors
+from registry.algorithms import ALGORITHMS
+from registry.models import ModelVersion
+
+PLOT_TITLES = {
+    "confusion_matrix": "Confusion matrix",
+    "predicted_vs_actual": "Predicted vs actual",
+    "residuals": "Residuals",
+    "clusters": "Clusters",
+    "explained_variance": "Explained variance",
+    "projection": "Projection",
+    "feature_importances": "Feature importances",
+    "loss_curve": "Loss curve",
+}
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "f1_macro": "F1 score (macro)",
+    "precision_macro": "Precision (macro)",
+    "recall_macro": "Recall (macro)",
+    "log_loss": "Log loss",
+    "r2": "R²",
+    "rmse": "RMSE",
+    "mae": "Mean absolute error",
+    "explained_variance": "Explained variance",
+    "silhouette": "Silhouette",
+    "inertia": "Inertia",
+    "bic": "BIC",
+    "aic": "AIC",
+    "avg_log_likelihood": "Mean log-likelihood",
+    "n_components": "Components",
+    "reconstruction_mse": "Reconstruction MSE",
+    "n_train": "Training rows",
+    "n_test": "Test rows",
+    "rows_dropped_missing_target": "Rows without a target (dropped)",
+    "stratified": "Stratified split",
+}
+
+
+def version_label(version: ModelVersion) -> str:
+    """'v3 · accuracy 0.842': formatted here, as template filters cost time in long lists."""
+    if version.headline_value is None:
+        return f"v{version.version}"
+    return f"v{version.version} · {version.headline_metric} {version.headline_value:.3f}"
+
+
+def metric_rows(*metric_dicts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scalar metrics of one or more versions, side by side, in a readable order."""
+    keys: list[str] = []
+    for metrics in metric_dicts:
+        for key, value in metrics.items():
+            scalar = value is None or isinstance(value, (int, float, bool))
+            if scalar and key not in keys:
+                keys.append(key)
+    order = list(METRIC_LABELS)
+    keys.sort(key=lambda k: order.index(k) if k in order else len(order))
+    return [
+        {
+            "key": key,
+            "label": METRIC_LABELS.get(key, key.replace("_", " ")),
+            "values": [format_metric(m.get(key)) for m in metric_dicts],
+        }
+        for key in keys
+    ]
+
+
+def format_metric(value: Any) -> str:
+    if value is None:
+        return "\u2013"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:,.1f}"
+    return str(value)
+
+
+def plot_links(version: ModelVersion) -> list[dict[str, str]]:
+    """The version's plots in a readable order (names only: each is its own request)."""
+    order = list(PLOT_TITLES)
+    names = sorted(
+        selectors.plot_names(version), key=lambda n: order.index(n) if n in order else len(order)
+    )
+    return [
+        {
+            "name": n,
+            "title": PLOT_TITLES.get(n, n.replace("_", " ").capitalize()),
+            "url": reverse("version_plot", args=[version.model.name, version.version, n]),
+        }
+        for n in names
+    ]
+
+
+def param_rows(*versions: ModelVersion) -> list[dict[str, Any]]:
+    names: list[str] = []
+    for version in versions:
+        names.extend(n for n in version.params if n not in names)
+    return [
+        {
+            "name": n,
+            "values": [json.dumps(v.params[n]) if n in v.params else "\u2013" for v in versions],
+        }
+        for n in names
+    ]
+
+
+def feature_rows(version: ModelVersion) -> list[dict[str, Any]]:
+    rows = []
+    for feature in version.features:
+        if feature["type"] == "number":
+            low, high, mean = (feature.get(k) for k in ("min", "max", "mean"))
+            summary = (
+                f"{low:.4g} to {high:.4g}, mean {mean:.4g}"
+                if all(cards.is_number(v) for v in (low, high, mean))
+                else ""
+            )
+        else:
+            categories = [str(c) for c in feature.get("categories") or [] if isinstance(c, str)]
+            summary = ", ".join(categories[:12]) + (" …" if len(categories) > 12 else "")
+        rows.append({"name": feature["name"], "type": feature["type"], "summary": summary})
+    return rows
+
+
+def hyperparameter_rows(version: ModelVersion) -> list[dict[str, Any]]:
+    spec = ALGORITHMS.get(version.algorithm)
+    rows = []
+    for key, value in version.params.items():
+        param = spec.param(key) if spec else None
+        rows.append(
+            {
+                "name": key,
+                "value": json.dumps(value),
+                "default": param is not None and param.default == value,
+                "help": param.help if param else "",
+            }
+        )
+    return rows
+
+
+def api_example(request: HttpRequest, version: ModelVersion) -> str:
+    row: dict[str, Any] = {}
+    for feature in version.features:
+        if feature["type"] == "number":
+            mean = feature.get("mean")
+            row[feature["name"]] = float(f"{mean:.4g}") if cards.is_number(mean) else 0
+        else:
+            row[feature["name"]] = (feature.get("categories") or [""])[0]
+    url = request.build_absolute_uri(
+        f"/api/v1/models/{version.model.name}/versions/{version.version}/predict"
+    )
+    body = json.dumps({"instances": [row]})
+    return (
+        f"curl -X POST {url} \\\n"
+        '  -H "Authorization: Bearer $MLSERVE_TOKEN" \\\n'
+        '  -H "Content-Type: application/json" \\\n'
+        f"  -d '{body}'"
+    )
+
+
+def confusion_rows(confusion: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not confusion:
+        return None
+    labels = confusion["labels"]
+    rows = [
+        {"label": label, "cells": [{"count": c, "diagonal": i == j} for j, c in enumerate(row)]}
+        for i, (label, row) in enumerate(zip(labels, confusion["matrix"], strict=True))
+    ]
+    return {"labels": labels, "rows": rows}
