@@ -508,11 +508,7 @@ def version_cancel(
             raise Conflict(
                 f"{version} is {status}: only a queued or running training can be cancelled."
             )
-        ModelVersion.objects.filter(pk=version.pk).update(
-            status=ModelVersion.Status.CANCELLED,
-            error=f"Cancelled by {user.get_username()}.",
-            finished_at=timezone.now(),
-        )
+        ModelVersion.objects.filter(pk=version.pk).cancel(f"Cancelled by {user.get_username()}.")
     version.refresh_from_db()
     return version
 

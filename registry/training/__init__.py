@@ -106,8 +106,8 @@ class ProgressWriter:
         if not force and now - self.last_write < PROGRESS_WRITE_INTERVAL_S:
             return
         self.last_write = now
-        ModelVersion.objects.filter(pk=self.version_id, status=Status.RUNNING).update(
-            progress=min(int(progress), 99), heartbeat_at=timezone.now(), **fields
+        ModelVersion.objects.filter(pk=self.version_id).beat(
+            progress=min(int(progress), 99), **fields
         )
 
     def callback(self, info: dict[str, Any]) -> None:
@@ -292,19 +292,17 @@ def input_schema(version: ModelVersion, pipeline: Pipeline, dataset_schema: dict
 
 
 def _claim(version_id: int) -> ModelVersion | None:
-    now = timezone.now()
-    claimed = ModelVersion.objects.filter(
-        pk=version_id, status__in=[Status.QUEUED, Status.RUNNING]
-    ).update(status=Status.RUNNING, started_at=now, heartbeat_at=now, progress=1, error="")
+    # The worker claimed it already (counting the attempt); a run in-process claims it here.
+    claimed = ModelVersion.objects.filter(pk=version_id).claim(
+        started_at=timezone.now(), progress=1, error=""
+    )
     if not claimed:
         return None
     return ModelVersion.objects.select_related("model").get(pk=version_id)
 
 
 def fail(version_id: int, message: str) -> None:
-    ModelVersion.objects.filter(pk=version_id, status__in=[Status.QUEUED, Status.RUNNING]).update(
-        status=Status.FAILED, error=message[:5000], finished_at=timezone.now()
-    )
+    ModelVersion.objects.filter(pk=version_id).mark_failed(message)
 
 
 def train(version_id: int, heartbeat: Heartbeat | None = None) -> str:
@@ -410,9 +408,7 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     artifact = numpyml.save(pipeline)
     profile = _profile(X_train, features)
     with transaction.atomic():
-        updated = ModelVersion.objects.filter(pk=version.pk, status=Status.RUNNING).update(
-            status=Status.READY,
-            progress=100,
+        updated = ModelVersion.objects.filter(pk=version.pk).mark_ready(
             metrics=_finite(result),
             loss_curve=_finite(progress.losses),
             plots=rendered,
@@ -421,8 +417,6 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
             artifact=artifact,
             artifact_sha256=csvio.sha256_hex(artifact),
             artifact_size=len(artifact),
-            finished_at=timezone.now(),
-            heartbeat_at=timezone.now(),
             training_seconds=round(time.monotonic() - started, 3),
             profile=profile,
         )
