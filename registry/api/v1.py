@@ -831,7 +831,6 @@ def import_version(request: HttpRequest, name: str) -> Status:
     MLSERVE_REQUIRE_SIGNED_IMPORTS an unsigned file is refused: 422 otherwise."""
     data, _ = _uploaded_file(request, "the export file", _EXPORT_TYPES, "application/zip")
     version = services.version_import(user=_user(request), data=data, name=name)
-    serving.forget_resolutions()  # the model's newest ready version changed
     return Status(201, _version(version.model, version.version).to_dict(viewer=_user(request)))
 
 
@@ -845,7 +844,6 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
     moved = services.alias_move(
         model=_model(name), name=alias, version_number=body.version, user=_user(request)
     )
-    serving.forget_resolutions()
     return {
         "model": name,
         "alias": moved.name,
@@ -859,7 +857,6 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
 )
 def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
     services.alias_delete(model=_model(name), name=alias, user=_user(request))
-    serving.forget_resolutions()
     return Status(204, None)
 
 

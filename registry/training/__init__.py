@@ -407,7 +407,11 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     )
     artifact = numpyml.save(pipeline)
     profile = _profile(X_train, features)
+    from registry import serving
+
     with transaction.atomic():
+        # The model's newest ready version changes (for this process if it trained here).
+        transaction.on_commit(serving.forget_resolutions)
         updated = ModelVersion.objects.filter(pk=version.pk).mark_ready(
             metrics=_finite(result),
             loss_curve=_finite(progress.losses),

@@ -629,7 +629,6 @@ def model_delete(request: HttpRequest, name: str) -> HttpResponse:
         except RegistryError as exc:
             messages.error(request, exc.message)
             return redirect("model_list")
-        serving.forget_resolutions()
         messages.success(request, f"Deleted the model {model.name} and all its versions.")
         return redirect("model_list")
     n_versions = model.versions.count()
@@ -763,7 +762,6 @@ def alias_move(request: HttpRequest, name: str) -> HttpResponse:
         except RegistryError as exc:
             apply_registry_error(form, exc)
         else:
-            serving.forget_resolutions()
             done = f"removed from {model.name}" if removing else f"now points at v{number}"
             messages.success(request, f"The {alias} alias {done}.")
             return redirect(model)
@@ -1121,7 +1119,6 @@ def version_delete(request: HttpRequest, name: str, version: int) -> HttpRespons
         except RegistryError as exc:
             error = exc.message
         else:
-            serving.forget_resolutions()
             messages.success(request, f"Deleted {found}.")
             return redirect(found.model)
     return render(
@@ -1195,7 +1192,6 @@ def version_import(request: HttpRequest) -> HttpResponse:
             apply_registry_error(form, exc)
             status = exc.status
         else:
-            serving.forget_resolutions()  # the model's newest ready version changed
             origin = version.origin
             messages.success(
                 request,
