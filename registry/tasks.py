@@ -5,7 +5,7 @@ the training. The child has a memory limit and the parent a time limit, so a tra
 that runs out of either fails with a message and the worker lives on. While the child
 runs, the parent writes a heartbeat; a version whose heartbeat stops (the worker was
 killed) is retried once, then marked failed, by `reap_stale_versions`, which every worker
-runs at start and every few seconds, and which pages also run when they show a version.
+runs at start and every few seconds (only the worker: pages and the API only read).
 The parent also reads the version's row every POLL_S: a version cancelled
 (services.version_cancel) or deleted meanwhile has its child killed. And it watches the
 child's own heartbeats (training.Heartbeat, sent from inside the work): a child silent for

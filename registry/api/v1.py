@@ -739,13 +739,7 @@ def delete_model(request: HttpRequest, name: str) -> Status:
 )
 def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict[str, Any]:
     """Status, progress, algorithm, hyperparameters, input schema, classes, metrics, error."""
-    found = _version(_model(name), version)
-    if found.status == ModelVersion.Status.RUNNING:
-        from registry.tasks import reap_stale_versions
-
-        if reap_stale_versions():
-            found.refresh_from_db()
-    return found.to_dict(viewer=_user(request))
+    return _version(_model(name), version).to_dict(viewer=_user(request))
 
 
 @api.delete(

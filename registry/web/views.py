@@ -63,7 +63,6 @@ from registry.algorithms import (
 from registry.models import Alias, ApiToken, Dataset, ModelVersion, RegisteredModel
 from registry.monitoring import drift, predlog
 from registry.services import RegistryError
-from registry.tasks import reap_stale_versions
 from registry.training import plots
 from registry.web import charts
 from registry.web.forms import (
@@ -920,10 +919,7 @@ def _render_version(
 @login_required
 @require_GET
 def version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    found = _get_version(name, version)
-    if found.status == Status.RUNNING and reap_stale_versions():
-        found = _get_version(name, version)  # its worker died: it was requeued or failed
-    return _render_version(request, found)
+    return _render_version(request, _get_version(name, version))
 
 
 @login_required
@@ -937,8 +933,6 @@ def version_status(request: HttpRequest, name: str, version: int) -> JsonRespons
         model__name=name,
         version=version,
     )
-    if found.status == Status.RUNNING and reap_stale_versions():
-        found.refresh_from_db(fields=["status", "progress", "error", "finished_at"])
     headline = found.headline if found.is_ready else None
     data = {
         **found.to_dict(detail=False),
