@@ -20,13 +20,12 @@ from django.utils import timezone
 
 import numpyml
 from numpyml import metrics as M
-from numpyml.compose import ColumnTransformer
 from numpyml.model_selection import train_test_split
 from numpyml.pipeline import Pipeline
-from numpyml.preprocessing import OneHotEncoder, SimpleImputer, StandardScaler
-from registry import csvio
+from registry import csvio, jsonsafe
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, REGRESSOR, Algorithm
 from registry.models import Dataset, ModelVersion
+from registry.training.pipeline import build_pipeline, categories_of, estimator_of
 
 logger = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -37,31 +36,6 @@ PROGRESS_WRITE_INTERVAL_S = 0.3
 
 class TrainingError(Exception):
     """A failure explained in words a person can act on."""
-
-
-def build_pipeline(algorithm: Algorithm, params: dict[str, Any], features: list[dict]) -> Pipeline:
-    numeric = [f["name"] for f in features if f["type"] == "number"]
-    categorical = [f["name"] for f in features if f["type"] != "number"]
-    parts = []
-    if numeric:
-        steps = [("impute", SimpleImputer(strategy="mean"))]
-        if algorithm.scale:
-            steps.append(("scale", StandardScaler()))
-        parts.append(("num", Pipeline(steps), numeric))
-    if categorical:
-        parts.append(
-            (
-                "cat",
-                Pipeline(
-                    [
-                        ("impute", SimpleImputer(strategy="most_frequent")),
-                        ("onehot", OneHotEncoder(handle_unknown="ignore")),
-                    ]
-                ),
-                categorical,
-            )
-        )
-    return Pipeline([("prep", ColumnTransformer(parts)), ("model", algorithm.build(params))])
 
 
 class Heartbeat:
@@ -185,18 +159,10 @@ def _take(X: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
     return {name: column[rows] for name, column in X.items()}
 
 
-def _json_label(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def compute_metrics(
     kind: str, pipeline: Pipeline, X_test: dict, y_test: np.ndarray | None, X_train: dict
 ) -> dict[str, Any]:
-    model = pipeline[-1]
+    model = estimator_of(pipeline)
     if kind == CLASSIFIER:
         predicted = pipeline.predict(X_test)
         labels = list(pipeline.classes_)
@@ -208,7 +174,7 @@ def compute_metrics(
             ),
             "recall_macro": M.recall_score(y_test, predicted, average="macro", zero_division=0),
             "confusion_matrix": {
-                "labels": [_json_label(v) for v in labels],
+                "labels": [jsonsafe.label(v) for v in labels],
                 "matrix": M.confusion_matrix(y_test, predicted, labels=labels).tolist(),
             },
         }
@@ -257,28 +223,9 @@ def _n_clusters(model: Any) -> int:
     return int(getattr(model, "n_clusters", None) or getattr(model, "n_components", 1))
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: replace them with None, recursively."""
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return _finite(value.item())
-    return value
-
-
 def input_schema(version: ModelVersion, pipeline: Pipeline, dataset_schema: dict) -> list[dict]:
     """Feature names, types, categories seen in training, and numeric summaries for forms."""
-    categories: dict[str, list[str]] = {}
-    prep = pipeline.named_steps["prep"]
-    for name, transformer, columns in prep.transformers_:
-        if name == "cat":
-            encoder = transformer.named_steps["onehot"]
-            for column, values in zip(columns, encoder.categories_, strict=True):
-                categories[column] = [str(v) for v in values]
+    categories = categories_of(pipeline)
     schema = []
     for feature in version.features:
         entry = {"name": feature["name"], "type": feature["type"]}
@@ -396,7 +343,9 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         result["warnings"] = notes
     dataset_schema = {c["name"]: c for c in schema}
     features = input_schema(version, pipeline, dataset_schema)
-    classes = [_json_label(c) for c in pipeline.classes_] if algorithm.kind == CLASSIFIER else None
+    classes = None
+    if algorithm.kind == CLASSIFIER:
+        classes = [jsonsafe.label(c) for c in pipeline.classes_]
     rendered = plots.render_all(
         kind=algorithm.kind,
         pipeline=pipeline,
@@ -413,8 +362,8 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         # The model's newest ready version changes (for this process if it trained here).
         transaction.on_commit(serving.forget_resolutions)
         updated = ModelVersion.objects.filter(pk=version.pk).mark_ready(
-            metrics=_finite(result),
-            loss_curve=_finite(progress.losses),
+            metrics=jsonsafe.finite(result),
+            loss_curve=jsonsafe.finite(progress.losses),
             plots=rendered,
             features=features,
             classes=classes,
