@@ -12,7 +12,7 @@ from numpyml.pipeline import Pipeline
 from registry import jsonsafe
 from registry.algorithms import CLASSIFIER, CLUSTERING, REGRESSOR
 from registry.models import ModelVersion
-from registry.training.pipeline import categories_of, estimator_of
+from registry.training.pipeline import categories_of, estimator_of, preprocessing_of
 
 
 def compute_metrics(
@@ -45,7 +45,7 @@ def compute_metrics(
             "mae": M.mean_absolute_error(y_test, predicted),
             "explained_variance": M.explained_variance_score(y_test, predicted),
         }
-    Z_test = pipeline[:-1].transform(X_test)
+    Z_test = preprocessing_of(pipeline).transform(X_test)
     if kind == CLUSTERING:
         labels = model.predict(Z_test)
         found = np.unique(labels)
