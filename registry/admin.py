@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
@@ -15,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from registry import services
 from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
 
 
@@ -37,6 +39,40 @@ class DatasetAdmin(admin.ModelAdmin):
     @admin.display(description="columns")
     def columns(self, obj: Dataset) -> str:
         return ", ".join(f"{c['name']} ({c['type']}, {c['missing']} missing)" for c in obj.schema)
+
+
+# Alias and version edits go through the services, as on the pages and the API: the same
+# checks under the same locks, and what a name serves is forgotten once they commit. The
+# admin checked the user's permissions already, so the owner rule is not applied again.
+
+
+def _alias_save(request: HttpRequest, alias: Alias) -> None:
+    """Add or move `alias` as the admin form left it; a renamed one (or one moved to another
+    model) leaves its old name."""
+    old = None
+    if alias.pk:
+        old = Alias.objects.filter(pk=alias.pk).values_list("model_id", "name").first()
+    with transaction.atomic():
+        if old is not None and old != (alias.model_id, alias.name):
+            previous = RegisteredModel.objects.get(pk=old[0])
+            services.alias_delete(model=previous, name=old[1], user=request.user, check_owner=False)
+        moved = services.alias_move(
+            model=alias.model,
+            name=alias.name,
+            version_number=alias.version.version,
+            user=request.user,
+            check_owner=False,
+        )
+    alias.pk, alias.updated_at, alias.updated_by = moved.pk, moved.updated_at, moved.updated_by
+
+
+def _alias_delete(request: HttpRequest, alias: Alias) -> None:
+    try:
+        services.alias_delete(
+            model=alias.model, name=alias.name, user=request.user, check_owner=False
+        )
+    except services.NotFound:
+        pass  # deleted meanwhile: what was asked is done
 
 
 class VersionInline(admin.TabularInline):
@@ -79,12 +115,22 @@ class RegisteredModelAdmin(admin.ModelAdmin):
         return obj.versions.count()
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        for instance in formset.save(commit=False):
-            if isinstance(instance, Alias):
-                instance.updated_by = request.user
-            instance.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
+        if formset.model is not Alias:
+            formset.save()
+            return
+        instances = formset.save(commit=False)
+        with transaction.atomic():
+            for obj in formset.deleted_objects:
+                _alias_delete(request, obj)
+            for alias in instances:
+                _alias_save(request, alias)
+
+    def delete_model(self, request: HttpRequest, obj: RegisteredModel) -> None:
+        services.model_delete(model=obj, user=request.user, check_owner=False)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for model in queryset:
+            self.delete_model(request, model)
 
 
 class PredictForm(forms.Form):
@@ -148,8 +194,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
     # Like deleting a version, which whoever may delete versions can do to anyone's.
     @admin.action(description="Cancel the selected trainings", permissions=["delete"])
     def cancel_trainings(self, request: HttpRequest, queryset: Any) -> None:
-        from registry import services
-
         cancelled = 0
         for version in queryset.select_related("model"):
             try:
@@ -158,6 +202,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
             except services.RegistryError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
         self.message_user(request, f"Cancelled {cancelled} training{pluralize(cancelled)}.")
+
+    def delete_model(self, request: HttpRequest, obj: ModelVersion) -> None:
+        services.version_delete(version=obj, user=request.user, check_owner=False)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for version in queryset.select_related("model"):
+            self.delete_model(request, version)
 
     @admin.display(description="headline")
     def headline_metric(self, obj: ModelVersion) -> str:
@@ -245,5 +296,11 @@ class AliasAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Alias, form: Any, change: bool) -> None:
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        _alias_save(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Alias) -> None:
+        _alias_delete(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for alias in queryset.select_related("model"):
+            _alias_delete(request, alias)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 NAME_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?\Z"
 name_validator = RegexValidator(
@@ -117,6 +118,54 @@ class ImmutableVersionError(Exception):
     """A ready version never changes."""
 
 
+class VersionQuerySet(models.QuerySet):
+    """The status machine of a version: every move of `status` goes through one of these.
+
+    Each is one conditional UPDATE on the rows of the queryset that are in the move's
+    starting state, so two processes racing for the same version cannot both win; each
+    returns how many rows moved. queued -> running (claim) -> ready (mark_ready), and
+    running -> queued (requeue) for a retry; an active version can fail or be cancelled.
+    """
+
+    def claim(self, **fields: Any) -> int:
+        """queued or running -> running, with a fresh heartbeat (a retry claims again)."""
+        return self.filter(status__in=ACTIVE).update(
+            status=VersionStatus.RUNNING, heartbeat_at=timezone.now(), **fields
+        )
+
+    def beat(self, **fields: Any) -> int:
+        """A running version's sign of life (progress, loss curve...): nothing else moves."""
+        return self.filter(status=VersionStatus.RUNNING).update(
+            heartbeat_at=timezone.now(), **fields
+        )
+
+    def mark_ready(self, **fields: Any) -> int:
+        """running -> ready with what the training made; a version cancelled, failed or
+        deleted meanwhile stays as it is (0 is returned)."""
+        now = timezone.now()
+        return self.filter(status=VersionStatus.RUNNING).update(
+            status=VersionStatus.READY, progress=100, finished_at=now, heartbeat_at=now, **fields
+        )
+
+    def mark_failed(self, message: str) -> int:
+        """queued or running -> failed, with a message a person can act on."""
+        return self.filter(status__in=ACTIVE).update(
+            status=VersionStatus.FAILED, error=message[:5000], finished_at=timezone.now()
+        )
+
+    def requeue(self, message: str) -> int:
+        """running -> queued, to be trained again from the start."""
+        return self.filter(status=VersionStatus.RUNNING).update(
+            status=VersionStatus.QUEUED, progress=0, heartbeat_at=timezone.now(), error=message
+        )
+
+    def cancel(self, message: str) -> int:
+        """queued or running -> cancelled."""
+        return self.filter(status__in=ACTIVE).update(
+            status=VersionStatus.CANCELLED, error=message, finished_at=timezone.now()
+        )
+
+
 class ModelVersion(models.Model):
     Status = VersionStatus
 
@@ -160,7 +209,7 @@ class ModelVersion(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     training_seconds = models.FloatField(null=True, blank=True)
 
-    objects = DeferredBytesManager("artifact", "plots")
+    objects = DeferredBytesManager.from_queryset(VersionQuerySet)("artifact", "plots")
 
     class Meta:
         ordering = ["model", "-version"]

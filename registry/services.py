@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError, Sum
 from django.utils import timezone
 
-from registry import csvio, selectors
+from registry import csvio, selectors, serving
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, ParamsError, clean_params
 from registry.errors import (  # noqa: F401  (services.X stays a way to name them)
     Conflict,
@@ -40,6 +40,15 @@ from registry.models import (
 from registry.serving import model_budget_bytes, too_large_message
 
 MAX_CLASSES = 1000
+
+
+def served_names_changed() -> None:
+    """What a name serves changes with this transaction, so this process resolves names
+    afresh (the others within serving.RESOLVE_TTL_S): at once, for the rest of this
+    transaction, and once it commits, for a resolution another thread cached meanwhile
+    from the rows as they were."""
+    serving.forget_resolutions()
+    transaction.on_commit(serving.forget_resolutions)
 
 
 def quote_short(value: Any, limit: int = 60) -> str:
@@ -481,6 +490,7 @@ def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None
             training_seconds=card["training"]["seconds"],
         )
         RegisteredModel.objects.filter(pk=model.pk).update(updated_at=now)
+        served_names_changed()  # the model's newest ready version
     return version
 
 
@@ -508,20 +518,20 @@ def version_cancel(
             raise Conflict(
                 f"{version} is {status}: only a queued or running training can be cancelled."
             )
-        ModelVersion.objects.filter(pk=version.pk).update(
-            status=ModelVersion.Status.CANCELLED,
-            error=f"Cancelled by {user.get_username()}.",
-            finished_at=timezone.now(),
-        )
+        ModelVersion.objects.filter(pk=version.pk).cancel(f"Cancelled by {user.get_username()}.")
     version.refresh_from_db()
     return version
 
 
-def version_delete(*, version: ModelVersion, user: AbstractBaseUser) -> None:
+def version_delete(
+    *, version: ModelVersion, user: AbstractBaseUser, check_owner: bool = True
+) -> None:
     """Delete a version no alias points at. The version's row is locked while its aliases
     are checked and it is deleted, so an alias move (which locks the same row) happens
-    wholly before or wholly after: never an alias left on a deleted version."""
-    ensure_owner(version.model, user)
+    wholly before or wholly after: never an alias left on a deleted version.
+    `check_owner=False` is for the admin, whose permissions were checked already."""
+    if check_owner:
+        ensure_owner(version.model, user)
     try:
         with transaction.atomic():
             locked = ModelVersion.objects.select_for_update().filter(pk=version.pk)
@@ -534,6 +544,7 @@ def version_delete(*, version: ModelVersion, user: AbstractBaseUser) -> None:
                     "move or delete them first."
                 )
             version.delete()
+            served_names_changed()
     except (IntegrityError, ProtectedError):
         raise Conflict(
             f"An alias was set on {version} while it was being deleted: move or delete the "
@@ -541,8 +552,11 @@ def version_delete(*, version: ModelVersion, user: AbstractBaseUser) -> None:
         ) from None
 
 
-def model_delete(*, model: RegisteredModel, user: AbstractBaseUser) -> None:
-    ensure_owner(model, user)
+def model_delete(
+    *, model: RegisteredModel, user: AbstractBaseUser, check_owner: bool = True
+) -> None:
+    if check_owner:
+        ensure_owner(model, user)
     try:
         with transaction.atomic():
             # Lock the versions first: an alias move in progress (it holds one of these rows)
@@ -550,6 +564,7 @@ def model_delete(*, model: RegisteredModel, user: AbstractBaseUser) -> None:
             list(ModelVersion.objects.select_for_update().filter(model=model).values_list("pk"))
             Alias.objects.filter(model=model).delete()
             model.delete()
+            served_names_changed()
     except (IntegrityError, ProtectedError):
         raise Conflict(f"{model.name} changed while it was being deleted: try again.") from None
 
@@ -560,10 +575,17 @@ ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?\Z")
 
 
 def alias_move(
-    *, model: RegisteredModel, name: str, version_number: int, user: AbstractBaseUser
+    *,
+    model: RegisteredModel,
+    name: str,
+    version_number: int,
+    user: AbstractBaseUser,
+    check_owner: bool = True,
 ) -> Alias:
-    """Point alias `name` of `model` at one of its ready versions, in one atomic update."""
-    ensure_owner(model, user)
+    """Point alias `name` of `model` at one of its ready versions, in one atomic update.
+    `check_owner=False` is for the admin, whose permissions were checked already."""
+    if check_owner:
+        ensure_owner(model, user)
     if not ALIAS_RE.match(name or ""):
         raise InvalidInput(
             f"{name!r} is not a valid alias name.",
@@ -592,6 +614,7 @@ def alias_move(
             alias, _ = Alias.objects.update_or_create(
                 model=model, name=name, defaults={"version": version, "updated_by": user}
             )
+            served_names_changed()
     except IntegrityError:  # the model was deleted meanwhile
         raise Conflict(
             f"{model.name} was deleted while the alias was being moved.",
@@ -600,8 +623,13 @@ def alias_move(
     return alias
 
 
-def alias_delete(*, model: RegisteredModel, name: str, user: AbstractBaseUser) -> None:
-    ensure_owner(model, user)
-    deleted, _ = Alias.objects.filter(model=model, name=name).delete()
-    if not deleted:
-        raise NotFound(f"{model.name} has no alias {name!r}.")
+def alias_delete(
+    *, model: RegisteredModel, name: str, user: AbstractBaseUser, check_owner: bool = True
+) -> None:
+    if check_owner:
+        ensure_owner(model, user)
+    with transaction.atomic():
+        deleted, _ = Alias.objects.filter(model=model, name=name).delete()
+        if not deleted:
+            raise NotFound(f"{model.name} has no alias {name!r}.")
+        served_names_changed()

@@ -5,7 +5,7 @@ the training. The child has a memory limit and the parent a time limit, so a tra
 that runs out of either fails with a message and the worker lives on. While the child
 runs, the parent writes a heartbeat; a version whose heartbeat stops (the worker was
 killed) is retried once, then marked failed, by `reap_stale_versions`, which every worker
-runs at start and every few seconds, and which pages also run when they show a version.
+runs at start and every few seconds (only the worker: pages and the API only read).
 The parent also reads the version's row every POLL_S: a version cancelled
 (services.version_cancel) or deleted meanwhile has its child killed. And it watches the
 child's own heartbeats (training.Heartbeat, sent from inside the work): a child silent for
@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
@@ -50,17 +51,10 @@ def enqueue_training(version_id: int) -> None:
 @task()
 def train_version(version_id: int) -> str:
     """Train one version in a child process; called by the task worker."""
-    claimed = ModelVersion.objects.filter(
-        pk=version_id, status__in=[Status.QUEUED, Status.RUNNING]
-    ).update(status=Status.RUNNING, heartbeat_at=timezone.now(), attempts=_next_attempt(version_id))
+    claimed = ModelVersion.objects.filter(pk=version_id).claim(attempts=F("attempts") + 1)
     if not claimed:
         return "skipped"
     return run_isolated(version_id)
-
-
-def _next_attempt(version_id: int) -> int:
-    attempts = ModelVersion.objects.filter(pk=version_id).values_list("attempts", flat=True).first()
-    return (attempts or 0) + 1
 
 
 def _child_main(version_id: int, memory_mb: int, heartbeat_fd: int) -> None:
@@ -120,11 +114,10 @@ def run_isolated(version_id: int) -> str:
             )
             break
         logger.warning("version %s made no progress for %g s: retrying", version_id, stall)
-        ModelVersion.objects.filter(pk=version_id, status=Status.RUNNING).update(
+        ModelVersion.objects.filter(pk=version_id).beat(
             attempts=attempts + 1,
             progress=0,
             loss_curve=[],
-            heartbeat_at=timezone.now(),
             error=f"The training made no progress for {stall:g} s; retrying.",
         )
     status = _status(version_id)
@@ -178,9 +171,7 @@ def _run_child(version_id: int) -> str | None:
                 return STALLED
             if time.monotonic() - last_beat >= _heartbeat_interval():
                 last_beat = time.monotonic()
-                ModelVersion.objects.filter(pk=version_id, status=Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                ModelVersion.objects.filter(pk=version_id).beat()
             if time.monotonic() - started >= timeout:
                 _kill(child)
                 from registry.training import fail
@@ -248,29 +239,17 @@ def reap_stale_versions() -> int:
         )
     )
     for version_id, attempts in stale:
+        still_stale = ModelVersion.objects.filter(pk=version_id, heartbeat_at__lt=cutoff)
         with transaction.atomic():
             if attempts < MAX_ATTEMPTS:
-                requeued = ModelVersion.objects.filter(
-                    pk=version_id, status=Status.RUNNING, heartbeat_at__lt=cutoff
-                ).update(
-                    status=Status.QUEUED,
-                    progress=0,
-                    heartbeat_at=timezone.now(),
-                    error="The worker stopped during training; retrying.",
-                )
+                requeued = still_stale.requeue("The worker stopped during training; retrying.")
                 if requeued:
                     logger.warning("version %s lost its worker: retrying", version_id)
                     transaction.on_commit(lambda v=version_id: enqueue_training(v))
             else:
-                ModelVersion.objects.filter(
-                    pk=version_id, status=Status.RUNNING, heartbeat_at__lt=cutoff
-                ).update(
-                    status=Status.FAILED,
-                    finished_at=timezone.now(),
-                    error=(
-                        f"The training worker stopped (killed or crashed) during {attempts} "
-                        "attempts; the version was not retried again. Train a new version."
-                    ),
+                still_stale.filter(status=Status.RUNNING).mark_failed(
+                    f"The training worker stopped (killed or crashed) during {attempts} "
+                    "attempts; the version was not retried again. Train a new version."
                 )
                 logger.warning("version %s lost its worker twice: failed", version_id)
     return len(stale)

@@ -44,11 +44,11 @@ from django.utils import timezone
 
 import numpyml
 from numpyml.compose import ColumnTransformer
-from numpyml.pipeline import Pipeline
-from registry import cards
+from registry import cards, jsonsafe
 from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.errors import Conflict, Forbidden, InvalidInput, TooLarge
 from registry.models import ModelVersion
+from registry.training import pipeline as shape
 from registry.training import plots
 
 FORMAT = "mlserving-model-export"
@@ -105,17 +105,6 @@ def export_filename(version: ModelVersion) -> str:
 # Export --------------------------------------------------------------------------------
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN and infinities (SQLite's JSON keeps them) become null: the card is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -129,7 +118,7 @@ def model_card(
     exported_at: datetime,
 ) -> dict[str, Any]:
     model = version.model
-    return _json_safe(
+    return jsonsafe.finite(
         {
             "format": CARD_FORMAT,
             "format_version": FORMAT_VERSION,
@@ -465,15 +454,6 @@ def _check_card(card: dict[str, Any]) -> None:
             raise _refuse(f"its plot {name!r} is not a plain SVG image: {exc}.") from None
 
 
-def _label(value: Any) -> Any:
-    """A class label as training writes it into the card (see training._json_label)."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def _check_artifact(card: dict[str, Any], artifact: bytes) -> None:
     """Load the artifact (numpyml only: no pickle, no code named by the file) and check it is
     the model the card describes, so a valid artifact of another model is refused. A model
@@ -505,9 +485,9 @@ def _check_artifact(card: dict[str, Any], artifact: bytes) -> None:
 
 
 def _mismatch(pipeline: Any, card: dict[str, Any], algorithm: Any) -> str | None:
-    if not isinstance(pipeline, Pipeline) or [n for n, _ in pipeline.steps] != ["prep", "model"]:
+    if not shape.is_registry_pipeline(pipeline):
         return "it is not a registry pipeline (prep, model)"
-    prep, model = pipeline.steps[0][1], pipeline.steps[1][1]
+    prep, model = shape.preprocessing_of(pipeline), shape.estimator_of(pipeline)
     if type(model) is not algorithm.estimator:
         return f"it holds a {type(model).__name__}, the card says {algorithm.id}"
     own = model.get_params(deep=False)
@@ -516,26 +496,20 @@ def _mismatch(pipeline: Any, card: dict[str, Any], algorithm: Any) -> str | None
             return f"its hyperparameter {key} differs from the card's"
     if not isinstance(prep, ColumnTransformer) or not hasattr(prep, "transformers_"):
         return "its preprocessing step is not a fitted column transformer"
-    columns: dict[str, list[str]] = {}
-    categories: dict[str, list[str]] = {}
-    for name, transformer, selected in prep.transformers_:
-        if name not in ("num", "cat"):
-            continue
-        columns[name] = [str(c) for c in selected]
-        if name == "cat":
-            encoder = transformer.named_steps["onehot"]
-            for column, values in zip(selected, encoder.categories_, strict=True):
-                categories[str(column)] = [str(v) for v in values]
+    columns, categories = shape.features_of(pipeline), shape.categories_of(pipeline)
     features = card["features"]
     numeric = [f["name"] for f in features if f["type"] == "number"]
     categorical = [f["name"] for f in features if f["type"] == "category"]
-    if columns.get("num", []) != numeric or columns.get("cat", []) != categorical:
+    if (
+        columns.get(shape.NUMERIC, []) != numeric
+        or columns.get(shape.CATEGORICAL, []) != categorical
+    ):
         return "its input columns differ from the card's input schema"
     for feature in features:
         if feature["type"] == "category" and feature["categories"] != categories[feature["name"]]:
             return f"the categories of {feature['name']!r} differ from the card's"
     if algorithm.kind == CLASSIFIER:
-        classes = [_label(c) for c in getattr(model, "classes_", [])]
+        classes = [jsonsafe.label(c) for c in getattr(model, "classes_", [])]
         if classes != card["classes"]:
             return "its classes differ from the card's"
     return None

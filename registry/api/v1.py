@@ -699,13 +699,7 @@ def delete_model(request: HttpRequest, name: str) -> Status:
 )
 def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict[str, Any]:
     """Status, progress, algorithm, hyperparameters, input schema, classes, metrics, error."""
-    found = selectors.version(name, version)
-    if found.status == ModelVersion.Status.RUNNING:
-        from registry.tasks import reap_stale_versions
-
-        if reap_stale_versions():
-            found.refresh_from_db()
-    return found.to_dict(viewer=_user(request))
+    return selectors.version(name, version).to_dict(viewer=_user(request))
 
 
 @api.delete(
@@ -791,7 +785,6 @@ def import_version(request: HttpRequest, name: str) -> Status:
     MLSERVE_REQUIRE_SIGNED_IMPORTS an unsigned file is refused: 422 otherwise."""
     data, _ = _uploaded_file(request, "the export file", _EXPORT_TYPES, "application/zip")
     version = services.version_import(user=_user(request), data=data, name=name)
-    serving.forget_resolutions()  # the model's newest ready version changed
     return Status(
         201, selectors.model_version(version.model, version.version).to_dict(viewer=_user(request))
     )
@@ -807,7 +800,6 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
     moved = services.alias_move(
         model=selectors.model(name), name=alias, version_number=body.version, user=_user(request)
     )
-    serving.forget_resolutions()
     return {
         "model": name,
         "alias": moved.name,
@@ -821,7 +813,6 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
 )
 def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
     services.alias_delete(model=selectors.model(name), name=alias, user=_user(request))
-    serving.forget_resolutions()
     return Status(204, None)
 
 

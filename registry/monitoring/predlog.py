@@ -40,6 +40,7 @@ from django.db import DataError, IntegrityError, connections, transaction
 from django.db.models import BigIntegerField, Case, Count, Func, IntegerField, Q, Value, When
 from django.utils import timezone
 
+from registry import jsonsafe
 from registry.models import PredictionLog
 from registry.monitoring.metrics import LOG_DROPPED, LOG_ROWS_SKIPPED, LOG_WRITTEN
 
@@ -282,19 +283,11 @@ _COLUMNS = (
 def _dump(value: Any) -> bytes:
     """JSON bytes; numpy arrays and scalars written directly, NaN and infinities as null
     (JSON has neither)."""
-    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=_plain)
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=jsonsafe.orjson_default)
 
 
 def _json(value: Any) -> str:
     return _dump(value).decode()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):  # not C-contiguous, or of objects
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _inputs(table: dict[str, Any], limit: int) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from registry.algorithms import CLASSIFIER, CLUSTERING, DECOMPOSITION, REGRESSOR
+from registry.training.pipeline import estimator_of, preprocessing_of
 
 MAX_POINTS = 2000  # scatter plots sample at most this many rows
 ACCENT = "#2563eb"
@@ -171,7 +172,7 @@ def render_all(
     *, kind: str, pipeline: Any, metrics: dict, losses: list[float], X_test: dict, y_test: Any
 ) -> dict[str, str]:
     """Every plot that fits this kind of model, by name."""
-    model = pipeline[-1]
+    model, prep = estimator_of(pipeline), preprocessing_of(pipeline)
     plots: dict[str, str] = {}
     if kind == CLASSIFIER:
         cm = metrics["confusion_matrix"]
@@ -182,14 +183,14 @@ def render_all(
         plots["predicted_vs_actual"] = predicted_vs_actual(actual, predicted)
         plots["residuals"] = residuals(actual, predicted)
     elif kind == CLUSTERING:
-        Z = pipeline[:-1].transform(X_test)
+        Z = prep.transform(X_test)
         plots["clusters"] = projection(_projected(Z), model.predict(Z), "Clusters (PCA projection)")
     elif kind == DECOMPOSITION:
         plots["explained_variance"] = explained_variance(metrics["explained_variance_ratio"])
         Z = pipeline.transform(X_test)
         plots["projection"] = projection(Z[:, :2], None, "Test rows in component space")
     if hasattr(model, "feature_importances_"):
-        names = [str(n) for n in pipeline[:-1].get_feature_names_out()]
+        names = [str(n) for n in prep.get_feature_names_out()]
         plots["feature_importances"] = feature_importances(names, model.feature_importances_)
     if len(losses) > 1:
         plots["loss_curve"] = loss_curve([v for v in losses if v is not None])

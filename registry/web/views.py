@@ -36,7 +36,6 @@ from registry.errors import NotFound
 from registry.models import ApiToken, Dataset, ModelVersion, RegisteredModel
 from registry.monitoring import drift, predlog
 from registry.services import RegistryError
-from registry.tasks import reap_stale_versions
 from registry.training import plots
 from registry.web import charts, presenters
 from registry.web.forms import (
@@ -353,7 +352,6 @@ def model_delete(request: HttpRequest, name: str) -> HttpResponse:
         except RegistryError as exc:
             messages.error(request, exc.message)
             return redirect("model_list")
-        serving.forget_resolutions()
         messages.success(request, f"Deleted the model {model.name} and all its versions.")
         return redirect("model_list")
     n_versions = model.versions.count()
@@ -422,7 +420,6 @@ def alias_move(request: HttpRequest, name: str) -> HttpResponse:
         except RegistryError as exc:
             apply_registry_error(form, exc)
         else:
-            serving.forget_resolutions()
             done = f"removed from {model.name}" if removing else f"now points at v{number}"
             messages.success(request, f"The {alias} alias {done}.")
             return redirect(model)
@@ -517,10 +514,7 @@ def _render_version(
 @login_required
 @require_GET
 def version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    found = _get_version(name, version)
-    if found.status == Status.RUNNING and reap_stale_versions():
-        found = _get_version(name, version)  # its worker died: it was requeued or failed
-    return _render_version(request, found)
+    return _render_version(request, _get_version(name, version))
 
 
 @login_required
@@ -528,8 +522,6 @@ def version_detail(request: HttpRequest, name: str, version: int) -> HttpRespons
 def version_status(request: HttpRequest, name: str, version: int) -> JsonResponse:
     """What the progress bars poll: status, progress, and the headline once ready."""
     found = _or_404(selectors.version_progress, name, version)
-    if found.status == Status.RUNNING and reap_stale_versions():
-        found.refresh_from_db(fields=["status", "progress", "error", "finished_at"])
     headline = found.headline if found.is_ready else None
     data = {
         **found.to_dict(detail=False),
@@ -704,7 +696,6 @@ def version_delete(request: HttpRequest, name: str, version: int) -> HttpRespons
         except RegistryError as exc:
             error = exc.message
         else:
-            serving.forget_resolutions()
             messages.success(request, f"Deleted {found}.")
             return redirect(found.model)
     return render(
@@ -778,7 +769,6 @@ def version_import(request: HttpRequest) -> HttpResponse:
             apply_registry_error(form, exc)
             status = exc.status
         else:
-            serving.forget_resolutions()  # the model's newest ready version changed
             origin = version.origin
             messages.success(
                 request,

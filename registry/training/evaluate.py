@@ -1,0 +1,94 @@
+"""What a trained pipeline is worth on the holdout rows (metrics by kind), and the input
+schema a version records from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from numpyml import metrics as M
+from numpyml.pipeline import Pipeline
+from registry import jsonsafe
+from registry.algorithms import CLASSIFIER, CLUSTERING, REGRESSOR
+from registry.models import ModelVersion
+from registry.training.pipeline import categories_of, estimator_of, preprocessing_of
+
+
+def compute_metrics(
+    kind: str, pipeline: Pipeline, X_test: dict, y_test: np.ndarray | None, X_train: dict
+) -> dict[str, Any]:
+    model = estimator_of(pipeline)
+    if kind == CLASSIFIER:
+        predicted = pipeline.predict(X_test)
+        labels = list(pipeline.classes_)
+        result: dict[str, Any] = {
+            "accuracy": M.accuracy_score(y_test, predicted),
+            "f1_macro": M.f1_score(y_test, predicted, average="macro", zero_division=0),
+            "precision_macro": M.precision_score(
+                y_test, predicted, average="macro", zero_division=0
+            ),
+            "recall_macro": M.recall_score(y_test, predicted, average="macro", zero_division=0),
+            "confusion_matrix": {
+                "labels": [jsonsafe.label(v) for v in labels],
+                "matrix": M.confusion_matrix(y_test, predicted, labels=labels).tolist(),
+            },
+        }
+        if hasattr(model, "predict_proba"):
+            result["log_loss"] = M.log_loss(y_test, pipeline.predict_proba(X_test), labels=labels)
+        return result
+    if kind == REGRESSOR:
+        predicted = pipeline.predict(X_test)
+        return {
+            "r2": M.r2_score(y_test, predicted),
+            "rmse": M.root_mean_squared_error(y_test, predicted),
+            "mae": M.mean_absolute_error(y_test, predicted),
+            "explained_variance": M.explained_variance_score(y_test, predicted),
+        }
+    Z_test = preprocessing_of(pipeline).transform(X_test)
+    if kind == CLUSTERING:
+        labels = model.predict(Z_test)
+        found = np.unique(labels)
+        result = {
+            "silhouette": (
+                M.silhouette_score(Z_test, labels, random_state=0)
+                if 1 < found.size < Z_test.shape[0]
+                else None
+            ),
+            "cluster_sizes": np.bincount(labels, minlength=_n_clusters(model)).tolist(),
+        }
+        if hasattr(model, "inertia_"):
+            result["inertia"] = float(model.inertia_)
+        if hasattr(model, "bic"):
+            result["bic"] = float(model.bic(Z_test))
+            result["aic"] = float(model.aic(Z_test))
+            result["avg_log_likelihood"] = float(model.score(Z_test))
+        return result
+    # decomposition
+    ratios = model.explained_variance_ratio_
+    reconstructed = model.inverse_transform(model.transform(Z_test))
+    return {
+        "explained_variance": float(ratios.sum()),
+        "explained_variance_ratio": ratios.tolist(),
+        "n_components": int(model.n_components_),
+        "reconstruction_mse": float(np.mean((Z_test - reconstructed) ** 2)),
+    }
+
+
+def _n_clusters(model: Any) -> int:
+    return int(getattr(model, "n_clusters", None) or getattr(model, "n_components", 1))
+
+
+def input_schema(version: ModelVersion, pipeline: Pipeline, dataset_schema: dict) -> list[dict]:
+    """Feature names, types, categories seen in training, and numeric summaries for forms."""
+    categories = categories_of(pipeline)
+    schema = []
+    for feature in version.features:
+        entry = {"name": feature["name"], "type": feature["type"]}
+        info = dataset_schema.get(feature["name"], {})
+        if feature["type"] == "number":
+            entry.update({k: info[k] for k in ("min", "max", "mean") if k in info})
+        else:
+            entry["categories"] = categories.get(feature["name"], [])
+        schema.append(entry)
+    return schema

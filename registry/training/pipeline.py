@@ -1,0 +1,70 @@
+"""The shape of every registry pipeline, known here only: a `prep` ColumnTransformer (numbers
+`num`: impute, scale if the algorithm wants it; categories `cat`: impute, `onehot`) then the
+estimator, `model`. Training builds it; transfer checks an imported one against its card;
+whoever reads one back goes through the accessors below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from numpyml.compose import ColumnTransformer
+from numpyml.pipeline import Pipeline
+from numpyml.preprocessing import OneHotEncoder, SimpleImputer, StandardScaler
+from registry.algorithms import Algorithm
+
+STEPS = ("prep", "model")
+NUMERIC, CATEGORICAL = "num", "cat"
+
+
+def build_pipeline(algorithm: Algorithm, params: dict[str, Any], features: list[dict]) -> Pipeline:
+    numeric = [f["name"] for f in features if f["type"] == "number"]
+    categorical = [f["name"] for f in features if f["type"] != "number"]
+    parts = []
+    if numeric:
+        steps = [("impute", SimpleImputer(strategy="mean"))]
+        if algorithm.scale:
+            steps.append(("scale", StandardScaler()))
+        parts.append((NUMERIC, Pipeline(steps), numeric))
+    if categorical:
+        encode = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="most_frequent")),
+                ("onehot", OneHotEncoder(handle_unknown="ignore")),
+            ]
+        )
+        parts.append((CATEGORICAL, encode, categorical))
+    prep, model = STEPS
+    return Pipeline([(prep, ColumnTransformer(parts)), (model, algorithm.build(params))])
+
+
+def is_registry_pipeline(pipeline: Any) -> bool:
+    return isinstance(pipeline, Pipeline) and tuple(n for n, _ in pipeline.steps) == STEPS
+
+
+def preprocessing_of(pipeline: Pipeline) -> Any:
+    return pipeline.named_steps[STEPS[0]]
+
+
+def estimator_of(pipeline: Pipeline) -> Any:
+    return pipeline.named_steps[STEPS[1]]
+
+
+def features_of(pipeline: Pipeline) -> dict[str, list[str]]:
+    """The input columns of a fitted pipeline by kind: {"num": [...], "cat": [...]} (a kind
+    with no column is left out)."""
+    return {
+        name: [str(c) for c in columns]
+        for name, _, columns in preprocessing_of(pipeline).transformers_
+        if name in (NUMERIC, CATEGORICAL)
+    }
+
+
+def categories_of(pipeline: Pipeline) -> dict[str, list[str]]:
+    """Each category column of a fitted pipeline -> the categories seen in training."""
+    categories: dict[str, list[str]] = {}
+    for name, transformer, columns in preprocessing_of(pipeline).transformers_:
+        if name == CATEGORICAL:
+            encoder = transformer.named_steps["onehot"]
+            for column, values in zip(columns, encoder.categories_, strict=True):
+                categories[str(column)] = [str(v) for v in values]
+    return categories

@@ -1,0 +1,69 @@
+"""Signs of life and progress of a training: the child's heartbeat down a pipe to the
+worker (tasks.run_isolated), and progress with the loss curve written to the version."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from registry.models import ModelVersion
+
+PROGRESS_LOAD, PROGRESS_FIT_START, PROGRESS_FIT_END, PROGRESS_METRICS = 5, 10, 85, 90
+PROGRESS_WRITE_INTERVAL_S = 0.3
+
+
+class Heartbeat:
+    """The training child's signs of life to the worker (tasks.run_isolated), one byte each
+    down a pipe: BEAT from inside the work (each progress step, each iteration report of
+    an iterative fit), QUIET before a step that reports nothing (a fit without iterations,
+    the metrics, the plots), which the worker's watchdog then leaves to the time limit.
+    Without a pipe (a training run in-process) it does nothing."""
+
+    BEAT, QUIET = b".", b"q"
+
+    def __init__(self, fd: int | None = None) -> None:
+        self.fd = fd
+
+    def _send(self, sign: bytes) -> None:
+        if self.fd is not None:
+            try:
+                os.write(self.fd, sign)
+            except BlockingIOError:  # the pipe is full of beats not yet read: enough said
+                pass
+
+    def beat(self) -> None:
+        self._send(self.BEAT)
+
+    def quiet(self) -> None:
+        self._send(self.QUIET)
+
+
+class ProgressWriter:
+    """Writes progress and the loss curve to the version, throttled to a few writes a second,
+    and beats the heart at every step."""
+
+    def __init__(self, version_id: int, heartbeat: Heartbeat | None = None) -> None:
+        self.version_id = version_id
+        self.heartbeat = heartbeat or Heartbeat()
+        self.last_write = 0.0
+        self.losses: list[float] = []
+
+    def set(self, progress: int, *, force: bool = False, **fields: Any) -> None:
+        self.heartbeat.beat()
+        now = time.monotonic()
+        if not force and now - self.last_write < PROGRESS_WRITE_INTERVAL_S:
+            return
+        self.last_write = now
+        ModelVersion.objects.filter(pk=self.version_id).beat(
+            progress=min(int(progress), 99), **fields
+        )
+
+    def callback(self, info: dict[str, Any]) -> None:
+        loss = float(info["loss"])
+        self.losses.append(loss if np.isfinite(loss) else None)
+        share = min(info["iteration"] / max(info["max_iter"], 1), 1.0)
+        progress = PROGRESS_FIT_START + share * (PROGRESS_FIT_END - PROGRESS_FIT_START)
+        self.set(progress, loss_curve=self.losses)

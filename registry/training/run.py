@@ -1,0 +1,169 @@
+"""One training run, to the end: claim the version, load and split the data, fit with
+progress, check the model fits the servers' memory, then metrics, plots, profile and
+artifact written with `ready` in one transaction; or `failed` with a message a person can
+act on."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+import numpyml
+from numpyml.pipeline import Pipeline
+from registry import csvio, jsonsafe
+from registry.algorithms import ALGORITHMS, CLASSIFIER, Algorithm
+from registry.models import ModelVersion
+from registry.training.data import TrainingError, load_training_data, split, take
+from registry.training.evaluate import compute_metrics, input_schema
+from registry.training.pipeline import build_pipeline
+from registry.training.progress import (
+    PROGRESS_FIT_START,
+    PROGRESS_LOAD,
+    PROGRESS_METRICS,
+    Heartbeat,
+    ProgressWriter,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _claim(version_id: int) -> ModelVersion | None:
+    # The worker claimed it already (counting the attempt); a run in-process claims it here.
+    claimed = ModelVersion.objects.filter(pk=version_id).claim(
+        started_at=timezone.now(), progress=1, error=""
+    )
+    if not claimed:
+        return None
+    return ModelVersion.objects.select_related("model").get(pk=version_id)
+
+
+def fail(version_id: int, message: str) -> None:
+    ModelVersion.objects.filter(pk=version_id).mark_failed(message)
+
+
+def train(version_id: int, heartbeat: Heartbeat | None = None) -> str:
+    """Run one training to the end. Returns the final status."""
+    version = _claim(version_id)
+    if version is None:
+        logger.info("version %s is not queued or running: nothing to do", version_id)
+        return "skipped"
+    started = time.monotonic()
+    try:
+        _train(version, started, heartbeat or Heartbeat())
+    except TrainingError as exc:
+        fail(version_id, str(exc))
+    except MemoryError:
+        fail(
+            version_id,
+            "Training ran out of memory: use fewer rows or features, or a "
+            "lighter algorithm (MLSERVE_TRAIN_MAX_MEMORY_MB sets the limit).",
+        )
+    except Exception as exc:  # anything numpyml or the data raised: the message is kept
+        logger.exception("training of version %s failed", version_id)
+        fail(version_id, f"Training failed: {exc}")
+    return ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
+
+
+def _profile(X_train: dict[str, np.ndarray], features: list[dict]) -> dict[str, Any]:
+    """The training data's profile for drift reports (monitoring/drift.py). A version without
+    one still serves: it only has no drift report, so a failure here is logged, not fatal."""
+    from registry.monitoring import drift
+
+    try:
+        return drift.profile_of(X_train, features)
+    except Exception:
+        logger.exception("the training data profile could not be computed")
+        return {}
+
+
+def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
+    """A model too big for the servers' model memory is not kept: it could not be served."""
+    from registry.serving import loaded_bytes, model_budget_bytes, too_large_message
+
+    size = loaded_bytes(pipeline)
+    if size > model_budget_bytes():
+        hint = " (it keeps its training rows)" if algorithm.keeps_training_rows else ""
+        raise TrainingError(
+            f"{too_large_message('The trained model', size)}: it could not be "
+            f"served, so it was not kept. Use fewer rows or features, or another "
+            f"algorithm than {algorithm.label}{hint}."
+        )
+
+
+def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
+    from registry import serving
+    from registry.training import plots
+
+    algorithm = ALGORITHMS[version.algorithm]
+    progress = ProgressWriter(version.pk, heartbeat)
+    progress.set(PROGRESS_LOAD, force=True)
+    X, y, dropped, schema = load_training_data(version)
+    train_rows, test_rows, stratified = split(X, y, algorithm.kind, version.test_size, version.seed)
+    X_train, X_test = take(X, train_rows), take(X, test_rows)
+    y_train = y[train_rows] if y is not None else None
+    y_test = y[test_rows] if y is not None else None
+
+    pipeline = build_pipeline(algorithm, version.params, version.features)
+    progress.set(PROGRESS_FIT_START, force=True)
+    fit_params = {"callback": progress.callback} if algorithm.iterative else {}
+    if not algorithm.iterative:
+        heartbeat.quiet()  # one call into numpyml with nothing to report until it returns
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", numpyml.ConvergenceWarning)
+        try:
+            pipeline.fit(X_train, y_train, **fit_params)
+        except ValueError as exc:
+            raise TrainingError(
+                f"{algorithm.label} could not be trained on this data: {exc}"
+            ) from None
+    notes = sorted(
+        {str(w.message) for w in caught if issubclass(w.category, numpyml.ConvergenceWarning)}
+    )
+    _check_model_size(pipeline, algorithm)
+
+    progress.set(PROGRESS_METRICS, force=True, loss_curve=progress.losses)
+    heartbeat.quiet()  # metrics, plots and the artifact report nothing until saved
+    result = compute_metrics(algorithm.kind, pipeline, X_test, y_test, X_train)
+    result.update(n_train=int(train_rows.size), n_test=int(test_rows.size), stratified=stratified)
+    if dropped:
+        result["rows_dropped_missing_target"] = dropped
+    if notes:
+        result["warnings"] = notes
+    dataset_schema = {c["name"]: c for c in schema}
+    features = input_schema(version, pipeline, dataset_schema)
+    classes = None
+    if algorithm.kind == CLASSIFIER:
+        classes = [jsonsafe.label(c) for c in pipeline.classes_]
+    rendered = plots.render_all(
+        kind=algorithm.kind,
+        pipeline=pipeline,
+        metrics=result,
+        losses=progress.losses,
+        X_test=X_test,
+        y_test=y_test,
+    )
+    artifact = numpyml.save(pipeline)
+    profile = _profile(X_train, features)
+    with transaction.atomic():
+        # The model's newest ready version changes (for this process if it trained here).
+        transaction.on_commit(serving.forget_resolutions)
+        updated = ModelVersion.objects.filter(pk=version.pk).mark_ready(
+            metrics=jsonsafe.finite(result),
+            loss_curve=jsonsafe.finite(progress.losses),
+            plots=rendered,
+            features=features,
+            classes=classes,
+            artifact=artifact,
+            artifact_sha256=csvio.sha256_hex(artifact),
+            artifact_size=len(artifact),
+            training_seconds=round(time.monotonic() - started, 3),
+            profile=profile,
+        )
+    if not updated:
+        logger.warning("version %s stopped running before it could be saved", version.pk)
