@@ -8,6 +8,17 @@ from django.core.management import call_command
 DEMO = Path(__file__).resolve().parent.parent / "registry" / "demo"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """MD5 instead of PBKDF2 for the users tests create, as healthchecks does "for speed": no
+    test here is about password hashing. Servers a test starts keep production's hashers, so
+    a user who signs in there gets a password they verify (helpers.set_production_password)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _prediction_log_off(settings):
     """In-process predictions are not logged unless a test turns the log on (tests/ops/):
