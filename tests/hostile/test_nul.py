@@ -20,7 +20,7 @@ from tests.hostile.test_limits import (  # noqa: F401  (fixtures)
 )
 from tests.hostile.test_limits import assert_problem as assert_live_problem
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 NUL = "\u0000"
 NAMES = ["tenure_months", "monthly_charges", "contract", "internet", "support_calls"]
