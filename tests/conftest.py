@@ -5,7 +5,23 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-DEMO = Path(__file__).resolve().parent.parent / "registry" / "demo"
+TESTS = Path(__file__).resolve().parent
+DEMO = TESTS.parent / "registry" / "demo"
+# Folders whose every test is of one kind (markers in pyproject.toml; `make test-fast` leaves
+# these kinds out). Tests elsewhere that start processes carry `pytest.mark.system` themselves.
+FOLDER_MARKS = {"e2e": "browser", "deploy": "deploy", "hardening": "system"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        try:
+            folder = item.path.relative_to(TESTS).parts[0]
+        except ValueError:  # collected from outside tests/
+            continue
+        if folder in FOLDER_MARKS:
+            item.add_marker(FOLDER_MARKS[folder])
+        if "page" in getattr(item, "fixturenames", ()):  # pytest-playwright's browser page
+            item.add_marker("browser")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -66,6 +66,7 @@ def test_it_refuses_a_nul_in_a_training_request_with_422(owner_api, make_dataset
     assert not RegisteredModel.objects.exists()
 
 
+@pytest.mark.system
 def test_it_refuses_a_nul_in_any_body_through_the_real_server(live, state, subtests):  # noqa: F811
     before = state()
     for kind, body in _bodies_with_a_nul().items():

@@ -22,7 +22,7 @@ from tests.helpers import (
 )
 from tests.test_settings import PRODUCTION_ENV
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.system]
 
 HOST = "ml.example.com"
 ORIGIN = f"https://{HOST}"
