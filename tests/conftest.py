@@ -133,15 +133,23 @@ def trained_churn(django_db_setup, django_db_blocker) -> dict:
             target="churned",
         )
         assert training.train(version.pk) == ModelVersion.Status.READY
-        version.refresh_from_db()
-        fields = {
-            f.attname: getattr(version, f.attname)
-            for f in ModelVersion._meta.concrete_fields
-            if f.attname not in _NOT_TRAINED
-        }
+        fields = trained_fields(version)
         transaction.set_rollback(True)
-    fields["artifact"] = bytes(fields["artifact"])
     fields["attempts"] = 1  # the worker's one attempt
+    return fields
+
+
+def trained_fields(version) -> dict:
+    """What training wrote on `version` (read back from the database), for install_trained."""
+    from registry.models import ModelVersion
+
+    version = ModelVersion.objects.get(pk=version.pk)
+    fields = {
+        f.attname: getattr(version, f.attname)
+        for f in ModelVersion._meta.concrete_fields
+        if f.attname not in _NOT_TRAINED
+    }
+    fields["artifact"] = bytes(fields["artifact"])
     return fields
 
 
