@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format migrations-check env clean
+.PHONY: run test test-fast lint format migrations-check env clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -26,6 +26,11 @@ run: env
 
 test: env
 	./scripts/test.sh
+
+# The edit loop: no lint, no browser, no real gunicorn or worker processes, no deploy checks
+# (markers in pyproject.toml). `make test` stays the gate and runs everything.
+test-fast: env
+	$(UV) run --frozen pytest -q -n auto -m "not browser and not system and not deploy" $(ARGS)
 
 lint: env
 	$(UV) run --frozen ruff check .

@@ -5,7 +5,34 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-DEMO = Path(__file__).resolve().parent.parent / "registry" / "demo"
+TESTS = Path(__file__).resolve().parent
+DEMO = TESTS.parent / "registry" / "demo"
+# Folders whose every test is of one kind (markers in pyproject.toml; `make test-fast` leaves
+# these kinds out). Tests elsewhere that start processes carry `pytest.mark.system` themselves.
+FOLDER_MARKS = {"e2e": "browser", "deploy": "deploy", "hardening": "system"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        try:
+            folder = item.path.relative_to(TESTS).parts[0]
+        except ValueError:  # collected from outside tests/
+            continue
+        if folder in FOLDER_MARKS:
+            item.add_marker(FOLDER_MARKS[folder])
+        if "page" in getattr(item, "fixturenames", ()):  # pytest-playwright's browser page
+            item.add_marker("browser")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """MD5 instead of PBKDF2 for the users tests create, as healthchecks does "for speed": no
+    test here is about password hashing. Servers a test starts keep production's hashers, so
+    a user who signs in there gets a password they verify (helpers.set_production_password)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -62,8 +89,9 @@ def worker():
 
 
 @pytest.fixture
-def churn(owner, make_dataset, worker):
-    """A ready logistic regression on the demo churn data (model "churn", version 1)."""
+def churn_trained_by_worker(owner, make_dataset, worker):
+    """A ready logistic regression on the demo churn data (model "churn", version 1), trained
+    by the real worker: for the tests about training."""
     from registry import services
     from registry.models import ModelVersion
 
@@ -78,6 +106,81 @@ def churn(owner, make_dataset, worker):
     version = ModelVersion.objects.select_related("model").get(model__name="churn", version=1)
     assert version.status == "ready", version.error
     return version
+
+
+# What a training writes on a version; the rest (its model, dataset, creator) is the test's own.
+_NOT_TRAINED = {"id", "model_id", "dataset_id", "created_by_id", "created_at"}
+
+
+@pytest.fixture(scope="session")
+def trained_churn(django_db_setup, django_db_blocker) -> dict:
+    """The fields of the demo churn logistic regression as training leaves them, trained once
+    per session (by training.train in this process, in a rolled-back transaction) so that the
+    tests that only need a ready model do not each train one."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from registry import services, training
+    from registry.models import ModelVersion
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        user = get_user_model().objects.create_user("churn-trainer")
+        version = services.model_create_with_version(
+            owner=user,
+            name="churn",
+            dataset=services.dataset_create(owner=user, data=demo_bytes("churn.csv"), name="churn"),
+            algorithm="logistic_regression",
+            target="churned",
+        )
+        assert training.train(version.pk) == ModelVersion.Status.READY
+        fields = trained_fields(version)
+        transaction.set_rollback(True)
+    fields["attempts"] = 1  # the worker's one attempt
+    return fields
+
+
+def trained_fields(version) -> dict:
+    """What training wrote on `version` (read back from the database), for install_trained."""
+    from registry.models import ModelVersion
+
+    version = ModelVersion.objects.get(pk=version.pk)
+    fields = {
+        f.attname: getattr(version, f.attname)
+        for f in ModelVersion._meta.concrete_fields
+        if f.attname not in _NOT_TRAINED
+    }
+    fields["artifact"] = bytes(fields["artifact"])
+    return fields
+
+
+def install_trained(trained: dict, *, owner, dataset, name: str = "churn"):
+    """Model `name` with version 1 ready from a session's training (`trained`), on the test's
+    own dataset: the rows the worker would have left."""
+    from registry import services
+    from registry.models import ModelVersion
+
+    model = services.model_create(owner=owner, name=name)
+    version = ModelVersion.objects.create(
+        **{
+            **trained,
+            "model": model,
+            "dataset": dataset,
+            "dataset_name": dataset.name,
+            "dataset_sha256": dataset.sha256,
+            "created_by": owner,
+        }
+    )
+    # Trained "now", like a version the worker has just finished.
+    moments = {"started_at": version.created_at, "finished_at": version.created_at}
+    ModelVersion.objects.filter(pk=version.pk).update(**moments, heartbeat_at=version.created_at)
+    return ModelVersion.objects.select_related("model").get(pk=version.pk)
+
+
+@pytest.fixture
+def churn(owner, make_dataset, trained_churn):
+    """A ready logistic regression on the demo churn data (model "churn", version 1), made
+    from the session's one training (tests about training use churn_trained_by_worker)."""
+    return install_trained(trained_churn, owner=owner, dataset=make_dataset("churn.csv"))
 
 
 class ApiClient:

@@ -88,3 +88,13 @@ def stop_group(proc: subprocess.Popen, timeout: float = 15) -> None:
         proc.wait(timeout=timeout)
     except ProcessLookupError:
         pass
+
+
+def set_production_password(user, raw_password: str) -> None:
+    """Store a password that production's hashers verify, for a user who signs in to a
+    server a test starts: the tests' own hasher (MD5, tests/conftest.py) is not among them."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(raw_password, hasher.salt())
+    user.save(update_fields=["password"])

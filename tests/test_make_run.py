@@ -8,6 +8,8 @@ import pytest
 
 from tests.helpers import ROOT, free_port, http_get, stop_group, wait_for_http
 
+pytestmark = pytest.mark.system
+
 
 @pytest.fixture
 def make_run(tmp_path):

@@ -9,7 +9,7 @@ from registry import serving
 from registry.api import v1 as api
 from tests.api.test_predict import NAMES, churn  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 ROW = [3, 95.0, "month-to-month", "fiber", 4]
 

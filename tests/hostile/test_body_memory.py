@@ -24,7 +24,7 @@ from benchmarks.body_memory import (
 from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
 from tests.hostile.conftest import install_churn
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 
 UPLOAD_MB = 16
 PREDICT_ROWS = 100_000

@@ -30,7 +30,7 @@ from tests.helpers import (
 )
 from tests.hostile.conftest import install_churn, registry_state
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 
 LIMIT_MB = 1
 MAX_PREDICT_ROWS = 50

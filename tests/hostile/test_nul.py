@@ -20,7 +20,7 @@ from tests.hostile.test_limits import (  # noqa: F401  (fixtures)
 )
 from tests.hostile.test_limits import assert_problem as assert_live_problem
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 NUL = "\u0000"
 NAMES = ["tenure_months", "monthly_charges", "contract", "internet", "support_calls"]
@@ -66,6 +66,7 @@ def test_it_refuses_a_nul_in_a_training_request_with_422(owner_api, make_dataset
     assert not RegisteredModel.objects.exists()
 
 
+@pytest.mark.system
 def test_it_refuses_a_nul_in_any_body_through_the_real_server(live, state, subtests):  # noqa: F811
     before = state()
     for kind, body in _bodies_with_a_nul().items():

@@ -18,7 +18,7 @@ import pytest
 from registry.models import ModelVersion
 from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.system]
 
 ROW = {
     "tenure_months": 3,

@@ -16,7 +16,7 @@ from benchmarks.body_memory import MB, accepted_bodies, measure, worker_pids
 from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
 from tests.hostile.conftest import install_churn
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 
 CAP_MB = 400
 

@@ -9,7 +9,7 @@ from tests.conftest import assert_problem
 from tests.ops.conftest import churn_rows, log_requests
 from tests.registry.conftest import make_version
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 URL = "/models/churn/versions/1/drift"
 

@@ -20,7 +20,7 @@ from registry.web import charts
 from tests.ops.conftest import log_requests
 from tests.registry.conftest import make_version
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 N_FEATURES = 1000
 N_REQUESTS = 500

@@ -20,7 +20,7 @@ from registry.tokens import token_create
 from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
 from tests.ops.conftest import CHURN_ROW, parse, value
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.system]
 
 N_REQUESTS = 40
 

@@ -14,7 +14,7 @@ from registry.monitoring import drift, predlog
 from tests.ops.conftest import CHURN_ROW, churn_rows
 from tests.registry.conftest import make_version
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 N_ROWS = 1_000_000
 INDEX = "predlog_version_time"

@@ -9,7 +9,7 @@ from tests.conftest import assert_problem
 from tests.ops.conftest import CHURN_ROW, scrape, value
 from tests.registry.conftest import make_version
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 CHURN = {"model": "churn", "version": "1"}
 

@@ -10,7 +10,7 @@ from registry.monitoring import predlog
 from tests.ops.conftest import churn_rows, log_requests
 from tests.registry.conftest import make_version
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def section(html: str, marker: str) -> str:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from registry.models import PredictionLog
 from tests.ops.conftest import churn_rows, log_requests
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def prune(*args: str) -> str:

@@ -5,6 +5,12 @@ import pytest
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def churn(churn_trained_by_worker):
+    """This test is about what training writes: the worker trains the version here."""
+    return churn_trained_by_worker
+
+
 def test_a_trained_version_keeps_a_profile_of_its_training_rows(churn):
     profile = churn.profile
     assert profile["rows"] == churn.metrics["n_train"]  # the training split, not the test rows

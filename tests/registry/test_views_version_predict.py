@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from registry.models import ModelVersion
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 ROW = {"f0": "3", "f1": "95", "f2": "month-to-month", "f3": "fiber", "f4": "4"}
 

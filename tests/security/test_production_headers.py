@@ -13,14 +13,28 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.helpers import database_url, free_port, start_gunicorn, stop_group
+from tests.helpers import (
+    database_url,
+    free_port,
+    set_production_password,
+    start_gunicorn,
+    stop_group,
+)
 from tests.test_settings import PRODUCTION_ENV
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.system]
 
 HOST = "ml.example.com"
 ORIGIN = f"https://{HOST}"
 BALANCER = "10.0.0.5"  # what nginx appends: the load balancer's address
+
+
+@pytest.fixture
+def owner(owner):
+    """The owner signs in to the server below, whose production settings verify only
+    production's password hashers."""
+    set_production_password(owner, "pw-olivia-123")
+    return owner
 
 
 @pytest.fixture

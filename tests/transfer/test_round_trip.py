@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import PYTHON, ROOT, stop_group
 from tests.transfer.zips import CHURN_ROWS, HOUSES_ROWS, SHOPPERS_ROWS, encode_result
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.system]
 
 HOUSE_FEATURES = ["size_m2", "bedrooms", "age_years", "area"]
 # name, algorithm, csv, target, training options, rows to predict
