@@ -199,7 +199,9 @@ def test_rows_of_random_cells_in_every_shape_get_the_same_answer(rows, world, cl
     assert answers[1:] == answers[:1] * 2, answers
 
 
-def test_a_model_deleted_by_another_server_meanwhile_gets_a_404_not_a_500(world, client):
+def test_a_model_deleted_by_another_server_meanwhile_gets_a_404_not_a_500(
+    world, client, monkeypatch
+):
     """Resolutions are cached for a second per process: a model deleted through another
     server may still resolve here, with its pipeline never loaded in this process."""
     from registry import services, serving
@@ -210,7 +212,9 @@ def test_a_model_deleted_by_another_server_meanwhile_gets_a_404_not_a_500(world,
     first = client.post(PATHS[1], body, content_type="application/json", headers=headers)
     assert first.status_code == 200, first.content
     model = RegisteredModel.objects.get(name="churn")
-    services.model_delete(model=model, user=model.owner)  # as another server would
+    with monkeypatch.context() as other_server:  # whose resolutions are not this process's
+        other_server.setattr(serving, "forget_resolutions", lambda: None)
+        services.model_delete(model=model, user=model.owner)
     serving.pipeline_cache().clear()  # this process never loaded it
     again = client.post(PATHS[1], body, content_type="application/json", headers=headers)
     assert again.status_code == 404, again.content
