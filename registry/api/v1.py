@@ -2,8 +2,8 @@
 
 django-ninja validates request bodies and generates the OpenAPI 3 document from these
 functions. Every error is problem+json (registry/api/problems.py), mapped in one place below.
-The predict endpoints read their body themselves (several scoring formats, and a lean hot
-path) and go through the one serving path, registry.serving.
+The predict operations hand their body (several scoring formats, JSON or CSV) to the one
+serving entry, registry.serving.predict, which reads it.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from django.db import IntegrityError
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from django.urls import URLPattern, path, re_path
+from django.urls import URLPattern, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
-from ninja.security import APIKeyCookie, HttpBearer
 
-from registry import csvio, monitoring, services, serving, tokens, transfer
+from registry import csvio, monitoring, services, serving, transfer
 from registry.algorithms import ALGORITHMS
+from registry.api.auth import AUTH
 from registry.api.problems import CONTENT_TYPE as problem_type
 from registry.api.problems import deadline_problem, field_errors, problem
 from registry.errors import CONFLICT_DETAIL, MEMORY_DETAIL, RequestDeadlineExceeded
@@ -60,31 +60,6 @@ PATH_PARAMETERS = {
     "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN},
     "alias": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": ALIAS_PATTERN},
 }
-
-
-# Authentication ------------------------------------------------------------------------
-
-
-class TokenAuth(HttpBearer):
-    """`Authorization: Bearer mls_...`: a user's API token."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        bearer = tokens.authenticate(token)
-        return bearer.user if bearer else None
-
-
-class SessionAuth(APIKeyCookie):
-    """A signed-in browser session; unsafe methods also need the CSRF token."""
-
-    param_name = settings.SESSION_COOKIE_NAME
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        if not request.user.is_authenticated:
-            return None  # no session: a 401, not a CSRF failure
-        return super()._get_key(request)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        return request.user if key and request.user.is_authenticated else None
 
 
 class StrictParser(Parser):
@@ -161,6 +136,14 @@ class ProblemJsonAPI(NinjaAPI):
                 pattern.callback = _problem_for_wrong_method(pattern.callback)
         return [*patterns, re_path(r"", _no_such_operation)]
 
+    def on_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        response = super().on_exception(request, exc)
+        if getattr(request.resolver_match, "url_name", None) in PREDICT_OPERATIONS:
+            # A prediction refused before it named a servable version (no token, an unknown
+            # model, a bad query) is counted with empty labels (unless counted against one).
+            monitoring.unresolved(response.status_code, exc)
+        return response
+
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
         for operations in schema["paths"].values():
@@ -181,7 +164,7 @@ class ProblemJsonAPI(NinjaAPI):
         return schema
 
 
-AUTH = [TokenAuth(), SessionAuth()]
+PREDICT_OPERATIONS = ("predict", "predict_version")  # their URL names (the functions' names)
 api = ProblemJsonAPI(
     title="ML Serving API",
     version="1",
@@ -1014,66 +997,3 @@ def get_drift(
     if not found.is_ready:
         raise services.Conflict(f"{found} is {found.status}: it has no drift report until ready.")
     return drift.report(found, days=query.days, max_rows=query.max_rows)
-
-
-# The prediction hot path -----------------------------------------------------------------
-# mlsite/urls.py routes the two predict paths here, ahead of ninja's router: the same
-# authentication (AUTH) and the same documented functions above, without ninja's
-# per-request parameter machinery, which costs more than the prediction itself.
-
-
-def _authenticate(request: HttpRequest) -> Any:
-    """AUTH's rules, reading the bearer token straight from META (request.headers is slow)."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header[:7].lower() == "bearer ":
-        bearer = tokens.authenticate(header[7:].strip())
-        if bearer is not None:
-            return bearer.user
-    if not hasattr(request, "session"):
-        return None  # the token prediction stack (mlsite/wsgi.py): no cookie, no session
-    return AUTH[1](request)  # a browser session, with its CSRF check
-
-
-def _version_query(request: HttpRequest) -> int | None:
-    raw = request.GET.get("version")
-    if raw is None:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_VERSION:
-        raise services.InvalidInput(
-            f"?version={raw[:20]!r} is not a version number.", {"version": "Use 1, 2, 3..."}
-        )
-    return int(raw)
-
-
-@csrf_exempt
-def predict_endpoint(request: HttpRequest, name: str, version: int | None = None) -> HttpResponse:
-    if request.method != "POST":
-        return problem(405, "Use POST to predict.", headers={"Allow": "POST"})
-    try:
-        request.auth = _authenticate(request)
-        if request.auth is None:
-            monitoring.unresolved(401)
-            return problem(401, "Send a valid API token: Authorization: Bearer <token>.")
-        if version is not None:
-            if not 1 <= version <= MAX_VERSION:
-                raise services.InvalidInput(
-                    f"{version} is not a version number.", {"version": "Use 1, 2, 3..."}
-                )
-            return predict_version(request, name, version)
-        if not request.META.get("QUERY_STRING"):  # the usual case: no QueryDict to build
-            return predict(request, name)
-        return predict(
-            request, name, version=_version_query(request), alias=request.GET.get("alias")
-        )
-    except services.RegistryError as exc:
-        monitoring.unresolved(exc.status, exc)  # unless counted against its version
-        return _registry_error(request, exc)
-    except HttpError as exc:
-        monitoring.unresolved(exc.status_code, exc)
-        return problem(exc.status_code, exc.message)
-
-
-hot_urls = [
-    path("api/v1/models/<str:name>/predict", predict_endpoint),
-    path("api/v1/models/<str:name>/versions/<int:version>/predict", predict_endpoint),
-]
