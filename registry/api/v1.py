@@ -134,6 +134,8 @@ class ProblemJsonAPI(NinjaAPI):
                 pattern.callback = _no_such_operation  # ninja's raises Http404 (HTML)
             elif isinstance(pattern, URLPattern):
                 pattern.callback = _problem_for_wrong_method(pattern.callback)
+        # Django tries routes in order: the predict routes, the hot ones, go first.
+        patterns.sort(key=lambda pattern: getattr(pattern, "name", None) not in PREDICT_OPERATIONS)
         return [*patterns, re_path(r"", _no_such_operation)]
 
     def on_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse:
