@@ -9,13 +9,9 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from mlsite.login_throttle import client_ip
+from registry.api.auth import bearer_token
 from registry.api.problems import problem
 from registry.monitoring import exposition
-
-
-def _bearer(request: HttpRequest) -> str:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    return header[7:].strip() if header[:7].lower() == "bearer " else ""
 
 
 def _address_allowed(request: HttpRequest) -> bool:
@@ -37,7 +33,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     otherwise only to the addresses in MLSERVE_METRICS_ALLOW."""
     token = settings.MLSERVE_METRICS_TOKEN
     if token:
-        if not constant_time_compare(_bearer(request), token):
+        if not constant_time_compare(bearer_token(request.META), token):
             return problem(403, "Send the metrics token: Authorization: Bearer <token>.")
     elif not _address_allowed(request):
         return problem(403, "Metrics are only served to the addresses in MLSERVE_METRICS_ALLOW.")

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mlsite import health, metrics
-from registry.api.v1 import api, hot_urls
+from registry.api.v1 import api
 
 # Every unhandled exception: problem+json under /api/ (a 503 past the request deadline).
 handler500 = "mlsite.errors.server_error"
@@ -13,7 +13,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus (token or allow-list)
     path("admin/", admin.site.urls),
-    *hot_urls,  # the prediction hot path, ahead of the API router
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

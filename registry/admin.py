@@ -239,8 +239,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ]
 
     def predict_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        from registry import monitoring, serving
-        from registry.api.v1 import load_json
+        from registry import serving
         from registry.services import RegistryError
 
         version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=pk)
@@ -252,13 +251,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 # The API's reader: no NaN or Infinity, no NUL, nesting bounded (orjson).
-                rows = load_json(form.cleaned_data["rows"].encode())
+                rows = serving.load_json(form.cleaned_data["rows"].encode())
                 if not isinstance(rows, list):
                     raise ValueError('Give a JSON list of rows, e.g. [[1.5, "red"]].')
                 served = serving.resolve(version.model.name, version=version.version)
-                with monitoring.Observation(served, request.user.pk, "admin") as seen:
-                    seen.table = table = serving.rows_to_table(served, rows)
-                    seen.result = predicted = serving.predict_table(served, table)
+                predicted = serving.predict(served, rows, user=request.user, source="admin")
                 result = json.dumps(json.loads(serving.result_json(predicted)), indent=2)
             except ValueError as exc:
                 error = (

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from registry.models import ApiToken
+from registry.ttl import MISSING, TTLCache
 
 TOKEN_TTL_S = 1.0
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # how stale "last used" may be, to spare writes
@@ -31,8 +30,7 @@ class Bearer:
     user: AbstractBaseUser
 
 
-_verified: dict[str, tuple[float, Bearer | None]] = {}
-_lock = threading.Lock()
+_verified = TTLCache(TOKEN_TTL_S)
 
 
 def _hash(token: str) -> str:
@@ -86,18 +84,13 @@ def authenticate(token: str) -> Bearer | None:
     """The bearer of a valid, unrevoked token, or None."""
     if not token or len(token) > 200:
         return None
-    now = time.monotonic()
     hit = _verified.get(token)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    if hit is not MISSING:
+        return hit
     bearer = _lookup(token)
-    with _lock:
-        if len(_verified) > 10_000:
-            _verified.clear()
-        _verified[token] = (now + TOKEN_TTL_S, bearer)
+    _verified.set(token, bearer)
     return bearer
 
 
 def forget_tokens() -> None:
-    with _lock:
-        _verified.clear()
+    _verified.clear()

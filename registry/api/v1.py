@@ -2,8 +2,8 @@
 
 django-ninja validates request bodies and generates the OpenAPI 3 document from these
 functions. Every error is problem+json (registry/api/problems.py), mapped in one place below.
-The predict endpoints read their body themselves (several scoring formats, and a lean hot
-path) and go through the one serving path, registry.serving.
+The predict operations hand their body (several scoring formats, JSON or CSV) to the one
+serving entry, registry.serving.predict, which reads it.
 """
 
 from __future__ import annotations
@@ -12,28 +12,28 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, Literal
 
-import numpy as np
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from django.urls import URLPattern, path, re_path
+from django.urls import URLPattern, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
-from ninja.security import APIKeyCookie, HttpBearer
 
-from registry import bounds, csvio, monitoring, selectors, services, serving, tokens, transfer
+from registry import csvio, monitoring, selectors, services, serving, transfer
 from registry.algorithms import ALGORITHMS
+from registry.api.auth import AUTH
 from registry.api.problems import CONTENT_TYPE as problem_type
 from registry.api.problems import deadline_problem, field_errors, problem
 from registry.errors import CONFLICT_DETAIL, MEMORY_DETAIL, RequestDeadlineExceeded
 from registry.models import NAME_RE, Dataset, ModelVersion, RegisteredModel
 from registry.monitoring import drift
+from registry.serving.bodies import load_json
 
 # Bounds the OpenAPI document states and ninja enforces (422 outside them) -----------------
 
@@ -59,66 +59,6 @@ PATH_PARAMETERS = {
     "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN},
     "alias": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": ALIAS_PATTERN},
 }
-
-
-# Authentication ------------------------------------------------------------------------
-
-
-class TokenAuth(HttpBearer):
-    """`Authorization: Bearer mls_...`: a user's API token."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        bearer = tokens.authenticate(token)
-        return bearer.user if bearer else None
-
-
-class SessionAuth(APIKeyCookie):
-    """A signed-in browser session; unsafe methods also need the CSRF token."""
-
-    param_name = settings.SESSION_COOKIE_NAME
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        if not request.user.is_authenticated:
-            return None  # no session: a 401, not a CSRF failure
-        return super()._get_key(request)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        return request.user if key and request.user.is_authenticated else None
-
-
-def _holds_nul(value: Any) -> bool:
-    stack = [value]  # a loop, not recursion: orjson nests deeper than Python's stack allows
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if any("\x00" in key for key in item):
-                return True
-            stack.extend(item.values())
-    return False
-
-
-def load_json(body: bytes) -> Any:
-    """The API's one JSON reader: strict (orjson: no NaN, no Infinity, no number too large
-    for a double), and no NUL character in any string or key (422): PostgreSQL can neither
-    store nor compare text holding one. JSON can spell a NUL only as the escape \\u0000, so
-    the walk over the parsed value runs only for the rare body whose bytes hold that escape."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        if str(exc).startswith("Not enough memory"):  # orjson's word for a failed allocation
-            raise MemoryError(str(exc)) from None
-        raise
-    if b"\\u0000" in body and _holds_nul(data):
-        raise services.InvalidInput(
-            "The body holds a NUL character (\\u0000) in a string: it is not accepted in any "
-            "value or name."
-        )
-    return data
 
 
 class StrictParser(Parser):
@@ -193,7 +133,17 @@ class ProblemJsonAPI(NinjaAPI):
                 pattern.callback = _no_such_operation  # ninja's raises Http404 (HTML)
             elif isinstance(pattern, URLPattern):
                 pattern.callback = _problem_for_wrong_method(pattern.callback)
+        # Django tries routes in order: the predict routes, the hot ones, go first.
+        patterns.sort(key=lambda pattern: getattr(pattern, "name", None) not in PREDICT_OPERATIONS)
         return [*patterns, re_path(r"", _no_such_operation)]
+
+    def on_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        response = super().on_exception(request, exc)
+        if getattr(request.resolver_match, "url_name", None) in PREDICT_OPERATIONS:
+            # A prediction refused before it named a servable version (no token, an unknown
+            # model, a bad query) is counted with empty labels (unless counted against one).
+            monitoring.unresolved(response.status_code, exc)
+        return response
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
@@ -215,7 +165,7 @@ class ProblemJsonAPI(NinjaAPI):
         return schema
 
 
-AUTH = [TokenAuth(), SessionAuth()]
+PREDICT_OPERATIONS = ("predict", "predict_version")  # their URL names (the functions' names)
 api = ProblemJsonAPI(
     title="ML Serving API",
     version="1",
@@ -879,205 +829,17 @@ _PREDICT_BODY = {
         },
     }
 }
-_PREDICT_FORMATS = ("instances", "inputs", "dataframe_split", "dataframe_records")
-
-
-def _check_rows(n_rows: int) -> None:
-    if n_rows > settings.MLSERVE_MAX_PREDICT_ROWS:
-        raise HttpError(
-            413,
-            f"{n_rows} rows is more than the limit of "
-            f"{settings.MLSERVE_MAX_PREDICT_ROWS} (MLSERVE_MAX_PREDICT_ROWS).",
-        )
-
-
-_ROW_LISTS = ("instances", "inputs", "dataframe_records")
-_SLICED_BODY_BYTES = 1 << 18  # smaller bodies are parsed whole
-_SLICE_ROWS = 4096
-
-
-def _head(text: bytes) -> Any:
-    try:
-        return load_json(text)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def _sliced_layout(body: bytes) -> tuple[int, np.ndarray, int, list[Any] | None] | None:
-    """Where a body's rows are, if it is a list of rows (`instances`, `inputs`,
-    `dataframe_records`) or a `dataframe_split`: the list's brackets, the commas between its
-    rows, and the dataframe_split's columns (None for a list of rows)."""
-    found = bounds.row_list(body)
-    if found is not None:
-        opener, commas, closer = found
-        if body[closer + 1 :].strip() != b"}":
-            return None
-        head = _head(body[:opener] + b"null}")
-        if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
-            return None
-        return opener, commas, closer, None
-    found = bounds.containers(body, 3, most=4)  # dataframe_split: columns, data (and index)
-    if not found or not found[0]:
-        return None
-    openers, closers, commas = found
-    k = max(range(len(openers)), key=lambda i: closers[i] - openers[i])
-    opener, closer = openers[k], closers[k]
-    if body[opener : opener + 1] != b"[":
-        return None
-    head = _head(body[:opener] + b"null" + body[closer + 1 :])
-    split = head.get("dataframe_split") if isinstance(head, dict) and len(head) == 1 else None
-    if (
-        not isinstance(split, dict)
-        or "data" not in split
-        or split["data"] is not None  # the list taken out was not `data`
-        or not isinstance(split.get("columns"), list)
-    ):
-        return None
-    return opener, commas[(commas > opener) & (commas < closer)], closer, split["columns"]
-
-
-def _table_in_slices(served: serving.ServedVersion, body: bytes) -> dict[str, np.ndarray] | None:
-    """A large body of rows (a list of rows or a dataframe_split) as typed columns, parsed
-    _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python objects. None for
-    any other shape, or a body that fails to parse (then parsed whole, so that the error is
-    the one a whole parse gives)."""
-    layout = _sliced_layout(body)
-    if layout is None:
-        return None
-    opener, commas, closer, columns = layout
-    if not body[opener + 1 : closer].strip():
-        return None  # an empty list: the whole parse says so
-    edges = np.concatenate(([opener], commas, [closer]))
-    n_rows = len(edges) - 1
-    _check_rows(n_rows)
-
-    def slices() -> Any:
-        for i in range(0, n_rows, _SLICE_ROWS):
-            start, stop = edges[i], edges[min(i + _SLICE_ROWS, n_rows)]
-            rows = load_json(b"[" + body[start + 1 : stop] + b"]")
-            yield rows if columns is None else _split_rows(served, columns, rows, offset=i)
-
-    try:
-        return serving.rows_to_table_in_slices(served, slices(), n_rows)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def _split_rows(
-    served: serving.ServedVersion, columns: list[Any], data: list[Any], *, offset: int = 0
-) -> list[Any]:
-    """dataframe_split rows as rows_to_table takes them: positional, in feature order; or,
-    when the columns do not fit, the first row by name, so that the problems name them."""
-    for i, row in enumerate(data):
-        if not isinstance(row, list) or len(row) != len(columns):
-            raise serving.PredictionError(
-                "Every row of dataframe_split.data needs one value per column.",
-                [{"row": offset + i, "column": None, "detail": f"expected {len(columns)} values"}],
-            )
-    names = list(map(str, columns))
-    if names == list(served.feature_names):
-        return data  # already positional, in feature order
-    if sorted(names) == sorted(served.feature_names):  # reordered: positions by name
-        order = [names.index(name) for name in served.feature_names]
-        return [[row[j] for j in order] for row in data]
-    return [dict(zip(names, row, strict=True)) for row in data[:1]]
-
-
-def _rows_from_json(served: serving.ServedVersion, body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise HttpError(
-            400, f"The body must be a JSON object with one of {list(_PREDICT_FORMATS)}."
-        )
-    keys = [k for k in _PREDICT_FORMATS if k in body]
-    if len(keys) != 1 or len(body) != 1:
-        raise HttpError(
-            400,
-            f"The body must have exactly one of {list(_PREDICT_FORMATS)}; got {sorted(body)[:5]}.",
-        )
-    payload = body[keys[0]]
-    if keys[0] == "dataframe_split":
-        if (
-            not isinstance(payload, dict)
-            or not isinstance(payload.get("columns"), list)
-            or not (isinstance(payload.get("data"), list))
-        ):
-            raise HttpError(
-                400, "dataframe_split needs 'columns' (a list) and 'data' (a list of rows)."
-            )
-        _check_rows(len(payload["data"]))
-        rows = _split_rows(served, payload["columns"], payload["data"])
-        return serving.rows_to_table(served, rows)
-    if keys[0] == "inputs" and isinstance(payload, dict):
-        # Columnar inputs: {"feature": [values...], ...}, converted column by column.
-        lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
-        if len(lengths) != 1 or -1 in lengths:
-            raise HttpError(422, "Columnar inputs need a list of equal length for every column.")
-        n = lengths.pop()
-        _check_rows(n)
-        if not n:
-            raise serving.PredictionError("Send at least one row to predict.", [])
-        return serving.columns_to_table(served, payload)
-    if not isinstance(payload, list):
-        raise HttpError(400, f"{keys[0]} must be a list of rows.")
-    return serving.rows_to_table(served, payload)
 
 
 def _predict(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse:
-    # Counted, timed and offered to the prediction log (registry/monitoring/), errors too.
-    with monitoring.Observation(served, getattr(request.auth, "pk", None), "api") as seen:
-        seen.table = table = _request_table(request, served)
-        seen.result = result = serving.predict_table(served, table)
-        return HttpResponse(serving.result_json(result), content_type="application/json")
-
-
-def _check_values(body: bytes, served: serving.ServedVersion) -> None:
-    """413 for a JSON body holding more values than MLSERVE_MAX_PREDICT_ROWS rows of the
-    model's features can, counted before parsing: orjson makes an object per value."""
-    max_rows, width = settings.MLSERVE_MAX_PREDICT_ROWS, len(served.features)
-    # A row of W values has W commas in every format (W - 1 inside it, one after it); the
-    # slack (a few MB once parsed) leaves bodies with unknown columns to be named (422).
-    limit = max_rows * width + 100_000
-    if len(body) <= limit:
-        return  # a value takes at least one byte: it fits
-    values = bounds.json_values(body)
-    if values > limit:
-        raise HttpError(
-            413,
-            f"The body holds about {values:,} values: more than {max_rows:,} rows of this model's "
-            f"{width} features (MLSERVE_MAX_PREDICT_ROWS). Split it into smaller requests.",
-        )
-
-
-def _request_table(request: HttpRequest, served: serving.ServedVersion) -> dict[str, Any]:
-    """The request's rows as typed columns, in any of the accepted body formats."""
-    content_type = request.content_type or ""
-    if content_type == "text/csv":
-        try:
-            table = csvio.parse_with_schema(
-                request.body, list(served.features), max_rows=settings.MLSERVE_MAX_PREDICT_ROWS
-            ).data
-        except csvio.CSVError as exc:
-            if exc.too_large:
-                raise HttpError(413, str(exc)) from None
-            raise serving.PredictionError(
-                str(exc), [{"row": None, "column": exc.column, "detail": str(exc)}]
-            ) from None
-        table = serving.convert_columns(served, table)
-    elif content_type in ("application/json", ""):
-        _check_values(request.body, served)
-        table = None
-        if len(request.body) > _SLICED_BODY_BYTES:
-            table = _table_in_slices(served, request.body)
-        if table is None:
-            try:
-                body = load_json(request.body)
-            except orjson.JSONDecodeError as exc:
-                raise HttpError(400, f"The body is not valid JSON: {str(exc)[:200]}") from None
-            table = _rows_from_json(served, body)
-    else:
-        raise HttpError(415, "Send JSON (application/json) or CSV (text/csv).")
-    _check_rows(len(next(iter(table.values()))) if table else 0)
-    return table
+    result = serving.predict(
+        served,
+        request.body,
+        user=request.auth,
+        source="api",
+        content_type=request.content_type or "",
+    )
+    return HttpResponse(serving.result_json(result), content_type="application/json")
 
 
 @api.post(
@@ -1190,66 +952,3 @@ def get_drift(
     if not found.is_ready:
         raise services.Conflict(f"{found} is {found.status}: it has no drift report until ready.")
     return drift.report(found, days=query.days, max_rows=query.max_rows)
-
-
-# The prediction hot path -----------------------------------------------------------------
-# mlsite/urls.py routes the two predict paths here, ahead of ninja's router: the same
-# authentication (AUTH) and the same documented functions above, without ninja's
-# per-request parameter machinery, which costs more than the prediction itself.
-
-
-def _authenticate(request: HttpRequest) -> Any:
-    """AUTH's rules, reading the bearer token straight from META (request.headers is slow)."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header[:7].lower() == "bearer ":
-        bearer = tokens.authenticate(header[7:].strip())
-        if bearer is not None:
-            return bearer.user
-    if not hasattr(request, "session"):
-        return None  # the token prediction stack (mlsite/wsgi.py): no cookie, no session
-    return AUTH[1](request)  # a browser session, with its CSRF check
-
-
-def _version_query(request: HttpRequest) -> int | None:
-    raw = request.GET.get("version")
-    if raw is None:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_VERSION:
-        raise services.InvalidInput(
-            f"?version={raw[:20]!r} is not a version number.", {"version": "Use 1, 2, 3..."}
-        )
-    return int(raw)
-
-
-@csrf_exempt
-def predict_endpoint(request: HttpRequest, name: str, version: int | None = None) -> HttpResponse:
-    if request.method != "POST":
-        return problem(405, "Use POST to predict.", headers={"Allow": "POST"})
-    try:
-        request.auth = _authenticate(request)
-        if request.auth is None:
-            monitoring.unresolved(401)
-            return problem(401, "Send a valid API token: Authorization: Bearer <token>.")
-        if version is not None:
-            if not 1 <= version <= MAX_VERSION:
-                raise services.InvalidInput(
-                    f"{version} is not a version number.", {"version": "Use 1, 2, 3..."}
-                )
-            return predict_version(request, name, version)
-        if not request.META.get("QUERY_STRING"):  # the usual case: no QueryDict to build
-            return predict(request, name)
-        return predict(
-            request, name, version=_version_query(request), alias=request.GET.get("alias")
-        )
-    except services.RegistryError as exc:
-        monitoring.unresolved(exc.status, exc)  # unless counted against its version
-        return _registry_error(request, exc)
-    except HttpError as exc:
-        monitoring.unresolved(exc.status_code, exc)
-        return problem(exc.status_code, exc.message)
-
-
-hot_urls = [
-    path("api/v1/models/<str:name>/predict", predict_endpoint),
-    path("api/v1/models/<str:name>/versions/<int:version>/predict", predict_endpoint),
-]

@@ -1,10 +1,10 @@
 """Serving metrics for Prometheus (`/metrics`) and the observation of each prediction.
 
-Every prediction request through the serving path (the API's hot path, the version page's
-forms, the admin's predict page) runs inside an `Observation`, which on the way out counts it
-in the Prometheus metrics (registry/monitoring/metrics.py; labels from the ServedVersion already
-resolved: no database) and hands it to the prediction log (registry/monitoring/predlog.py: an append
-to a deque).
+Every prediction request through the serving entry (registry.serving.predict: the API, the
+version page's forms, batch CSV, the admin's predict page) runs inside an `Observation`, which
+on the way out counts it in the Prometheus metrics (registry/monitoring/metrics.py; labels
+from the ServedVersion already resolved: no database) and hands it to the prediction log
+(registry/monitoring/predlog.py: an append to a deque).
 
 Under gunicorn the metrics are multiprocess-safe: gunicorn.conf.py points
 PROMETHEUS_MULTIPROC_DIR at a fresh directory before any worker imports prometheus_client,

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any, TypeVar
 
-import numpy as np
 from csp.constants import NONE, UNSAFE_INLINE
 from csp.decorators import csp
 from django.conf import settings
@@ -30,7 +29,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from registry import cards, csvio, monitoring, selectors, services, serving, tokens, transfer
+from registry import cards, selectors, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, DECOMPOSITION
 from registry.errors import NotFound
 from registry.models import ApiToken, Dataset, ModelVersion, RegisteredModel
@@ -592,9 +591,7 @@ def version_predict(request: HttpRequest, name: str, version: int) -> HttpRespon
     if form.is_valid():
         try:
             served = serving.resolve(name, version=version)
-            with monitoring.Observation(served, request.user.pk, "page") as seen:
-                seen.table = table = serving.rows_to_table(served, [form.row()])
-                seen.result = result = serving.predict_table(served, table)
+            result = serving.predict(served, [form.row()], user=request.user, source="page")
             prediction = _prediction(found, result)
         except serving.PredictionError as exc:
             _problems_to_fields(form, exc)
@@ -603,53 +600,6 @@ def version_predict(request: HttpRequest, name: str, version: int) -> HttpRespon
         except serving.ArtifactError as exc:
             form.add_error(None, f"This version cannot be used: {exc}")
     return _render_version(request, found, predict_form=form, prediction=prediction)
-
-
-def _unique(name: str, taken: list[str]) -> str:
-    candidate, n = name, 2
-    while candidate in taken:
-        candidate, n = f"{name}_{n}", n + 1
-    return candidate
-
-
-def _prediction_columns(
-    served: serving.ServedVersion, result: dict[str, Any]
-) -> list[tuple[str, list[Any]]]:
-    predictions = result["predictions"]
-    if served.kind == DECOMPOSITION:
-        components = np.round(np.asarray(predictions, dtype=float), 6)
-        return [
-            (f"component_{j + 1}", components[:, j].tolist()) for j in range(components.shape[1])
-        ]
-    label = "cluster" if served.kind == CLUSTERING else "prediction"
-    columns = [(label, list(predictions))]
-    if result.get("probabilities") is not None:
-        probabilities = np.round(np.asarray(result["probabilities"]), 6)
-        for j, name in enumerate(result["classes"]):
-            columns.append((f"probability_{name}", probabilities[:, j].tolist()))
-    return columns
-
-
-def predict_csv(
-    served: serving.ServedVersion, data: bytes, seen: monitoring.Observation | None = None
-) -> bytes:
-    """The uploaded CSV, unchanged, with the prediction (and probability) columns added."""
-    limit = settings.MLSERVE_MAX_PREDICT_ROWS
-    table = csvio.parse_with_schema(data, list(served.features), max_rows=limit)
-    header, cells = table.columns, table.cells  # the text, echoed as sent
-    features = {f["name"]: table.data[f["name"]] for f in served.features}
-    if seen is not None:  # for the prediction log
-        seen.table = features
-    result = serving.predict_table(served, features)
-    if seen is not None:
-        seen.result = result
-    columns = list(header)
-    values: dict[str, Any] = {name: cells[:, i] for i, name in enumerate(header)}
-    for name, column in _prediction_columns(served, result):
-        name = _unique(name, columns)
-        columns.append(name)
-        values[name] = column
-    return csvio.write_csv(columns, values)
 
 
 def _download_name(filename: str, version: ModelVersion) -> str:
@@ -669,10 +619,7 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
         upload = form.cleaned_data["file"]
         try:
             served = serving.resolve(name, version=version)
-            with monitoring.Observation(served, request.user.pk, "batch") as seen:
-                body = predict_csv(served, upload.read(), seen)
-        except csvio.CSVError as exc:
-            form.add_error("file", str(exc))
+            body = serving.predict_csv(served, upload.read(), user=request.user)
         except RegistryError as exc:
             form.add_error("file", exc.message)
         except serving.ArtifactError as exc:

@@ -79,7 +79,7 @@ def test_it_refuses_to_serve_a_model_bigger_than_the_model_memory(
     loaded = serving.pipeline_cache().bytes
     # The servers' budget shrinks below the model (a restart with a smaller setting).
     settings.MLSERVE_MODEL_CACHE_MB = 1
-    monkeypatch.setattr(serving, "_cache", None)
+    monkeypatch.setattr(serving.cache, "_cache", None)
     for _ in range(2):
         response = owner_api.post("/models/knn/predict", row)
         problem = assert_problem(response, 507)

@@ -1,12 +1,11 @@
-"""A large list of rows is parsed a slice at a time (registry/api/v1.py, _table_in_slices):
+"""A large list of rows is parsed a slice at a time (registry/serving/bodies.py, _table_in_slices):
 every answer, success or refusal, is the one the whole parse gives."""
 
 import json
 
 import pytest
 
-from registry import serving
-from registry.api import v1 as api
+from registry.serving import bodies
 from tests.api.test_predict import NAMES, churn  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
@@ -87,14 +86,14 @@ SLICED = {
 @pytest.mark.parametrize("name", sorted(BODIES))
 def test_it_answers_as_the_whole_parse_does(owner_api, churn, monkeypatch, name):  # noqa: F811
     body = BODIES[name].encode()
-    monkeypatch.setattr(api, "_SLICED_BODY_BYTES", 10**9)
+    monkeypatch.setattr(bodies, "_SLICED_BODY_BYTES", 10**9)
     whole = owner_api.post("/models/churn/predict", body)
-    monkeypatch.setattr(api, "_SLICED_BODY_BYTES", 0)
-    monkeypatch.setattr(api, "_SLICE_ROWS", 3)
+    monkeypatch.setattr(bodies, "_SLICED_BODY_BYTES", 0)
+    monkeypatch.setattr(bodies, "_SLICE_ROWS", 3)
     calls = []
-    original = serving.rows_to_table_in_slices
+    original = bodies.rows_to_table_in_slices
     monkeypatch.setattr(
-        serving, "rows_to_table_in_slices", lambda *a: calls.append(1) or original(*a)
+        bodies, "rows_to_table_in_slices", lambda *a: calls.append(1) or original(*a)
     )
     sliced = owner_api.post("/models/churn/predict", body)
     assert bool(calls) == (name in SLICED), calls

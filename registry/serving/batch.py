@@ -1,0 +1,53 @@
+"""Batch prediction of an uploaded CSV: the file, unchanged, with the prediction columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from registry import csvio
+from registry.algorithms import CLUSTERING, DECOMPOSITION
+from registry.serving.bodies import CsvUpload
+from registry.serving.predict import predict
+from registry.serving.resolve import ServedVersion
+
+
+def _unique(name: str, taken: list[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
+def prediction_columns(
+    served: ServedVersion, result: dict[str, Any]
+) -> list[tuple[str, list[Any]]]:
+    predictions = result["predictions"]
+    if served.kind == DECOMPOSITION:
+        components = np.round(np.asarray(predictions, dtype=float), 6)
+        return [
+            (f"component_{j + 1}", components[:, j].tolist()) for j in range(components.shape[1])
+        ]
+    label = "cluster" if served.kind == CLUSTERING else "prediction"
+    columns = [(label, list(predictions))]
+    if result.get("probabilities") is not None:
+        probabilities = np.round(np.asarray(result["probabilities"]), 6)
+        for j, name in enumerate(result["classes"]):
+            columns.append((f"probability_{name}", probabilities[:, j].tolist()))
+    return columns
+
+
+def predict_csv(served: ServedVersion, data: bytes, *, user: Any, source: str = "batch") -> bytes:
+    """The uploaded CSV, unchanged, with the prediction (and probability) columns added."""
+    upload = CsvUpload(data)
+    result = predict(served, upload, user=user, source=source)
+    assert upload.read is not None  # read by predict
+    header, cells = upload.read.columns, upload.read.cells  # the text, echoed as sent
+    columns = list(header)
+    values: dict[str, Any] = {name: cells[:, i] for i, name in enumerate(header)}
+    for name, column in prediction_columns(served, result):
+        name = _unique(name, columns)
+        columns.append(name)
+        values[name] = column
+    return csvio.write_csv(columns, values)

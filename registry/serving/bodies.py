@@ -1,0 +1,522 @@
+"""Request bodies -> typed tables: the one place that reads what a caller sent to predict.
+
+Every JSON format (`instances`, `inputs` by row or by column, `dataframe_split`,
+`dataframe_records`) and CSV end in one row normaliser, so a row predicts the same whatever
+format carried it. Bodies are bounded before they are built: the row limit
+(MLSERVE_MAX_PREDICT_ROWS), a count of JSON values before parsing, and a large list of rows
+parsed a slice at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import orjson
+from django.conf import settings
+
+from registry import bounds, csvio
+from registry.errors import InvalidInput, RegistryError, TooLarge
+from registry.serving.resolve import ServedVersion
+
+
+class PredictionError(InvalidInput):
+    """Rows that do not fit the model's input schema; `problems` lists row/column/detail."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class MalformedBody(RegistryError):
+    """A body that is not one of the accepted shapes (400)."""
+
+    status = 400
+
+
+class UnsupportedMediaType(RegistryError):
+    status = 415
+
+
+def check_rows(n_rows: int) -> None:
+    """TooLarge (413) for more rows than MLSERVE_MAX_PREDICT_ROWS."""
+    if n_rows > settings.MLSERVE_MAX_PREDICT_ROWS:
+        raise TooLarge(
+            f"{n_rows} rows is more than the limit of {settings.MLSERVE_MAX_PREDICT_ROWS} "
+            "(MLSERVE_MAX_PREDICT_ROWS)."
+        )
+
+
+# JSON ----------------------------------------------------------------------------------
+
+
+def _holds_nul(value: Any) -> bool:
+    stack = [value]  # a loop, not recursion: orjson nests deeper than Python's stack allows
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                return True
+            stack.extend(item.values())
+    return False
+
+
+def load_json(body: bytes) -> Any:
+    """The one JSON reader of the API and of predict bodies: strict (orjson: no NaN, no
+    Infinity, no number too large for a double), and no NUL character in any string or key
+    (422): PostgreSQL can neither store nor compare text holding one. JSON can spell a NUL
+    only as the escape \\u0000, so the walk over the parsed value runs only for the rare body
+    whose bytes hold that escape."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("Not enough memory"):  # orjson's word for a failed allocation
+            raise MemoryError(str(exc)) from None
+        raise
+    if b"\\u0000" in body and _holds_nul(data):
+        raise InvalidInput(
+            "The body holds a NUL character (\\u0000) in a string: it is not accepted in any "
+            "value or name."
+        )
+    return data
+
+
+# One normaliser for every body format: a JSON string is read as the same cell of a CSV
+# would be (csvio.clean_text: blanks stripped, "", "NA", "n/a", "nan", "null", "?" in any
+# case missing), so a row predicts the same whatever format carried it, and a cell's
+# meaning never depends on the other rows (the numpy fast path reads "nan" as missing too).
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return np.nan
+    if isinstance(value, (int, float)):  # bools too: numpy reads true as 1.0
+        value = float(value)
+        return value if np.isfinite(value) else None
+    if isinstance(value, str):
+        text = csvio.clean_text(value)
+        if text is None:
+            return np.nan
+        try:
+            parsed = float(text)
+        except ValueError:
+            return None
+        return None if np.isinf(parsed) else parsed  # a NaN spelling is missing, as in CSV
+    return None
+
+
+def _category(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return csvio.clean_text(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise TypeError
+
+
+def _problem(row: int, column: str | None, detail: str) -> dict[str, Any]:
+    return {"row": row, "column": column, "detail": detail}
+
+
+def rows_to_table(served: ServedVersion, rows: list[Any]) -> dict[str, np.ndarray]:
+    """Positional lists or named dicts -> typed columns; every problem is reported."""
+    if not isinstance(rows, list) or not rows:
+        raise PredictionError("Send at least one row to predict.", [])
+    check_rows(len(rows))
+    if served.all_numeric and type(rows[0]) is list:
+        try:  # the common case in one C call: positional rows of plain numbers
+            values = np.asarray(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            values = None
+        if values is not None and values.shape == (len(rows), len(served.feature_names)):
+            if not np.isinf(values).any():
+                return {name: values[:, j] for j, name in enumerate(served.feature_names)}
+    grid = _grid(served, rows)
+    if grid is None:
+        raise_row_problems(served, rows)
+    return convert_columns(
+        served, {name: grid[:, j] for j, name in enumerate(served.feature_names)}
+    )
+
+
+def rows_to_table_in_slices(
+    served: ServedVersion, slices: Iterable[list[Any]], n_rows: int
+) -> dict[str, np.ndarray]:
+    """rows_to_table over a request's rows a slice at a time, into columns allocated once:
+    only one slice's Python objects (a list or dict per row) exist at any moment."""
+    table = {
+        f["name"]: np.empty(n_rows, dtype=np.float64 if f["type"] == "number" else object)
+        for f in served.features
+    }
+    # One string object per distinct category value, not one per row: the table outlives
+    # the slices, and most rows repeat a few values.
+    distinct: dict[str, dict[Any, Any]] = {
+        name: {} for name, c in table.items() if c.dtype == object
+    }
+    done, shape = 0, None
+    for rows in slices:
+        first = type(rows[0]) if rows and isinstance(rows[0], (dict, list)) else None
+        shape = shape or first
+        if first is not None and first is not shape:
+            said = "an object of named values" if shape is dict else "a list of values"
+            problems = [
+                _problem(done, None, f"row 0 is {said}: every row must have the same shape")
+            ]
+            raise PredictionError(_summary(problems), problems)
+        try:
+            part = rows_to_table(served, rows)
+        except PredictionError as exc:
+            if not exc.problems or not done:
+                raise
+            problems = [{**p, "row": p["row"] + done} for p in exc.problems]
+            raise PredictionError(_summary(problems), problems) from None
+        for name, column in part.items():
+            if name in distinct:
+                seen = distinct[name]
+                column = [seen.setdefault(value, value) for value in column]
+            table[name][done : done + len(rows)] = column
+        done += len(rows)
+    return table
+
+
+def columns_to_table(served: ServedVersion, columns: dict[str, list[Any]]) -> dict[str, np.ndarray]:
+    """Columnar values ({feature: [values...]}, all of one length) -> typed columns, without
+    a Python object per row. Columns that are not exactly the features: their first row's
+    problems are reported (by name)."""
+    if columns.keys() != set(served.feature_names):
+        raise_row_problems(served, [{k: v[0] for k, v in columns.items()}])
+    return convert_columns(served, {name: _object_column(columns[name]) for name in columns})
+
+
+def _object_column(values: list[Any]) -> np.ndarray:
+    # An object array, not np.asarray: one long string would make a fixed-width string
+    # array as wide as it for every row.
+    column = np.empty(len(values), dtype=object)
+    try:
+        column[:] = values
+    except ValueError:  # values that are lists: one by one
+        for i, value in enumerate(values):
+            column[i] = value
+    return column
+
+
+def _grid(served: ServedVersion, rows: list[Any]) -> np.ndarray | None:
+    """Rows as an (n, n_features) object array in feature order, or None if any row is off."""
+    names = served.feature_names
+    width = len(names)
+    if type(rows[0]) is dict:
+        keys = frozenset(names)
+        if not all(type(r) is dict and r.keys() == keys for r in rows):
+            return None
+        getter = itemgetter(*names)
+        rows = [getter(r) for r in rows] if width > 1 else [[getter(r)] for r in rows]
+    elif not all(type(r) is list and len(r) == width for r in rows):
+        return None
+    grid = np.empty((len(rows), width), dtype=object)
+    try:
+        grid[:] = rows
+    except ValueError:  # a value that is itself a list: report it cell by cell
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                grid[i, j] = value
+    return grid
+
+
+def raise_row_problems(served: ServedVersion, rows: list[Any]) -> None:
+    """Name every row that is not a list of the right length or an object with the features."""
+    names = list(served.feature_names)
+    problems: list[dict[str, Any]] = []
+    # One request, one row shape: the first row's (objects by name or lists by position).
+    shape = type(rows[0]) if isinstance(rows[0], (dict, list)) else None
+    for i, row in enumerate(rows):
+        if shape is not None and isinstance(row, (dict, list)) and type(row) is not shape:
+            first = "an object of named values" if shape is dict else "a list of values"
+            problems.append(
+                _problem(i, None, f"row 0 is {first}: every row must have the same shape")
+            )
+        elif isinstance(row, dict):
+            unknown = [k for k in row if k not in names]
+            missing = [n for n in names if n not in row]
+            problems += [
+                _problem(i, str(k), f"unknown column; expected {names}") for k in unknown[:5]
+            ]
+            problems += [_problem(i, k, "missing column") for k in missing[:5]]
+        elif isinstance(row, list):
+            if len(row) != len(names):
+                problems.append(
+                    _problem(
+                        i, None, f"has {len(row)} values; the model expects {len(names)}: {names}"
+                    )
+                )
+        else:
+            problems.append(_problem(i, None, "a row must be a list of values or an object"))
+        if len(problems) >= 20:
+            break
+    if not problems:  # _grid refused the rows for a reason not named above
+        problems.append(_problem(0, None, "the rows do not fit the model's input schema"))
+    raise PredictionError(_summary(problems), problems)
+
+
+def _numbers(values: np.ndarray | list[Any]) -> np.ndarray | None:
+    """The common case in one numpy call: every value a finite number, None or a numeric string."""
+    try:
+        column = np.asarray(values).astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isinf(column).any() else column
+
+
+def convert_columns(
+    served: ServedVersion, raw: dict[str, list[Any] | np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Raw column values -> float64 (numbers, NaN = missing) or object str (categories)."""
+    table: dict[str, np.ndarray] = {}
+    problems: list[dict[str, Any]] = []
+    for feature in served.features:
+        name = feature["name"]
+        values = raw[name]
+        if feature["type"] == "number":
+            if isinstance(values, np.ndarray) and values.dtype == np.float64:
+                table[name] = values
+                continue
+            column = _numbers(values)
+            if column is None:
+                converted = [_number(v) for v in values]
+                for i, v in enumerate(converted):
+                    if v is None and len(problems) < 20:
+                        problems.append(_problem(i, name, f"{values[i]!r} is not a finite number"))
+                column = np.array([np.nan if v is None else v for v in converted], dtype=np.float64)
+            table[name] = column
+        else:
+            column = np.empty(len(values), dtype=object)
+            for i, v in enumerate(values):
+                try:
+                    column[i] = _category(v)
+                except TypeError:
+                    if len(problems) < 20:
+                        problems.append(_problem(i, name, f"{v!r} is not a category value"))
+            table[name] = column
+    if problems:
+        raise PredictionError(_summary(problems), problems)
+    return table
+
+
+def _summary(problems: list[dict[str, Any]]) -> str:
+    first = problems[0]
+    where = f"row {first['row']}" + (f", column {first['column']!r}" if first["column"] else "")
+    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    return f"The input does not fit the model: {where}: {first['detail']}{more}."
+
+
+# Request bodies ------------------------------------------------------------------------
+
+_PREDICT_FORMATS = ("instances", "inputs", "dataframe_split", "dataframe_records")
+
+
+_ROW_LISTS = ("instances", "inputs", "dataframe_records")
+_SLICED_BODY_BYTES = 1 << 18  # smaller bodies are parsed whole
+_SLICE_ROWS = 4096
+
+
+def _head(text: bytes) -> Any:
+    try:
+        return load_json(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _sliced_layout(body: bytes) -> tuple[int, np.ndarray, int, list[Any] | None] | None:
+    """Where a body's rows are, if it is a list of rows (`instances`, `inputs`,
+    `dataframe_records`) or a `dataframe_split`: the list's brackets, the commas between its
+    rows, and the dataframe_split's columns (None for a list of rows)."""
+    found = bounds.row_list(body)
+    if found is not None:
+        opener, commas, closer = found
+        if body[closer + 1 :].strip() != b"}":
+            return None
+        head = _head(body[:opener] + b"null}")
+        if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
+            return None
+        return opener, commas, closer, None
+    found = bounds.containers(body, 3, most=4)  # dataframe_split: columns, data (and index)
+    if not found or not found[0]:
+        return None
+    openers, closers, commas = found
+    k = max(range(len(openers)), key=lambda i: closers[i] - openers[i])
+    opener, closer = openers[k], closers[k]
+    if body[opener : opener + 1] != b"[":
+        return None
+    head = _head(body[:opener] + b"null" + body[closer + 1 :])
+    split = head.get("dataframe_split") if isinstance(head, dict) and len(head) == 1 else None
+    if (
+        not isinstance(split, dict)
+        or "data" not in split
+        or split["data"] is not None  # the list taken out was not `data`
+        or not isinstance(split.get("columns"), list)
+    ):
+        return None
+    return opener, commas[(commas > opener) & (commas < closer)], closer, split["columns"]
+
+
+def _table_in_slices(served: ServedVersion, body: bytes) -> dict[str, np.ndarray] | None:
+    """A large body of rows (a list of rows or a dataframe_split) as typed columns, parsed
+    _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python objects. None for
+    any other shape, or a body that fails to parse (then parsed whole, so that the error is
+    the one a whole parse gives)."""
+    layout = _sliced_layout(body)
+    if layout is None:
+        return None
+    opener, commas, closer, columns = layout
+    if not body[opener + 1 : closer].strip():
+        return None  # an empty list: the whole parse says so
+    edges = np.concatenate(([opener], commas, [closer]))
+    n_rows = len(edges) - 1
+    check_rows(n_rows)
+
+    def slices() -> Any:
+        for i in range(0, n_rows, _SLICE_ROWS):
+            start, stop = edges[i], edges[min(i + _SLICE_ROWS, n_rows)]
+            rows = load_json(b"[" + body[start + 1 : stop] + b"]")
+            yield rows if columns is None else _split_rows(served, columns, rows, offset=i)
+
+    try:
+        return rows_to_table_in_slices(served, slices(), n_rows)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _split_rows(
+    served: ServedVersion, columns: list[Any], data: list[Any], *, offset: int = 0
+) -> list[Any]:
+    """dataframe_split rows as rows_to_table takes them: positional, in feature order; or,
+    when the columns do not fit, the first row by name, so that the problems name them."""
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise PredictionError(
+                "Every row of dataframe_split.data needs one value per column.",
+                [{"row": offset + i, "column": None, "detail": f"expected {len(columns)} values"}],
+            )
+    names = list(map(str, columns))
+    if names == list(served.feature_names):
+        return data  # already positional, in feature order
+    if sorted(names) == sorted(served.feature_names):  # reordered: positions by name
+        order = [names.index(name) for name in served.feature_names]
+        return [[row[j] for j in order] for row in data]
+    return [dict(zip(names, row, strict=True)) for row in data[:1]]
+
+
+def _rows_from_json(served: ServedVersion, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise MalformedBody(f"The body must be a JSON object with one of {list(_PREDICT_FORMATS)}.")
+    keys = [k for k in _PREDICT_FORMATS if k in body]
+    if len(keys) != 1 or len(body) != 1:
+        raise MalformedBody(
+            f"The body must have exactly one of {list(_PREDICT_FORMATS)}; got {sorted(body)[:5]}."
+        )
+    payload = body[keys[0]]
+    if keys[0] == "dataframe_split":
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("columns"), list)
+            or not (isinstance(payload.get("data"), list))
+        ):
+            raise MalformedBody(
+                "dataframe_split needs 'columns' (a list) and 'data' (a list of rows)."
+            )
+        check_rows(len(payload["data"]))
+        rows = _split_rows(served, payload["columns"], payload["data"])
+        return rows_to_table(served, rows)
+    if keys[0] == "inputs" and isinstance(payload, dict):
+        # Columnar inputs: {"feature": [values...], ...}, converted column by column.
+        lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
+        if len(lengths) != 1 or -1 in lengths:
+            raise InvalidInput("Columnar inputs need a list of equal length for every column.")
+        n = lengths.pop()
+        check_rows(n)
+        if not n:
+            raise PredictionError("Send at least one row to predict.", [])
+        return columns_to_table(served, payload)
+    if not isinstance(payload, list):
+        raise MalformedBody(f"{keys[0]} must be a list of rows.")
+    return rows_to_table(served, payload)
+
+
+def _check_values(body: bytes, served: ServedVersion) -> None:
+    """413 for a JSON body holding more values than MLSERVE_MAX_PREDICT_ROWS rows of the
+    model's features can, counted before parsing: orjson makes an object per value."""
+    max_rows, width = settings.MLSERVE_MAX_PREDICT_ROWS, len(served.features)
+    # A row of W values has W commas in every format (W - 1 inside it, one after it); the
+    # slack (a few MB once parsed) leaves bodies with unknown columns to be named (422).
+    limit = max_rows * width + 100_000
+    if len(body) <= limit:
+        return  # a value takes at least one byte: it fits
+    values = bounds.json_values(body)
+    if values > limit:
+        raise TooLarge(
+            f"The body holds about {values:,} values: more than {max_rows:,} rows of this model's "
+            f"{width} features (MLSERVE_MAX_PREDICT_ROWS). Split it into smaller requests.",
+        )
+
+
+def csv_table(served: ServedVersion, data: bytes) -> csvio.Table:
+    """A CSV body read against the version's input schema (its columns by name)."""
+    try:
+        return csvio.parse_with_schema(
+            data, list(served.features), max_rows=settings.MLSERVE_MAX_PREDICT_ROWS
+        )
+    except csvio.CSVError as exc:
+        if exc.too_large:
+            raise TooLarge(str(exc)) from None
+        raise PredictionError(
+            str(exc), [{"row": None, "column": exc.column, "detail": str(exc)}]
+        ) from None
+
+
+@dataclass
+class CsvUpload:
+    """A CSV file predicted whole whose cells the caller echoes back (batch prediction):
+    `read` holds the parsed file once it is read."""
+
+    data: bytes
+    read: csvio.Table | None = None
+
+
+def upload_table(served: ServedVersion, upload: CsvUpload) -> dict[str, np.ndarray]:
+    upload.read = csv_table(served, upload.data)
+    return convert_columns(served, upload.read.data)
+
+
+def request_table(
+    served: ServedVersion, body: bytes, content_type: str = "application/json"
+) -> dict[str, np.ndarray]:
+    """A request body's rows as typed columns, in any of the accepted formats."""
+    if content_type == "text/csv":
+        table = convert_columns(served, csv_table(served, body).data)
+    elif content_type in ("application/json", ""):
+        _check_values(body, served)
+        table = None
+        if len(body) > _SLICED_BODY_BYTES:
+            table = _table_in_slices(served, body)
+        if table is None:
+            try:
+                parsed = load_json(body)
+            except orjson.JSONDecodeError as exc:
+                raise MalformedBody(f"The body is not valid JSON: {str(exc)[:200]}") from None
+            table = _rows_from_json(served, parsed)
+    else:
+        raise UnsupportedMediaType("Send JSON (application/json) or CSV (text/csv).")
+    check_rows(len(next(iter(table.values()))) if table else 0)
+    return table

@@ -1,0 +1,115 @@
+"""THE predict entry: `predict(served, body, *, user, source)` for the API, the pages, the
+admin and batch CSV. It reads the body (serving/bodies.py), bounds the rows and the cost,
+predicts with the cached pipeline, and observes the request (metrics and the prediction
+log, registry/monitoring/), errors included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+from django.conf import settings
+
+from registry import monitoring
+from registry.algorithms import ALGORITHMS, CLASSIFIER, DECOMPOSITION
+from registry.errors import TooLarge
+from registry.serving import bodies
+from registry.serving.cache import loaded_bytes, pipeline_cache
+from registry.serving.resolve import ServedVersion
+
+Body = bytes | list[Any] | dict[str, np.ndarray] | bodies.CsvUpload
+
+
+def predict(
+    served: ServedVersion,
+    body: Body,
+    *,
+    user: Any,
+    source: str,
+    content_type: str = "application/json",
+) -> dict[str, Any]:
+    """Predictions for `body`: request bytes (JSON in any accepted format, or CSV with
+    content_type="text/csv"), a list of rows (by position or by name), a typed table, or a
+    CsvUpload (its cells kept for the caller). `source` names the caller in the log."""
+    with monitoring.Observation(served, getattr(user, "pk", None), source) as seen:
+        seen.table = table = _table(served, body, content_type)
+        seen.result = result = predict_table(served, table)
+    return result
+
+
+def _table(served: ServedVersion, body: Body, content_type: str) -> dict[str, np.ndarray]:
+    if isinstance(body, bytes):
+        return bodies.request_table(served, body, content_type)
+    if isinstance(body, list):
+        return bodies.rows_to_table(served, body)
+    if isinstance(body, bodies.CsvUpload):
+        return bodies.upload_table(served, body)
+    bodies.check_rows(len(next(iter(body.values()))) if body else 0)
+    return body
+
+
+def row_cost(served: ServedVersion, pipeline: Any) -> int:
+    """Estimated work of predicting one row (algorithms.py's row_cost, plus reading it)."""
+    model = pipeline.steps[-1][1]
+    algorithm = ALGORITHMS.get(served.algorithm)
+    cost = algorithm.row_cost(model) if algorithm else loaded_bytes(model) // 8
+    return max(1, cost + len(served.features))
+
+
+def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
+    """TooLarge (413) for a request whose estimated cost is over MLSERVE_MAX_PREDICT_COST,
+    before any of it runs: one request must not hold a web worker for a minute."""
+    budget = settings.MLSERVE_MAX_PREDICT_COST
+    per_row = row_cost(served, pipeline)
+    if not budget or n_rows * per_row <= budget:
+        return
+    fits = budget // per_row
+    advice = (
+        f"split it into requests of at most {fits:,} rows"
+        if fits
+        else "even one row is over it: ask the operator to raise it"
+    )
+    raise TooLarge(
+        f"Predicting {n_rows:,} rows with {served.model} version {served.version} would cost "
+        f"about {n_rows * per_row:.2g} operations, over the budget of {budget:.2g} "
+        f"(MLSERVE_MAX_PREDICT_COST): {advice}."
+    )
+
+
+def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Predictions (and class probabilities) for a typed table.
+
+    Numeric outputs stay numpy arrays: turning 10,000 rows into Python floats costs more
+    than the prediction. Use `result_json` (or `.tolist()`) to serialise them.
+    """
+    pipeline = pipeline_cache().get(served)
+    check_cost(served, pipeline, len(next(iter(table.values()))) if table else 0)
+    features = pipeline.steps[0][1].transform(table)  # preprocessing once, then the model
+    model = pipeline.steps[-1][1]
+    result: dict[str, Any] = {"model": {"name": served.model, "version": served.version}}
+    if served.kind == DECOMPOSITION:
+        result["predictions"] = model.transform(features)
+        return result
+    probabilities = None
+    if served.kind == CLASSIFIER and hasattr(model, "predict_proba"):
+        predicted, probabilities = model.predict_with_proba(features)
+    else:
+        predicted = model.predict(features)
+    # Labels that are strings (object arrays) become lists; numbers stay arrays.
+    result["predictions"] = predicted.tolist() if predicted.dtype == object else predicted
+    if probabilities is not None:
+        result["probabilities"] = probabilities
+        result["classes"] = list(served.classes) if served.classes is not None else None
+    return result
+
+
+def result_json(result: dict[str, Any]) -> bytes:
+    """JSON bytes of a prediction result; numpy arrays written directly, NaN as null."""
+    return orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def predict_rows(served: ServedVersion, rows: list[Any]) -> dict[str, Any]:
+    """predict_table for a list of rows, unobserved (tests and checks, not requests)."""
+    return predict_table(served, bodies.rows_to_table(served, rows))

@@ -1,0 +1,100 @@
+"""Which ready version a model name serves right now (name + version or alias -> version).
+
+Resolution is cached per process for RESOLVE_TTL_S, so a moved alias is served everywhere
+within about a second without a database round trip per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from registry.algorithms import ALGORITHMS
+from registry.errors import Conflict, NotFound
+from registry.models import Alias, ModelVersion, RegisteredModel
+from registry.ttl import MISSING, TTLCache
+
+RESOLVE_TTL_S = 1.0
+DEFAULT_ALIAS = "production"
+
+
+@dataclass(frozen=True)
+class ServedVersion:
+    """What serving needs to know about a ready version (no bytes)."""
+
+    id: int
+    model: str
+    owner_id: int
+    version: int
+    algorithm: str
+    kind: str
+    features: tuple[dict[str, Any], ...]
+    classes: tuple[Any, ...] | None
+    artifact_sha256: str
+    feature_names: tuple[str, ...]
+    all_numeric: bool
+
+
+_resolved = TTLCache(RESOLVE_TTL_S)
+
+
+def _served(version: ModelVersion, model: RegisteredModel) -> ServedVersion:
+    return ServedVersion(
+        id=version.pk,
+        model=model.name,
+        owner_id=model.owner_id,
+        version=version.version,
+        algorithm=version.algorithm,
+        kind=ALGORITHMS[version.algorithm].kind if version.algorithm in ALGORITHMS else "unknown",
+        features=tuple(version.features),
+        classes=tuple(version.classes) if version.classes is not None else None,
+        artifact_sha256=version.artifact_sha256,
+        feature_names=tuple(f["name"] for f in version.features),
+        all_numeric=all(f["type"] == "number" for f in version.features),
+    )
+
+
+def _lookup(name: str, version: int | None, alias: str | None) -> ServedVersion:
+    model = RegisteredModel.objects.filter(name=name).first()
+    if model is None:
+        raise NotFound(f"There is no model named {name!r}.")
+    fields = ("pk", "version", "algorithm", "features", "classes", "artifact_sha256", "status")
+    if version is not None:
+        found = model.versions.filter(version=version).only(*fields).first()
+        if found is None:
+            raise NotFound(f"{name} has no version {version}.")
+    elif alias is not None:
+        link = Alias.objects.filter(model=model, name=alias).select_related("version").first()
+        if link is None:
+            raise NotFound(f"{name} has no alias {alias!r}.")
+        found = link.version
+    else:
+        link = (
+            Alias.objects.filter(model=model, name=DEFAULT_ALIAS).select_related("version").first()
+        )
+        found = (
+            link.version
+            if link
+            else (model.versions.filter(status=ModelVersion.Status.READY).only(*fields).first())
+        )
+        if found is None:
+            raise Conflict(f"{name} has no ready version yet: wait for its training to finish.")
+    if found.status != ModelVersion.Status.READY:
+        raise Conflict(f"{name} version {found.version} is {found.status}, not ready.")
+    return _served(found, model)
+
+
+def resolve(name: str, *, version: int | None = None, alias: str | None = None) -> ServedVersion:
+    """The ready version that `name` (optionally at a version or alias) serves right now."""
+    key = (name, version, alias)
+    hit = _resolved.get(key)
+    if hit is not MISSING:
+        return hit
+    served = _lookup(name, version, alias)
+    _resolved.set(key, served)
+    return served
+
+
+def forget_resolutions() -> None:
+    """Drop this process's resolution cache (tests, and after local alias changes)."""
+    _resolved.clear()
