@@ -176,6 +176,27 @@ def install_trained(trained: dict, *, owner, dataset, name: str = "churn"):
     return ModelVersion.objects.select_related("model").get(pk=version.pk)
 
 
+# (dataset sha256, algorithm, target, spec) -> the fields its training wrote (train_once).
+_TRAINED: dict[tuple, dict] = {}
+
+
+def train_once(*, owner, dataset, name: str, algorithm: str, target: str | None, **spec):
+    """Model `name` with version 1 trained by training.train in this process. Each distinct
+    training runs once per session; later calls get its rows written back (install_trained)."""
+    from registry import services, training
+    from registry.models import ModelVersion
+
+    key = (dataset.sha256, algorithm, target, repr(sorted(spec.items())))
+    if key in _TRAINED:
+        return install_trained(_TRAINED[key], owner=owner, dataset=dataset, name=name)
+    version = services.model_create_with_version(
+        owner=owner, name=name, dataset=dataset, algorithm=algorithm, target=target, **spec
+    )
+    assert training.train(version.pk) == ModelVersion.Status.READY, version.error
+    _TRAINED[key] = trained_fields(version)
+    return ModelVersion.objects.select_related("model").get(pk=version.pk)
+
+
 @pytest.fixture
 def churn(owner, make_dataset, trained_churn):
     """A ready logistic regression on the demo churn data (model "churn", version 1), made

@@ -8,7 +8,10 @@ import pytest
 from registry.models import Alias, ModelVersion, RegisteredModel
 from tests.conftest import assert_problem
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
+# The tests that run the worker commit: its training child reads the rows from its own
+# connection.
+WORKER_DB = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -155,6 +158,7 @@ def test_it_refuses_training_on_another_users_dataset(other_api, houses):
     assert not RegisteredModel.objects.exists()
 
 
+@WORKER_DB
 def test_it_trains_the_next_version(owner_api, other_api, houses, worker):
     owner_api.post("/models", train_body(houses))
     response = owner_api.post(
@@ -187,6 +191,7 @@ def test_it_trains_the_next_version(owner_api, other_api, houses, worker):
     assert detail["classes"] is None
 
 
+@WORKER_DB
 def test_it_lists_models_by_page_with_aliases_and_newest_version(owner_api, make_dataset, worker):
     houses = make_dataset("houses.csv")
     for name in ("a-model", "b-model", "c-model"):
@@ -203,6 +208,7 @@ def test_it_lists_models_by_page_with_aliases_and_newest_version(owner_api, make
     assert_problem(owner_api.get("/models/zzz"), 404)
 
 
+@WORKER_DB
 def test_aliases_move_atomically_and_only_to_ready_versions(owner_api, other_api, houses, worker):
     owner_api.post("/models", train_body(houses))
     assert_problem(
@@ -235,6 +241,7 @@ def test_only_the_owner_deletes_a_model(owner_api, other_api, houses):
     assert_problem(owner_api.get("/models/prices/versions/1"), 404)
 
 
+@WORKER_DB
 def test_a_version_shows_a_failure_message(owner_api, make_dataset, worker):
     data = b"count,label\n" + b"".join(
         b"%d,%s\n" % (i - 5, b"ab"[i % 2 : i % 2 + 1]) for i in range(40)

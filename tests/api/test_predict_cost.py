@@ -14,11 +14,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from numpyml.neighbors import KNeighborsClassifier
-from registry import services
 from registry.algorithms import ALGORITHMS
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, train_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 TRAIN_ROWS = 3000
 BUDGET = 10_000_000
@@ -37,18 +36,14 @@ def _csv(n: int, *, target: bool, seed: int = 0) -> bytes:
 
 
 @pytest.fixture
-def knn(owner, make_dataset, worker):
-    version = services.model_create_with_version(
+def knn(owner, make_dataset):
+    return train_once(
         owner=owner,
         name="near",
         dataset=make_dataset(data=_csv(TRAIN_ROWS, target=True), dataset_name="near"),
         algorithm="knn_classifier",
         target="label",
     )
-    worker()
-    version.refresh_from_db()
-    assert version.status == "ready", version.error
-    return version
 
 
 @pytest.fixture

@@ -9,25 +9,21 @@ from django.urls import reverse
 
 from registry import services
 from registry.models import ModelVersion
-from tests.conftest import demo_bytes
+from tests.conftest import demo_bytes, train_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def train(owner, make_dataset, worker):
+def train(owner, make_dataset):
     def run(algorithm="logistic_regression", filename="churn.csv", target="churned", name="churn"):
-        version = services.model_create_with_version(
+        return train_once(
             owner=owner,
-            name=name,
             dataset=make_dataset(filename, dataset_name=name),
+            name=name,
             algorithm=algorithm,
             target=target,
         )
-        worker()
-        version.refresh_from_db()
-        assert version.status == "ready", version.error
-        return version
 
     return run
 
@@ -114,6 +110,7 @@ def test_it_asks_for_a_file(owner_client, train):
 FORMULA = '=HYPERLINK("http://evil.example/","open")'
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's training child reads committed rows
 def test_it_neutralises_formula_cells_in_the_download_but_not_numbers(
     owner, other_client, make_dataset, worker
 ):

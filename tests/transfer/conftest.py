@@ -13,17 +13,12 @@ def fresh_serving_caches():
     serving.pipeline_cache().clear()
 
 
-# (csv, algorithm, target, spec) -> the fields its training wrote: each distinct training runs
-# once per session, later tests get its rows written back (tests/conftest.py install_trained).
-_TRAINED: dict[tuple, dict] = {}
-
-
 @pytest.fixture
 def train_version(owner, make_dataset):
-    """train(model, algorithm, csv, target) -> a ready version, trained by training.train."""
-    from registry import services, training
+    """train(model, algorithm, csv, target) -> a ready version, trained by training.train
+    (each distinct training once per session: tests/conftest.py train_once)."""
     from registry.models import ModelVersion
-    from tests.conftest import install_trained, trained_fields
+    from tests.conftest import train_once
 
     datasets = {}
 
@@ -32,20 +27,14 @@ def train_version(owner, make_dataset):
         key = (csv, user.pk)
         if key not in datasets:
             datasets[key] = make_dataset(csv, user=user, dataset_name=f"{csv}-{user.pk}")
-        done = (csv, algorithm, target, repr(sorted(spec.items())))
-        if done in _TRAINED:
-            version = install_trained(_TRAINED[done], owner=user, dataset=datasets[key], name=name)
-            return ModelVersion.objects.select_related("model", "created_by").get(pk=version.pk)
-        version = services.model_create_with_version(
+        version = train_once(
             owner=user,
-            name=name,
             dataset=datasets[key],
+            name=name,
             algorithm=algorithm,
             target=target,
             **spec,
         )
-        assert training.train(version.pk) == "ready", version.error
-        _TRAINED[done] = trained_fields(version)
         return ModelVersion.objects.select_related("model", "created_by").get(pk=version.pk)
 
     return train
