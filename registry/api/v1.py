@@ -583,6 +583,18 @@ def delete_dataset(request: HttpRequest, dataset_id: DatasetId) -> Status:
 # Models and versions -------------------------------------------------------------------
 
 
+def _training_spec(user: Any, body: TrainIn) -> dict[str, Any]:
+    """What a training request asks for, as the services take it."""
+    return {
+        "dataset": services.training_dataset(user, body.dataset),
+        "algorithm": body.algorithm,
+        "target": body.target,
+        "features": body.features,
+        "params": body.params,
+        "test_size": body.test_size,
+    }
+
+
 @api.post("/models", response={202: VersionOut, **errors(403, 404, 409, 422, 429)}, tags=["models"])
 def create_model(request: HttpRequest, body: ModelIn) -> Status:
     """Register a model and queue the training of its version 1."""
@@ -591,12 +603,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status:
         owner=user,
         name=body.name,
         description=body.description,
-        dataset=services.training_dataset(user, body.dataset),
-        algorithm=body.algorithm,
-        target=body.target,
-        features=body.features,
-        params=body.params,
-        test_size=body.test_size,
+        **_training_spec(user, body),
     )
     return _accepted(version)
 
@@ -614,12 +621,7 @@ def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
     version = services.version_create(
         model=model,
         user=user,
-        dataset=services.training_dataset(user, body.dataset),
-        algorithm=body.algorithm,
-        target=body.target,
-        features=body.features,
-        params=body.params,
-        test_size=body.test_size,
+        **_training_spec(user, body),
     )
     return _accepted(version)
 

@@ -632,49 +632,47 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
     return _render_version(request, found, batch_form=form)
 
 
+def _confirmed(request: HttpRequest, act: Callable[[], Any], done: str) -> tuple[bool, str | None]:
+    """A confirmation page's POST: run the service, or keep its error for the page."""
+    if request.method != "POST":
+        return False, None
+    try:
+        act()
+    except RegistryError as exc:
+        return False, exc.message
+    messages.success(request, done)
+    return True, None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def version_delete(request: HttpRequest, name: str, version: int) -> HttpResponse:
     found = _get_version_for_owner(request, name, version)
-    error = None
-    if request.method == "POST":
-        try:
-            services.version_delete(version=found, user=request.user)
-        except RegistryError as exc:
-            error = exc.message
-        else:
-            messages.success(request, f"Deleted {found}.")
-            return redirect(found.model)
-    return render(
+    done, error = _confirmed(
         request,
-        "registry/version_confirm_delete.html",
-        {
-            "version": found,
-            "model": found.model,
-            "error": error,
-            "aliases": sorted(found.aliases.values_list("name", flat=True)),
-        },
+        lambda: services.version_delete(version=found, user=request.user),
+        f"Deleted {found}.",
     )
+    if done:
+        return redirect(found.model)
+    aliases = sorted(found.aliases.values_list("name", flat=True))
+    context = {"version": found, "model": found.model, "error": error, "aliases": aliases}
+    return render(request, "registry/version_confirm_delete.html", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def version_cancel(request: HttpRequest, name: str, version: int) -> HttpResponse:
     found = _get_version_for_owner(request, name, version)
-    error = None
-    if request.method == "POST":
-        try:
-            services.version_cancel(version=found, user=request.user)
-        except RegistryError as exc:
-            error = exc.message
-        else:
-            messages.success(request, f"Cancelled the training of {found}.")
-            return redirect(found)
-    return render(
+    done, error = _confirmed(
         request,
-        "registry/version_confirm_cancel.html",
-        {"version": found, "model": found.model, "error": error},
+        lambda: services.version_cancel(version=found, user=request.user),
+        f"Cancelled the training of {found}.",
     )
+    if done:
+        return redirect(found)
+    context = {"version": found, "model": found.model, "error": error}
+    return render(request, "registry/version_confirm_cancel.html", context)
 
 
 # Moving versions between instances (registry/transfer.py) -------------------------------
