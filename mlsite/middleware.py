@@ -119,7 +119,7 @@ class DatabaseUnavailableMiddleware:
 class DatabaseConflictMiddleware:
     """A write that lost a race the registry's services did not foresee (IntegrityError,
     ProtectedError) is a 409 with a clear message, not a 500: problem+json under /api/
-    (ninja's operations map it themselves, registry/api/v1.py), a page elsewhere."""
+    (ninja's operations map it themselves, registry/api/app.py), a page elsewhere."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mlsite import health, metrics
-from registry.api.v1 import api
+from registry.api.endpoints import api  # with every operation registered
 
 # Every unhandled exception: problem+json under /api/ (a 503 past the request deadline).
 handler500 = "mlsite.errors.server_error"

@@ -114,7 +114,7 @@ def row_list(body: bytes) -> tuple[int, np.ndarray, int] | None:
     """Where the rows of a `{"<key>": [row, row, ...]}` body are: the list's opening and
     closing brackets and the commas between its rows (a row is any JSON value), found
     without parsing; None for a body of any other shape. Lets a large list of rows be
-    parsed a slice at a time (registry/api/v1.py)."""
+    parsed a slice at a time (registry/serving/bodies.py)."""
     found = containers(body, 2, most=1)
     if found is None or len(found[0]) != 1 or body[found[0][0]] != _BRACKET:
         return None

@@ -103,3 +103,23 @@ def test_every_integer_has_its_bounds_and_every_name_its_pattern(owner_api):
     ) == (0.05, 0.5)
     upload = document["paths"]["/api/v1/datasets"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "text/csv", "text/plain", "application/csv"} <= set(upload)
+
+
+def test_every_link_names_an_operation_of_the_document(owner_api):
+    """The links between operations (create -> get / train / predict) name operation ids,
+    which must stay those of the document wherever the code of an operation lives."""
+    document = owner_api.get("/openapi.json").json()
+    operations = {
+        operation["operationId"]: operation
+        for path in document["paths"].values()
+        for operation in path.values()
+    }
+    links = [
+        link
+        for operation in operations.values()
+        for response in operation["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
+    assert len(links) >= 9
+    assert sorted({link["operationId"] for link in links} - set(operations)) == []
+    assert "registry_api_predict" in operations

@@ -1,0 +1,276 @@
+"""The API's request and response schemas and the bounds of its parameters: what the
+OpenAPI document states and ninja enforces (422 outside them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from ninja import Field, Path, Query, Schema
+
+from registry import csvio, services
+from registry.algorithms import ALGORITHMS
+from registry.models import NAME_RE
+from registry.monitoring import drift
+
+# Bounds the OpenAPI document states and ninja enforces (422 outside them) -----------------
+
+MAX_ID = 2**63 - 1  # BigAutoField
+MAX_VERSION = 2**31 - 1  # PositiveIntegerField (PostgreSQL integer)
+
+
+def _ecma(pattern: str) -> str:
+    """A Python pattern ending in \\Z for a JSON Schema document, whose patterns are
+    ECMA-262 regexes: there `$` is the end of the text (and \\Z does not exist)."""
+    return pattern.removesuffix(r"\Z") + "$"
+
+
+NAME_PATTERN = _ecma(NAME_RE)
+ALIAS_PATTERN = _ecma(services.ALIAS_RE.pattern)
+VersionNumber = Path[int, {"ge": 1, "le": MAX_VERSION, "description": "1, 2, 3..."}]
+DatasetId = Path[int, {"ge": 1, "le": MAX_ID}]
+VersionQuery = Query[int | None, {"ge": 1, "le": MAX_VERSION}]
+AliasQuery = Query[str | None, {"min_length": 1, "max_length": 50, "pattern": ALIAS_PATTERN}]
+DatasetNameQuery = Query[str | None, {"min_length": 1, "max_length": 200}]
+# Documented path parameters; the services check them (an unknown name is a 404).
+PATH_PARAMETERS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN},
+    "alias": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": ALIAS_PATTERN},
+}
+
+
+# Schemas -------------------------------------------------------------------------------
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def errors(*codes: int) -> dict[int, type[Problem]]:
+    return {code: Problem for code in (400, 401, *codes)}
+
+
+class HyperparameterOut(Schema):
+    name: str
+    type: Literal["int", "float", "bool", "choice"]
+    default: Any
+    help: str
+    nullable: bool
+    minimum: float | None = None
+    exclusive_minimum: float | None = None
+    maximum: float | None = None
+    choices: list[Any] | None = None
+
+
+class AlgorithmOut(Schema):
+    id: str
+    label: str
+    kind: Literal["classifier", "regressor", "clustering", "decomposition"]
+    description: str
+    needs_target: bool
+    keeps_training_rows: bool
+    hyperparameters: list[HyperparameterOut]
+
+
+class ColumnOut(Schema):
+    name: str
+    type: Literal["number", "category"]
+    missing: int
+
+
+class DatasetOut(Schema):
+    id: int
+    name: str
+    owner: str
+    sha256: str
+    size_bytes: int
+    rows: int
+    columns: list[ColumnOut]
+    created_at: datetime
+
+
+class DatasetPage(Schema):
+    items: list[DatasetOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class VersionSummary(Schema):
+    model: str
+    version: int
+    status: Literal["queued", "running", "ready", "failed", "cancelled"]
+    progress: int
+    algorithm: str
+    kind: str
+    created_at: datetime
+    finished_at: datetime | None
+    url: str
+
+
+class DatasetRef(Schema):
+    """Shown to the dataset's owner only: null for everyone else (the dataset is private)."""
+
+    id: int | None
+    name: str | None
+    sha256: str | None
+
+
+class VersionOut(VersionSummary):
+    params: dict[str, Any]
+    dataset: DatasetRef
+    target: str | None
+    features: list[dict[str, Any]]
+    classes: list[Any] | None
+    metrics: dict[str, Any]
+    loss_curve: list[float | None]
+    error: str | None
+    test_size: float
+    seed: int
+    artifact_sha256: str | None
+    artifact_size: int
+    created_by: str | None
+    started_at: datetime | None
+    training_seconds: float | None
+    origin: dict[str, Any] | None = None
+
+
+class ModelOut(Schema):
+    name: str
+    description: str
+    owner: str
+    created_at: datetime
+    updated_at: datetime
+    aliases: dict[str, int]
+    latest_version: VersionSummary | None
+
+
+class ModelDetailOut(ModelOut):
+    versions: list[VersionSummary]
+
+
+class ModelPage(Schema):
+    items: list[ModelOut]
+    count: int
+    page: int
+    page_size: int
+
+
+# Every list, map and string of a training request is capped by what it can hold (a
+# dataset's columns, the table's hyperparameters, the database's columns), so that a
+# 24 MB `features` list is refused by its length before any item is looked at.
+class TrainIn(Schema):
+    dataset: int = Field(..., ge=1, le=MAX_ID, description="id of one of your datasets")
+    algorithm: str = Field(
+        ...,
+        max_length=50,
+        description="an id from GET /algorithms",
+        json_schema_extra={"enum": list(ALGORITHMS)},
+    )
+    target: str | None = Field(
+        None, max_length=200, description="target column (supervised algorithms only)"
+    )
+    features: list[str] | None = Field(
+        None,
+        max_length=csvio.MAX_COLUMNS,
+        description="feature columns, each once; default: all but target",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, max_length=50, description="hyperparameters"
+    )
+    test_size: float | None = Field(
+        None, ge=0.05, le=0.5, description="share of rows held out (0.05-0.5)"
+    )
+
+
+class ModelIn(TrainIn):
+    name: str = Field(
+        ...,
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="unique, URL-safe: lowercase letters, digits, . _ -",
+    )
+    description: str = Field("", max_length=5000)
+
+
+class AliasIn(Schema):
+    version: int = Field(..., ge=1, le=MAX_VERSION)
+
+
+class AliasOut(Schema):
+    model: str
+    alias: str
+    version: int
+    updated_at: datetime
+
+
+class Pagination(Schema):
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class PredictionOut(Schema):
+    predictions: list[Any]
+    model: dict[str, Any]
+    probabilities: list[list[float]] | None = None
+    classes: list[Any] | None = None
+
+
+# Drift (registry/monitoring/drift.py) ------------------------------------------------------------
+
+
+class DriftQuery(Schema):
+    days: int = Field(drift.DEFAULT_DAYS, ge=1, le=365, description="window: the last N days")
+    max_rows: int = Field(
+        drift.DEFAULT_MAX_ROWS,
+        ge=1,
+        le=100_000,
+        description="at most this many recent rows (fewer for a wide model: rows x features "
+        "at most MLSERVE_DRIFT_MAX_CELLS; window.max_rows says how many)",
+    )
+
+
+class DriftWindow(Schema):
+    days: int
+    max_rows: int
+    since: datetime
+    until: datetime
+
+
+class DriftBin(Schema):
+    label: str
+    expected: float = Field(..., description="share of the training rows in this bin")
+    actual: float | None = Field(..., description="share of the recent rows; null if none")
+
+
+class DriftFeature(Schema):
+    name: str
+    type: Literal["number", "category"]
+    psi: float | None = Field(..., description="population stability index; null if no rows")
+    unseen_share: float | None = Field(
+        ..., description="categorical: share of recent values never seen in training"
+    )
+    missing_share: float | None
+    status: Literal["stable", "moderate", "drifting"] | None = Field(
+        ..., description="null below min_rows"
+    )
+    drifting: bool | None
+    bins: list[DriftBin]
+
+
+class DriftOut(Schema):
+    model: str
+    version: int
+    status: Literal["stable", "moderate", "drifting", "insufficient_data", "no_profile"]
+    drifting: bool | None = Field(..., description="null without a verdict")
+    rows: int = Field(..., description="recent rows compared")
+    min_rows: int = Field(..., description="fewest rows for a verdict")
+    training_rows: int | None
+    window: DriftWindow
+    thresholds: dict[str, float]
+    features: list[DriftFeature]
