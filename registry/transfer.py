@@ -45,10 +45,10 @@ from django.utils import timezone
 import numpyml
 from numpyml.compose import ColumnTransformer
 from registry import cards, jsonsafe
+from registry import pipeline as shape
 from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.errors import Conflict, Forbidden, InvalidInput, TooLarge
 from registry.models import ModelVersion
-from registry.training import pipeline as shape
 from registry.training import plots
 
 FORMAT = "mlserving-model-export"

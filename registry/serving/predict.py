@@ -15,6 +15,7 @@ from django.conf import settings
 from registry import monitoring
 from registry.algorithms import ALGORITHMS, CLASSIFIER, DECOMPOSITION
 from registry.errors import TooLarge
+from registry.pipeline import estimator_of, preprocessing_of
 from registry.serving import bodies
 from registry.serving.cache import loaded_bytes, pipeline_cache
 from registry.serving.resolve import ServedVersion
@@ -52,7 +53,7 @@ def _table(served: ServedVersion, body: Body, content_type: str) -> dict[str, np
 
 def row_cost(served: ServedVersion, pipeline: Any) -> int:
     """Estimated work of predicting one row (algorithms.py's row_cost, plus reading it)."""
-    model = pipeline.steps[-1][1]
+    model = estimator_of(pipeline)
     algorithm = ALGORITHMS.get(served.algorithm)
     cost = algorithm.row_cost(model) if algorithm else loaded_bytes(model) // 8
     return max(1, cost + len(served.features))
@@ -86,8 +87,8 @@ def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[s
     """
     pipeline = pipeline_cache().get(served)
     check_cost(served, pipeline, len(next(iter(table.values()))) if table else 0)
-    features = pipeline.steps[0][1].transform(table)  # preprocessing once, then the model
-    model = pipeline.steps[-1][1]
+    features = preprocessing_of(pipeline).transform(table)  # once, then the model
+    model = estimator_of(pipeline)
     result: dict[str, Any] = {"model": {"name": served.model, "version": served.version}}
     if served.kind == DECOMPOSITION:
         result["predictions"] = model.transform(features)

@@ -12,7 +12,7 @@ from numpyml.pipeline import Pipeline
 from registry import jsonsafe
 from registry.algorithms import CLASSIFIER, CLUSTERING, REGRESSOR
 from registry.models import ModelVersion
-from registry.training.pipeline import categories_of, estimator_of, preprocessing_of
+from registry.pipeline import categories_of, estimator_of, preprocessing_of
 
 
 def compute_metrics(

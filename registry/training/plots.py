@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from registry.algorithms import CLASSIFIER, CLUSTERING, DECOMPOSITION, REGRESSOR
-from registry.training.pipeline import estimator_of, preprocessing_of
+from registry.pipeline import estimator_of, preprocessing_of
 
 MAX_POINTS = 2000  # scatter plots sample at most this many rows
 ACCENT = "#2563eb"

@@ -19,9 +19,9 @@ from numpyml.pipeline import Pipeline
 from registry import csvio, jsonsafe
 from registry.algorithms import ALGORITHMS, CLASSIFIER, Algorithm
 from registry.models import ModelVersion
+from registry.pipeline import build_pipeline
 from registry.training.data import TrainingError, load_training_data, split, take
 from registry.training.evaluate import compute_metrics, input_schema
-from registry.training.pipeline import build_pipeline
 from registry.training.progress import (
     PROGRESS_FIT_START,
     PROGRESS_LOAD,

@@ -1,4 +1,4 @@
-"""The pipeline's shape, known in one place (registry/training/pipeline.py): built there and
+"""The pipeline's shape, known in one place (registry/pipeline.py): built there and
 read back through its accessors."""
 
 import numpy as np
@@ -6,8 +6,8 @@ import numpy as np
 from numpyml.compose import ColumnTransformer
 from numpyml.linear_model import LogisticRegression
 from numpyml.pipeline import Pipeline
+from registry import pipeline as shape
 from registry.algorithms import ALGORITHMS
-from registry.training import pipeline as shape
 
 FEATURES = [{"name": "tenure", "type": "number"}, {"name": "contract", "type": "category"}]
 

@@ -41,12 +41,13 @@ def is_registry_pipeline(pipeline: Any) -> bool:
     return isinstance(pipeline, Pipeline) and tuple(n for n, _ in pipeline.steps) == STEPS
 
 
+# By position (STEPS' order): serving reads them on every request.
 def preprocessing_of(pipeline: Pipeline) -> Any:
-    return pipeline.named_steps[STEPS[0]]
+    return pipeline.steps[0][1]
 
 
 def estimator_of(pipeline: Pipeline) -> Any:
-    return pipeline.named_steps[STEPS[1]]
+    return pipeline.steps[-1][1]
 
 
 def features_of(pipeline: Pipeline) -> dict[str, list[str]]:
