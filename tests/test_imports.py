@@ -130,3 +130,27 @@ def test_it_keeps_registry_free_of_the_project():
         for module, path in _modules("registry").items()
     }
     assert {module: names for module, names in reaching_up.items() if names} == {}
+
+
+def _files_with(text: str) -> list[str]:
+    return sorted(
+        str(path.relative_to(ROOT))
+        for package in ("registry", "mlsite")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts and text in path.read_text()
+    )
+
+
+def test_it_knows_each_thing_in_one_place():
+    """One definition each: the bearer header's parsing, the TTL cache, the ownership rule,
+    the pipeline's shape, the predict body's parsing."""
+    assert _files_with("HTTP_AUTHORIZATION") == ["registry/api/auth.py"]
+    assert _files_with("class TTLCache") == ["registry/ttl.py"]
+    assert _files_with("def can_change(") == ["registry/selectors.py"]
+    assert _files_with('"onehot"') == ["registry/pipeline.py"]
+    assert _files_with('"prep"') == ["registry/pipeline.py"]
+    assert _files_with('"dataframe_records"') == [
+        "registry/api/endpoints.py",
+        "registry/serving/bodies.py",
+    ]
+    assert _files_with("def _rows_from_json(") == ["registry/serving/bodies.py"]
