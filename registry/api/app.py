@@ -91,19 +91,6 @@ class ProblemJsonAPI(NinjaAPI):
     """Documents error responses as application/problem+json, which is what they are, and
     adds the OpenAPI links between operations (LINKS)."""
 
-    def _get_urls(self) -> list[Any]:
-        # Every answer under /api/v1/ is problem+json: also a wrong method (ninja's is plain
-        # text) and a path that names no operation (Django's would be the HTML 404 page).
-        patterns = super()._get_urls()
-        for pattern in patterns:
-            if isinstance(pattern, URLPattern) and pattern.name == "api-root":
-                pattern.callback = _no_such_operation  # ninja's raises Http404 (HTML)
-            elif isinstance(pattern, URLPattern):
-                pattern.callback = _problem_for_wrong_method(pattern.callback)
-        # Django tries routes in order: the predict routes, the hot ones, go first.
-        patterns.sort(key=lambda pattern: getattr(pattern, "name", None) not in PREDICT_OPERATIONS)
-        return [*patterns, re_path(r"", _no_such_operation)]
-
     def on_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse:
         response = super().on_exception(request, exc)
         if getattr(request.resolver_match, "url_name", None) in PREDICT_OPERATIONS:
@@ -231,3 +218,17 @@ def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpRes
 @api.exception_handler(RequestDataTooBig)
 def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return problem(413, f"The body is larger than {settings.MLSERVE_MAX_UPLOAD_MB} MB.")
+
+
+def mounted(api: NinjaAPI) -> tuple[list[Any], str, str]:
+    """`api.urls` as the project mounts them: every answer under /api/v1/ is problem+json,
+    also a wrong method (ninja's is plain text) and a path that names no operation
+    (Django's would be the HTML 404 page); the predict routes, the hot ones, tried first."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern) and pattern.name == "api-root":
+            pattern.callback = _no_such_operation  # ninja's raises Http404 (HTML)
+        elif isinstance(pattern, URLPattern):
+            pattern.callback = _problem_for_wrong_method(pattern.callback)
+    patterns.sort(key=lambda pattern: getattr(pattern, "name", None) not in PREDICT_OPERATIONS)
+    return [*patterns, re_path(r"", _no_such_operation)], app_name, namespace

@@ -38,11 +38,11 @@ class SessionAuth(APIKeyCookie):
 
     param_name = settings.SESSION_COOKIE_NAME
 
-    def _get_key(self, request: HttpRequest) -> str | None:
+    def __call__(self, request: HttpRequest) -> Any:
         user = getattr(request, "user", None)  # none on the token stack (mlsite/wsgi.py)
         if user is None or not user.is_authenticated:
             return None  # no session: a 401, not a CSRF failure
-        return super()._get_key(request)
+        return super().__call__(request)  # the CSRF check, then authenticate
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         return request.user if key and request.user.is_authenticated else None
