@@ -18,6 +18,7 @@ import hashlib
 import io
 import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,6 +281,28 @@ def clean_text(text: str) -> str | None:
     """
     value = text.strip()
     return None if value.lower() in _MISSING else value
+
+
+def category_spellings(categories: Iterable[str]) -> dict[Any, str]:
+    """A category column's trained spellings of the values a JSON client sends as booleans or
+    numbers, keyed by `(bool, flag)` and by float: a CSV says `True` or `1.0` where JSON says
+    `true` or `1`, and a model knows only the CSV's spelling. A true/false word (any case)
+    spells a boolean before a 1/0 does; the first trained spelling of a value wins."""
+    spellings: dict[Any, str] = {}
+    for text in categories:
+        if not isinstance(text, str):  # an imported card's schema: only text is a spelling
+            continue
+        word = text.lower()
+        if word in ("true", "false"):
+            spellings.setdefault((bool, word == "true"), text)
+        elif _is_number(text) and "_" not in text:  # float() takes "1_0"; a CSV means text
+            number = float(text)
+            if np.isfinite(number):
+                spellings.setdefault(number, text)
+    for flag in (True, False):
+        if (bool, flag) not in spellings and float(flag) in spellings:
+            spellings[(bool, flag)] = spellings[float(flag)]
+    return spellings
 
 
 def _codes(cells: np.ndarray) -> tuple[list[str], np.ndarray]:

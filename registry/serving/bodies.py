@@ -127,6 +127,32 @@ def _category(value: Any) -> str | None:
     raise TypeError
 
 
+def _float_key(value: int | float) -> float | None:
+    """The float a JSON number denotes exactly, or None (an integer a double cannot hold)."""
+    if isinstance(value, float):
+        return value
+    try:
+        as_float = float(value)
+    except OverflowError:
+        return None
+    return as_float if as_float == value else None
+
+
+def spell_category(value: Any, spellings: dict[Any, str] | None) -> str | None:
+    """A category cell as the model spells it: a JSON boolean or number becomes the trained
+    category that denotes the same value (`true` -> "True", `1` -> "1.0"; `spellings` from
+    csvio.category_spellings), so it means what the same cell of a CSV means; any other
+    value, or one no trained category denotes, is read by _category."""
+    if spellings and isinstance(value, (int, float)):
+        if isinstance(value, bool):
+            known = spellings.get((bool, value))
+        else:
+            known = spellings.get(_float_key(value))
+        if known is not None:
+            return known
+    return _category(value)
+
+
 def _problem(row: int, column: str | None, detail: str) -> dict[str, Any]:
     return {"row": row, "column": column, "detail": detail}
 
@@ -302,9 +328,10 @@ def convert_columns(
             table[name] = column
         else:
             column = np.empty(len(values), dtype=object)
+            spellings = served.category_spellings.get(name)
             for i, v in enumerate(values):
                 try:
-                    column[i] = _category(v)
+                    column[i] = spell_category(v, spellings)
                 except TypeError:
                     if len(problems) < 20:
                         problems.append(_problem(i, name, f"{v!r} is not a category value"))

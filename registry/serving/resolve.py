@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from registry import csvio
 from registry.algorithms import ALGORITHMS
 from registry.errors import Conflict, NotFound
 from registry.models import Alias, ModelVersion, RegisteredModel
@@ -33,6 +34,8 @@ class ServedVersion:
     artifact_sha256: str
     feature_names: tuple[str, ...]
     all_numeric: bool
+    # Per category feature, read once here: the trained spelling of a JSON boolean or number.
+    category_spellings: dict[str, dict[Any, str]]
 
 
 _resolved = TTLCache(RESOLVE_TTL_S)
@@ -51,6 +54,11 @@ def _served(version: ModelVersion, model: RegisteredModel) -> ServedVersion:
         artifact_sha256=version.artifact_sha256,
         feature_names=tuple(f["name"] for f in version.features),
         all_numeric=all(f["type"] == "number" for f in version.features),
+        category_spellings={
+            f["name"]: csvio.category_spellings(f.get("categories") or [])
+            for f in version.features
+            if f["type"] != "number"
+        },
     )
 
 
