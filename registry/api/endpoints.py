@@ -94,27 +94,20 @@ def list_algorithms(request: HttpRequest) -> list[dict[str, Any]]:
 
 # Datasets ------------------------------------------------------------------------------
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "name": {"type": "string", "maxLength": 200},
-                    },
-                    "required": ["file"],
-                }
-            },
-            **{
-                content_type: {"schema": {"type": "string"}}
-                for content_type in ("text/csv", "text/plain", "application/csv")
-            },
-        },
-    }
-}
+
+def _file_body(raw: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The documented body of an upload: a multipart field `file` (plus `fields`), or a raw
+    body of one of the media types in `raw`."""
+    properties = {"file": {"type": "string", "format": "binary"}, **fields}
+    multipart = {"schema": {"type": "object", "properties": properties, "required": ["file"]}}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": multipart, **raw}}}
+
+
+_TEXT = {"schema": {"type": "string"}}
+_UPLOAD_BODY = _file_body(
+    dict.fromkeys(("text/csv", "text/plain", "application/csv"), _TEXT),
+    name={"type": "string", "maxLength": 200},
+)
 
 
 def _uploaded_file(
@@ -312,21 +305,7 @@ def export_version(request: HttpRequest, name: str, version: VersionNumber) -> H
     "/models/{name}/import",
     response={201: VersionOut, **errors(403, 409, 413, 415, 422, 429)},
     tags=["transfer"],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                        "required": ["file"],
-                    }
-                },
-                **{content_type: _BINARY for content_type in _EXPORT_TYPES},
-            },
-        }
-    },
+    openapi_extra=_file_body(dict.fromkeys(_EXPORT_TYPES, _BINARY)),
 )
 def import_version(request: HttpRequest, name: str) -> Status:
     """Import an export file (multipart field `file`, or the raw body) as the next version
