@@ -9,4 +9,14 @@ uv=$(command -v uv || echo .tools/bin/uv)
 env -u VIRTUAL_ENV "$uv" sync --frozen --project tools/iac --quiet
 # tests/e2e drives Debian's Chromium (/usr/bin/chromium): installed here when missing and root.
 ./scripts/ensure_chromium.sh
-"$uv" run --frozen pytest "$@"
+if [ "$#" -gt 0 ]; then  # a chosen selection runs as given
+    exec "$uv" run --frozen pytest "$@"
+fi
+# Everything, in two parts (the markers are in pyproject.toml): the in-process tests spread
+# over the cores, as `make test-fast` runs them; then, one at a time, the tests that start
+# servers, workers and browsers or run the deploy tools, which measure time and memory of
+# processes they start and would disturb each other.
+status=0
+"$uv" run --frozen pytest -n auto -m "not browser and not system and not deploy" || status=$?
+"$uv" run --frozen pytest -m "browser or system or deploy" || status=$?
+exit "$status"

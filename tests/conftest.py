@@ -153,13 +153,13 @@ def trained_fields(version) -> dict:
     return fields
 
 
-def install_trained(trained: dict, *, owner, dataset, name: str = "churn"):
+def install_trained(trained: dict, *, owner, dataset, name: str = "churn", description: str = ""):
     """Model `name` with version 1 ready from a session's training (`trained`), on the test's
     own dataset: the rows the worker would have left."""
     from registry import services
     from registry.models import ModelVersion
 
-    model = services.model_create(owner=owner, name=name)
+    model = services.model_create(owner=owner, name=name, description=description)
     version = ModelVersion.objects.create(
         **{
             **trained,
@@ -180,7 +180,9 @@ def install_trained(trained: dict, *, owner, dataset, name: str = "churn"):
 _TRAINED: dict[tuple, dict] = {}
 
 
-def train_once(*, owner, dataset, name: str, algorithm: str, target: str | None, **spec):
+def train_once(
+    *, owner, dataset, name: str, algorithm: str, target: str | None, description="", **spec
+):
     """Model `name` with version 1 trained by training.train in this process. Each distinct
     training runs once per session; later calls get its rows written back (install_trained)."""
     from registry import services, training
@@ -188,9 +190,17 @@ def train_once(*, owner, dataset, name: str, algorithm: str, target: str | None,
 
     key = (dataset.sha256, algorithm, target, repr(sorted(spec.items())))
     if key in _TRAINED:
-        return install_trained(_TRAINED[key], owner=owner, dataset=dataset, name=name)
+        return install_trained(
+            _TRAINED[key], owner=owner, dataset=dataset, name=name, description=description
+        )
     version = services.model_create_with_version(
-        owner=owner, name=name, dataset=dataset, algorithm=algorithm, target=target, **spec
+        owner=owner,
+        name=name,
+        description=description,
+        dataset=dataset,
+        algorithm=algorithm,
+        target=target,
+        **spec,
     )
     assert training.train(version.pk) == ModelVersion.Status.READY, version.error
     _TRAINED[key] = trained_fields(version)

@@ -34,6 +34,7 @@ def test_it_answers_503_with_the_reason_when_a_migration_is_unapplied(client, mo
     assert "sessions.0001_initial" in body["migrations"]
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_answers_503_when_the_database_is_unreachable(tmp_path):
     # A separate process pointed at a PostgreSQL port where nothing listens.
     script = (

@@ -36,17 +36,20 @@ def manage(*args: str, extra_env: dict[str, str], tmp_path) -> subprocess.Comple
     )
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
     result = manage("check", extra_env={}, tmp_path=tmp_path)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_starts_without_a_secret_key_in_debug(tmp_path):
     result = manage("check", extra_env={"DJANGO_DEBUG": "1"}, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_refuses_a_request_deadline_not_shorter_than_gunicorns_timeout(tmp_path):
     extra = {"DJANGO_DEBUG": "1", "GUNICORN_TIMEOUT": "30", "MLSERVE_REQUEST_DEADLINE_S": "30"}
     result = manage("check", extra_env=extra, tmp_path=tmp_path)
@@ -54,6 +57,7 @@ def test_it_refuses_a_request_deadline_not_shorter_than_gunicorns_timeout(tmp_pa
     assert "must be shorter than GUNICORN_TIMEOUT=30" in result.stderr
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_reads_the_secret_key_from_a_file(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text(secrets.token_urlsafe(50))
@@ -61,6 +65,7 @@ def test_it_reads_the_secret_key_from_a_file(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_passes_check_deploy_with_the_documented_production_values(tmp_path):
     extra = {**PRODUCTION_ENV, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
     result = manage(
@@ -70,6 +75,7 @@ def test_it_passes_check_deploy_with_the_documented_production_values(tmp_path):
     assert "no issues" in result.stdout
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_warns_in_check_deploy_with_development_values(tmp_path):
     extra = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
     result = manage(
@@ -99,6 +105,7 @@ def test_it_splits_lists_and_drops_blanks(monkeypatch):
     assert env.env_list("DJANGO_ALLOWED_HOSTS") == ["a.example.com", "b.example.com"]
 
 
+@pytest.mark.system  # starts a Python process
 def test_numpyml_imports_without_django():
     code = (
         "import sys, numpyml;"

@@ -1,18 +1,15 @@
-"""Hostile-input tests: a dataset, a ready model trained by the real worker, and a token.
+"""Hostile-input tests: a dataset, a ready model, and a token.
 
-Training the churn model costs a few seconds, so it is trained once per session with the
-real worker; later tests get the same version (its artifact, input schema and metrics)
-written back into their fresh database instead of training it again.
+The churn model is trained once per session (by training.train, what the worker's child
+runs); later tests get the same version (its artifact, input schema and metrics) written
+back into their fresh database instead of training it again (tests/conftest.py train_once).
 """
 
 from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import demo_bytes, run_worker
-
-_TRAINED: dict = {}  # the ModelVersion fields the real worker wrote, for reuse
-_NOT_COPIED = {"id", "model_id", "dataset_id", "created_by_id"}
+from tests.conftest import demo_bytes, train_once
 
 
 @dataclass(frozen=True)
@@ -27,28 +24,13 @@ class World:
 def install_churn(owner, model: str = "churn") -> World:
     """churn.csv uploaded, `model` v1 (churn) ready with alias production, a bearer token."""
     from registry import services
-    from registry.models import ModelVersion, RegisteredModel
+    from registry.models import RegisteredModel
     from registry.tokens import token_create
 
     dataset = services.dataset_create(owner=owner, data=demo_bytes("churn.csv"), name="churn")
-    if not _TRAINED:
-        services.model_create_with_version(
-            owner=owner,
-            name=model,
-            dataset=dataset,
-            algorithm="logistic_regression",
-            target="churned",
-        )
-        run_worker()
-        version = ModelVersion.objects.get(model__name=model, version=1)
-        assert version.status == ModelVersion.Status.READY, version.error
-        for field in ModelVersion._meta.concrete_fields:
-            if field.attname not in _NOT_COPIED:
-                value = getattr(version, field.attname)
-                _TRAINED[field.attname] = bytes(value) if isinstance(value, memoryview) else value
-    else:
-        registered = RegisteredModel.objects.create(name=model, owner=owner)
-        ModelVersion.objects.create(model=registered, dataset=dataset, created_by=owner, **_TRAINED)
+    train_once(
+        owner=owner, dataset=dataset, name=model, algorithm="logistic_regression", target="churned"
+    )
     services.alias_move(
         model=RegisteredModel.objects.get(name=model),
         name="production",
@@ -60,7 +42,7 @@ def install_churn(owner, model: str = "churn") -> World:
 
 
 @pytest.fixture
-def world(transactional_db, owner) -> World:
+def world(db, owner) -> World:
     from registry import serving, tokens
 
     # This process's one-second caches may still name the last test's (deleted) rows.

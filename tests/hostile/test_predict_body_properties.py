@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.hostile.conftest import registry_state
 from tests.hostile.test_csv_properties import mutations
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 NAMES = ["tenure_months", "monthly_charges", "contract", "internet", "support_calls"]
 ROW = [3, 95.0, "month-to-month", "fiber", 4]

@@ -9,7 +9,7 @@ other rows of the request.
 
 import pytest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 NAMES = ["tenure_months", "monthly_charges", "contract", "internet", "support_calls"]
 PATH = "/api/v1/models/churn/predict"

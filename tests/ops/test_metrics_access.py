@@ -60,6 +60,7 @@ def test_only_get_is_allowed():
     assert Client(REMOTE_ADDR="127.0.0.1").post("/metrics").status_code == 405
 
 
+@pytest.mark.system  # starts a Python process
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [

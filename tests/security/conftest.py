@@ -25,15 +25,15 @@ TOKEN_NAME = "olivia-private-nightly-job"
 
 @pytest.fixture
 def registry(owner, other, make_dataset):
-    """The owner's dataset; their model "churn" with v1 really trained (in this process) and
-    aliased production, and v2 ready without training; their API token; and the other
-    user's own dataset."""
-    from registry import services, training
-    from registry.models import Alias, ModelVersion
+    """The owner's dataset; their model "churn" with v1 really trained (in this process, once
+    per session: tests/conftest.py train_once) and aliased production, and v2 ready without
+    training; their API token; and the other user's own dataset."""
+    from registry.models import Alias
     from registry.tokens import token_create
+    from tests.conftest import train_once
 
     dataset = make_dataset("churn.csv")
-    v1 = services.model_create_with_version(
+    v1 = train_once(
         owner=owner,
         name="churn",
         description="mine",
@@ -41,7 +41,6 @@ def registry(owner, other, make_dataset):
         algorithm="logistic_regression",
         target="churned",
     )
-    assert training.train(v1.pk) == ModelVersion.Status.READY
     model = v1.model
     make_version(model, 2, dataset=dataset)
     Alias.objects.create(model=model, name="production", version=v1, updated_by=owner)

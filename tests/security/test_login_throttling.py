@@ -189,6 +189,7 @@ def test_it_takes_the_address_the_trusted_proxies_saw(settings, count, forwarded
     assert client_ip(request) == expected
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_reads_the_limits_from_the_environment(settings, client, owner):
     env = {
         **os.environ,
@@ -216,6 +217,7 @@ def test_it_reads_the_limits_from_the_environment(settings, client, owner):
     assert fail(client, 3) == [200, 200, 429]
 
 
+@pytest.mark.system  # starts a Python process
 def test_it_refuses_a_bad_limit_by_name(tmp_path):
     env = {**os.environ, "MLSERVE_LOGIN_FAILURE_LIMIT": "0"}
     result = subprocess.run(

@@ -17,6 +17,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import PYTHON, ROOT
 
 PACKAGES = ("registry", "numpyml", "mlsite")
@@ -185,6 +187,7 @@ def importable(packages) -> list[str]:
     return sorted(names)
 
 
+@pytest.mark.system  # starts a Python process
 def test_importing_every_module_brings_in_no_pickle_family_module():
     for packages in (("numpyml",), PACKAGES):
         found = probe(*packages)
@@ -195,6 +198,7 @@ def test_importing_every_module_brings_in_no_pickle_family_module():
         print(f"\n{packages}: {len(found['modules'])} modules; numpy loads {found['baseline']}")
 
 
+@pytest.mark.system  # starts a Python process
 def test_the_run_time_check_catches_a_module_that_imports_pickle(tmp_path):
     package = tmp_path / "leaky"
     package.mkdir()

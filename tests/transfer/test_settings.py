@@ -4,8 +4,12 @@ import os
 import socket
 import subprocess
 
+import pytest
+
 from tests.helpers import PYTHON, ROOT, stop_group
 from tests.transfer.zips import SIGNING_KEY
+
+pytestmark = pytest.mark.system  # each test starts a Python process
 
 SHOW = (
     "from django.conf import settings;"
