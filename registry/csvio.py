@@ -20,6 +20,7 @@ import itertools
 import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -467,13 +468,12 @@ def import_reader() -> None:
     import pyarrow.csv  # noqa: F401
 
 
-@dataclass
-class _ArrowRead:
-    """A file as pyarrow read it, with what a second read of some of its columns needs."""
+@dataclass(frozen=True)
+class _ArrowSource:
+    """What pyarrow read (no byte-order mark; CR LF as LF when quoted) and how: enough to
+    read some columns again without keeping the first read's table."""
 
-    table: Any  # pyarrow.Table
-    header: list[str]  # the checked header (names stripped); table.column_names are raw
-    data: bytes  # the bytes pyarrow read (no byte-order mark; CR LF as LF when quoted)
+    data: bytes
     parse: Any  # pyarrow.csv.ParseOptions
     read: Any  # pyarrow.csv.ReadOptions
 
@@ -488,16 +488,22 @@ class _ArrowRead:
             convert_options=convert,
         )
 
-    def texts(self) -> list[Sequence[str]]:
+    def texts(self, names: list[str]) -> list[Sequence[str]]:
         """Every cell as sent (a missing-value token stays its text), column by column."""
         import pyarrow as pa
         from pyarrow import csv as arrow_csv
 
         raw = arrow_csv.ConvertOptions(
-            column_types=dict.fromkeys(self.table.column_names, pa.string()),
-            strings_can_be_null=False,
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
         )
         return [column.to_pylist() for column in self.reread(raw).columns]
+
+
+@dataclass
+class _ArrowRead:
+    table: Any  # pyarrow.Table; its column_names are the raw header
+    header: list[str]  # the checked header (names stripped)
+    source: _ArrowSource
 
 
 def _arrow_read(
@@ -549,7 +555,7 @@ def _arrow_read(
             return None
         raise
     _check_row_count(arrow.num_rows, max_rows, limit_name, min_rows)
-    return _ArrowRead(arrow, header, data, parse, read)
+    return _ArrowRead(arrow, header, _ArrowSource(data, parse, read))
 
 
 def _arrow_columns(
@@ -567,7 +573,8 @@ def _arrow_columns(
 
     arrow = read.table
     numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_null, pa.types.is_string)
-    hexadecimal = b"0x" in read.data or b"0X" in read.data  # pyarrow reads "0x1F" as 31
+    data = read.source.data
+    hexadecimal = b"0x" in data or b"0X" in data  # pyarrow reads "0x1F" as 31, we as text
     as_text = [  # dates, booleans, infinities: re-read as text, our rules decide what they are
         raw
         for raw, name, column in zip(arrow.column_names, read.header, arrow.columns, strict=True)
@@ -584,7 +591,7 @@ def _arrow_columns(
             column_types=dict.fromkeys(as_text, pa.string()),
         )
         try:
-            text_columns = read.reread(texts)
+            text_columns = read.source.reread(texts)
         except pa.ArrowException:
             return None
         for raw in as_text:
@@ -632,22 +639,15 @@ def parse_with_schema(
     ragged line, a cell that is not a number, a missing column...) goes through the
     reference parser, which words the error. `engine="python"` skips pyarrow.
     """
-    check_lines(data, max_rows, _PREDICT_LIMIT)
-    text = _decode(data)
     kinds = {f["name"]: f["type"] for f in features}
     if engine == "arrow":
-        numbers = {name for name, kind in kinds.items() if kind == "number"}
-        categories = [name for name in kinds if name not in numbers]
-        read = _arrow_read(
-            data, text, max_rows, limit_name=_PREDICT_LIMIT, min_rows=1, strings=categories
-        )
-        if read is not None and set(kinds) <= set(read.header):
-            columns = _arrow_columns(read, numbers)
-            table = None if columns is None else _typed_from_arrow(columns, kinds)
-            if table is not None:
-                table.text_columns = read.texts
-                return table
-    header, cells, line_numbers = _split(text, max_rows, _PREDICT_LIMIT, min_rows=1)
+        check_lines(data, max_rows, _PREDICT_LIMIT)
+        table = _arrow_rows_to_predict(data, kinds, max_rows)
+        if table is not None:
+            return table
+    header, cells, line_numbers = split_cells(
+        data, max_rows=max_rows, limit_name=_PREDICT_LIMIT, min_rows=1
+    )
     missing = [f["name"] for f in features if f["name"] not in header]
     if missing:
         raise CSVError(
@@ -675,6 +675,26 @@ def parse_with_schema(
             table.data[name] = values
         else:
             table.data[name] = to_category(column)
+    return table
+
+
+def _arrow_rows_to_predict(data: bytes, kinds: dict[str, str], max_rows: int) -> Table | None:
+    """The rows to predict read by pyarrow, or None for the reference path to read them.
+
+    The decoded text lives only while pyarrow reads the bytes: it is a copy of the body that
+    the columns do not need (the reference path decodes again when it runs)."""
+    numbers = {name for name, kind in kinds.items() if kind == "number"}
+    categories = [name for name in kinds if name not in numbers]
+    read = _arrow_read(
+        data, _decode(data), max_rows, limit_name=_PREDICT_LIMIT, min_rows=1, strings=categories
+    )
+    if read is None or not set(kinds) <= set(read.header):
+        return None
+    columns = _arrow_columns(read, numbers)
+    table = None if columns is None else _typed_from_arrow(columns, kinds)
+    if table is not None:
+        # Not read.table: the first read is not kept alive while predicting.
+        table.text_columns = partial(read.source.texts, read.table.column_names)
     return table
 
 
