@@ -1,14 +1,15 @@
 """Strict CSV parsing into typed columns, with errors that name the line or column.
 
-Uploads are read by pyarrow's CSV reader (C++, several times faster than the reference
-parser). Everything it would read differently from our rules falls back, per file or per
-column, to the reference parser: a ragged or whitespace-only line, a quote that is not a
-well-formed quoted field (pyarrow is lenient there, the csv module's strict mode is not), a
-date, a boolean, an infinity, a number with spaces. The reference parser is str.split and
-numpy's variable-width string dtype for unquoted text, the strict csv module for quoted
-fields. Either way the result is a `Table`: numeric columns as float64 (NaN = missing),
-categorical columns as object arrays of str (None = missing), plus a schema describing
-every column.
+Uploads and CSV rows to predict are read by pyarrow's CSV reader (C++, several times faster
+than the reference parser, and without a Python string per cell). Everything it would read
+differently from our rules falls back, per file or per column, to the reference parser: a
+ragged or whitespace-only line, a quote that is not a well-formed quoted field (pyarrow is
+lenient there, the csv module's strict mode is not), a date, a boolean, an infinity, a
+number with spaces, a cell to predict that is not a number. The reference parser is
+str.split and numpy's variable-width string dtype for unquoted text, the strict csv module
+for quoted fields. Either way the result is a `Table`: numeric columns as float64 (NaN =
+missing), categorical columns as object arrays of str (None = missing), plus a schema
+describing every column.
 """
 
 from __future__ import annotations
