@@ -1,14 +1,15 @@
 """Strict CSV parsing into typed columns, with errors that name the line or column.
 
-Uploads are read by pyarrow's CSV reader (C++, several times faster than the reference
-parser). Everything it would read differently from our rules falls back, per file or per
-column, to the reference parser: a ragged or whitespace-only line, a quote that is not a
-well-formed quoted field (pyarrow is lenient there, the csv module's strict mode is not), a
-date, a boolean, an infinity, a number with spaces. The reference parser is str.split and
-numpy's variable-width string dtype for unquoted text, the strict csv module for quoted
-fields. Either way the result is a `Table`: numeric columns as float64 (NaN = missing),
-categorical columns as object arrays of str (None = missing), plus a schema describing
-every column.
+Uploads and CSV rows to predict are read by pyarrow's CSV reader (C++, several times faster
+than the reference parser, and without a Python string per cell). Everything it would read
+differently from our rules falls back, per file or per column, to the reference parser: a
+ragged or whitespace-only line, a quote that is not a well-formed quoted field (pyarrow is
+lenient there, the csv module's strict mode is not), a date, a boolean, an infinity, a
+number with spaces, a cell to predict that is not a number. The reference parser is
+str.split and numpy's variable-width string dtype for unquoted text, the strict csv module
+for quoted fields. Either way the result is a `Table`: numeric columns as float64 (NaN =
+missing), categorical columns as object arrays of str (None = missing), plus a schema
+describing every column.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import hashlib
 import io
 import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -61,7 +63,9 @@ class Table:
     columns: list[str]
     data: dict[str, np.ndarray]
     schema: list[dict[str, Any]] = field(default_factory=list)
-    cells: np.ndarray | None = None  # the text as sent, (rows, columns), when kept
+    # The text as sent, one sequence per column, read when called (batch prediction echoes
+    # it back): a body that is only predicted never turns its cells into Python strings.
+    text_columns: Callable[[], list[Sequence[str]]] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -487,14 +491,56 @@ def import_reader() -> None:
     import pyarrow.csv  # noqa: F401
 
 
-def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] | None:
-    """Columns read by pyarrow, or None when the file needs the reference parser.
+@dataclass(frozen=True)
+class _ArrowSource:
+    """What pyarrow read (no byte-order mark; CR LF as LF when quoted) and how: enough to
+    read some columns again without keeping the first read's table."""
 
-    Each column comes back as float64 (a clean number column), as (distinct texts, codes)
-    for a text column that is surely not numeric, or as a string array for our own rules.
-    """
+    data: bytes
+    parse: Any  # pyarrow.csv.ParseOptions
+    read: Any  # pyarrow.csv.ReadOptions
+
+    def reread(self, convert: Any) -> Any:
+        import pyarrow as pa
+        from pyarrow import csv as arrow_csv
+
+        return arrow_csv.read_csv(
+            pa.py_buffer(self.data),
+            read_options=self.read,
+            parse_options=self.parse,
+            convert_options=convert,
+        )
+
+    def texts(self, names: list[str]) -> list[Sequence[str]]:
+        """Every cell as sent (a missing-value token stays its text), column by column."""
+        import pyarrow as pa
+        from pyarrow import csv as arrow_csv
+
+        raw = arrow_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        )
+        return [column.to_pylist() for column in self.reread(raw).columns]
+
+
+@dataclass
+class _ArrowRead:
+    table: Any  # pyarrow.Table; its column_names are the raw header
+    header: list[str]  # the checked header (names stripped)
+    source: _ArrowSource
+
+
+def _arrow_read(
+    data: bytes,
+    text: str,
+    max_rows: int,
+    *,
+    limit_name: str = "MLSERVE_MAX_ROWS",
+    min_rows: int = 2,
+    strings: Collection[str] = (),
+) -> _ArrowRead | None:
+    """The file read by pyarrow (types inferred, `strings` read as text), or None when it
+    needs the reference parser. Header and row-count errors are the reference's own."""
     import pyarrow as pa  # imported on first upload: heavy, and never needed to serve
-    import pyarrow.compute as pc
     from pyarrow import csv as arrow_csv
 
     quoted = '"' in text
@@ -509,7 +555,11 @@ def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] 
     # One thread: pyarrow's pool would add about 1 GB of address space (thread stacks and
     # malloc arenas), which a training child's RLIMIT_AS counts, for half a second saved.
     read = arrow_csv.ReadOptions(use_threads=False)
-    convert = arrow_csv.ConvertOptions(null_values=_ARROW_NULLS, strings_can_be_null=True)
+    convert = arrow_csv.ConvertOptions(
+        null_values=_ARROW_NULLS,
+        strings_can_be_null=True,
+        column_types=dict.fromkeys(strings, pa.string()),
+    )
     try:
         arrow = arrow_csv.read_csv(
             pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=convert
@@ -527,15 +577,34 @@ def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] 
         if quoted:
             return None
         raise
-    _check_row_count(arrow.num_rows, max_rows, "MLSERVE_MAX_ROWS")
+    _check_row_count(arrow.num_rows, max_rows, limit_name, min_rows)
+    return _ArrowRead(arrow, header, _ArrowSource(data, parse, read))
+
+
+def _arrow_columns(
+    read: _ArrowRead, numbers: Collection[str] | None = None
+) -> list[tuple[str, Any]] | None:
+    """Each column as float64 (a clean number column), as (distinct texts, codes) for a text
+    column, or as a string array for our own rules to decide.
+
+    With `numbers` (rows to predict, typed by the model), every other column is text
+    whatever it looks like; without, a text column that looks numeric is a string array.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as arrow_csv
+
+    arrow = read.table
     numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_null, pa.types.is_string)
+    data = read.source.data
     hexadecimal = b"0x" in data or b"0X" in data  # pyarrow reads "0x1F" as 31, we as text
     as_text = [  # dates, booleans, infinities: re-read as text, our rules decide what they are
-        name
-        for name, column in zip(arrow.column_names, arrow.columns, strict=True)
+        raw
+        for raw, name, column in zip(arrow.column_names, read.header, arrow.columns, strict=True)
         if not any(check(column.type) for check in numeric)
         or (pa.types.is_floating(column.type) and pc.any(pc.is_inf(column)).as_py())
         or (hexadecimal and pa.types.is_integer(column.type))
+        or (numbers is not None and name not in numbers and not pa.types.is_string(column.type))
     ]
     if as_text:
         texts = arrow_csv.ConvertOptions(
@@ -545,16 +614,14 @@ def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] 
             column_types=dict.fromkeys(as_text, pa.string()),
         )
         try:
-            text_columns = arrow_csv.read_csv(
-                pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=texts
-            )
+            text_columns = read.source.reread(texts)
         except pa.ArrowException:
             return None
-        for name in as_text:
-            index = arrow.column_names.index(name)
-            arrow = arrow.set_column(index, name, text_columns.column(name))
+        for raw in as_text:
+            index = arrow.column_names.index(raw)
+            arrow = arrow.set_column(index, raw, text_columns.column(raw))
     columns: list[tuple[str, Any]] = []
-    for name, column in zip(header, arrow.columns, strict=True):
+    for name, column in zip(read.header, arrow.columns, strict=True):
         if pa.types.is_null(column.type):
             columns.append((name, np.full(arrow.num_rows, np.nan)))
             continue
@@ -562,7 +629,10 @@ def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] 
             columns.append((name, column.to_numpy().astype(np.float64)))  # nulls become NaN
             continue
         column = column.combine_chunks()
-        if _looks_numeric(np.array(column.slice(0, 1000).fill_null("").to_pylist(), _STRING)):
+        maybe_number = numbers is None or name in numbers
+        if maybe_number and _looks_numeric(
+            np.array(column.slice(0, 1000).fill_null("").to_pylist(), _STRING)
+        ):
             columns.append((name, np.array(column.fill_null("").to_pylist(), dtype=_STRING)))
             continue
         encoded = pc.dictionary_encode(column)
@@ -572,13 +642,34 @@ def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] 
     return columns
 
 
-def parse_with_schema(data: bytes, features: list[dict[str, Any]], *, max_rows: int) -> Table:
+def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] | None:
+    """An upload's columns read by pyarrow (see _arrow_columns), or None when the file needs
+    the reference parser."""
+    read = _arrow_read(data, text, max_rows)
+    return None if read is None else _arrow_columns(read)
+
+
+_PREDICT_LIMIT = "MLSERVE_MAX_PREDICT_ROWS"
+
+
+def parse_with_schema(
+    data: bytes, features: list[dict[str, Any]], *, max_rows: int, engine: str = "arrow"
+) -> Table:
     """Parse a CSV of rows to predict: every feature column must be present, typed as trained.
 
     Extra columns are kept (as text) so they can be echoed back next to the predictions.
+    pyarrow reads it when it can; anything it would read differently from our rules (a
+    ragged line, a cell that is not a number, a missing column...) goes through the
+    reference parser, which words the error. `engine="python"` skips pyarrow.
     """
+    kinds = {f["name"]: f["type"] for f in features}
+    if engine == "arrow":
+        check_lines(data, max_rows, _PREDICT_LIMIT)
+        table = _arrow_rows_to_predict(data, kinds, max_rows)
+        if table is not None:
+            return table
     header, cells, line_numbers = split_cells(
-        data, max_rows=max_rows, limit_name="MLSERVE_MAX_PREDICT_ROWS", min_rows=1
+        data, max_rows=max_rows, limit_name=_PREDICT_LIMIT, min_rows=1
     )
     missing = [f["name"] for f in features if f["name"] not in header]
     if missing:
@@ -587,8 +678,11 @@ def parse_with_schema(data: bytes, features: list[dict[str, Any]], *, max_rows: 
             f"{[f['name'] for f in features]}.",
             column=missing[0],
         )
-    table = Table(columns=header, data={}, cells=cells)
-    kinds = {f["name"]: f["type"] for f in features}
+    table = Table(
+        columns=header,
+        data={},
+        text_columns=lambda: [cells[:, index] for index in range(len(header))],
+    )
     for index, name in enumerate(header):
         column = cells[:, index]
         if kinds.get(name) == "number":
@@ -604,6 +698,43 @@ def parse_with_schema(data: bytes, features: list[dict[str, Any]], *, max_rows: 
             table.data[name] = values
         else:
             table.data[name] = to_category(column)
+    return table
+
+
+def _arrow_rows_to_predict(data: bytes, kinds: dict[str, str], max_rows: int) -> Table | None:
+    """The rows to predict read by pyarrow, or None for the reference path to read them.
+
+    The decoded text lives only while pyarrow reads the bytes: it is a copy of the body that
+    the columns do not need (the reference path decodes again when it runs)."""
+    numbers = {name for name, kind in kinds.items() if kind == "number"}
+    categories = [name for name in kinds if name not in numbers]
+    read = _arrow_read(
+        data, _decode(data), max_rows, limit_name=_PREDICT_LIMIT, min_rows=1, strings=categories
+    )
+    if read is None or not set(kinds) <= set(read.header):
+        return None
+    columns = _arrow_columns(read, numbers)
+    table = None if columns is None else _typed_from_arrow(columns, kinds)
+    if table is not None:
+        # Not read.table: the first read is not kept alive while predicting.
+        table.text_columns = partial(read.source.texts, read.table.column_names)
+    return table
+
+
+def _typed_from_arrow(columns: list[tuple[str, Any]], kinds: dict[str, str]) -> Table | None:
+    """The rows to predict from pyarrow's columns, or None when a number column holds a
+    cell that is not one (the reference path names it)."""
+    table = Table(columns=[name for name, _ in columns], data={})
+    for name, column in columns:
+        if kinds.get(name) == "number":
+            if isinstance(column, tuple):
+                return None
+            values = column if column.dtype == np.float64 else to_number(column)
+            if values is None:
+                return None
+            table.data[name] = values
+        else:
+            table.data[name] = _categories_from_codes(*column)[0]
     return table
 
 

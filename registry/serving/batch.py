@@ -43,9 +43,10 @@ def predict_csv(served: ServedVersion, data: bytes, *, user: Any, source: str = 
     upload = CsvUpload(data)
     result = predict(served, upload, user=user, source=source)
     assert upload.read is not None  # read by predict
-    header, cells = upload.read.columns, upload.read.cells  # the text, echoed as sent
+    assert upload.read.text_columns is not None
+    header, texts = upload.read.columns, upload.read.text_columns()  # echoed as sent
     columns = list(header)
-    values: dict[str, Any] = {name: cells[:, i] for i, name in enumerate(header)}
+    values: dict[str, Any] = dict(zip(header, texts, strict=True))
     for name, column in prediction_columns(served, result):
         name = _unique(name, columns)
         columns.append(name)

@@ -284,3 +284,57 @@ def test_a_large_file_takes_the_pyarrow_path_and_matches_the_reference(quoted):
 )
 def test_only_well_formed_quoting_takes_the_pyarrow_path(text, strict):
     assert csvio._quotes_are_strict(text.encode()) is strict
+
+
+def predict_with(engine: str, data: bytes, features: list[dict], max_rows: int):
+    try:
+        table = csvio.parse_with_schema(data, features, max_rows=max_rows, engine=engine)
+    except csvio.CSVError as exc:
+        return f"CSVError: {exc} (line {exc.line}, column {exc.column}, {exc.too_large})"
+    assert table.text_columns is not None
+    texts = [[str(cell) for cell in column] for column in table.text_columns()]
+    return table, texts
+
+
+@given(
+    st.one_of(tricky_csvs(), valid_csvs().map(lambda made: made[0]), mutated_csvs, any_csv_bytes),
+    st.sampled_from([3, 1000, 1000]),
+    st.data(),
+)
+@settings(PROPERTIES, max_examples=600)
+def test_rows_to_predict_read_by_pyarrow_match_the_reference_parser(data, max_rows, draw):
+    first_line = data.split(b"\n", 1)[0].decode(errors="replace")
+    names = sorted({n.strip().strip('"') for n in first_line.split(",") if n.strip()})
+    if draw.draw(st.integers(0, 4)) == 0:  # a column the file lacks
+        names.append(draw.draw(_NAME))
+    kinds = [draw.draw(st.sampled_from(["number", "category", None])) for _ in names]
+    features = [
+        {"name": name, "type": kind} for name, kind in zip(names, kinds, strict=True) if kind
+    ]
+    fast = predict_with("arrow", data, features, max_rows)
+    reference = predict_with("python", data, features, max_rows)
+    event("parsed" if isinstance(reference, tuple) else "refused")
+    if isinstance(reference, str):
+        assert fast == reference
+        return
+    assert isinstance(fast, tuple), fast
+    (table, texts), (expected, expected_texts) = fast, reference
+    assert table.columns == expected.columns
+    assert texts == expected_texts
+    for name in table.columns:
+        assert table.data[name].dtype == expected.data[name].dtype
+        if table.data[name].dtype == np.float64:
+            np.testing.assert_array_equal(table.data[name], expected.data[name])
+        else:
+            assert table.data[name].tolist() == expected.data[name].tolist()
+
+
+def test_rows_to_predict_take_the_pyarrow_path_with_extra_and_missing_cells(monkeypatch):
+    data = b'b,a,extra\n1,2.5,NA\n" x ",,"w, v"\nNA,3,7\n'
+    features = [{"name": "a", "type": "number"}, {"name": "b", "type": "category"}]
+    monkeypatch.setattr(csvio, "_split", None)  # the reference parser is not called
+    table = csvio.parse_with_schema(data, features, max_rows=10)
+    np.testing.assert_array_equal(table.data["a"], [2.5, np.nan, 3.0])
+    assert table.data["b"].tolist() == ["1", "x", None]
+    assert table.data["extra"].tolist() == [None, "w, v", "7"]
+    assert table.text_columns() == [["1", " x ", "NA"], ["2.5", "", "3"], ["NA", "w, v", "7"]]
