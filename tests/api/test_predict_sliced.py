@@ -1,5 +1,6 @@
-"""A large list of rows is parsed a slice at a time (registry/serving/bodies.py, _table_in_slices):
-every answer, success or refusal, is the one the whole parse gives."""
+"""A large list of rows, dataframe_split or columnar inputs is parsed a slice at a time
+(registry/serving/bodies.py, _table_in_slices): every answer, success or refusal, is the one
+the whole parse gives."""
 
 import json
 
@@ -15,6 +16,14 @@ ROW = [3, 95.0, "month-to-month", "fiber", 4]
 
 def _record(row):
     return dict(zip(NAMES, row, strict=True))
+
+
+def _columns(rows: list[list], names=NAMES) -> dict:
+    return {"inputs": {n: [row[j] for row in rows] for j, n in enumerate(names)}}
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
 
 
 def _rows(n: int) -> list[list]:
@@ -59,6 +68,51 @@ BODIES = {
     "dataframe_split with more columns than rows": json.dumps(
         {"dataframe_split": {"columns": NAMES, "data": _rows(2)}}
     ),
+    "dataframe_split with an index and a null data": json.dumps(
+        {"dataframe_split": {"columns": NAMES, "index": list(range(100)), "data": None}}
+    ),
+    "dataframe_split with data twice": json.dumps(
+        {"dataframe_split": {"columns": NAMES, "data": _rows(10)}}
+    )[:-2]
+    + ', "data": null}}',
+    "a row nested deeper than JSON allows": json.dumps({"instances": _rows(3)})[:-2]
+    + ", "
+    + _deep(1023)
+    + "]}",
+    "columns": json.dumps(_columns(_rows(10))),
+    "columns reordered": json.dumps(
+        {"inputs": {n: [r[j] for r in _rows(10)] for j, n in reversed(list(enumerate(NAMES)))}}
+    ),
+    "columns, spaced": '{ "inputs" : {\n '
+    + " ,\n ".join(
+        f'"{n}" : [ {", ".join(json.dumps(r[j]) for r in _rows(7))} ]' for j, n in enumerate(NAMES)
+    )
+    + " } }\n",
+    "columns with problems in several slices": json.dumps(
+        _columns(
+            [
+                [*r[:1], "x" if i == 8 else r[1], [1] if i == 2 else r[2], *r[3:]]
+                for i, r in enumerate(_rows(10))
+            ]
+        )
+    ).replace('"tenure_months": [0, 1, 2, 3, 4, 5', '"tenure_months": [0, 1, 2, 3, 4, "y"', 1),
+    "columns with over 20 problems": json.dumps(
+        _columns([[("z" if i == 29 else i), *r[1:4], "w"] for i, r in enumerate(_rows(30))])
+    ),
+    "columns with a NUL": json.dumps(_columns([*_rows(8), [1, 2, "a\u0000", "b", 1]])),
+    "columns with invalid JSON": json.dumps(_columns(_rows(9))).replace("[0,", "[-,", 1),
+    "columns with a value nested deeper than JSON allows": json.dumps(_columns(_rows(5))).replace(
+        "[0,", "[" + _deep(1022) + ",", 1
+    ),
+    "columns of unequal lengths": json.dumps(
+        {"inputs": {**_columns(_rows(6))["inputs"], "internet": ["dsl"] * 5}}
+    ),
+    "columns with an unknown one": json.dumps(_columns(_rows(6), [*NAMES[:4], "zz"])),
+    "columns with a null one": json.dumps(
+        {"inputs": {**_columns(_rows(6))["inputs"], "internet": None}}
+    ),
+    "columns with one twice": json.dumps(_columns(_rows(6)))[:-2] + ', "contract": null}}',
+    "columns, empty": json.dumps(_columns([])),
 }
 
 
@@ -80,6 +134,14 @@ SLICED = {
     "dataframe_split with a short row 7",
     "dataframe_split with an unknown column",
     "dataframe_split with an index",
+    "a row nested deeper than JSON allows",
+    "columns",
+    "columns reordered",
+    "columns, spaced",
+    "columns with problems in several slices",
+    "columns with over 20 problems",
+    "columns with invalid JSON",
+    "columns with a value nested deeper than JSON allows",
 }
 
 
@@ -91,10 +153,11 @@ def test_it_answers_as_the_whole_parse_does(owner_api, churn, monkeypatch, name)
     monkeypatch.setattr(bodies, "_SLICED_BODY_BYTES", 0)
     monkeypatch.setattr(bodies, "_SLICE_ROWS", 3)
     calls = []
-    original = bodies.rows_to_table_in_slices
-    monkeypatch.setattr(
-        bodies, "rows_to_table_in_slices", lambda *a: calls.append(1) or original(*a)
-    )
+    for sliced in ("rows_to_table_in_slices", "columns_to_table_in_slices"):
+        original = getattr(bodies, sliced)
+        monkeypatch.setattr(
+            bodies, sliced, lambda *a, original=original: calls.append(1) or original(*a)
+        )
     sliced = owner_api.post("/models/churn/predict", body)
     assert bool(calls) == (name in SLICED), calls
     assert (sliced.status_code, sliced["Content-Type"]) == (
