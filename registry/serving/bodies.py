@@ -406,7 +406,8 @@ def _head(text: bytes) -> Any:
 
 def _edges(opener: int, commas: np.ndarray, closer: int) -> np.ndarray:
     """A list's opening bracket, the commas between its values and its closing bracket."""
-    return np.concatenate(([opener], commas[(commas > opener) & (commas < closer)], [closer]))
+    inside = slice(*np.searchsorted(commas, [opener, closer]))  # a view: no copy of the commas
+    return np.concatenate(([opener], commas[inside], [closer]))
 
 
 def _length(body: bytes, edges: np.ndarray) -> int:
