@@ -404,41 +404,53 @@ def _head(text: bytes) -> Any:
     return head
 
 
-def _edges(opener: int, commas: np.ndarray, closer: int) -> np.ndarray:
-    """A list's opening bracket, the commas between its values and its closing bracket."""
-    inside = slice(*np.searchsorted(commas, [opener, closer]))  # a view: no copy of the commas
-    return np.concatenate(([opener], commas[inside], [closer]))
+@dataclass(frozen=True)
+class _List:
+    """A JSON list in a body, found without parsing it: its brackets, the commas between its
+    values (a view of the body's commas, not a copy) and its depth (the body's value is 1)."""
+
+    body: bytes
+    opener: int
+    closer: int
+    commas: np.ndarray
+    depth: int
+
+    @classmethod
+    def at(cls, body: bytes, opener: int, closer: int, commas: np.ndarray, depth: int) -> _List:
+        inside = slice(*np.searchsorted(commas, [opener, closer]))
+        return cls(body, opener, closer, commas[inside], depth)
+
+    def __len__(self) -> int:
+        if self.commas.size:
+            return self.commas.size + 1
+        return 1 if self.body[self.opener + 1 : self.closer].strip() else 0
+
+    def values(self, start: int, stop: int) -> list[Any]:
+        """Values start..stop, parsed inside as many brackets as the list is deep in the
+        body, so that a value nested too deep fails as in the whole parse."""
+        begin = self.opener if start == 0 else self.commas[start - 1]
+        end = self.closer if stop > self.commas.size else self.commas[stop - 1]
+        inside = memoryview(self.body)[begin + 1 : end]
+        values = load_json(b"".join((b"[" * self.depth, inside, b"]" * self.depth)))
+        for _ in range(self.depth - 1):
+            values = values[0]
+        return values
 
 
-def _length(body: bytes, edges: np.ndarray) -> int:
-    return len(edges) - 1 if body[edges[0] + 1 : edges[-1]].strip() else 0
-
-
-def _values(body: bytes, edges: np.ndarray, start: int, stop: int, depth: int) -> list[Any]:
-    """Values start..stop of the list at `edges`, parsed inside as many brackets as the list
-    is deep in the body, so that a value nested too deep fails as in the whole parse."""
-    values = load_json(b"[" * depth + body[edges[start] + 1 : edges[stop]] + b"]" * depth)
-    for _ in range(depth - 1):
-        values = values[0]
-    return values
-
-
-def _row_list_layout(
-    body: bytes, opener: int, commas: np.ndarray, closer: int
-) -> np.ndarray | None:
-    """The edges of a `{"instances" | "inputs" | "dataframe_records": [row, ...]}` body's rows."""
+def _row_list_layout(body: bytes, opener: int, commas: np.ndarray, closer: int) -> _List | None:
+    """The rows of a `{"instances" | "inputs" | "dataframe_records": [row, ...]}` body."""
     if body[closer + 1 :].strip() != b"}":
         return None
     head = _head(body[:opener] + b"null}")
     if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
         return None
-    return _edges(opener, commas, closer)
+    return _List.at(body, opener, closer, commas, 2)
 
 
 def _split_layout(
     body: bytes, openers: list[int], closers: list[int], commas: np.ndarray
-) -> tuple[np.ndarray, list[Any]] | None:
-    """A dataframe_split's data (its largest list): the edges of its rows, and its columns."""
+) -> tuple[_List, list[Any]] | None:
+    """A dataframe_split's data (its largest list) and its columns."""
     k = max(range(len(openers)), key=lambda i: closers[i] - openers[i])
     opener, closer = openers[k], closers[k]
     if body[opener : opener + 1] != b"[":
@@ -452,13 +464,13 @@ def _split_layout(
         or not isinstance(split.get("columns"), list)
     ):
         return None
-    return _edges(opener, commas, closer), split["columns"]
+    return _List.at(body, opener, closer, commas, 3), split["columns"]
 
 
 def _columnar_layout(
     body: bytes, openers: list[int], closers: list[int], commas: np.ndarray
-) -> dict[str, np.ndarray] | None:
-    """Columnar inputs (`{"inputs": {"<feature>": [value, ...], ...}}`): each column's edges."""
+) -> dict[str, _List] | None:
+    """Columnar inputs (`{"inputs": {"<feature>": [value, ...], ...}}`): their lists by name."""
     if any(body[opener : opener + 1] != b"[" for opener in openers):
         return None
     between = zip(closers, openers[1:], strict=False)
@@ -472,7 +484,7 @@ def _columnar_layout(
     ):
         return None
     return {
-        name: _edges(opener, commas, closer)
+        name: _List.at(body, opener, closer, commas, 3)
         for name, opener, closer in zip(inputs, openers, closers, strict=True)
     }
 
@@ -484,32 +496,33 @@ def _table_in_slices(served: ServedVersion, body: bytes) -> dict[str, np.ndarray
     that the error is the one a whole parse gives)."""
     found = bounds.row_list(body)
     if found is not None:
-        edges = _row_list_layout(body, *found)
-        return None if edges is None else _rows_in_slices(served, body, edges)
+        rows = _row_list_layout(body, *found)
+        return None if rows is None else _rows_in_slices(served, rows)
     # dataframe_split (columns, data and an index) or columnar inputs (one list a feature)
     found = bounds.containers(body, 3, most=max(4, len(served.features)))
     if not found or not found[0]:
         return None
     columnar = _columnar_layout(body, *found)
     if columnar is not None:
-        return _columns_in_slices(served, body, columnar)
+        if b"\\u0000" in body:
+            return None  # a NUL is refused once the whole body parses: parsed whole
+        return _columns_in_slices(served, columnar)
     split = _split_layout(body, *found)
-    return None if split is None else _rows_in_slices(served, body, *split)
+    return None if split is None else _rows_in_slices(served, *split)
 
 
 def _rows_in_slices(
-    served: ServedVersion, body: bytes, edges: np.ndarray, columns: list[Any] | None = None
+    served: ServedVersion, data: _List, columns: list[Any] | None = None
 ) -> dict[str, np.ndarray] | None:
-    """A list of rows, or a dataframe_split's data (given its columns: one level deeper)."""
-    depth = 2 if columns is None else 3
-    n_rows = _length(body, edges)
+    """A list of rows, or a dataframe_split's data (given its columns)."""
+    n_rows = len(data)
     if not n_rows:
         return None  # an empty list: the whole parse says so
     check_rows(n_rows)
 
     def slices() -> Iterator[list[Any]]:
         for i in range(0, n_rows, _SLICE_ROWS):
-            rows = _values(body, edges, i, min(i + _SLICE_ROWS, n_rows), depth)
+            rows = data.values(i, min(i + _SLICE_ROWS, n_rows))
             yield rows if columns is None else _split_rows(served, columns, rows, offset=i)
 
     try:
@@ -519,22 +532,20 @@ def _rows_in_slices(
 
 
 def _columns_in_slices(
-    served: ServedVersion, body: bytes, layout: dict[str, np.ndarray]
+    served: ServedVersion, layout: dict[str, _List]
 ) -> dict[str, np.ndarray] | None:
     """Columnar inputs whose columns are the features, all of one length, a slice of rows of
     every column at a time; any other (their problems, their refusal) is parsed whole."""
-    lengths = {_length(body, edges) for edges in layout.values()}
+    lengths = set(map(len, layout.values()))
     if layout.keys() != set(served.feature_names) or len(lengths) != 1 or 0 in lengths:
         return None
-    if b"\\u0000" in body:
-        return None  # a NUL is refused after the whole body parses: parsed whole
     n_rows = lengths.pop()
     check_rows(n_rows)
 
     def slices() -> Iterator[dict[str, list[Any]]]:
         for i in range(0, n_rows, _SLICE_ROWS):
             stop = min(i + _SLICE_ROWS, n_rows)
-            yield {name: _values(body, edges, i, stop, 3) for name, edges in layout.items()}
+            yield {name: column.values(i, stop) for name, column in layout.items()}
 
     try:
         return columns_to_table_in_slices(served, slices(), n_rows)
