@@ -404,7 +404,7 @@ def _head(text: bytes) -> Any:
     return head
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: it holds an array
 class _List:
     """A JSON list in a body, found without parsing it: its brackets, the commas between its
     values (a view of the body's commas, not a copy) and its depth (the body's value is 1)."""
