@@ -84,6 +84,8 @@ def containers(
     """The lists and objects that open at `depth` (the top-level value is at depth 1): their
     opening and closing positions, and the positions of the commas directly inside them;
     None when there are more than `most` of them or the body's brackets do not balance."""
+    # Positions as int32 where they fit: a body of columns holds a comma every few bytes.
+    position = np.int32 if len(body) < 2**31 else np.int64
     level, in_string, escape = 0, 0, False
     openers: list[int] = []
     closers: list[int] = []
@@ -103,11 +105,12 @@ def containers(
         closers += (np.flatnonzero(closes & (after == depth - 1)) + start).tolist()
         if len(openers) > most:
             return None
-        commas.append(np.flatnonzero((chunk == _COMMA) & outside & (after == depth)) + start)
+        found = np.flatnonzero((chunk == _COMMA) & outside & (after == depth))
+        commas.append(found.astype(position) + start)
         level, in_string = int(after[-1]), int(inside[-1])
     if level != 0 or len(openers) != len(closers):
         return None
-    return openers, closers, np.concatenate(commas) if commas else np.empty(0, dtype=np.intp)
+    return openers, closers, np.concatenate(commas) if commas else np.empty(0, dtype=position)
 
 
 def row_list(body: bytes) -> tuple[int, np.ndarray, int] | None:

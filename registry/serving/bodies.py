@@ -3,13 +3,14 @@
 Every JSON format (`instances`, `inputs` by row or by column, `dataframe_split`,
 `dataframe_records`) and CSV end in one row normaliser, so a row predicts the same whatever
 format carried it. Bodies are bounded before they are built: the row limit
-(MLSERVE_MAX_PREDICT_ROWS), a count of JSON values before parsing, and a large list of rows
-parsed a slice at a time.
+(MLSERVE_MAX_PREDICT_ROWS), a count of JSON values before parsing, and a large body (a list
+of rows, a dataframe_split's data, columnar inputs) parsed a slice of rows at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -183,15 +184,12 @@ def rows_to_table_in_slices(
 ) -> dict[str, np.ndarray]:
     """rows_to_table over a request's rows a slice at a time, into columns allocated once:
     only one slice's Python objects (a list or dict per row) exist at any moment."""
-    table = {
-        f["name"]: np.empty(n_rows, dtype=np.float64 if f["type"] == "number" else object)
-        for f in served.features
-    }
-    # One string object per distinct category value, not one per row: the table outlives
-    # the slices, and most rows repeat a few values.
-    distinct: dict[str, dict[Any, Any]] = {
-        name: {} for name, c in table.items() if c.dtype == object
-    }
+    return _assembled(served, _row_parts(served, slices), n_rows)
+
+
+def _row_parts(
+    served: ServedVersion, slices: Iterable[list[Any]]
+) -> Iterator[dict[str, np.ndarray]]:
     done, shape = 0, None
     for rows in slices:
         first = type(rows[0]) if rows and isinstance(rows[0], (dict, list)) else None
@@ -207,15 +205,40 @@ def rows_to_table_in_slices(
         except PredictionError as exc:
             if not exc.problems or not done:
                 raise
-            problems = [{**p, "row": p["row"] + done} for p in exc.problems]
+            problems = _shifted(exc.problems, done)
             raise PredictionError(_summary(problems), problems) from None
+        yield part
+        done += len(rows)
+
+
+def _assembled(
+    served: ServedVersion, parts: Iterable[dict[str, np.ndarray]], n_rows: int
+) -> dict[str, np.ndarray]:
+    """Typed columns of n_rows, allocated once and filled from parts of consecutive rows."""
+    table = {
+        f["name"]: np.empty(n_rows, dtype=np.float64 if f["type"] == "number" else object)
+        for f in served.features
+    }
+    # One string object per distinct category value, not one per row: the table outlives
+    # the parts, and most rows repeat a few values.
+    distinct: dict[str, dict[Any, Any]] = {
+        name: {} for name, c in table.items() if c.dtype == object
+    }
+    done = 0
+    for part in parts:
+        size = 0
         for name, column in part.items():
+            size = len(column)
             if name in distinct:
                 seen = distinct[name]
                 column = [seen.setdefault(value, value) for value in column]
-            table[name][done : done + len(rows)] = column
-        done += len(rows)
+            table[name][done : done + size] = column
+        done += size
     return table
+
+
+def _shifted(problems: list[dict[str, Any]], rows: int) -> list[dict[str, Any]]:
+    return [{**p, "row": p["row"] + rows} for p in problems]
 
 
 def columns_to_table(served: ServedVersion, columns: dict[str, list[Any]]) -> dict[str, np.ndarray]:
@@ -225,6 +248,40 @@ def columns_to_table(served: ServedVersion, columns: dict[str, list[Any]]) -> di
     if columns.keys() != set(served.feature_names):
         raise_row_problems(served, [{k: v[0] for k, v in columns.items()}])
     return convert_columns(served, {name: _object_column(columns[name]) for name in columns})
+
+
+def columns_to_table_in_slices(
+    served: ServedVersion, slices: Iterable[dict[str, list[Any]]], n_rows: int
+) -> dict[str, np.ndarray]:
+    """columns_to_table over a request's columns a slice of rows at a time (each slice holds
+    the same rows of every feature), into columns allocated once. Every slice is converted,
+    so that the problems are the ones the whole columns give: the first 20 by feature, then
+    by row."""
+    return _assembled(served, _column_parts(served, slices), n_rows)
+
+
+def _column_parts(
+    served: ServedVersion, slices: Iterable[dict[str, list[Any]]]
+) -> Iterator[dict[str, np.ndarray]]:
+    order = {name: j for j, name in enumerate(served.feature_names)}
+    problems: list[dict[str, Any]] = []
+    done = 0
+    for columns in slices:
+        try:
+            part = columns_to_table(served, columns)
+        except PredictionError as exc:
+            # A slice's problems are its first 20 by feature then row, so the first 20 of
+            # the whole columns are among those kept here.
+            problems = sorted(
+                problems + _shifted(exc.problems, done),
+                key=lambda p: (order.get(p["column"], len(order)), p["row"]),
+            )[:20]
+        else:
+            if not problems:
+                yield part
+        done += len(next(iter(columns.values())))
+    if problems:
+        raise PredictionError(_summary(problems), problems)
 
 
 def _object_column(values: list[Any]) -> np.ndarray:
@@ -358,30 +415,69 @@ _SLICED_BODY_BYTES = 1 << 18  # smaller bodies are parsed whole
 _SLICE_ROWS = 4096
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> None:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise ValueError("a key twice")
+
+
 def _head(text: bytes) -> Any:
+    """A body with its large lists taken out, parsed; None when it does not parse or holds a
+    key twice (orjson keeps the last one, which may be a list taken out): parsed whole."""
     try:
-        return load_json(text)
-    except orjson.JSONDecodeError:
+        head = load_json(text)
+        json.loads(text, object_pairs_hook=_unique_keys)
+    except (orjson.JSONDecodeError, ValueError, InvalidInput):
         return None
+    return head
 
 
-def _sliced_layout(body: bytes) -> tuple[int, np.ndarray, int, list[Any] | None] | None:
-    """Where a body's rows are, if it is a list of rows (`instances`, `inputs`,
-    `dataframe_records`) or a `dataframe_split`: the list's brackets, the commas between its
-    rows, and the dataframe_split's columns (None for a list of rows)."""
-    found = bounds.row_list(body)
-    if found is not None:
-        opener, commas, closer = found
-        if body[closer + 1 :].strip() != b"}":
-            return None
-        head = _head(body[:opener] + b"null}")
-        if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
-            return None
-        return opener, commas, closer, None
-    found = bounds.containers(body, 3, most=4)  # dataframe_split: columns, data (and index)
-    if not found or not found[0]:
+@dataclass(frozen=True, eq=False)  # compared by identity: it holds an array
+class _List:
+    """A JSON list in a body, found without parsing it: its brackets, the commas between its
+    values (a view of the body's commas, not a copy) and its depth (the body's value is 1)."""
+
+    body: bytes
+    opener: int
+    closer: int
+    commas: np.ndarray
+    depth: int
+
+    @classmethod
+    def at(cls, body: bytes, opener: int, closer: int, commas: np.ndarray, depth: int) -> _List:
+        inside = slice(*np.searchsorted(commas, [opener, closer]))
+        return cls(body, opener, closer, commas[inside], depth)
+
+    def __len__(self) -> int:
+        if self.commas.size:
+            return self.commas.size + 1
+        return 1 if self.body[self.opener + 1 : self.closer].strip() else 0
+
+    def values(self, start: int, stop: int) -> list[Any]:
+        """Values start..stop, parsed inside as many brackets as the list is deep in the
+        body, so that a value nested too deep fails as in the whole parse."""
+        begin = self.opener if start == 0 else self.commas[start - 1]
+        end = self.closer if stop > self.commas.size else self.commas[stop - 1]
+        inside = memoryview(self.body)[begin + 1 : end]
+        values = load_json(b"".join((b"[" * self.depth, inside, b"]" * self.depth)))
+        for _ in range(self.depth - 1):
+            values = values[0]
+        return values
+
+
+def _row_list_layout(body: bytes, opener: int, commas: np.ndarray, closer: int) -> _List | None:
+    """The rows of a `{"instances" | "inputs" | "dataframe_records": [row, ...]}` body."""
+    if body[closer + 1 :].strip() != b"}":
         return None
-    openers, closers, commas = found
+    head = _head(body[:opener] + b"null}")
+    if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
+        return None
+    return _List.at(body, opener, closer, commas, 2)
+
+
+def _split_layout(
+    body: bytes, openers: list[int], closers: list[int], commas: np.ndarray
+) -> tuple[_List, list[Any]] | None:
+    """A dataframe_split's data (its largest list) and its columns."""
     k = max(range(len(openers)), key=lambda i: closers[i] - openers[i])
     opener, closer = openers[k], closers[k]
     if body[opener : opener + 1] != b"[":
@@ -391,36 +487,95 @@ def _sliced_layout(body: bytes) -> tuple[int, np.ndarray, int, list[Any] | None]
     if (
         not isinstance(split, dict)
         or "data" not in split
-        or split["data"] is not None  # the list taken out was not `data`
+        or [key for key, value in split.items() if value is None] != ["data"]  # the list taken out
         or not isinstance(split.get("columns"), list)
     ):
         return None
-    return opener, commas[(commas > opener) & (commas < closer)], closer, split["columns"]
+    return _List.at(body, opener, closer, commas, 3), split["columns"]
+
+
+def _columnar_layout(
+    body: bytes, openers: list[int], closers: list[int], commas: np.ndarray
+) -> dict[str, _List] | None:
+    """Columnar inputs (`{"inputs": {"<feature>": [value, ...], ...}}`): their lists by name."""
+    if any(body[opener : opener + 1] != b"[" for opener in openers):
+        return None
+    between = zip(closers, openers[1:], strict=False)
+    outside = [body[: openers[0]], *(body[c + 1 : o] for c, o in between), body[closers[-1] + 1 :]]
+    head = _head(b"null".join(outside))
+    inputs = head.get("inputs") if isinstance(head, dict) and len(head) == 1 else None
+    if (
+        not isinstance(inputs, dict)
+        or len(inputs) != len(openers)
+        or any(value is not None for value in inputs.values())  # a list taken out each
+    ):
+        return None
+    return {
+        name: _List.at(body, opener, closer, commas, 3)
+        for name, opener, closer in zip(inputs, openers, closers, strict=True)
+    }
 
 
 def _table_in_slices(served: ServedVersion, body: bytes) -> dict[str, np.ndarray] | None:
-    """A large body of rows (a list of rows or a dataframe_split) as typed columns, parsed
-    _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python objects. None for
-    any other shape, or a body that fails to parse (then parsed whole, so that the error is
-    the one a whole parse gives)."""
-    layout = _sliced_layout(body)
-    if layout is None:
+    """A large body of rows (a list of rows, a dataframe_split or columnar inputs) as typed
+    columns, parsed _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python
+    objects. None for any other shape, or a body that fails to parse (then parsed whole, so
+    that the error is the one a whole parse gives)."""
+    found = bounds.row_list(body)
+    if found is not None:
+        rows = _row_list_layout(body, *found)
+        return None if rows is None else _rows_in_slices(served, rows)
+    # dataframe_split (columns, data and an index) or columnar inputs (one list a feature)
+    found = bounds.containers(body, 3, most=max(4, len(served.features)))
+    if not found or not found[0]:
         return None
-    opener, commas, closer, columns = layout
-    if not body[opener + 1 : closer].strip():
+    columnar = _columnar_layout(body, *found)
+    if columnar is not None:
+        if b"\\u0000" in body:
+            return None  # a NUL is refused once the whole body parses: parsed whole
+        return _columns_in_slices(served, columnar)
+    split = _split_layout(body, *found)
+    return None if split is None else _rows_in_slices(served, *split)
+
+
+def _rows_in_slices(
+    served: ServedVersion, data: _List, columns: list[Any] | None = None
+) -> dict[str, np.ndarray] | None:
+    """A list of rows, or a dataframe_split's data (given its columns)."""
+    n_rows = len(data)
+    if not n_rows:
         return None  # an empty list: the whole parse says so
-    edges = np.concatenate(([opener], commas, [closer]))
-    n_rows = len(edges) - 1
     check_rows(n_rows)
 
-    def slices() -> Any:
+    def slices() -> Iterator[list[Any]]:
         for i in range(0, n_rows, _SLICE_ROWS):
-            start, stop = edges[i], edges[min(i + _SLICE_ROWS, n_rows)]
-            rows = load_json(b"[" + body[start + 1 : stop] + b"]")
+            rows = data.values(i, min(i + _SLICE_ROWS, n_rows))
             yield rows if columns is None else _split_rows(served, columns, rows, offset=i)
 
     try:
         return rows_to_table_in_slices(served, slices(), n_rows)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _columns_in_slices(
+    served: ServedVersion, layout: dict[str, _List]
+) -> dict[str, np.ndarray] | None:
+    """Columnar inputs whose columns are the features, all of one length, a slice of rows of
+    every column at a time; any other (their problems, their refusal) is parsed whole."""
+    lengths = set(map(len, layout.values()))
+    if layout.keys() != set(served.feature_names) or len(lengths) != 1 or 0 in lengths:
+        return None
+    n_rows = lengths.pop()
+    check_rows(n_rows)
+
+    def slices() -> Iterator[dict[str, list[Any]]]:
+        for i in range(0, n_rows, _SLICE_ROWS):
+            stop = min(i + _SLICE_ROWS, n_rows)
+            yield {name: column.values(i, stop) for name, column in layout.items()}
+
+    try:
+        return columns_to_table_in_slices(served, slices(), n_rows)
     except orjson.JSONDecodeError:
         return None
 
