@@ -79,6 +79,11 @@ def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
     )
 
 
+# Rows are predicted this many at a time: the preprocessed matrix (one-hot columns
+# included) of a large request never exists whole, only its outputs do.
+CHUNK_ROWS = 8192
+
+
 def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[str, Any]:
     """Predictions (and class probabilities) for a typed table.
 
@@ -86,24 +91,39 @@ def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[s
     than the prediction. Use `result_json` (or `.tolist()`) to serialise them.
     """
     pipeline = pipeline_cache().get(served)
-    check_cost(served, pipeline, len(next(iter(table.values()))) if table else 0)
-    features = preprocessing_of(pipeline).transform(table)  # once, then the model
-    model = estimator_of(pipeline)
+    n_rows = len(next(iter(table.values()))) if table else 0
+    check_cost(served, pipeline, n_rows)
+    prep, model = preprocessing_of(pipeline), estimator_of(pipeline)
+    with_proba = served.kind == CLASSIFIER and hasattr(model, "predict_proba")
+    outputs = []
+    for start in range(0, max(n_rows, 1), CHUNK_ROWS):
+        chunk = table if n_rows <= CHUNK_ROWS else _rows(table, start, start + CHUNK_ROWS)
+        features = prep.transform(chunk)  # preprocessing once, then the model
+        if served.kind == DECOMPOSITION:
+            outputs.append((model.transform(features), None))
+        elif with_proba:
+            outputs.append(model.predict_with_proba(features))
+        else:
+            outputs.append((model.predict(features), None))
+    predicted = _joined([predicted for predicted, _ in outputs])
     result: dict[str, Any] = {"model": {"name": served.model, "version": served.version}}
     if served.kind == DECOMPOSITION:
-        result["predictions"] = model.transform(features)
+        result["predictions"] = predicted
         return result
-    probabilities = None
-    if served.kind == CLASSIFIER and hasattr(model, "predict_proba"):
-        predicted, probabilities = model.predict_with_proba(features)
-    else:
-        predicted = model.predict(features)
     # Labels that are strings (object arrays) become lists; numbers stay arrays.
     result["predictions"] = predicted.tolist() if predicted.dtype == object else predicted
-    if probabilities is not None:
-        result["probabilities"] = probabilities
+    if with_proba:
+        result["probabilities"] = _joined([probabilities for _, probabilities in outputs])
         result["classes"] = list(served.classes) if served.classes is not None else None
     return result
+
+
+def _rows(table: dict[str, np.ndarray], start: int, stop: int) -> dict[str, np.ndarray]:
+    return {name: column[start:stop] for name, column in table.items()}
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def result_json(result: dict[str, Any]) -> bytes:
