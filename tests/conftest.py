@@ -9,7 +9,7 @@ TESTS = Path(__file__).resolve().parent
 DEMO = TESTS.parent / "registry" / "demo"
 # Folders whose every test is of one kind (markers in pyproject.toml; `make test-fast` leaves
 # these kinds out). Tests elsewhere that start processes carry `pytest.mark.system` themselves.
-FOLDER_MARKS = {"e2e": "browser", "deploy": "deploy", "hardening": "system"}
+FOLDER_MARKS = {"e2e": "browser", "deploy": "deploy", "system": "system"}
 
 
 def pytest_collection_modifyitems(items):

@@ -13,13 +13,13 @@ import pytest
 from registry import services
 from registry.models import ModelVersion
 from tests.conftest import demo_bytes
-from tests.hardening.conftest import (
+from tests.helpers import PYTHON, stop_group
+from tests.system.conftest import (
     _env,
     _spawn,
     report,
     wait_until,
 )
-from tests.helpers import PYTHON, stop_group
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -114,8 +114,8 @@ def test_it_runs_many_short_trainings_back_to_back_with_an_eager_reaper_and_none
 
 
 def test_it_stops_the_training_child_when_its_version_is_cancelled_or_deleted(owner, start_worker):
-    from tests.hardening.conftest import blobs_csv, child_pids
-    from tests.hardening.test_faults import SLOW_TRAINING
+    from tests.system.conftest import blobs_csv, child_pids
+    from tests.system.test_faults import SLOW_TRAINING
 
     # GMMs that would fit until their work budget runs out (about 390 EM iterations, ~50 s
     # each here): a child gone within 30 s was stopped, and its status says it did not finish.
@@ -155,8 +155,8 @@ STALL_S = 2  # MLSERVE_TRAIN_STALL_S for the watchdog test
 
 
 def test_it_kills_a_child_that_stops_beating_retries_once_then_fails(owner, start_worker):
-    from tests.hardening.conftest import blobs_csv, child_pids, is_running
-    from tests.hardening.test_faults import SLOW_TRAINING
+    from tests.system.conftest import blobs_csv, child_pids, is_running
+    from tests.system.test_faults import SLOW_TRAINING
 
     # A child stopped by SIGSTOP is a real stall: alive, holding whatever it held, sending
     # nothing (as one hung on a lock inherited through fork). No test hook in the code.

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from registry import services
 from tests.conftest import demo_bytes
-from tests.hardening.conftest import (
+from tests.system.conftest import (
     PREDICT_BODY,
     Api,
     Load,

@@ -1,4 +1,4 @@
-"""Real processes for the hardening tests: gunicorn servers and task workers on the test
+"""Real processes for the system tests: gunicorn servers and task workers on the test
 database, a small JSON client, and a bounded load generator that records every response.
 
 Every process is started in its own session and ended by its process-group id at teardown,

@@ -26,7 +26,8 @@ from registry import services
 from registry.models import ModelVersion
 from registry.training import PROGRESS_FIT_START
 from tests.conftest import demo_bytes
-from tests.hardening.conftest import (
+from tests.helpers import PYTHON, ROOT
+from tests.system.conftest import (
     PREDICT_BODY,
     Api,
     Load,
@@ -39,7 +40,6 @@ from tests.hardening.conftest import (
     report,
     wait_until,
 )
-from tests.helpers import PYTHON, ROOT
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
