@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from registry.models import Dataset, RegisteredModel
-from tests.api.test_quotas import csv_of
+from tests.registry.api.test_quotas import csv_of
 from tests.registry.test_views_train import form_data
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from registry.errors import RegistryError
 from registry.serving import bodies
 from registry.serving.resolve import resolve
-from tests.api.test_predict import NAMES, churn  # noqa: F401  (the fixture)
+from tests.registry.api.test_predict import NAMES, churn  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
 
