@@ -113,7 +113,7 @@ def test_it_refuses_to_import_into_another_users_model(logged_in, other_logged_i
 
 
 def test_the_import_page_and_an_imported_version_page_are_ready_for_a_strict_csp(logged_in, churn):
-    from tests.registry.test_views_markup import check
+    from tests.registry.web.test_markup import check
 
     data = logged_in.get(EXPORT_URL).content
     check(logged_in.get("/import/").content.decode(), "import")

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from registry.models import ModelVersion
-from tests.registry.test_views_train import form_data
+from tests.registry.web.test_train import form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from registry.models import Dataset, RegisteredModel
 from tests.registry.api.test_quotas import csv_of
-from tests.registry.test_views_train import form_data
+from tests.registry.web.test_train import form_data
 
 pytestmark = pytest.mark.django_db
 
