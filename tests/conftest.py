@@ -37,9 +37,9 @@ def _fast_password_hasher():
 
 @pytest.fixture(autouse=True)
 def _prediction_log_off(settings):
-    """In-process predictions are not logged unless a test turns the log on (tests/ops/):
-    its writer thread would write outside the test's transaction. Servers a test starts
-    keep the default."""
+    """In-process predictions are not logged unless a test turns the log on
+    (tests/registry/monitoring/): its writer thread would write outside the test's
+    transaction. Servers a test starts keep the default."""
     settings.MLSERVE_PREDICTION_LOG_RATE = 0.0
 
 

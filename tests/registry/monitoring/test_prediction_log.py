@@ -12,7 +12,7 @@ from django.db import connection
 from registry import serving
 from registry.models import PredictionLog
 from tests.conftest import assert_problem
-from tests.ops.conftest import CHURN_ROW, scrape, value
+from tests.registry.monitoring.conftest import CHURN_ROW, scrape, value
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

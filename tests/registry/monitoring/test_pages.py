@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from registry.monitoring import predlog
-from tests.ops.conftest import churn_rows, log_requests
 from tests.registry.conftest import make_version
+from tests.registry.monitoring.conftest import churn_rows, log_requests
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from prometheus_client.mmap_dict import MmapedDict
 from registry.models import PredictionLog
 from registry.tokens import token_create
 from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
-from tests.ops.conftest import CHURN_ROW, parse, value
+from tests.registry.monitoring.conftest import CHURN_ROW, parse, value
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.system]
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from registry.models import PredictionLog
-from tests.ops.conftest import churn_rows, log_requests
+from tests.registry.monitoring.conftest import churn_rows, log_requests
 
 pytestmark = pytest.mark.django_db
 

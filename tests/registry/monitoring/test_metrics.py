@@ -6,8 +6,8 @@ import pytest
 from registry import serving
 from registry.models import ModelVersion
 from tests.conftest import assert_problem
-from tests.ops.conftest import CHURN_ROW, scrape, value
 from tests.registry.conftest import make_version
+from tests.registry.monitoring.conftest import CHURN_ROW, scrape, value
 
 pytestmark = pytest.mark.django_db
 

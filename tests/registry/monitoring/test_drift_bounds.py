@@ -17,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from registry.models import PredictionLog, RegisteredModel
 from registry.monitoring import drift
 from registry.web import charts
-from tests.ops.conftest import log_requests
 from tests.registry.conftest import make_version
+from tests.registry.monitoring.conftest import log_requests
 
 pytestmark = pytest.mark.django_db
 

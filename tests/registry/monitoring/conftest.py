@@ -1,4 +1,4 @@
-"""Fixtures for the operations tests: a trained model, the prediction log turned on (with
+"""Fixtures for the monitoring tests: a trained model, the prediction log turned on (with
 its writer thread stopped before the test database is emptied), and Prometheus scrapes."""
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from registry.models import PredictionLog
 from registry.monitoring import drift, predlog
-from tests.ops.conftest import CHURN_ROW, churn_rows
 from tests.registry.conftest import make_version
+from tests.registry.monitoring.conftest import CHURN_ROW, churn_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
