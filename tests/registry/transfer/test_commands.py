@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from registry import transfer
 from registry.models import ModelVersion, RegisteredModel
-from tests.transfer.zips import flip
+from tests.registry.transfer.zips import flip
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from registry import services, transfer
 from registry.models import ModelVersion, RegisteredModel
 from registry.services import InvalidInput
 from tests.conftest import demo_bytes
-from tests.transfer.zips import SIGNING_KEY, edit_json, fix_up, flip, pack, sha, unpack
+from tests.registry.transfer.zips import SIGNING_KEY, edit_json, fix_up, flip, pack, sha, unpack
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from registry import services, transfer
 from registry.algorithms import ALGORITHMS
 from registry.models import ModelVersion, RegisteredModel
 from registry.services import InvalidInput
-from tests.transfer.zips import edit_json, fix_up, pack, unpack
+from tests.registry.transfer.zips import edit_json, fix_up, pack, unpack
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 
 from registry import services, transfer
 from registry.services import InvalidInput
-from tests.transfer.zips import edit_json, fix_up, pack, unpack
+from tests.registry.transfer.zips import edit_json, fix_up, pack, unpack
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry import transfer
 from registry.models import ModelVersion, RegisteredModel
-from tests.transfer.zips import flip, pack, unpack
+from tests.registry.transfer.zips import flip, pack, unpack
 
 pytestmark = pytest.mark.django_db
 

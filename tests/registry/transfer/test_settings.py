@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.helpers import PYTHON, ROOT, stop_group
-from tests.transfer.zips import SIGNING_KEY
+from tests.registry.transfer.zips import SIGNING_KEY
 
 pytestmark = pytest.mark.system  # each test starts a Python process
 

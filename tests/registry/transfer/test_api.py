@@ -8,7 +8,7 @@ from django.test import override_settings
 from registry import transfer
 from registry.models import ModelVersion, RegisteredModel
 from tests.conftest import assert_problem
-from tests.transfer.zips import CHURN_ROWS, SIGNING_KEY, flip, pack, sha, unpack
+from tests.registry.transfer.zips import CHURN_ROWS, SIGNING_KEY, flip, pack, sha, unpack
 
 pytestmark = pytest.mark.django_db
 

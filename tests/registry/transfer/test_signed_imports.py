@@ -7,8 +7,8 @@ from django.test import override_settings
 from registry import services
 from registry.services import InvalidInput
 from tests.conftest import assert_problem
-from tests.transfer.test_settings import shell
-from tests.transfer.zips import SIGNING_KEY
+from tests.registry.transfer.test_settings import shell
+from tests.registry.transfer.zips import SIGNING_KEY
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from tests.helpers import PYTHON, ROOT, stop_group
-from tests.transfer.zips import CHURN_ROWS, HOUSES_ROWS, SHOPPERS_ROWS, encode_result
+from tests.registry.transfer.zips import CHURN_ROWS, HOUSES_ROWS, SHOPPERS_ROWS, encode_result
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.system]
 
@@ -30,7 +30,7 @@ PREDICT = """
 import json, os
 from registry import serving
 from registry.models import ModelVersion
-from tests.transfer.zips import encode_result
+from tests.registry.transfer.zips import encode_result
 
 out = {}
 for item in json.load(open(os.environ["TRANSFER_SPEC"])):

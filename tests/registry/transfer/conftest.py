@@ -74,7 +74,7 @@ def exports(django_db_setup, django_db_blocker):
     from registry import services, training, transfer
     from registry.models import ModelVersion
     from tests.conftest import demo_bytes
-    from tests.transfer.zips import OTHER_KEY, SIGNING_KEY
+    from tests.registry.transfer.zips import OTHER_KEY, SIGNING_KEY
 
     made = {}
     with django_db_blocker.unblock(), transaction.atomic():
