@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.body_memory import MB, accepted_bodies, measure, worker_pids
+from tests.conftest import install_churn
 from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
-from tests.hostile.conftest import install_churn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 

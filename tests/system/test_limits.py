@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import install_churn, registry_state
 from tests.helpers import (
     database_url,
     free_port,
@@ -28,7 +29,6 @@ from tests.helpers import (
     stop_group,
     wait_for_http,
 )
-from tests.hostile.conftest import install_churn, registry_state
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 

@@ -21,8 +21,8 @@ from benchmarks.body_memory import (
     measure,
     over_limit_bodies,
 )
+from tests.conftest import install_churn
 from tests.helpers import database_url, free_port, start_gunicorn, stop_group, wait_for_http
-from tests.hostile.conftest import install_churn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 

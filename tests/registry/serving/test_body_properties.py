@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.hostile.conftest import registry_state
-from tests.hostile.test_csv_properties import mutations
+from tests.conftest import registry_state
+from tests.registry.test_csvio_properties import mutations
 
 pytestmark = pytest.mark.django_db
 

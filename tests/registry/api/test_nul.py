@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.conftest import assert_problem
-from tests.hostile.test_limits import (  # noqa: F401  (fixtures)
+from tests.system.test_limits import (  # noqa: F401  (fixtures)
     ROW,
     assert_still_serving,
     live,
@@ -18,7 +18,7 @@ from tests.hostile.test_limits import (  # noqa: F401  (fixtures)
     server,
     state,
 )
-from tests.hostile.test_limits import assert_problem as assert_live_problem
+from tests.system.test_limits import assert_problem as assert_live_problem
 
 pytestmark = pytest.mark.django_db
 
