@@ -17,7 +17,7 @@ env: $(UV)
 # `make run` needs only the runtime dependencies, so on a fresh clone `env` leaves out the dev
 # group (pytest, playwright, scikit-learn, ...). A checkout that already has it (after `make
 # test`) keeps it: a runtime-only sync would uninstall the dev tools, even from under a test
-# session that runs `make run` itself (tests/test_make_run.py). `make test` adds it back.
+# session that runs `make run` itself (tests/system/test_make_run.py). `make test` adds it back.
 ifeq ($(wildcard .venv/bin/pytest),)
 run: export UV_NO_DEV := 1
 endif

@@ -5,7 +5,7 @@ Starts gunicorn (1 sync worker) on a fresh SQLite database with the demo churn m
 MLSERVE_MAX_PREDICT_ROWS rows (the largest accepted) and bodies over the limits, and reads
 the worker's peak resident memory (VmHWM in /proc/<pid>/status, reset before each request by
 writing 5 to /proc/<pid>/clear_refs). Prints a markdown table: body size, answer, seconds,
-peak extra memory and its ratio to the body. tests/hostile/test_body_memory.py asserts the
+peak extra memory and its ratio to the body. tests/system/test_body_memory.py asserts the
 same figures against their targets (accepted: <= 10x; over the limit: 413, <= 2x).
 
     uv run python benchmarks/body_memory.py [--rows 100000]

@@ -8,8 +8,8 @@ through PREDICT_MIDDLEWARE, which keeps everything a JSON answer needs: the requ
 security headers and the site's Content-Security-Policy (built once), the host and body-size
 checks, the 503 while the database is down. The same URLconf, the same ninja operation and
 the same serving path answer either way; every other request, a browser predicting with its
-session included, takes the full stack. tests/api/test_predict_lane.py checks that both
-stacks answer alike.
+session included, takes the full stack. tests/registry/api/test_predict_lane.py checks that
+both stacks answer alike.
 """
 
 import os

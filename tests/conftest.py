@@ -1,5 +1,6 @@
 """Shared personas and helpers: an owner, another user, demo datasets, the real worker."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ TESTS = Path(__file__).resolve().parent
 DEMO = TESTS.parent / "registry" / "demo"
 # Folders whose every test is of one kind (markers in pyproject.toml; `make test-fast` leaves
 # these kinds out). Tests elsewhere that start processes carry `pytest.mark.system` themselves.
-FOLDER_MARKS = {"e2e": "browser", "deploy": "deploy", "hardening": "system"}
+FOLDER_MARKS = {"e2e": "browser", "deploy": "deploy", "system": "system"}
 
 
 def pytest_collection_modifyitems(items):
@@ -37,9 +38,9 @@ def _fast_password_hasher():
 
 @pytest.fixture(autouse=True)
 def _prediction_log_off(settings):
-    """In-process predictions are not logged unless a test turns the log on (tests/ops/):
-    its writer thread would write outside the test's transaction. Servers a test starts
-    keep the default."""
+    """In-process predictions are not logged unless a test turns the log on
+    (tests/registry/monitoring/): its writer thread would write outside the test's
+    transaction. Servers a test starts keep the default."""
     settings.MLSERVE_PREDICTION_LOG_RATE = 0.0
 
 
@@ -297,3 +298,58 @@ def _fresh_process_caches():
     tokens.forget_tokens()
     serving.pipeline_cache().clear()
     cache.clear()  # drift reports (registry/monitoring/drift.py)
+
+
+# Hostile-input fixtures (serving and system tests): a dataset, a ready model, and a token.
+# The churn model comes from train_once, so later tests get the same version written back.
+
+
+@dataclass(frozen=True)
+class World:
+    token: str
+    dataset_id: int
+    model: str = "churn"
+    version: int = 1
+    alias: str = "production"
+
+
+def install_churn(owner, model: str = "churn") -> World:
+    """churn.csv uploaded, `model` v1 (churn) ready with alias production, a bearer token."""
+    from registry import services
+    from registry.models import RegisteredModel
+    from registry.tokens import token_create
+
+    dataset = services.dataset_create(owner=owner, data=demo_bytes("churn.csv"), name="churn")
+    train_once(
+        owner=owner, dataset=dataset, name=model, algorithm="logistic_regression", target="churned"
+    )
+    services.alias_move(
+        model=RegisteredModel.objects.get(name=model),
+        name="production",
+        version_number=1,
+        user=owner,
+    )
+    token = token_create(user=owner, name="hostile")[1]
+    return World(token=token, dataset_id=dataset.pk, model=model)
+
+
+@pytest.fixture
+def world(db, owner) -> World:
+    from registry import serving, tokens
+
+    # This process's one-second caches may still name the last test's (deleted) rows.
+    serving.forget_resolutions()
+    tokens.forget_tokens()
+    return install_churn(owner)
+
+
+def registry_state() -> dict[str, list]:
+    """What a write to the registry would change: its rows, statuses and alias targets."""
+    from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+
+    return {
+        "datasets": list(Dataset.objects.order_by("pk").values_list("pk", "sha256")),
+        "models": list(RegisteredModel.objects.order_by("pk").values_list("pk", "updated_at")),
+        "versions": list(ModelVersion.objects.order_by("pk").values_list("pk", "status")),
+        "aliases": list(Alias.objects.order_by("pk").values_list("pk", "version_id")),
+    }

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.ops.conftest import churn_rows, log_requests
+from tests.registry.monitoring.conftest import churn_rows, log_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "pw-olivia-123"  # tests/conftest.py's owner

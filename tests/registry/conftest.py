@@ -1,4 +1,4 @@
-"""Helpers for the page tests (test_views_*.py): logged-in clients and versions made without
+"""Helpers for the page tests (web/): logged-in clients and versions made without
 training (a status, metrics and plots written directly), so listings can be filled in bulk.
 """
 
