@@ -28,6 +28,8 @@ def pytest_collection_modifyitems(items):
             continue
         if folder in FOLDER_MARKS:
             item.add_marker(FOLDER_MARKS[folder])
+        if folder == "deploy":  # the deploy checks run tools on files: none measures time
+            item.add_marker("system_parallel")
         if "page" in getattr(item, "fixturenames", ()):  # pytest-playwright's browser page
             item.add_marker("browser")
 
