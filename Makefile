@@ -30,7 +30,7 @@ test: env
 # The edit loop: no lint, no browser, no real gunicorn or worker processes, no deploy checks
 # (markers in pyproject.toml). `make test` stays the gate and runs everything.
 test-fast: env
-	$(UV) run --frozen pytest -q -n auto -m "not browser and not system and not deploy" $(ARGS)
+	$(UV) run --frozen pytest -q -n auto --hypothesis-profile=fast -m "not browser and not system and not deploy" $(ARGS)
 
 lint: env
 	$(UV) run --frozen ruff check .

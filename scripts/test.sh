@@ -12,11 +12,13 @@ env -u VIRTUAL_ENV "$uv" sync --frozen --project tools/iac --quiet
 if [ "$#" -gt 0 ]; then  # a chosen selection runs as given
     exec "$uv" run --frozen pytest "$@"
 fi
-# Everything, in two parts (the markers are in pyproject.toml): the in-process tests spread
-# over the cores, as `make test-fast` runs them; then, one at a time, the tests that start
-# servers, workers and browsers or run the deploy tools, which measure time and memory of
-# processes they start and would disturb each other.
+# Everything, in three parts (the markers are in pyproject.toml): the in-process tests spread
+# over the cores, as `make test-fast` runs them; the tests that start processes but measure
+# nothing of them (system_parallel), two at a time; then, one at a time, the tests that start
+# servers, workers and browsers and measure time and memory of the processes they start,
+# which would disturb each other.
 status=0
 "$uv" run --frozen pytest -n auto -m "not browser and not system and not deploy" || status=$?
-"$uv" run --frozen pytest -m "browser or system or deploy" || status=$?
+"$uv" run --frozen pytest -n 2 -m "system_parallel" || status=$?
+"$uv" run --frozen pytest -m "(browser or system or deploy) and not system_parallel" || status=$?
 exit "$status"

@@ -5,6 +5,14 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from hypothesis import settings
+
+# Property tests search as deep as their own counts say under the "ci" profile (`make test`);
+# `make test-fast` loads "fast" (--hypothesis-profile=fast), which scales every count down
+# through examples() so the edit loop stays short while the gate keeps its full search.
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("fast", max_examples=10)
+settings.load_profile("ci")
 
 TESTS = Path(__file__).resolve().parent
 DEMO = TESTS.parent / "registry" / "demo"
@@ -21,6 +29,8 @@ def pytest_collection_modifyitems(items):
             continue
         if folder in FOLDER_MARKS:
             item.add_marker(FOLDER_MARKS[folder])
+        if folder == "deploy":  # the deploy checks run tools on files: none measures time
+            item.add_marker("system_parallel")
         if "page" in getattr(item, "fixturenames", ()):  # pytest-playwright's browser page
             item.add_marker("browser")
 
@@ -57,6 +67,12 @@ def other(django_user_model):
 @pytest.fixture
 def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("ada", "ada@example.com", "pw-ada-123")
+
+
+def examples(count: int) -> int:
+    """`count` property-test examples under the "ci" profile, proportionally fewer (at least
+    five) under "fast"."""
+    return max(5, count * settings.default.max_examples // 100) if count >= 5 else count
 
 
 def demo_bytes(name: str) -> bytes:

@@ -37,6 +37,7 @@ def manage(*args: str, extra_env: dict[str, str], tmp_path) -> subprocess.Comple
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
     result = manage("check", extra_env={}, tmp_path=tmp_path)
     assert result.returncode != 0
@@ -44,12 +45,14 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_it_starts_without_a_secret_key_in_debug(tmp_path):
     result = manage("check", extra_env={"DJANGO_DEBUG": "1"}, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_it_refuses_a_request_deadline_not_shorter_than_gunicorns_timeout(tmp_path):
     extra = {"DJANGO_DEBUG": "1", "GUNICORN_TIMEOUT": "30", "MLSERVE_REQUEST_DEADLINE_S": "30"}
     result = manage("check", extra_env=extra, tmp_path=tmp_path)
@@ -58,6 +61,7 @@ def test_it_refuses_a_request_deadline_not_shorter_than_gunicorns_timeout(tmp_pa
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_it_reads_the_secret_key_from_a_file(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text(secrets.token_urlsafe(50))
@@ -66,6 +70,7 @@ def test_it_reads_the_secret_key_from_a_file(tmp_path):
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_it_passes_check_deploy_with_the_documented_production_values(tmp_path):
     extra = {**PRODUCTION_ENV, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
     result = manage(
@@ -76,6 +81,7 @@ def test_it_passes_check_deploy_with_the_documented_production_values(tmp_path):
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_it_warns_in_check_deploy_with_development_values(tmp_path):
     extra = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
     result = manage(
@@ -106,6 +112,7 @@ def test_it_splits_lists_and_drops_blanks(monkeypatch):
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_numpyml_imports_without_django():
     code = (
         "import sys, numpyml;"

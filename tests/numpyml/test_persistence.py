@@ -35,6 +35,7 @@ from numpyml import ModelFormatError
 from numpyml.base import BaseEstimator
 from numpyml.exceptions import ConvergenceWarning
 from numpyml.persistence import _digest
+from tests.conftest import examples
 from tests.numpyml.test_common import ALL, assert_same_outputs, data_for, fitted, outputs
 
 # Exceptions that `load` lets escape from a damaged archive instead of ModelFormatError:
@@ -43,7 +44,7 @@ from tests.numpyml.test_common import ALL, assert_same_outputs, data_for, fitted
 LEAKED_BY_LOAD: tuple[type[BaseException], ...] = ()
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     database=None,  # no .hypothesis directory in the repository
     derandomize=True,  # the same examples on every run: a failure reproduces

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from registry import csvio, services
 from registry.models import Dataset
+from tests.conftest import examples
 
-EXAMPLES = 150
+EXAMPLES = examples(150)
 PROPERTIES = settings(
     max_examples=EXAMPLES,
     derandomize=True,  # the same files on every run, so CI is reproducible
@@ -233,7 +234,7 @@ def parse_with(engine: str, data: bytes) -> csvio.Table | str:
 
 
 @given(st.one_of(tricky_csvs(), tricky_csvs().flatmap(mutations), any_csv_bytes))
-@settings(PROPERTIES, max_examples=600)
+@settings(PROPERTIES, max_examples=examples(600))
 def test_the_pyarrow_path_and_the_reference_parser_agree_on_any_bytes(data):
     fast, reference = parse_with("arrow", data), parse_with("python", data)
     event("parsed" if isinstance(reference, csvio.Table) else "refused")
@@ -301,7 +302,7 @@ def predict_with(engine: str, data: bytes, features: list[dict], max_rows: int):
     st.sampled_from([3, 1000, 1000]),
     st.data(),
 )
-@settings(PROPERTIES, max_examples=600)
+@settings(PROPERTIES, max_examples=examples(600))
 def test_rows_to_predict_read_by_pyarrow_match_the_reference_parser(data, max_rows, draw):
     first_line = data.split(b"\n", 1)[0].decode(errors="replace")
     names = sorted({n.strip().strip('"') for n in first_line.split(",") if n.strip()})

@@ -139,6 +139,7 @@ def test_it_marks_the_cookies_secure_and_http_only_when_configured(settings, own
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 @pytest.mark.parametrize(
     ("value", "expected"), [("1", "True True True"), ("0", "False False True")]
 )

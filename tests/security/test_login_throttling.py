@@ -190,6 +190,7 @@ def test_it_takes_the_address_the_trusted_proxies_saw(settings, count, forwarded
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_it_reads_the_limits_from_the_environment(settings, client, owner):
     env = {
         **os.environ,
@@ -218,6 +219,7 @@ def test_it_reads_the_limits_from_the_environment(settings, client, owner):
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_it_refuses_a_bad_limit_by_name(tmp_path):
     env = {**os.environ, "MLSERVE_LOGIN_FAILURE_LIMIT": "0"}
     result = subprocess.run(

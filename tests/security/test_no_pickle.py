@@ -188,6 +188,7 @@ def importable(packages) -> list[str]:
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_importing_every_module_brings_in_no_pickle_family_module():
     for packages in (("numpyml",), PACKAGES):
         found = probe(*packages)
@@ -199,6 +200,7 @@ def test_importing_every_module_brings_in_no_pickle_family_module():
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 def test_the_run_time_check_catches_a_module_that_imports_pickle(tmp_path):
     package = tmp_path / "leaky"
     package.mkdir()

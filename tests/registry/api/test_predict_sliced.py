@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from registry.errors import RegistryError
 from registry.serving import bodies
 from registry.serving.resolve import resolve
+from tests.conftest import examples
 from tests.registry.api.test_predict import NAMES, churn  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +248,7 @@ def _read(served, body: bytes, *, sliced: bool, slice_rows: int):
 
 @given(body=st.one_of(_columnar_bodies(), _split_bodies()), slice_rows=st.sampled_from([1, 2, 3]))
 @settings(
-    max_examples=300,
+    max_examples=examples(300),
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

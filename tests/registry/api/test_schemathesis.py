@@ -33,13 +33,13 @@ from hypothesis.errors import FlakyStrategyDefinition
 
 from mlsite.wsgi import application
 from registry import csvio, serving, tokens
-from tests.conftest import demo_bytes
+from tests.conftest import demo_bytes, examples
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STATEFUL_SCENARIOS = 40
-MAX_EXAMPLES = int(os.environ.get("HOSTILE_MAX_EXAMPLES", "30"))
+STATEFUL_SCENARIOS = examples(40)
+MAX_EXAMPLES = examples(int(os.environ.get("HOSTILE_MAX_EXAMPLES", "30")))
 ROW = [3, 95.0, "month-to-month", "fiber", 4]
 NAMES = ["tenure_months", "monthly_charges", "contract", "internet", "support_calls"]
 

@@ -61,6 +61,7 @@ def test_only_get_is_allowed():
 
 
 @pytest.mark.system  # starts a Python process
+@pytest.mark.system_parallel
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import registry_state
+from tests.conftest import examples, registry_state
 from tests.registry.test_csvio_properties import mutations
 
 pytestmark = pytest.mark.django_db
@@ -158,7 +158,7 @@ def _check_answer(response, body: bytes) -> None:
 
 @given(sent=_requests, path=st.sampled_from(PATHS))
 @settings(
-    max_examples=200,
+    max_examples=examples(200),
     derandomize=True,  # the same bodies on every run, so CI is reproducible
     deadline=None,
     # One trained model (the `world` fixture) serves every example: it is only read.
@@ -178,7 +178,7 @@ def test_any_body_gets_a_prediction_or_a_clear_4xx_and_writes_nothing(sent, path
 
 @given(rows=st.lists(st.lists(_cell, min_size=5, max_size=5), min_size=1, max_size=5))
 @settings(
-    max_examples=100,
+    max_examples=examples(100),
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -15,7 +15,12 @@ import pytest
 from tests.helpers import PYTHON, ROOT, stop_group
 from tests.registry.transfer.zips import CHURN_ROWS, HOUSES_ROWS, SHOPPERS_ROWS, encode_result
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.system]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.slow,
+    pytest.mark.system,
+    pytest.mark.system_parallel,
+]
 
 HOUSE_FEATURES = ["size_m2", "bedrooms", "age_years", "area"]
 # name, algorithm, csv, target, training options, rows to predict

@@ -9,7 +9,7 @@ import pytest
 from tests.helpers import PYTHON, ROOT, stop_group
 from tests.registry.transfer.zips import SIGNING_KEY
 
-pytestmark = pytest.mark.system  # each test starts a Python process
+pytestmark = [pytest.mark.system, pytest.mark.system_parallel]  # each starts a Python process
 
 SHOW = (
     "from django.conf import settings;"
