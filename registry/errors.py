@@ -35,6 +35,18 @@ class TooLarge(RegistryError):
     status = 413
 
 
+class MalformedBody(RegistryError):
+    """A body that is not one of the accepted shapes (400)."""
+
+    status = 400
+
+
+class UnsupportedMediaType(RegistryError):
+    """A body in a media type the endpoint does not read (415)."""
+
+    status = 415
+
+
 class ModelTooLarge(RegistryError):
     """A stored model that takes more memory than a server keeps for loaded models
     (MLSERVE_MODEL_CACHE_MB): it is not loaded (507: the server's budget, not the request,

@@ -152,7 +152,7 @@ def _run_child(version_id: int) -> str | None:
     try:
         while child.is_alive():
             # Wake every POLL_S (a cancel or a delete stops the child within about that),
-            # or when the time limit passes: a 3 s limit stops the training at 3 s.
+            # or when the time limit passes, so a short limit is kept to, not rounded up.
             remaining = timeout - (time.monotonic() - started)
             child.join(max(0.0, min(POLL_S, remaining)))
             signs = _read_signs(reader)

@@ -441,8 +441,8 @@ def write(batch: list[Entry]) -> None:
 
 # Reading: the model page's traffic summary ------------------------------------------------
 
-# Latency buckets for percentiles computed in the database: 0.1 ms to about a minute, each
-# 25% wider than the last, so an interpolated percentile is within about 12% of the truth.
+# Latency buckets for percentiles computed in the database, from the first edge to about a
+# minute, each 25% wider than the last, so an interpolated percentile is within about 12%.
 LATENCY_EDGES_MS = tuple(round(0.1 * 1.25**i, 4) for i in range(60))
 
 

@@ -20,7 +20,7 @@ import orjson
 from django.conf import settings
 
 from registry import bounds, csvio
-from registry.errors import InvalidInput, RegistryError, TooLarge
+from registry.errors import InvalidInput, MalformedBody, TooLarge, UnsupportedMediaType
 from registry.serving.resolve import ServedVersion
 
 
@@ -30,16 +30,6 @@ class PredictionError(InvalidInput):
     def __init__(self, message: str, problems: list[dict[str, Any]]) -> None:
         super().__init__(message)
         self.problems = problems
-
-
-class MalformedBody(RegistryError):
-    """A body that is not one of the accepted shapes (400)."""
-
-    status = 400
-
-
-class UnsupportedMediaType(RegistryError):
-    status = 415
 
 
 def check_rows(n_rows: int) -> None:
