@@ -19,7 +19,7 @@ import hashlib
 import io
 import itertools
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -424,8 +424,17 @@ def _category_schema(counts: list[tuple[str, int]], missing: int) -> dict[str, A
     }
 
 
-def parse_csv(data: bytes, *, max_rows: int | None = None, engine: str = "arrow") -> Table:
+def parse_csv(
+    data: bytes,
+    *,
+    max_rows: int | None = None,
+    engine: str = "arrow",
+    options: Mapping[str, Any] | None = None,
+) -> Table:
     """Parse uploaded bytes into a typed Table, inferring each column's type.
+
+    `options` are a dataset's read options (`Dataset.options`): what was detected at upload
+    or chosen by the user; reading the same bytes with the same options gives the same table.
 
     `engine="python"` skips pyarrow: the reference the fast path is tested against.
     """

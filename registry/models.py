@@ -47,6 +47,9 @@ class Dataset(models.Model):
     n_rows = models.PositiveIntegerField(editable=False)
     n_columns = models.PositiveIntegerField(editable=False)
     schema = models.JSONField(editable=False)  # [{"name", "type", "missing", ...}, ...]
+    # How the bytes are read (encoding, delimiter, decimal mark, per-column type overrides):
+    # what was detected at upload, or what the user chose; training reads the file the same way.
+    options = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DeferredBytesManager("csv")

@@ -38,7 +38,11 @@ def load_training_data(
     Everything the training needs from the dataset is read here, once: the dataset may be
     deleted while the model fits, and the training then finishes from this copy.
     """
-    dataset = Dataset.objects.filter(pk=version.dataset_id).only("csv", "sha256", "schema").first()
+    dataset = (
+        Dataset.objects.filter(pk=version.dataset_id)
+        .only("csv", "sha256", "schema", "options")
+        .first()
+    )
     if dataset is None:  # a retry started again after its first attempt read it
         when = "during training" if version.attempts > 1 else "before training started"
         raise TrainingError(
@@ -49,7 +53,7 @@ def load_training_data(
     if csvio.sha256_hex(data) != version.dataset_sha256:
         raise TrainingError("The dataset changed since this training was queued.")
     try:
-        table = csvio.parse_csv(data, max_rows=10**9)
+        table = csvio.parse_csv(data, max_rows=10**9, options=dataset.options)
     except csvio.CSVError as exc:
         raise TrainingError(f"The dataset can no longer be read: {exc}") from None
     X = {f["name"]: table.data[f["name"]] for f in version.features}
