@@ -174,7 +174,7 @@ def install_trained(trained: dict, *, owner, dataset, name: str = "churn", descr
     """Model `name` with version 1 ready from a session's training (`trained`), on the test's
     own dataset: the rows the worker would have left."""
     from registry import services
-    from registry.models import ModelVersion
+    from registry.models import Alias, ModelVersion
 
     model = services.model_create(owner=owner, name=name, description=description)
     version = ModelVersion.objects.create(
@@ -190,6 +190,8 @@ def install_trained(trained: dict, *, owner, dataset, name: str = "churn", descr
     # Trained "now", like a version the worker has just finished.
     moments = {"started_at": version.created_at, "finished_at": version.created_at}
     ModelVersion.objects.filter(pk=version.pk).update(**moments, heartbeat_at=version.created_at)
+    # The model's first ready version is its production, as the worker leaves it.
+    Alias.objects.create(model=model, name="production", version=version, updated_by=owner)
     return ModelVersion.objects.select_related("model").get(pk=version.pk)
 
 

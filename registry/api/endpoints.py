@@ -434,10 +434,10 @@ def predict(
     version: VersionQuery = None,
     alias: AliasQuery = None,
 ) -> HttpResponse:
-    """Predict with a model: its `production` alias if set, else its newest ready version
-    (`?alias=` or `?version=` choose another; both: 409 unless the alias is at that
-    version). Rows by position (the input schema's feature order) or by name; MLflow's
-    dataframe_split / dataframe_records; or text/csv."""
+    """Predict with a model: its `production` alias (409 if it has none: a newer ready
+    version never takes these calls by itself; `?alias=` or `?version=` choose another;
+    both: 409 unless the alias is at that version). Rows by position (the input schema's
+    feature order) or by name; MLflow's dataframe_split / dataframe_records; or text/csv."""
     if version is not None and alias is not None:
         # Both: predict only if the alias points at that version (a guard against a move).
         served = serving.resolve(name, alias=alias)

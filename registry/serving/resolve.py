@@ -77,16 +77,19 @@ def _lookup(name: str, version: int | None, alias: str | None) -> ServedVersion:
             raise NotFound(f"{name} has no alias {alias!r}.")
         found = link.version
     else:
+        # Only `production`: a newer ready version never takes unpinned traffic by itself.
         link = (
             Alias.objects.filter(model=model, name=DEFAULT_ALIAS).select_related("version").first()
         )
-        found = (
-            link.version
-            if link
-            else (model.versions.filter(status=ModelVersion.Status.READY).only(*fields).first())
-        )
-        if found is None:
+        if link is None:
+            if model.versions.filter(status=ModelVersion.Status.READY).exists():
+                raise Conflict(
+                    f"{name} has no {DEFAULT_ALIAS} alias, so a call without a version has "
+                    f"nothing to serve: promote a version to {DEFAULT_ALIAS}, or ask for one "
+                    "with ?version= or ?alias=."
+                )
             raise Conflict(f"{name} has no ready version yet: wait for its training to finish.")
+        found = link.version
     if found.status != ModelVersion.Status.READY:
         raise Conflict(f"{name} version {found.version} is {found.status}, not ready.")
     return _served(found, model)

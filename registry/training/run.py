@@ -11,7 +11,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from django.db import transaction
 from django.utils import timezone
 
 import numpyml
@@ -97,7 +96,7 @@ def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
 
 
 def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
-    from registry import serving
+    from registry import services
     from registry.training import plots
 
     algorithm = ALGORITHMS[version.algorithm]
@@ -150,20 +149,18 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     )
     artifact = numpyml.save(pipeline)
     profile = _profile(X_train, features)
-    with transaction.atomic():
-        # The model's newest ready version changes (for this process if it trained here).
-        transaction.on_commit(serving.forget_resolutions)
-        updated = ModelVersion.objects.filter(pk=version.pk).mark_ready(
-            metrics=jsonsafe.finite(result),
-            loss_curve=jsonsafe.finite(progress.losses),
-            plots=rendered,
-            features=features,
-            classes=classes,
-            artifact=artifact,
-            artifact_sha256=csvio.sha256_hex(artifact),
-            artifact_size=len(artifact),
-            training_seconds=round(time.monotonic() - started, 3),
-            profile=profile,
-        )
+    updated = services.version_mark_ready(
+        version.pk,
+        metrics=jsonsafe.finite(result),
+        loss_curve=jsonsafe.finite(progress.losses),
+        plots=rendered,
+        features=features,
+        classes=classes,
+        artifact=artifact,
+        artifact_sha256=csvio.sha256_hex(artifact),
+        artifact_size=len(artifact),
+        training_seconds=round(time.monotonic() - started, 3),
+        profile=profile,
+    )
     if not updated:
         logger.warning("version %s stopped running before it could be saved", version.pk)

@@ -28,7 +28,6 @@ def registry(owner, other, make_dataset):
     """The owner's dataset; their model "churn" with v1 really trained (in this process, once
     per session: tests/conftest.py train_once) and aliased production, and v2 ready without
     training; their API token; and the other user's own dataset."""
-    from registry.models import Alias
     from registry.tokens import token_create
     from tests.conftest import train_once
 
@@ -42,8 +41,7 @@ def registry(owner, other, make_dataset):
         target="churned",
     )
     model = v1.model
-    make_version(model, 2, dataset=dataset)
-    Alias.objects.create(model=model, name="production", version=v1, updated_by=owner)
+    make_version(model, 2, dataset=dataset)  # v1, the first ready, is production already
     token, text = token_create(user=owner, name=TOKEN_NAME)
     theirs = make_dataset("churn.csv", user=other, dataset_name="oscars")
     return {

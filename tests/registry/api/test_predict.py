@@ -83,6 +83,9 @@ def test_it_chooses_versions_and_aliases(owner_api, owner, churn, worker):
         target="churned",
     )
     worker()
+    # A newer ready version takes no unpinned call: production (v1) still answers.
+    assert predict(owner_api, {"instances": ROWS}).json()["model"]["version"] == 1
+    owner_api.put("/models/churn/aliases/production", {"version": 2})
     assert predict(owner_api, {"instances": ROWS}).json()["model"]["version"] == 2
     owner_api.put("/models/churn/aliases/production", {"version": 1})
     assert predict(owner_api, {"instances": ROWS}).json()["model"]["version"] == 1

@@ -147,7 +147,7 @@ def test_a_failure_leaves_the_version_failed_with_a_message(owner, make_dataset,
         serving.resolve("counts")
 
 
-def test_the_default_version_is_production_else_the_newest_ready(owner, make_dataset, worker):
+def test_the_default_version_is_production_only(owner, make_dataset, worker):
     version, _ = train(owner, make_dataset, worker, "linear_regression", name="prices")
     services.version_create(
         model=version.model,
@@ -158,6 +158,9 @@ def test_the_default_version_is_production_else_the_newest_ready(owner, make_dat
         params={"alpha": 10.0},
     )
     worker()
+    serving.forget_resolutions()
+    assert serving.resolve("prices").version == 1  # the first ready one became production
+    services.alias_move(model=version.model, name="production", version_number=2, user=owner)
     serving.forget_resolutions()
     assert serving.resolve("prices").version == 2
     services.alias_move(model=version.model, name="production", version_number=1, user=owner)
