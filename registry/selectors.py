@@ -38,6 +38,7 @@ from registry import csvio
 from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
 from registry.errors import NotFound
 from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+from registry.serving.resolve import DEFAULT_ALIAS as PRODUCTION
 
 Status = ModelVersion.Status
 HEAD_BYTES = 64 * 1024  # read at most this much of a dataset to show its first rows
@@ -294,6 +295,43 @@ def ready_versions(model: RegisteredModel, limit: int = 50) -> QuerySet:
 def alias_numbers(model: RegisteredModel) -> dict[str, int]:
     """Each alias of a model and the version number it points at."""
     return dict(model.aliases.values_list("name", "version__version"))
+
+
+def production_version(model: RegisteredModel) -> ModelVersion | None:
+    """The version `production` points at (what calls without a version get), or None."""
+    return (
+        model.versions.filter(aliases__name=PRODUCTION)
+        .only(
+            "pk",
+            "model_id",
+            "version",
+            "algorithm",
+            "target",
+            "features",
+            "metrics",
+            "dataset_sha256",
+            "test_size",
+            "seed",
+            "status",
+        )
+        .first()
+    )
+
+
+def input_schema_diff(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str, list]:
+    """How input schema `new` differs from `old`: columns added, removed, and retyped (each
+    as (name, old type, new type)), in the new (resp. old) schema's order."""
+    before = {f["name"]: f["type"] for f in old}
+    after = {f["name"]: f["type"] for f in new}
+    return {
+        "added": [name for name in after if name not in before],
+        "removed": [name for name in before if name not in after],
+        "retyped": [
+            (name, before[name], kind)
+            for name, kind in after.items()
+            if name in before and before[name] != kind
+        ],
+    }
 
 
 def models_with_versions(*, latest_only: bool) -> QuerySet:

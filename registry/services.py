@@ -375,6 +375,47 @@ def _next_version_number(model: RegisteredModel) -> int:
     return (model.versions.aggregate(last=Max("version"))["last"] or 0) + 1
 
 
+def _new_model_name(model: RegisteredModel, target: str) -> str:
+    """A name to suggest for a model that answers another question than `model`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-")
+    return f"{model.name}-{slug}"[:100].rstrip("-._") if slug else ""
+
+
+def _schema_change(model: RegisteredModel, spec: dict[str, Any], features: list[dict]) -> str:
+    """How a training request would change what `model` answers compared with its production
+    version (target, task, input columns), as a sentence; "" when it would not."""
+    production = selectors.production_version(model)
+    if production is None:
+        return ""
+    kind = ALGORITHMS[spec["algorithm"]].kind
+    changes = []
+    if production.target != spec["target"]:
+        changes.append(
+            f"target {quote_short(spec['target'] or None)} instead of "
+            f"{quote_short(production.target or None)}"
+        )
+    if production.kind != kind:
+        changes.append(f"a {kind} instead of a {production.kind}")
+    diff = selectors.input_schema_diff(production.features, features)
+    if diff["added"]:
+        changes.append(f"new input columns {_some(diff['added'])}")
+    if diff["removed"]:
+        changes.append(f"without the input columns {_some(diff['removed'])}")
+    if diff["retyped"]:
+        changes.append(
+            "retyped columns " + _some([f"{n} ({a} -> {b})" for n, a, b in diff["retyped"]])
+        )
+    if not changes:
+        return ""
+    suggestion = _new_model_name(model, spec["target"]) if spec["target"] else ""
+    new_name = f" (e.g. {suggestion!r})" if suggestion and suggestion != model.name else ""
+    return (
+        f"This version differs from {model.name}'s production (v{production.version}): "
+        f"{'; '.join(changes)}. Callers of {model.name} expect production's inputs and answers: "
+        f"train it as a new model{new_name}, or confirm the schema change."
+    )
+
+
 def version_create(
     *,
     model: RegisteredModel,
@@ -385,8 +426,11 @@ def version_create(
     features: list[str] | None = None,
     params: dict[str, Any] | None = None,
     test_size: float | None = None,
+    allow_schema_change: bool = False,
 ) -> ModelVersion:
-    """Validate, create the next version as queued, and enqueue its training."""
+    """Validate, create the next version as queued, and enqueue its training. A version that
+    would answer another question than production's (another target, task or input
+    columns) is refused unless `allow_schema_change`."""
     from registry.tasks import enqueue_training
 
     ensure_owner(model, user)
@@ -401,6 +445,11 @@ def version_create(
         test_size=test_size,
     )
     schema = {c["name"]: c for c in dataset.schema}
+    features = [{"name": f, "type": schema[f]["type"]} for f in spec["features"]]
+    if not allow_schema_change:
+        changed = _schema_change(model, spec, features)
+        if changed:
+            raise InvalidInput(changed, {"allow_schema_change": changed})
     with transaction.atomic():
         _check_training_cap(user)
         version = ModelVersion.objects.create(
@@ -410,7 +459,7 @@ def version_create(
             dataset_name=dataset.name,
             dataset_sha256=dataset.sha256,
             created_by=user,
-            features=[{"name": f, "type": schema[f]["type"]} for f in spec["features"]],
+            features=features,
             algorithm=spec["algorithm"],
             target=spec["target"],
             params=spec["params"],
@@ -571,7 +620,7 @@ def model_delete(
 
 # Aliases -------------------------------------------------------------------------------
 
-PRODUCTION = serving.DEFAULT_ALIAS
+PRODUCTION = selectors.PRODUCTION
 
 
 def _first_ready_becomes_production(version: ModelVersion) -> None:

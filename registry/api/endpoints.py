@@ -213,6 +213,7 @@ def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
     version = services.version_create(
         model=model,
         user=user,
+        allow_schema_change=body.allow_schema_change,
         **_training_spec(user, body),
     )
     return _accepted(version)

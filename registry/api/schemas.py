@@ -185,6 +185,11 @@ class TrainIn(Schema):
     test_size: float | None = Field(
         None, ge=0.05, le=0.5, description="share of rows held out (0.05-0.5)"
     )
+    allow_schema_change: bool = Field(
+        False,
+        description="train a version whose target, task or input columns differ from "
+        "production's (refused with 422 otherwise)",
+    )
 
 
 class ModelIn(TrainIn):

@@ -245,6 +245,12 @@ class TrainForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.05"}),
         help_text="Share of rows held out to measure the model (0.05 to 0.5).",
     )
+    allow_schema_change = forms.BooleanField(
+        required=False,
+        label="Allow a different target, task or input columns than production",
+        help_text="For an existing model only: its callers expect production's inputs and "
+        "answers, so a version that changes them is usually a new model.",
+    )
 
     def __init__(
         self, *args: Any, dataset: Dataset, initial: dict[str, Any] | None = None, **kwargs: Any
@@ -319,6 +325,10 @@ class TrainForm(forms.Form):
             "params": params.params(),
             "test_size": data["test_size"],
         }
+
+    def allows_schema_change(self) -> bool:
+        """Whether the user confirmed a version unlike production (version_create)."""
+        return bool(self.cleaned_data.get("allow_schema_change"))
 
     def apply_registry_error(self, exc: RegistryError) -> None:
         params = self.chosen_params_form()

@@ -250,7 +250,10 @@ def _start_training(request: HttpRequest, form: TrainForm) -> ModelVersion | Non
     try:
         if model is not None:
             return services.version_create(
-                model=model, user=request.user, **form.training_request()
+                model=model,
+                user=request.user,
+                allow_schema_change=form.allows_schema_change(),
+                **form.training_request(),
             )
         return services.model_create_with_version(
             owner=request.user,

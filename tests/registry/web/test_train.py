@@ -263,3 +263,36 @@ def test_it_shows_a_knn_bigger_than_the_model_memory_as_a_form_error(
     html = response.content.decode()
     assert "would take 1.6 MB in memory, more than the 1 MB a server keeps" in html
     assert not ModelVersion.objects.exists()
+
+
+def _with_production(make_model):
+    from registry.models import Alias
+
+    model = make_model("churn", versions=1)
+    Alias.objects.create(model=model, name="production", version=model.versions.get())
+    return model
+
+
+def test_it_refuses_a_version_unlike_production_until_confirmed(
+    owner_client, make_dataset, make_model
+):
+    dataset = make_dataset("churn.csv")
+    model = _with_production(make_model)
+    changed = form_data(
+        dataset,
+        algorithm="linear_regression",
+        target="monthly_charges",
+        features=FEATURES[:1],
+        **{"linear_regression-alpha": "0"},
+    )
+    response = owner_client.post(reverse("train"), changed)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_allow_schema_change_error"' in html
+    assert escape("target 'monthly_charges' instead of 'churned'") in html
+    assert escape("'churn-monthly-charges'") in html
+    assert model.versions.count() == 1
+
+    response = owner_client.post(reverse("train"), {**changed, "allow_schema_change": "on"})
+    assert response["Location"] == "/models/churn/versions/2/"
+    assert model.versions.get(version=2).target == "monthly_charges"
