@@ -12,8 +12,10 @@ one plot) with a database-side substring or JSON key.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     BinaryField,
     Case,
@@ -33,11 +35,12 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, Substr
+from django.utils import timezone
 
 from registry import csvio
 from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
 from registry.errors import NotFound
-from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+from registry.models import Alias, Dataset, ModelVersion, PredictionLog, RegisteredModel
 from registry.serving.resolve import DEFAULT_ALIAS as PRODUCTION
 
 Status = ModelVersion.Status
@@ -297,25 +300,62 @@ def alias_numbers(model: RegisteredModel) -> dict[str, int]:
     return dict(model.aliases.values_list("name", "version__version"))
 
 
+# What comparing a version with production reads (no bytes, no plots).
+COMPARED_FIELDS = (
+    "pk",
+    "model_id",
+    "version",
+    "algorithm",
+    "target",
+    "features",
+    "metrics",
+    "dataset_sha256",
+    "test_size",
+    "seed",
+    "status",
+)
+
+
 def production_version(model: RegisteredModel) -> ModelVersion | None:
     """The version `production` points at (what calls without a version get), or None."""
+    return model.versions.filter(aliases__name=PRODUCTION).only(*COMPARED_FIELDS).first()
+
+
+def recent_requests(version: ModelVersion, *, hours: int = 24) -> int | None:
+    """Prediction requests `version` answered in the last `hours` hours, estimated from the
+    prediction log (divided by its sampling rate); None when the log is off."""
+    rate = settings.MLSERVE_PREDICTION_LOG_RATE
+    if not rate:
+        return None
+    since = timezone.now() - timedelta(hours=hours)
+    logged = PredictionLog.objects.filter(version=version, created_at__gte=since).count()
+    return round(logged / rate)
+
+
+def same_holdout(a: ModelVersion, b: ModelVersion) -> bool:
+    """Whether two versions were measured on the same held-out rows (same data, split and
+    seed, same count), so their metrics compare like with like."""
     return (
-        model.versions.filter(aliases__name=PRODUCTION)
-        .only(
-            "pk",
-            "model_id",
-            "version",
-            "algorithm",
-            "target",
-            "features",
-            "metrics",
-            "dataset_sha256",
-            "test_size",
-            "seed",
-            "status",
-        )
-        .first()
+        a.dataset_sha256 == b.dataset_sha256
+        and a.test_size == b.test_size
+        and a.seed == b.seed
+        and a.metrics.get("n_test") == b.metrics.get("n_test")
     )
+
+
+def promotion_comparison(model: RegisteredModel, candidate: ModelVersion) -> dict[str, Any] | None:
+    """The candidate of an alias move beside the current production version: the reads the
+    confirmation page shows (None without production, or when it is the candidate)."""
+    current = production_version(model)
+    if current is None or current.pk == candidate.pk:
+        return None
+    return {
+        "current": current,
+        "candidate": candidate,
+        "schema": input_schema_diff(current.features, candidate.features),
+        "same_holdout": same_holdout(current, candidate),
+        "current_requests": recent_requests(current),
+    }
 
 
 def input_schema_diff(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str, list]:

@@ -77,6 +77,40 @@ def metric_rows(*metric_dicts: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+# Metrics where a smaller value is the better model (the others in METRIC_LABELS: larger).
+LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "inertia", "bic", "aic", "reconstruction_mse"}
+NOT_A_SCORE = {"n_train", "n_test", "rows_dropped_missing_target", "stratified", "n_components"}
+
+
+def metric_deltas(current: dict[str, Any], candidate: dict[str, Any]) -> list[dict[str, Any]]:
+    """metric_rows of production and a candidate, each with the candidate's change
+    ("+0.0500") and whether it is better or worse, where both are numbers."""
+    rows = metric_rows(current, candidate)
+    for row in rows:
+        old, new = current.get(row["key"]), candidate.get(row["key"])
+        row["delta"], row["verdict"] = "", ""
+        numbers = [v for v in (old, new) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) < 2:
+            continue
+        change = new - old
+        row["delta"] = ("+" if change >= 0 else "-") + format_metric(abs(change))
+        if change and row["key"] in METRIC_LABELS and row["key"] not in NOT_A_SCORE:
+            better = (change < 0) == (row["key"] in LOWER_IS_BETTER)
+            row["verdict"] = "better" if better else "worse"
+    return rows
+
+
+def input_schema_rows(diff: dict[str, list]) -> list[dict[str, Any]]:
+    """selectors.input_schema_diff in words, one row per kind of change that happened."""
+    retyped = [f"{name} ({old} \u2192 {new})" for name, old, new in diff["retyped"]]
+    rows = [
+        {"label": "Added columns", "names": diff["added"]},
+        {"label": "Removed columns", "names": diff["removed"]},
+        {"label": "Retyped columns", "names": retyped},
+    ]
+    return [row for row in rows if row["names"]]
+
+
 def format_metric(value: Any) -> str:
     if value is None:
         return "\u2013"

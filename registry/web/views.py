@@ -425,7 +425,7 @@ def alias_move(request: HttpRequest, name: str) -> HttpResponse:
             done = f"removed from {model.name}" if removing else f"now points at v{number}"
             messages.success(request, f"The {alias} alias {done}.")
             return redirect(model)
-    target = model.versions.filter(version=number).only("id", "version", "status").first()
+    target = model.versions.filter(version=number).only(*selectors.COMPARED_FIELDS).first()
     if target is None:
         form.add_error("version", f"{model.name} has no version {number}.")
     elif target.status != Status.READY and not removing:
@@ -440,7 +440,31 @@ def alias_move(request: HttpRequest, name: str) -> HttpResponse:
         "removing": removing,
         "current": selectors.alias_numbers(model).get(alias),
     }
+    if target is not None and not removing and not form.errors:
+        context["comparison"] = _promotion_context(model, target)
     return render(request, "registry/alias_confirm.html", context)
+
+
+def _promotion_context(model: RegisteredModel, candidate: ModelVersion) -> dict[str, Any] | None:
+    """The candidate beside production, in words (None when there is nothing to compare)."""
+    comparison = selectors.promotion_comparison(model, candidate)
+    if comparison is None:
+        return None
+    current = comparison["current"]
+    return {
+        **comparison,
+        "pair": [
+            {
+                "version": v,
+                "algorithm": ALGORITHMS[v.algorithm].label
+                if v.algorithm in ALGORITHMS
+                else v.algorithm,
+            }
+            for v in (current, candidate)
+        ],
+        "metrics": presenters.metric_deltas(current.metrics, candidate.metrics),
+        "schema_rows": presenters.input_schema_rows(comparison["schema"]),
+    }
 
 
 # Versions -------------------------------------------------------------------------------
