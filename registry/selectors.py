@@ -52,6 +52,7 @@ LIST_VERSION_FIELDS = (
     "model_id",
     "version",
     "algorithm",
+    "target",
     "status",
     "progress",
     "created_by_id",

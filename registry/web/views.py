@@ -379,6 +379,10 @@ def version_compare(request: HttpRequest, name: str) -> HttpResponse:
         numbers = [form.cleaned_data["a"], form.cleaned_data["b"]]
         found = {v.version: v for v in model.versions.filter(version__in=numbers)}
         pair = [found[n] for n in numbers]
+        if pair[0].kind != pair[1].kind:
+            # Metrics and plots of two tasks measure different things: no side by side.
+            context.update(pair=pair, kinds_differ=True, params=presenters.param_rows(*pair))
+            return render(request, "registry/version_compare.html", context)
         plots = [{p["name"]: p for p in presenters.plot_links(v)} for v in pair]
         names = list(dict.fromkeys([*plots[0], *plots[1]]))
         context.update(

@@ -83,3 +83,12 @@ def test_it_pages_a_long_version_history(owner_client, make_model):
     second = owner_client.get(reverse("model_detail", args=["churn"]), {"page": 2})
     assert 'href="/models/churn/versions/5/"' in second.content.decode()
     assert model.versions.count() == 55
+
+
+def test_it_shows_each_version_s_target_and_task(owner_client, make_model):
+    model = make_model("churn", versions=1)
+    make_version(model, 2, algorithm="linear_regression", target="monthly_charges")
+    html = owner_client.get("/models/churn/").content.decode()
+    assert '<th scope="col">Task</th><th scope="col">Target</th>' in html
+    assert "<td>regressor</td><td>monthly_charges</td>" in html
+    assert "<td>classifier</td><td>churned</td>" in html

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from registry.models import ModelVersion
-from tests.registry.conftest import classifier_metrics, make_version
+from tests.registry.conftest import SVG, classifier_metrics, make_version
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,23 @@ def test_it_needs_two_ready_versions(owner_client, make_model):
     html = compare(owner_client).content.decode()
     assert "Comparing needs two ready versions" in html
     assert model.versions.filter(status="ready").count() == 1
+
+
+def test_it_says_a_classifier_and_a_regressor_are_not_compared(owner_client, make_model):
+    model = make_model("churn", versions=1)
+    make_version(
+        model,
+        2,
+        algorithm="linear_regression",
+        target="monthly_charges",
+        classes=None,
+        metrics={"r2": 0.5, "rmse": 10.0, "n_train": 480, "n_test": 120},
+        plots={"predicted_vs_actual": SVG, "residuals": SVG},
+    )
+    response = compare(owner_client, a=1, b=2)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "v1 is a classifier and v2 a regressor" in html
+    assert "has no" not in html  # no empty plot boxes
+    assert "<figure" not in html
+    assert '<th scope="row">Target</th><td>churned</td><td>monthly_charges</td>' in html
