@@ -186,6 +186,8 @@ def hyperparameter_rows(version: ModelVersion) -> list[dict[str, Any]]:
 
 
 def api_example(request: HttpRequest, version: ModelVersion) -> str:
+    """A curl call with one row shaped like `version`'s inputs, to the model's name: callers
+    follow `production` rather than pin a version (selectors.PRODUCTION)."""
     row: dict[str, Any] = {}
     for feature in version.features:
         if feature["type"] == "number":
@@ -193,9 +195,7 @@ def api_example(request: HttpRequest, version: ModelVersion) -> str:
             row[feature["name"]] = float(f"{mean:.4g}") if cards.is_number(mean) else 0
         else:
             row[feature["name"]] = (feature.get("categories") or [""])[0]
-    url = request.build_absolute_uri(
-        f"/api/v1/models/{version.model.name}/versions/{version.version}/predict"
-    )
+    url = request.build_absolute_uri(f"/api/v1/models/{version.model.name}/predict")
     body = json.dumps({"instances": [row]})
     return (
         f"curl -X POST {url} \\\n"

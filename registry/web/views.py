@@ -535,6 +535,9 @@ def _render_version(
             predict_form=extra.pop("predict_form", None) or PredictForm(version),
             batch_form=extra.pop("batch_form", None) or BatchPredictForm(),
             api_example=presenters.api_example(request, version),
+            api_pinned_url=request.build_absolute_uri(
+                f"/api/v1/models/{model.name}/versions/{version.version}/predict"
+            ),
             drift=_unless_log_unavailable(lambda: charts.drift_view(drift.report(version))),
         )
     context.update(extra)

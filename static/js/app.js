@@ -12,7 +12,8 @@
     }
   });
 
-  // <button data-copy="#selector"> copies that input's value to the clipboard.
+  // <button data-copy="#selector"> copies that input's value (or that element's text, such
+  // as a code snippet) to the clipboard.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
     if (!button) {
@@ -22,12 +23,23 @@
     if (!source) {
       return;
     }
-    source.select();
+    var text;
+    if ("value" in source) {
+      source.select();
+      text = source.value;
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      text = source.textContent;
+    }
     var done = function () {
       button.textContent = "Copied";
     };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(source.value).then(done, function () {});
+      navigator.clipboard.writeText(text).then(done, function () {});
     } else if (document.execCommand && document.execCommand("copy")) {
       done();
     }

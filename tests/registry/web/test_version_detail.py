@@ -132,3 +132,16 @@ def test_it_404s_for_an_unknown_version(owner_client, make_model):
     response = owner_client.get(reverse("version_detail", args=["churn", 9]))
     assert response.status_code == 404
     assert ModelVersion.objects.count() == 1
+
+
+def test_its_code_snippet_calls_the_model_by_name_with_a_copy_button(owner_client, make_model):
+    model = make_model("churn", versions=2)
+    model.aliases.create(name="production", version=model.versions.get(version=1))
+    html = page(owner_client, number=2)
+    snippet = re.search(r'<pre class="code" id="api-example"><code>(.*?)</code></pre>', html, re.S)
+    assert snippet is not None
+    assert "curl -X POST http://testserver/api/v1/models/churn/predict \\" in snippet[1]
+    assert "/versions/" not in snippet[1]  # not pinned: it follows production
+    assert '<button type="button" class="button secondary js-only" data-copy="#api-example"' in html
+    assert "Calls without a version get <strong>production</strong> (v1)" in html
+    assert "/api/v1/models/churn/versions/2/predict" in html  # how to pin this one
