@@ -628,8 +628,9 @@ def _first_ready_becomes_production(version: ModelVersion) -> None:
     version, point `production` at it, recorded like any move (by whoever created the
     version). A later version never changes what calls without a version get; a model
     whose `production` was deleted stays without one until someone promotes a version."""
-    # The model row lock orders two versions of one model finishing at the same time.
-    RegisteredModel.objects.select_for_update().filter(pk=version.model_id).first()
+    # The model row lock orders two versions of one model finishing at the same time (a
+    # no-key lock: inserting a version or an alias of the model does not wait for it).
+    RegisteredModel.objects.select_for_update(no_key=True).filter(pk=version.model_id).first()
     others_ready = (
         ModelVersion.objects.filter(model_id=version.model_id, status=ModelVersion.Status.READY)
         .exclude(pk=version.pk)
