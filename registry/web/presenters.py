@@ -93,8 +93,11 @@ def metric_deltas(current: dict[str, Any], candidate: dict[str, Any]) -> list[di
         if len(numbers) < 2:
             continue
         change = new - old
-        row["delta"] = ("+" if change >= 0 else "-") + format_metric(abs(change))
-        if change and row["key"] in METRIC_LABELS and row["key"] not in NOT_A_SCORE:
+        if not change:
+            row["delta"] = "same"
+            continue
+        row["delta"] = ("+" if change > 0 else "-") + format_metric(abs(change))
+        if row["key"] in METRIC_LABELS and row["key"] not in NOT_A_SCORE:
             better = (change < 0) == (row["key"] in LOWER_IS_BETTER)
             row["verdict"] = "better" if better else "worse"
     return rows

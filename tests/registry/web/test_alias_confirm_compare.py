@@ -83,3 +83,13 @@ def test_it_compares_nothing_without_a_production_version(owner_client, make_mod
     html = owner_client.get(URL, {"alias": "production", "version": 1}).content.decode()
     assert "Move production to v1?" in html
     assert "data-promotion-comparison" not in html
+
+
+def test_it_says_same_for_an_unchanged_metric(owner_client, make_model):
+    model = make_model("churn", versions=2)
+    model.aliases.create(name="production", version=model.versions.get(version=1))
+    html = owner_client.get(URL, {"alias": "production", "version": 2}).content.decode()
+    assert (
+        '<th scope="row">Accuracy</th><td class="num">0.8500</td><td class="num">0.8500</td>'
+        '<td class="num">same</td>'
+    ) in html
