@@ -81,9 +81,44 @@ class DatasetUploadForm(forms.Form):
         max_length=200,
         help_text="Optional: defaults to the file name.",
     )
+    delimiter = forms.ChoiceField(
+        required=False,
+        initial=csvio.DETECT,
+        choices=[
+            (csvio.DETECT, "Detect"),
+            ("comma", "Comma ( , )"),
+            ("semicolon", "Semicolon ( ; )"),
+            ("tab", "Tab"),
+            ("pipe", "Pipe ( | )"),
+        ],
+        help_text="What separates the values on a line.",
+    )
+    decimal = forms.ChoiceField(
+        required=False,
+        initial=csvio.DETECT,
+        choices=[(csvio.DETECT, "Detect"), ("point", "Point (39.1)"), ("comma", "Comma (39,1)")],
+        label="Decimal mark",
+    )
+    encoding = forms.ChoiceField(
+        required=False,
+        initial=csvio.DETECT,
+        choices=[
+            (csvio.DETECT, "Detect (UTF-8, else Windows-1252)"),
+            ("utf-8", "UTF-8"),
+            ("cp1252", "Windows-1252 (cp1252)"),
+            ("latin-1", "Latin-1 (ISO-8859-1)"),
+        ],
+    )
 
     def cleaned_name(self) -> str | None:
         return self.cleaned_data.get("name", "").strip() or None
+
+    def read_options(self) -> dict[str, str]:
+        """The chosen delimiter, decimal mark and encoding (services.dataset_create's names)."""
+        return {key: self.cleaned_data.get(key) or csvio.DETECT for key in READ_CHOICES}
+
+
+READ_CHOICES = ("delimiter", "decimal", "encoding")
 
 
 # Training -------------------------------------------------------------------------------
