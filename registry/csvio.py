@@ -20,7 +20,7 @@ import io
 import itertools
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -667,9 +667,8 @@ def _column_numbers(
             if values is not None:
                 return values, None, None
     codes = column if isinstance(column, tuple) else _codes(column)
-    texts = [None if text is None else clean_text(text) for text in codes[0]]
     numbers, grouped = _text_numbers(
-        texts, reading.decimal, reading.thousands is None or name in reading.thousands
+        codes[0], reading.decimal, reading.thousands is None or name in reading.thousands
     )
     if numbers is None:
         return None, None, codes
@@ -682,21 +681,25 @@ def _text_numbers(
     """Each distinct text's number (NaN for a missing one) when all of them fit one way of
     writing numbers: with a decimal comma, or with thousands separators (then one text
     written with them is returned too). None when they do not."""
-    present = [text for text in texts if text is not None]
+
+    def present() -> Iterator[str]:  # cleaned lazily: a text column fails at its first word
+        return (value for text in texts if text is not None and (value := clean_text(text)))
+
     convert = None
     grouped = None
-    if decimal == "," and all(_COMMA_NUMBER.fullmatch(text) for text in present):
+    if decimal == "," and all(_COMMA_NUMBER.fullmatch(text) for text in present()):
         convert = lambda text: text.replace(",", ".")  # noqa: E731
-    elif thousands and present and all(_GROUPED[decimal].fullmatch(t) for t in present):
+    elif thousands and all(_GROUPED[decimal].fullmatch(text) for text in present()):
         separator = "," if decimal == "." else "."
-        grouped = next((text for text in present if separator in text), None)
+        grouped = next((text for text in present() if separator in text), None)
         if grouped is None:
-            return None, None  # numbers under a thousand: the plain rules already decided
+            return None, None  # no separators (or no values): the plain rules decided
         convert = lambda text: text.replace(separator, "").replace(",", ".")  # noqa: E731
     if convert is None:
         return None, None
+    cleaned = (None if text is None else clean_text(text) for text in texts)
     numbers = np.array(
-        [np.nan if text is None else float(convert(text)) for text in texts], dtype=np.float64
+        [np.nan if text is None else float(convert(text)) for text in cleaned], dtype=np.float64
     )
     if np.isinf(numbers).any():
         return None, None
