@@ -931,16 +931,23 @@ def parse_with_schema(
     pyarrow reads it when it can; anything it would read differently from our rules (a
     ragged line, a cell that is not a number, a missing column...) goes through the
     reference parser, which words the error. `engine="python"` skips pyarrow.
+
+    The encoding, delimiter and decimal mark are detected as for an upload (rows to predict
+    are often written the way the training file was), and a number column may be written
+    with a decimal comma or thousands separators.
     """
     kinds = {f["name"]: f["type"] for f in features}
-    if engine == "arrow":
-        check_lines(data, max_rows, _PREDICT_LIMIT)
-        table = _arrow_rows_to_predict(data, kinds, max_rows)
+    check_lines(data, max_rows, _PREDICT_LIMIT)
+    text, reading = _reading(data, None)
+    if engine == "arrow" and reading.decimal == ".":
+        utf8 = data if reading.encoding == "utf-8" else text.encode()
+        table = _arrow_rows_to_predict(utf8, text, kinds, max_rows, reading.delimiter)
         if table is not None:
             return table
-    header, cells, line_numbers = split_cells(
-        data, max_rows=max_rows, limit_name=_PREDICT_LIMIT, min_rows=1
+    header, cells, line_numbers = _split(
+        text, max_rows, _PREDICT_LIMIT, min_rows=1, delimiter=reading.delimiter
     )
+    del text  # the cells hold what is needed
     missing = [f["name"] for f in features if f["name"] not in header]
     if missing:
         raise CSVError(
@@ -956,9 +963,11 @@ def parse_with_schema(
     for index, name in enumerate(header):
         column = cells[:, index]
         if kinds.get(name) == "number":
-            values = to_number(column)
+            values = to_number(column) if reading.decimal == "." else None
+            if values is None:  # a decimal comma, thousands separators, or not a number
+                values = _column_numbers(column, name, reading)[0]
             if values is None:
-                bad = _first_non_number(column)
+                bad = _first_non_number(column, reading.decimal)
                 raise CSVError(
                     f"Line {line_numbers[bad]}, column {name!r}: {str(column[bad])!r} is not a "
                     "number.",
@@ -971,15 +980,21 @@ def parse_with_schema(
     return table
 
 
-def _arrow_rows_to_predict(data: bytes, kinds: dict[str, str], max_rows: int) -> Table | None:
-    """The rows to predict read by pyarrow, or None for the reference path to read them.
-
-    The decoded text lives only while pyarrow reads the bytes: it is a copy of the body that
-    the columns do not need (the reference path decodes again when it runs)."""
+def _arrow_rows_to_predict(
+    data: bytes, text: str, kinds: dict[str, str], max_rows: int, delimiter: str = ","
+) -> Table | None:
+    """The rows to predict read by pyarrow (`data` in UTF-8), or None for the reference path
+    to read them."""
     numbers = {name for name, kind in kinds.items() if kind == "number"}
     categories = [name for name in kinds if name not in numbers]
     read = _arrow_read(
-        data, _decode(data), max_rows, limit_name=_PREDICT_LIMIT, min_rows=1, strings=categories
+        data,
+        text,
+        max_rows,
+        limit_name=_PREDICT_LIMIT,
+        min_rows=1,
+        strings=categories,
+        delimiter=delimiter,
     )
     if read is None or not set(kinds) <= set(read.header):
         return None
@@ -1008,11 +1023,16 @@ def _typed_from_arrow(columns: list[tuple[str, Any]], kinds: dict[str, str]) -> 
     return table
 
 
-def _first_non_number(cells: np.ndarray) -> int:
+def _first_non_number(cells: np.ndarray, decimal: str = ".") -> int:
     missing = missing_mask(cells)
     for index, cell in enumerate(cells.tolist()):
         if missing[index]:
             continue
+        text = cell.strip()
+        if _GROUPED[decimal].fullmatch(text) or (decimal == "," and _COMMA_NUMBER.fullmatch(text)):
+            continue  # a number as this file writes them
+        if decimal == ",":
+            return index
         try:
             value = float(cell)
         except ValueError:

@@ -5,6 +5,8 @@ schema, or fails with a CSVError that says what is wrong; an upload that fails w
 nothing.
 """
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -333,14 +335,20 @@ def predict_with(engine: str, data: bytes, features: list[dict], max_rows: int):
 
 
 @given(
-    st.one_of(tricky_csvs(), valid_csvs().map(lambda made: made[0]), mutated_csvs, any_csv_bytes),
+    st.one_of(
+        tricky_csvs(),
+        valid_csvs().map(lambda made: made[0]),
+        mutated_csvs,
+        any_csv_bytes,
+        local_csvs(),
+    ),
     st.sampled_from([3, 1000, 1000]),
     st.data(),
 )
 @settings(PROPERTIES, max_examples=examples(600))
 def test_rows_to_predict_read_by_pyarrow_match_the_reference_parser(data, max_rows, draw):
     first_line = data.split(b"\n", 1)[0].decode(errors="replace")
-    names = sorted({n.strip().strip('"') for n in first_line.split(",") if n.strip()})
+    names = sorted({n.strip().strip('"') for n in re.split("[,;\t|]", first_line) if n.strip()})
     if draw.draw(st.integers(0, 4)) == 0:  # a column the file lacks
         names.append(draw.draw(_NAME))
     kinds = [draw.draw(st.sampled_from(["number", "category", None])) for _ in names]

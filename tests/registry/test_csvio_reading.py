@@ -172,3 +172,36 @@ def test_the_first_rows_split_with_the_stored_options():
     )
     assert header == ["species", "bill_length_mm", "body_mass_g"]
     assert cells[0].tolist() == ["Adelie", "39,1", "3750"]
+
+
+# Rows to predict ---------------------------------------------------------------------------
+
+FEATURES = [{"name": "bill", "type": "number"}, {"name": "species", "type": "category"}]
+
+
+def predict(data: str | bytes, engine: str) -> csvio.Table:
+    data = data.encode() if isinstance(data, str) else data
+    return csvio.parse_with_schema(data, FEATURES, max_rows=100, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("data", "bill"),
+    [
+        ("species;bill\nAdelie;39,1\n", [39.1]),
+        ("species\tbill\nAdelie\t39.1\nGentoo\t\n", [39.1, np.nan]),
+        ('species,bill\nAdelie,"4,253,195"\nGentoo,12\n', [4253195, 12]),
+        ("species;bill\nZoë;1.500,5\n".encode("cp1252"), [1500.5]),
+    ],
+    ids=["decimal-comma", "tab", "thousands", "cp1252"],
+)
+def test_rows_to_predict_are_read_like_an_upload(data, bill, engine):
+    table = predict(data, engine)
+    np.testing.assert_array_equal(table.data["bill"], bill)
+    assert table.data["species"][0] in ("Adelie", "Zoë")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_cell_that_is_not_a_number_is_named_with_a_decimal_comma(engine):
+    with pytest.raises(csvio.CSVError, match=r"Line 3, column 'bill': 'abc' is not a number"):
+        predict("species;bill\nAdelie;39,1\nGentoo;abc\n", engine)
