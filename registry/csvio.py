@@ -616,33 +616,35 @@ def _splits_evenly(sample: str, delimiter: str, *, cut: bool) -> bool:
     return len(rows) >= 2 and len(widths) == 1 and widths.pop() > 1
 
 
-def _cell_pattern(delimiter: str, number: str) -> re.Pattern[str]:
-    """A whole cell (between delimiters or line ends, maybe quoted or padded) that is `number`."""
-    d = re.escape(delimiter)
-    return re.compile(rf'(?:^|(?<={d})) *"? *(?:{number}) *"? *(?={d}|$)', re.MULTILINE)
-
-
 _EXPONENT = r"(?:[eE][+-]?\d+)?"
-# 39,1 or 4.253.195,5; not 1,234 (a thousands group, as likely as a decimal)
-_DECIMAL_COMMA = (
-    rf"[+-]?(?:\d{{1,3}}(?:\.\d{{3}})+,\d+|(?!\d{{1,3}}(?:,\d{{3}})+\b)\d*,\d+){_EXPONENT}"
+# 39,1, 0,125 or 4.253.195,5; not 1,234 (a thousands group, as likely as a decimal)
+_DECIMAL_COMMA = re.compile(
+    rf"[+-]?(?:\d{{1,3}}(?:\.\d{{3}})+,\d+|(?![1-9]\d{{0,2}}(?:,\d{{3}})+\b)\d*,\d+){_EXPONENT}"
 )
 # 39.1 but not 1.500 (a thousands group in a decimal-comma file); 1,234,567 or 1,234.5
-_DECIMAL_POINT = (
+_DECIMAL_POINT = re.compile(
     rf"[+-]?(?:(?!\d{{1,3}}(?:\.\d{{3}})+(?![\d.,eE]))(?:\d+\.\d*|\.\d+){_EXPONENT}"
     r"|\d+(?:,\d+){2,}|\d{1,3}(?:,\d{3})+\.\d*)"
 )
 
 
+# Enough of a file to judge its decimal mark by (thousands of lines), split cell by cell.
+_DECIMAL_SAMPLE_CHARACTERS = 256 * 1024
+
+
 def _detect_decimal(text: str, delimiter: str) -> str:
     """A decimal comma when the delimiter is not a comma, some cell is a number written with
-    one (39,1) and no cell is a number written with a decimal point (39.1): a file that
-    mixes both is read as written with points, its comma numbers then as text."""
-    if delimiter == ",":
+    one (39,1) and no cell is a number written with a decimal point (39.1), in the file's
+    first lines: a file that mixes both is read as written with points, its comma
+    numbers then as text (every value of a column must fit, all through the file)."""
+    sample = text[:_DECIMAL_SAMPLE_CHARACTERS]
+    if delimiter == "," or "," not in sample:
         return "."
-    if not _cell_pattern(delimiter, _DECIMAL_COMMA).search(text):
+    cells = {cell.strip(' "') for cell in re.split(f"[{re.escape(delimiter)}\n]", sample)}
+    if not any(_DECIMAL_COMMA.fullmatch(cell) for cell in cells if "," in cell):
         return "."
-    return "." if _cell_pattern(delimiter, _DECIMAL_POINT).search(text) else ","
+    maybe_points = (cell for cell in cells if "." in cell or "," in cell)
+    return "." if any(_DECIMAL_POINT.fullmatch(cell) for cell in maybe_points) else ","
 
 
 # Every value of a column must fit, for it to be read as numbers.

@@ -74,7 +74,8 @@ class CSVFileField(forms.FileField):
 
 class DatasetUploadForm(forms.Form):
     file = CSVFileField(
-        help_text="UTF-8, a header line naming the columns, then at least 2 rows.",
+        help_text="A header line naming the columns, then at least 2 rows: comma-, semicolon-, "
+        "tab- or pipe-separated text (an Excel workbook: save it as CSV first).",
     )
     name = forms.CharField(
         required=False,

@@ -68,6 +68,17 @@ def test_a_file_mixing_decimal_points_and_commas_keeps_the_point():
     assert table.column_schema("c")["type"] == "number"
 
 
+def test_three_decimals_after_a_comma_are_a_decimal_only_when_unambiguous():
+    # 1,234 could be a thousand: alone it is read with thousands separators...
+    table = both("a;b\nx;1,234\ny;5\n")
+    assert table.options["decimal"] == "."
+    np.testing.assert_array_equal(table.data["b"], [1234, 5])
+    # ...but 0,125 cannot be one, so the file has decimal commas.
+    table = both("a;b\nx;1,234\ny;0,125\n")
+    assert table.options["decimal"] == ","
+    np.testing.assert_array_equal(table.data["b"], [1.234, 0.125])
+
+
 def test_the_chosen_delimiter_and_decimal_mark_win_over_detection():
     table = both("a;b\nx;1,5\ny;2,5\n", options={"delimiter": ";", "decimal": ".", "thousands": []})
     assert table.column_schema("b")["type"] == "category"
