@@ -54,14 +54,14 @@ def _check_size(upload: Any) -> Any:
 class CSVFileField(forms.FileField):
     """A CSV upload: an empty file is left to the strict parser, which explains it better."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, accept: str = ".csv,text/csv", **kwargs: Any) -> None:
         kwargs.setdefault("label", "CSV file")
         kwargs.setdefault(
             "error_messages", {"required": "Choose a CSV file (or drop one on the box)."}
         )
         super().__init__(
             allow_empty_file=True,
-            widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+            widget=forms.FileInput(attrs={"accept": accept}),
             **kwargs,
         )
 
@@ -74,6 +74,7 @@ class CSVFileField(forms.FileField):
 
 class DatasetUploadForm(forms.Form):
     file = CSVFileField(
+        accept=".csv,.tsv,.txt,text/csv,text/tab-separated-values",
         help_text="A header line naming the columns, then at least 2 rows: comma-, semicolon-, "
         "tab- or pipe-separated text (an Excel workbook: save it as CSV first).",
     )

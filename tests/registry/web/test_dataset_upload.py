@@ -23,7 +23,9 @@ def test_it_shows_a_drop_zone_with_a_file_picker(owner_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "data-dropzone" in html
-    assert 'type="file" name="file" accept=".csv,text/csv"' in html
+    assert (
+        'type="file" name="file" accept=".csv,.tsv,.txt,text/csv,text/tab-separated-values"' in html
+    )
     assert 'enctype="multipart/form-data"' in html
     assert "js/upload.js" in html
     assert not Dataset.objects.exists()
