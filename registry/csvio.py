@@ -595,25 +595,33 @@ _SAMPLE_CHARACTERS = 64 * 1024
 def _detect_delimiter(text: str) -> str:
     """The one candidate that splits the header and the first rows into the same number of
     fields, more than one; a comma when none or several do (then the strict parser words
-    what is wrong, as before)."""
+    what is wrong, as before), unless commas leave the header whole and one other candidate
+    splits it: the strict parser then names the ragged line in the file's own terms."""
     sample = text[:_SAMPLE_CHARACTERS]
     cut = len(sample) < len(text)
     if cut and "\n" in sample:
         sample = sample[: sample.rfind("\n") + 1]
-    fitting = [d for d in DELIMITERS.values() if _splits_evenly(sample, d, cut=cut)]
-    return fitting[0] if len(fitting) == 1 else ","
+    widths = {d: _row_widths(sample, d, cut=cut) for d in DELIMITERS.values()}
+    even = [d for d, w in widths.items() if len(w) >= 2 and len(set(w)) == 1 and w[0] > 1]
+    if len(even) == 1:
+        return even[0]
+    if not even and widths[","][:1] == [1]:
+        splitting = [d for d, w in widths.items() if w and w[0] > 1]
+        if len(splitting) == 1:
+            return splitting[0]
+    return ","
 
 
-def _splits_evenly(sample: str, delimiter: str, *, cut: bool) -> bool:
+def _row_widths(sample: str, delimiter: str, *, cut: bool) -> list[int]:
+    """The number of fields of each non-blank row of the sample (none if it cannot be read)."""
     try:
         reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
-        rows = [row for row in reader if any(cell.strip() for cell in row)]
+        rows = [len(row) for row in reader if any(cell.strip() for cell in row)]
     except csv.Error:
-        return False
+        return []
     if cut and len(rows) > 2:
         rows.pop()  # a quoted field may go on past the sample's last line
-    widths = {len(row) for row in rows}
-    return len(rows) >= 2 and len(widths) == 1 and widths.pop() > 1
+    return rows
 
 
 _EXPONENT = r"(?:[eE][+-]?\d+)?"

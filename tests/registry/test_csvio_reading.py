@@ -54,6 +54,12 @@ def test_it_detects_tab_pipe_and_semicolon_delimiters(delimiter, quoted):
     np.testing.assert_array_equal(table.data["bill"], [39.1, 46.5])
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_ragged_semicolon_file_is_refused_in_its_own_terms(engine):
+    with pytest.raises(csvio.CSVError, match=r"Line 3 has 2 field\(s\), but the header has 3"):
+        parse("species;bill;mass\nAdelie;39,1;3750\nGentoo;46,5\n", engine)
+
+
 def test_an_ambiguous_file_stays_comma_separated():
     # Both commas and semicolons split every line into two fields: nothing is guessed.
     table = both("a,b;c\n1,2;3\n4,5;6\n")
