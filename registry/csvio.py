@@ -19,7 +19,8 @@ import hashlib
 import io
 import itertools
 import os
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -35,6 +36,19 @@ MAX_CATEGORY_VALUES = 50  # distinct values kept in the schema for a categorical
 # costs a schema, histograms and a page row per column: refused at its header.
 MAX_COLUMNS = 1000
 HISTOGRAM_BINS = 20
+
+# How an upload's bytes are read (Dataset.options): each is detected unless the user chose it.
+DETECT = "detect"
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+DECIMALS = {"point": ".", "comma": ","}
+ENCODINGS = {"utf-8": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1"}
+READ_KEYS = ("encoding", "delimiter", "decimal", "thousands")
+# The name given to the blank first header cell that pandas' to_csv() writes for the index.
+INDEX_NAME = "index"
+EXCEL_MESSAGE = (
+    "This is an Excel workbook, not a CSV file: export it as CSV "
+    "(File > Save As > CSV UTF-8) and upload that."
+)
 _STRING = np.dtypes.StringDType()
 # pyarrow's default allocator (jemalloc) reserves 1 GB of address space at its first
 # allocation, which a training child's RLIMIT_AS would count: the system's malloc instead.
@@ -63,6 +77,8 @@ class Table:
     columns: list[str]
     data: dict[str, np.ndarray]
     schema: list[dict[str, Any]] = field(default_factory=list)
+    # The read options the file was read with, every one resolved (see parse_csv).
+    options: dict[str, Any] = field(default_factory=dict)
     # The text as sent, one sequence per column, read when called (batch prediction echoes
     # it back): a body that is only predicted never turns its cells into Python strings.
     text_columns: Callable[[], list[Sequence[str]]] | None = None
@@ -83,7 +99,20 @@ def max_upload_bytes() -> int:
     return settings.MLSERVE_MAX_UPLOAD_MB * 1024 * 1024
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, encoding: str = "utf-8") -> str:
+    return _decode_as(data, encoding)[0]
+
+
+def _is_workbook(data: bytes) -> bool:
+    """An .xlsx file (a zip holding xl/ parts) or an .xls file (an OLE compound document)."""
+    xlsx = data.startswith(b"PK\x03\x04") and b"xl/" in data
+    return xlsx or data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def _decode_as(data: bytes, encoding: str) -> tuple[str, str]:
+    """The text and the encoding it was read with. DETECT tries strict UTF-8 (a byte-order
+    mark allowed), then strict cp1252: a Latin-1 or Windows export is seldom valid UTF-8,
+    and UTF-8 text is seldom valid cp1252 too, so the first that reads every byte wins."""
     if not data or not data.strip():
         raise CSVError("The file is empty: expected a header line naming the columns, then rows.")
     if len(data) > max_upload_bytes():
@@ -92,14 +121,27 @@ def _decode(data: bytes) -> str:
             f"{settings.MLSERVE_MAX_UPLOAD_MB} MB (MLSERVE_MAX_UPLOAD_MB).",
             too_large=True,
         )
+    if _is_workbook(data):
+        raise CSVError(EXCEL_MESSAGE)
+    if encoding not in (DETECT, *ENCODINGS.values()):
+        raise CSVError(f"Unknown encoding {encoding!r}: choose one of {', '.join(ENCODINGS)}.")
+    used = "utf-8" if encoding == DETECT else encoding
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig" if used == "utf-8" else used)
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise CSVError(
-            f"Line {line} is not valid UTF-8 (byte {exc.start}): save the file as UTF-8 text.",
-            line=line,
-        ) from None
+        text = None
+        if encoding == DETECT:
+            try:
+                text, used = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                pass
+        if text is None:
+            line = data[: exc.start].count(b"\n") + 1
+            name = "UTF-8" if used == "utf-8" else used
+            raise CSVError(
+                f"Line {line} is not valid {name} (byte {exc.start}): save the file as UTF-8 text.",
+                line=line,
+            ) from None
     if not text.strip():  # only a byte-order mark and blanks
         raise CSVError("The file is empty: expected a header line naming the columns, then rows.")
     if "\x00" in text:
@@ -109,7 +151,7 @@ def _decode(data: bytes) -> str:
         )
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
+    return text, used
 
 
 def _check_header(names: list[str]) -> list[str]:
@@ -120,6 +162,8 @@ def _check_header(names: list[str]) -> list[str]:
             too_large=True,
         )
     names = [n.strip() for n in names]
+    if len(names) > 1 and not names[0] and INDEX_NAME not in names:
+        names[0] = INDEX_NAME  # pandas' to_csv() leaves the index column's name blank
     for position, name in enumerate(names, start=1):
         if not name:
             raise CSVError(
@@ -173,41 +217,50 @@ def _ragged(line_no: int, got: int, expected: int) -> CSVError:
 
 
 def _split_fast(
-    text: str, max_rows: int, limit_name: str, *, empty_as_nan: bool = False, min_rows: int = 2
+    text: str,
+    max_rows: int,
+    limit_name: str,
+    *,
+    empty_as_nan: bool = False,
+    min_rows: int = 2,
+    delimiter: str = ",",
 ) -> tuple[list[str], np.ndarray, list[int]]:
-    """Unquoted CSV: split on newlines and commas. Returns header, (rows, cols) strings, lines."""
+    """Unquoted CSV: split on newlines and the delimiter. Returns header, (rows, cols)
+    strings, lines."""
+    d = delimiter
     lines = text.split("\n")
-    line_numbers = [i + 1 for i, line in enumerate(lines) if line.strip()]
+    # A line of tabs is a row of empty cells in a tab-separated file, not a blank line.
+    line_numbers = [i + 1 for i, line in enumerate(lines) if line.strip() or d in line]
     if len(line_numbers) != len(lines):
         lines = [lines[i - 1] for i in line_numbers]  # blank lines are skipped
-    header = _check_header(lines[0].split(","))
+    header = _check_header(lines[0].split(d))
     body = lines[1:]
     _check_row_count(len(body), max_rows, limit_name, min_rows)
     expected = len(header) - 1
-    counts = np.fromiter((line.count(",") for line in body), dtype=np.int64, count=len(body))
+    counts = np.fromiter((line.count(d) for line in body), dtype=np.int64, count=len(body))
     bad = np.flatnonzero(counts != expected)
     if bad.size:
         first = int(bad[0])
         raise _ragged(line_numbers[first + 1], int(counts[first]) + 1, len(header))
-    joined = ",".join(body)
+    joined = d.join(body)
     if empty_as_nan:
         # Empty cells are missing values either way; spelling them "nan" in the text lets
         # numeric columns convert in one numpy call instead of a masked second pass.
-        joined = joined.replace(",,", ",nan,").replace(",,", ",nan,")
-        joined = ("nan" if joined.startswith(",") else "") + joined
-        joined += "nan" if joined.endswith(",") else ""
-    flat = joined.split(",")
+        joined = joined.replace(d + d, f"{d}nan{d}").replace(d + d, f"{d}nan{d}")
+        joined = ("nan" if joined.startswith(d) else "") + joined
+        joined += "nan" if joined.endswith(d) else ""
+    flat = joined.split(d)
     cells = np.array(flat, dtype=_STRING).reshape(len(body), len(header))
     return header, cells, line_numbers[1:]
 
 
 def _split_quoted(
-    text: str, max_rows: int, limit_name: str, min_rows: int = 2
+    text: str, max_rows: int, limit_name: str, min_rows: int = 2, delimiter: str = ","
 ) -> tuple[list[str], np.ndarray, list[int]]:
     # The csv module's own cap (128 KiB per field) is not a rule of ours: the upload limit
     # bounds a field, as it does on the other paths.
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(io.StringIO(text), strict=True, delimiter=delimiter)
     try:
         header_row = next(reader)
         while not any(cell.strip() for cell in header_row):
@@ -253,22 +306,42 @@ def split_cells(
     limit_name: str = "MLSERVE_MAX_ROWS",
     empty_as_nan: bool = False,
     min_rows: int = 2,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[list[str], np.ndarray, list[int]]:
     """Decode and split a CSV into its header, a (rows, columns) string array and line numbers.
 
-    A dataset needs 2 rows (`min_rows`); rows to predict need one.
+    A dataset needs 2 rows (`min_rows`); rows to predict need one. `options` are a stored
+    dataset's (its encoding and delimiter); without, UTF-8 and commas.
     """
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
     check_lines(data, limit, limit_name)
-    return _split(_decode(data), limit, limit_name, empty_as_nan=empty_as_nan, min_rows=min_rows)
+    options = options or {}
+    text = _decode(data, options.get("encoding") or "utf-8")
+    delimiter = options.get("delimiter") or ","
+    return _split(
+        text, limit, limit_name, empty_as_nan=empty_as_nan, min_rows=min_rows, delimiter=delimiter
+    )
 
 
 def _split(
-    text: str, max_rows: int, limit_name: str, *, empty_as_nan: bool = False, min_rows: int = 2
+    text: str,
+    max_rows: int,
+    limit_name: str,
+    *,
+    empty_as_nan: bool = False,
+    min_rows: int = 2,
+    delimiter: str = ",",
 ) -> tuple[list[str], np.ndarray, list[int]]:
     if '"' in text:
-        return _split_quoted(text, max_rows, limit_name, min_rows)
-    return _split_fast(text, max_rows, limit_name, empty_as_nan=empty_as_nan, min_rows=min_rows)
+        return _split_quoted(text, max_rows, limit_name, min_rows, delimiter)
+    return _split_fast(
+        text,
+        max_rows,
+        limit_name,
+        empty_as_nan=empty_as_nan,
+        min_rows=min_rows,
+        delimiter=delimiter,
+    )
 
 
 _MISSING = frozenset(MISSING_TOKENS)
@@ -435,30 +508,222 @@ def parse_csv(
 
     `options` are a dataset's read options (`Dataset.options`): what was detected at upload
     or chosen by the user; reading the same bytes with the same options gives the same table.
+    Without options (an upload) everything is detected; in a mapping, a key set to DETECT
+    is detected and an absent key is the default (UTF-8, commas, a decimal point, no
+    thousands separators), as for a dataset stored before detection existed. The options
+    used, each resolved, are `Table.options`; a column read in an unusual way gets a "note"
+    in its schema.
 
     `engine="python"` skips pyarrow: the reference the fast path is tested against.
     """
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
     check_lines(data, limit, "MLSERVE_MAX_ROWS")
-    text = _decode(data)
-    columns = _read_arrow(data, text, limit) if engine == "arrow" else None
+    text, reading = _reading(data, options)
+    columns = None
+    if engine == "arrow":
+        utf8 = data if reading.encoding == "utf-8" else text.encode()
+        columns = _read_arrow(utf8, text, limit, reading)
     if columns is None:
-        header, cells, _ = _split(text, limit, "MLSERVE_MAX_ROWS", empty_as_nan=True)
+        header, cells, _ = _split(
+            text, limit, "MLSERVE_MAX_ROWS", empty_as_nan=True, delimiter=reading.delimiter
+        )
         columns = [(name, cells[:, index]) for index, name in enumerate(header)]
     table = Table(columns=[name for name, _ in columns], data={})
+    thousands: list[str] = []
     for name, column in columns:
-        values = None
-        if isinstance(column, np.ndarray):  # float64 read by pyarrow, or text for our rules
-            values = column if column.dtype == np.float64 else to_number(column)
+        values, grouped, codes = _column_numbers(column, name, reading)
         if values is not None:
             table.data[name] = values
             info = _number_schema(values)
+            if grouped is not None:
+                thousands.append(name)
+                info["note"] = f"read {name!r} as numbers (thousands separators, as in {grouped!r})"
         else:
-            codes = column if isinstance(column, tuple) else _codes(column)
             table.data[name], counts, missing = _categories_from_codes(*codes)
             info = _category_schema(counts, missing)
         table.schema.append({"name": name, **info})
+    if table.columns[0] == INDEX_NAME and _first_header_cell_blank(text, reading.delimiter):
+        table.schema[0]["note"] = (
+            f"named {INDEX_NAME!r}: the header's first cell was blank, as pandas writes the "
+            "row index"
+        )
+    table.options = {
+        "encoding": reading.encoding,
+        "delimiter": reading.delimiter,
+        "decimal": reading.decimal,
+        "thousands": thousands,
+    }
     return table
+
+
+# Read options ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reading:
+    encoding: str
+    delimiter: str
+    decimal: str
+    thousands: frozenset[str] | None  # the columns read with separators; None: detect
+
+
+def _reading(data: bytes, options: Mapping[str, Any] | None) -> tuple[str, _Reading]:
+    """The decoded text and the options to read it with, each detected or as given."""
+    chosen: Mapping[str, Any] = dict.fromkeys(READ_KEYS, DETECT) if options is None else options
+    text, encoding = _decode_as(data, chosen.get("encoding") or "utf-8")
+    delimiter = chosen.get("delimiter") or ","
+    if delimiter == DETECT:
+        delimiter = _detect_delimiter(text)
+    elif delimiter not in DELIMITERS.values():
+        raise CSVError(f"Unknown delimiter {delimiter!r}: choose one of {', '.join(DELIMITERS)}.")
+    decimal = chosen.get("decimal") or "."
+    if decimal == DETECT:
+        decimal = _detect_decimal(text, delimiter)
+    elif decimal not in DECIMALS.values():
+        raise CSVError(f"Unknown decimal mark {decimal!r}: choose one of {', '.join(DECIMALS)}.")
+    thousands = chosen.get("thousands") or ()
+    detect_thousands = thousands == DETECT
+    return text, _Reading(
+        encoding, delimiter, decimal, None if detect_thousands else frozenset(thousands)
+    )
+
+
+# Enough lines to judge a file's delimiter by, and few enough to split four times.
+_SAMPLE_CHARACTERS = 64 * 1024
+
+
+def _detect_delimiter(text: str) -> str:
+    """The one candidate that splits the header and the first rows into the same number of
+    fields, more than one; a comma when none or several do (then the strict parser words
+    what is wrong, as before), unless commas leave the header whole and one other candidate
+    splits it: the strict parser then names the ragged line in the file's own terms."""
+    sample = text[:_SAMPLE_CHARACTERS]
+    cut = len(sample) < len(text)
+    if cut and "\n" in sample:
+        sample = sample[: sample.rfind("\n") + 1]
+    widths = {d: _row_widths(sample, d, cut=cut) for d in DELIMITERS.values()}
+    even = [d for d, w in widths.items() if len(w) >= 2 and len(set(w)) == 1 and w[0] > 1]
+    if len(even) == 1:
+        return even[0]
+    if not even and widths[","][:1] == [1]:
+        splitting = [d for d, w in widths.items() if w and w[0] > 1]
+        if len(splitting) == 1:
+            return splitting[0]
+    return ","
+
+
+def _row_widths(sample: str, delimiter: str, *, cut: bool) -> list[int]:
+    """The number of fields of each non-blank row of the sample (none if it cannot be read)."""
+    try:
+        reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+        rows = [len(row) for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error:
+        return []
+    if cut and len(rows) > 2:
+        rows.pop()  # a quoted field may go on past the sample's last line
+    return rows
+
+
+_EXPONENT = r"(?:[eE][+-]?\d+)?"
+# 39,1, 0,125 or 4.253.195,5; not 1,234 (a thousands group, as likely as a decimal)
+_DECIMAL_COMMA = re.compile(
+    rf"[+-]?(?:\d{{1,3}}(?:\.\d{{3}})+,\d+|(?![1-9]\d{{0,2}}(?:,\d{{3}})+\b)\d*,\d+){_EXPONENT}"
+)
+# 39.1 but not 1.500 (a thousands group in a decimal-comma file); 1,234,567 or 1,234.5
+_DECIMAL_POINT = re.compile(
+    rf"[+-]?(?:(?!\d{{1,3}}(?:\.\d{{3}})+(?![\d.,eE]))(?:\d+\.\d*|\.\d+){_EXPONENT}"
+    r"|\d+(?:,\d+){2,}|\d{1,3}(?:,\d{3})+\.\d*)"
+)
+
+
+# Enough of a file to judge its decimal mark by (thousands of lines), split cell by cell.
+_DECIMAL_SAMPLE_CHARACTERS = 256 * 1024
+
+
+def _detect_decimal(text: str, delimiter: str) -> str:
+    """A decimal comma when the delimiter is not a comma, some cell is a number written with
+    one (39,1) and no cell is a number written with a decimal point (39.1), in the file's
+    first lines: a file that mixes both is read as written with points, its comma
+    numbers then as text (every value of a column must fit, all through the file)."""
+    sample = text[:_DECIMAL_SAMPLE_CHARACTERS]
+    if delimiter == "," or "," not in sample:
+        return "."
+    cells = {cell.strip(' "') for cell in re.split(f"[{re.escape(delimiter)}\n]", sample)}
+    if not any(_DECIMAL_COMMA.fullmatch(cell) for cell in cells if "," in cell):
+        return "."
+    maybe_points = (cell for cell in cells if "." in cell or "," in cell)
+    return "." if any(_DECIMAL_POINT.fullmatch(cell) for cell in maybe_points) else ","
+
+
+# Every value of a column must fit, for it to be read as numbers.
+_COMMA_NUMBER = re.compile(rf"[+-]?(?:\d+(?:,\d*)?|,\d+){_EXPONENT}")
+_GROUPED = {  # decimal mark -> a number with thousands separators (or under a thousand)
+    ".": re.compile(r"[+-]?\d{1,3}(?:,\d{3})*(?:\.\d+)?"),
+    ",": re.compile(r"[+-]?\d{1,3}(?:\.\d{3})*(?:,\d+)?"),
+}
+
+
+def _column_numbers(
+    column: Any, name: str, reading: _Reading
+) -> tuple[np.ndarray | None, str | None, tuple[list[str | None], np.ndarray] | None]:
+    """A column as float64 (NaN = missing), with a value written with thousands separators
+    if that is how it was read; or None and the column's (distinct texts, codes) for a
+    category. The same rules for pyarrow's columns and the reference parser's."""
+    if isinstance(column, np.ndarray):
+        if column.dtype == np.float64:
+            return column, None, None
+        if reading.decimal == ".":
+            values = to_number(column)
+            if values is not None:
+                return values, None, None
+    codes = column if isinstance(column, tuple) else _codes(column)
+    numbers, grouped = _text_numbers(
+        codes[0], reading.decimal, reading.thousands is None or name in reading.thousands
+    )
+    if numbers is None:
+        return None, None, codes
+    return numbers[codes[1]], grouped, None
+
+
+def _text_numbers(
+    texts: list[str | None], decimal: str, thousands: bool
+) -> tuple[np.ndarray | None, str | None]:
+    """Each distinct text's number (NaN for a missing one) when all of them fit one way of
+    writing numbers: with a decimal comma, or with thousands separators (then one text
+    written with them is returned too). None when they do not."""
+
+    def present() -> Iterator[str]:  # cleaned lazily: a text column fails at its first word
+        return (value for text in texts if text is not None and (value := clean_text(text)))
+
+    convert = None
+    grouped = None
+    if decimal == "," and all(_COMMA_NUMBER.fullmatch(text) for text in present()):
+        convert = lambda text: text.replace(",", ".")  # noqa: E731
+    elif thousands and all(_GROUPED[decimal].fullmatch(text) for text in present()):
+        separator = "," if decimal == "." else "."
+        grouped = next((text for text in present() if separator in text), None)
+        if grouped is None:
+            return None, None  # no separators (or no values): the plain rules decided
+        convert = lambda text: text.replace(separator, "").replace(",", ".")  # noqa: E731
+    if convert is None:
+        return None, None
+    cleaned = (None if text is None else clean_text(text) for text in texts)
+    numbers = np.array(
+        [np.nan if text is None else float(convert(text)) for text in cleaned], dtype=np.float64
+    )
+    if np.isinf(numbers).any():
+        return None, None
+    return numbers, grouped
+
+
+def _first_header_cell_blank(text: str, delimiter: str) -> bool:
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            if any(cell.strip() for cell in row):
+                return not row[0].strip()
+    except csv.Error:
+        pass
+    return False
 
 
 # pyarrow turns these spellings into nulls itself, so a number column with the usual
@@ -466,7 +731,7 @@ def parse_csv(
 _ARROW_NULLS = sorted({v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize())})
 
 
-def _quotes_are_strict(data: bytes) -> bool:
+def _quotes_are_strict(data: bytes, delimiter: str = ",") -> bool:
     """Every quote opens a field, doubles another inside one, or closes one before a delimiter.
 
     Vectorised over runs of consecutive quotes: inside a quoted field iff an odd number of
@@ -485,7 +750,7 @@ def _quotes_are_strict(data: bytes) -> bool:
     lengths = np.diff(np.r_[0, breaks, quotes.size])
     inside_before = (np.cumsum(lengths) - lengths) % 2 == 1
     edges = np.zeros(256, dtype=bool)
-    edges[[ord(","), ord("\n"), ord("\r")]] = True
+    edges[[ord(delimiter), ord("\n"), ord("\r")]] = True
     padded = np.r_[ord("\n"), buffer, ord("\n")]  # the file's start and end count as edges
     opens_at_field_start = edges[padded[starts]]  # padded[i] is buffer[i - 1]
     ends_at_field_end = edges[padded[starts + lengths + 1]]
@@ -546,6 +811,7 @@ def _arrow_read(
     limit_name: str = "MLSERVE_MAX_ROWS",
     min_rows: int = 2,
     strings: Collection[str] = (),
+    delimiter: str = ",",
 ) -> _ArrowRead | None:
     """The file read by pyarrow (types inferred, `strings` read as text), or None when it
     needs the reference parser. Header and row-count errors are the reference's own."""
@@ -556,11 +822,11 @@ def _arrow_read(
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if quoted:
-        if not _quotes_are_strict(data):
+        if not _quotes_are_strict(data, delimiter):
             return None
         if b"\r" in data:  # the reference reads a quoted CR LF as one newline
             data = text.encode()
-    parse = arrow_csv.ParseOptions(newlines_in_values=quoted)
+    parse = arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted)
     # One thread: pyarrow's pool would add about 1 GB of address space (thread stacks and
     # malloc arenas), which a training child's RLIMIT_AS counts, for half a second saved.
     read = arrow_csv.ReadOptions(use_threads=False)
@@ -591,7 +857,7 @@ def _arrow_read(
 
 
 def _arrow_columns(
-    read: _ArrowRead, numbers: Collection[str] | None = None
+    read: _ArrowRead, numbers: Collection[str] | None = None, decimal: str = "."
 ) -> list[tuple[str, Any]] | None:
     """Each column as float64 (a clean number column), as (distinct texts, codes) for a text
     column, or as a string array for our own rules to decide.
@@ -612,6 +878,8 @@ def _arrow_columns(
         for raw, name, column in zip(arrow.column_names, read.header, arrow.columns, strict=True)
         if not any(check(column.type) for check in numeric)
         or (pa.types.is_floating(column.type) and pc.any(pc.is_inf(column)).as_py())
+        # With a decimal comma, a number written with a point is not one (our rules decide)
+        or (decimal == "," and pa.types.is_floating(column.type))
         or (hexadecimal and pa.types.is_integer(column.type))
         or (numbers is not None and name not in numbers and not pa.types.is_string(column.type))
     ]
@@ -651,11 +919,14 @@ def _arrow_columns(
     return columns
 
 
-def _read_arrow(data: bytes, text: str, max_rows: int) -> list[tuple[str, Any]] | None:
+def _read_arrow(
+    data: bytes, text: str, max_rows: int, reading: _Reading | None = None
+) -> list[tuple[str, Any]] | None:
     """An upload's columns read by pyarrow (see _arrow_columns), or None when the file needs
-    the reference parser."""
-    read = _arrow_read(data, text, max_rows)
-    return None if read is None else _arrow_columns(read)
+    the reference parser. `data` is UTF-8 (the text's encoding when it is not)."""
+    delimiter, decimal = (",", ".") if reading is None else (reading.delimiter, reading.decimal)
+    read = _arrow_read(data, text, max_rows, delimiter=delimiter)
+    return None if read is None else _arrow_columns(read, decimal=decimal)
 
 
 _PREDICT_LIMIT = "MLSERVE_MAX_PREDICT_ROWS"
@@ -670,16 +941,23 @@ def parse_with_schema(
     pyarrow reads it when it can; anything it would read differently from our rules (a
     ragged line, a cell that is not a number, a missing column...) goes through the
     reference parser, which words the error. `engine="python"` skips pyarrow.
+
+    The encoding, delimiter and decimal mark are detected as for an upload (rows to predict
+    are often written the way the training file was), and a number column may be written
+    with a decimal comma or thousands separators.
     """
     kinds = {f["name"]: f["type"] for f in features}
-    if engine == "arrow":
-        check_lines(data, max_rows, _PREDICT_LIMIT)
-        table = _arrow_rows_to_predict(data, kinds, max_rows)
+    check_lines(data, max_rows, _PREDICT_LIMIT)
+    text, reading = _reading(data, None)
+    if engine == "arrow" and reading.decimal == ".":
+        utf8 = data if reading.encoding == "utf-8" else text.encode()
+        table = _arrow_rows_to_predict(utf8, text, kinds, max_rows, reading.delimiter)
         if table is not None:
             return table
-    header, cells, line_numbers = split_cells(
-        data, max_rows=max_rows, limit_name=_PREDICT_LIMIT, min_rows=1
+    header, cells, line_numbers = _split(
+        text, max_rows, _PREDICT_LIMIT, min_rows=1, delimiter=reading.delimiter
     )
+    del text  # the cells hold what is needed
     missing = [f["name"] for f in features if f["name"] not in header]
     if missing:
         raise CSVError(
@@ -695,9 +973,11 @@ def parse_with_schema(
     for index, name in enumerate(header):
         column = cells[:, index]
         if kinds.get(name) == "number":
-            values = to_number(column)
+            values = to_number(column) if reading.decimal == "." else None
+            if values is None:  # a decimal comma, thousands separators, or not a number
+                values = _column_numbers(column, name, reading)[0]
             if values is None:
-                bad = _first_non_number(column)
+                bad = _first_non_number(column, reading.decimal)
                 raise CSVError(
                     f"Line {line_numbers[bad]}, column {name!r}: {str(column[bad])!r} is not a "
                     "number.",
@@ -710,15 +990,21 @@ def parse_with_schema(
     return table
 
 
-def _arrow_rows_to_predict(data: bytes, kinds: dict[str, str], max_rows: int) -> Table | None:
-    """The rows to predict read by pyarrow, or None for the reference path to read them.
-
-    The decoded text lives only while pyarrow reads the bytes: it is a copy of the body that
-    the columns do not need (the reference path decodes again when it runs)."""
+def _arrow_rows_to_predict(
+    data: bytes, text: str, kinds: dict[str, str], max_rows: int, delimiter: str = ","
+) -> Table | None:
+    """The rows to predict read by pyarrow (`data` in UTF-8), or None for the reference path
+    to read them."""
     numbers = {name for name, kind in kinds.items() if kind == "number"}
     categories = [name for name in kinds if name not in numbers]
     read = _arrow_read(
-        data, _decode(data), max_rows, limit_name=_PREDICT_LIMIT, min_rows=1, strings=categories
+        data,
+        text,
+        max_rows,
+        limit_name=_PREDICT_LIMIT,
+        min_rows=1,
+        strings=categories,
+        delimiter=delimiter,
     )
     if read is None or not set(kinds) <= set(read.header):
         return None
@@ -747,11 +1033,16 @@ def _typed_from_arrow(columns: list[tuple[str, Any]], kinds: dict[str, str]) -> 
     return table
 
 
-def _first_non_number(cells: np.ndarray) -> int:
+def _first_non_number(cells: np.ndarray, decimal: str = ".") -> int:
     missing = missing_mask(cells)
     for index, cell in enumerate(cells.tolist()):
         if missing[index]:
             continue
+        text = cell.strip()
+        if _GROUPED[decimal].fullmatch(text) or (decimal == "," and _COMMA_NUMBER.fullmatch(text)):
+            continue  # a number as this file writes them
+        if decimal == ",":
+            return index
         try:
             value = float(cell)
         except ValueError:

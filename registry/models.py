@@ -6,6 +6,7 @@ default managers defer them: listings and list pages never load them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -69,6 +70,14 @@ class Dataset(models.Model):
     def column(self, name: str) -> dict[str, Any] | None:
         return next((c for c in self.schema if c["name"] == name), None)
 
+    def csv_filename(self) -> str:
+        """The name to download it under: safe in a header and on any file system."""
+        stem = re.sub(r"[^A-Za-z0-9.-]+", "_", self.name).strip("._-")[:100] or "dataset"
+        return stem if stem.lower().endswith(".csv") else f"{stem}.csv"
+
+    def csv_content_type(self) -> str:
+        return f"text/csv; charset={self.options.get('encoding') or 'utf-8'}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.pk,
@@ -80,6 +89,7 @@ class Dataset(models.Model):
             "columns": [
                 {"name": c["name"], "type": c["type"], "missing": c["missing"]} for c in self.schema
             ],
+            "options": self.options,
             "created_at": self.created_at.isoformat(),
         }
 

@@ -165,6 +165,13 @@ def dataset(user: Any, dataset_id: int) -> Dataset:
     return found
 
 
+def dataset_csv(user: Any, dataset_id: int) -> tuple[Dataset, bytes]:
+    """A dataset `user` may read, with its bytes as uploaded (404 for anyone else's)."""
+    found = dataset(user, dataset_id)
+    data = Dataset.objects.filter(pk=found.pk).values_list("csv", flat=True).first()
+    return found, bytes(data or b"")
+
+
 # Listings --------------------------------------------------------------------------------
 
 
@@ -426,7 +433,9 @@ def first_rows(dataset: Dataset) -> tuple[list[str], list[list[str]]]:
     if len(data) >= HEAD_BYTES and dataset.size_bytes > HEAD_BYTES:
         data = data[: data.rfind(b"\n") + 1]  # drop the line cut in the middle
     try:
-        header, cells, _ = csvio.split_cells(data, max_rows=HEAD_BYTES, min_rows=0)
+        header, cells, _ = csvio.split_cells(
+            data, max_rows=HEAD_BYTES, min_rows=0, options=dataset.options
+        )
     except csvio.CSVError:  # the cut fell inside a quoted field that spans lines
         return [], []
     return header, cells[:HEAD_ROWS].tolist()

@@ -7,6 +7,7 @@ one transaction, and raise RegistryError subclasses with a message a person can 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
@@ -166,12 +167,46 @@ def _dataset_name(owner: AbstractBaseUser, name: str | None, filename: str | Non
     return candidate
 
 
+def _read_choices(choices: Mapping[str, str | None] | None) -> dict[str, Any]:
+    """The user's read options, as the page and the API name them ("semicolon", or the
+    character itself; "detect" or nothing to detect), as csvio.parse_csv takes them."""
+    options: dict[str, Any] = dict.fromkeys(csvio.READ_KEYS, csvio.DETECT)
+    errors: dict[str, str] = {}
+    for key, names in (
+        ("delimiter", csvio.DELIMITERS),
+        ("decimal", csvio.DECIMALS),
+        ("encoding", csvio.ENCODINGS),
+    ):
+        value = (choices or {}).get(key)
+        if value in (None, "", csvio.DETECT):
+            continue
+        if value in names:
+            options[key] = names[value]
+        elif value in names.values():
+            options[key] = value
+        else:
+            errors[key] = f"Choose one of: {csvio.DETECT}, {', '.join(names)}."
+    if errors:
+        raise InvalidInput(f"Unknown read option(s): {', '.join(errors)}.", errors)
+    return options
+
+
 def dataset_create(
-    *, owner: AbstractBaseUser, data: bytes, name: str | None = None, filename: str | None = None
+    *,
+    owner: AbstractBaseUser,
+    data: bytes,
+    name: str | None = None,
+    filename: str | None = None,
+    options: Mapping[str, str | None] | None = None,
 ) -> Dataset:
-    """Parse the CSV strictly and store it with its schema; nothing is saved if it fails."""
+    """Parse the CSV strictly and store it with its schema; nothing is saved if it fails.
+
+    `options` are the user's choices of delimiter, decimal mark and encoding (each detected
+    when not given); the options the file was read with are stored, and training reads the
+    bytes with them again."""
+    read_options = _read_choices(options)
     try:
-        table = csvio.parse_csv(data)
+        table = csvio.parse_csv(data, options=read_options)
     except csvio.CSVError as exc:
         # Over a size, row or column limit is "too large" (413), not malformed (422).
         refusal = TooLarge if exc.too_large else InvalidInput
@@ -189,6 +224,7 @@ def dataset_create(
                 n_rows=table.n_rows,
                 n_columns=len(table.columns),
                 schema=table.schema,
+                options=table.options,
             )
         except IntegrityError:
             raise Conflict(f"You already have a dataset named {dataset_name!r}.") from None

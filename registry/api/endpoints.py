@@ -8,10 +8,11 @@ serving entry, registry.serving.predict, which reads it.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from ninja import Query, Status
 from ninja.errors import HttpError
 
@@ -34,6 +35,7 @@ from registry.api.schemas import (
     ModelPage,
     Pagination,
     PredictionOut,
+    ReadOptionQuery,
     TrainIn,
     VersionNumber,
     VersionOut,
@@ -104,9 +106,13 @@ def _file_body(raw: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 _TEXT = {"schema": {"type": "string"}}
+_READ_OPTION = {"type": "string", "maxLength": 20}
 _UPLOAD_BODY = _file_body(
     dict.fromkeys(("text/csv", "text/plain", "application/csv"), _TEXT),
     name={"type": "string", "maxLength": 200},
+    delimiter={**_READ_OPTION, "enum": [csvio.DETECT, *csvio.DELIMITERS]},
+    decimal={**_READ_OPTION, "enum": [csvio.DETECT, *csvio.DECIMALS]},
+    encoding={**_READ_OPTION, "enum": [csvio.DETECT, *csvio.ENCODINGS]},
 )
 
 
@@ -137,14 +143,27 @@ def _uploaded_file(
     tags=["datasets"],
     openapi_extra=_UPLOAD_BODY,
 )
-def upload_dataset(request: HttpRequest, name: DatasetNameQuery = None) -> Status:
+def upload_dataset(
+    request: HttpRequest,
+    name: DatasetNameQuery = None,
+    delimiter: ReadOptionQuery = None,
+    decimal: ReadOptionQuery = None,
+    encoding: ReadOptionQuery = None,
+) -> Status:
     """Upload a CSV (multipart field `file`, optional field `name`; or a raw text/csv body
-    with `?name=`). The first line names the columns; types are inferred."""
+    with `?name=`). The first line names the columns; types are inferred. The delimiter
+    (comma, semicolon, tab, pipe), decimal mark (point, comma) and encoding (utf-8, cp1252,
+    latin-1) are detected unless given, as fields or in the query; `options` in the answer
+    says how the file was read."""
     data, filename = _uploaded_file(
         request, "the CSV", ("text/csv", "text/plain", "application/csv"), "text/csv"
     )
     name = request.POST.get("name") or name
-    dataset = services.dataset_create(owner=_user(request), data=data, name=name, filename=filename)
+    chosen = {"delimiter": delimiter, "decimal": decimal, "encoding": encoding}
+    options = {key: request.POST.get(key) or value for key, value in chosen.items()}
+    dataset = services.dataset_create(
+        owner=_user(request), data=data, name=name, filename=filename, options=options
+    )
     return Status(201, Dataset.objects.select_related("owner").get(pk=dataset.pk).to_dict())
 
 
@@ -159,6 +178,30 @@ def list_datasets(request: HttpRequest, pagination: Query[Pagination]) -> dict[s
 )
 def get_dataset(request: HttpRequest, dataset_id: DatasetId) -> dict[str, Any]:
     return selectors.dataset(_user(request), dataset_id).to_dict()
+
+
+@api.get(
+    "/datasets/{dataset_id}/csv",
+    response={200: None, **errors(404, 422)},
+    tags=["datasets"],
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file as uploaded (its encoding in the charset).",
+                "content": {"text/csv": _TEXT},
+            }
+        }
+    },
+)
+def download_dataset(request: HttpRequest, dataset_id: DatasetId) -> HttpResponse:
+    """Download one of your datasets as it was uploaded."""
+    found, data = selectors.dataset_csv(_user(request), dataset_id)
+    return FileResponse(
+        io.BytesIO(data),
+        as_attachment=True,
+        filename=found.csv_filename(),
+        content_type=found.csv_content_type(),
+    )
 
 
 @api.delete(

@@ -32,6 +32,8 @@ DatasetId = Path[int, {"ge": 1, "le": MAX_ID}]
 VersionQuery = Query[int | None, {"ge": 1, "le": MAX_VERSION}]
 AliasQuery = Query[str | None, {"min_length": 1, "max_length": 50, "pattern": ALIAS_PATTERN}]
 DatasetNameQuery = Query[str | None, {"min_length": 1, "max_length": 200}]
+# A read option of an upload: a name ("semicolon", "comma", "cp1252"...), or "detect".
+ReadOptionQuery = Query[str | None, {"min_length": 1, "max_length": 20}]
 # Documented path parameters; the services check them (an unknown name is a 404).
 PATH_PARAMETERS = {
     "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN},
@@ -90,6 +92,9 @@ class DatasetOut(Schema):
     size_bytes: int
     rows: int
     columns: list[ColumnOut]
+    # How the file was read: encoding, delimiter, decimal mark, the columns read with
+    # thousands separators (detected, or as chosen at upload).
+    options: dict[str, Any]
     created_at: datetime
 
 

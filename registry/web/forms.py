@@ -54,14 +54,14 @@ def _check_size(upload: Any) -> Any:
 class CSVFileField(forms.FileField):
     """A CSV upload: an empty file is left to the strict parser, which explains it better."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, accept: str = ".csv,text/csv", **kwargs: Any) -> None:
         kwargs.setdefault("label", "CSV file")
         kwargs.setdefault(
             "error_messages", {"required": "Choose a CSV file (or drop one on the box)."}
         )
         super().__init__(
             allow_empty_file=True,
-            widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+            widget=forms.FileInput(attrs={"accept": accept}),
             **kwargs,
         )
 
@@ -74,16 +74,53 @@ class CSVFileField(forms.FileField):
 
 class DatasetUploadForm(forms.Form):
     file = CSVFileField(
-        help_text="UTF-8, a header line naming the columns, then at least 2 rows.",
+        accept=".csv,.tsv,.txt,text/csv,text/tab-separated-values",
+        help_text="A header line naming the columns, then at least 2 rows: comma-, semicolon-, "
+        "tab- or pipe-separated text (an Excel workbook: save it as CSV first).",
     )
     name = forms.CharField(
         required=False,
         max_length=200,
         help_text="Optional: defaults to the file name.",
     )
+    delimiter = forms.ChoiceField(
+        required=False,
+        initial=csvio.DETECT,
+        choices=[
+            (csvio.DETECT, "Detect"),
+            ("comma", "Comma ( , )"),
+            ("semicolon", "Semicolon ( ; )"),
+            ("tab", "Tab"),
+            ("pipe", "Pipe ( | )"),
+        ],
+        help_text="What separates the values on a line.",
+    )
+    decimal = forms.ChoiceField(
+        required=False,
+        initial=csvio.DETECT,
+        choices=[(csvio.DETECT, "Detect"), ("point", "Point (39.1)"), ("comma", "Comma (39,1)")],
+        label="Decimal mark",
+    )
+    encoding = forms.ChoiceField(
+        required=False,
+        initial=csvio.DETECT,
+        choices=[
+            (csvio.DETECT, "Detect (UTF-8, else Windows-1252)"),
+            ("utf-8", "UTF-8"),
+            ("cp1252", "Windows-1252 (cp1252)"),
+            ("latin-1", "Latin-1 (ISO-8859-1)"),
+        ],
+    )
 
     def cleaned_name(self) -> str | None:
         return self.cleaned_data.get("name", "").strip() or None
+
+    def read_options(self) -> dict[str, str]:
+        """The chosen delimiter, decimal mark and encoding (services.dataset_create's names)."""
+        return {key: self.cleaned_data.get(key) or csvio.DETECT for key in READ_CHOICES}
+
+
+READ_CHOICES = ("delimiter", "decimal", "encoding")
 
 
 # Training -------------------------------------------------------------------------------

@@ -16,6 +16,20 @@ from registry import cards, selectors
 from registry.algorithms import ALGORITHMS
 from registry.models import ModelVersion
 
+_DELIMITER_WORDS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_ENCODING_WORDS = {"utf-8": "UTF-8"}
+
+
+def read_as(options: dict[str, Any]) -> str:
+    """How a dataset's file was read, in words: "semicolon-separated, decimal comma, cp1252".
+
+    A dataset stored before read options existed was read with commas, points and UTF-8."""
+    delimiter = _DELIMITER_WORDS.get(options.get("delimiter") or ",", "comma")
+    decimal = "comma" if options.get("decimal") == "," else "point"
+    encoding = options.get("encoding") or "utf-8"
+    return f"{delimiter}-separated, decimal {decimal}, {_ENCODING_WORDS.get(encoding, encoding)}"
+
+
 PLOT_TITLES = {
     "confusion_matrix": "Confusion matrix",
     "predicted_vs_actual": "Predicted vs actual",

@@ -9,6 +9,7 @@ fixed number of queries whatever the number of rows and never dataset or artifac
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import DatabaseError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -154,6 +155,7 @@ def dataset_upload(request: HttpRequest) -> HttpResponse:
                 data=upload.read(),
                 name=form.cleaned_name(),
                 filename=upload.name,
+                options=form.read_options(),
             )
         except RegistryError as exc:
             apply_registry_error(form, exc)
@@ -179,12 +181,26 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     versions = selectors.listed_with_model(ModelVersion.objects.filter(dataset=dataset))
     context = {
         "dataset": dataset,
+        "read_as": presenters.read_as(dataset.options),
         "columns": columns,
         "header": header,
         "rows": rows,
         "versions": versions[:50],
     }
     return render(request, "registry/dataset_detail.html", context)
+
+
+@login_required
+@require_GET
+def dataset_csv(request: HttpRequest, pk: int) -> FileResponse:
+    """The dataset as uploaded, as a download: its owner's (or a superuser's) only."""
+    dataset, data = _or_404(selectors.dataset_csv, request.user, pk)
+    return FileResponse(
+        io.BytesIO(data),
+        as_attachment=True,
+        filename=dataset.csv_filename(),
+        content_type=dataset.csv_content_type(),
+    )
 
 
 @login_required

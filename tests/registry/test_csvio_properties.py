@@ -5,6 +5,8 @@ schema, or fails with a CSVError that says what is wrong; an upload that fails w
 nothing.
 """
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -217,6 +219,32 @@ def tricky_csvs(draw) -> bytes:
     return newline.join([",".join(names), *(",".join(row) for row in cells)]).encode()
 
 
+_LOCAL_NUMBER = st.sampled_from([
+    "39,1", "-0,5", ",5", "1,5e3", "4.253.195", "4.253.195,5", "12.000", "1.500", "1,234",
+    "4,253,195", "1,234.5", "39.1", "7", "-12", "1e5", "0x1F", "inf", " 3,5 ",
+])  # fmt: skip
+
+
+@st.composite
+def local_csvs(draw) -> bytes:
+    """Files as European and spreadsheet exports write them: another delimiter, decimal
+    commas, thousands separators, a blank first header cell, cp1252 text."""
+    delimiter = draw(st.sampled_from([";", "\t", "|", ","]))
+    names = draw(st.lists(_NAME, min_size=2, max_size=4, unique=True))
+    if draw(st.booleans()):
+        names[0] = ""
+    cells = [
+        [draw(st.one_of(_LOCAL_NUMBER, _NUMBER, _WORD, _MISSING)) for _ in names]
+        for _ in range(draw(st.integers(2, 8)))
+    ]
+    if draw(st.booleans()):
+        cells = [[f'"{cell}"' if draw(st.booleans()) else cell for cell in row] for row in cells]
+    text = "\n".join(delimiter.join(row) for row in [names, *cells]) + "\n"
+    if draw(st.booleans()):
+        return text.replace("a", "é").encode("cp1252")
+    return text.encode()
+
+
 def _quoted(cell: str):
     return st.one_of(
         st.just(cell),
@@ -233,7 +261,15 @@ def parse_with(engine: str, data: bytes) -> csvio.Table | str:
         return f"CSVError: {exc}"
 
 
-@given(st.one_of(tricky_csvs(), tricky_csvs().flatmap(mutations), any_csv_bytes))
+@given(
+    st.one_of(
+        tricky_csvs(),
+        tricky_csvs().flatmap(mutations),
+        any_csv_bytes,
+        local_csvs(),
+        local_csvs().flatmap(mutations),
+    )
+)
 @settings(PROPERTIES, max_examples=examples(600))
 def test_the_pyarrow_path_and_the_reference_parser_agree_on_any_bytes(data):
     fast, reference = parse_with("arrow", data), parse_with("python", data)
@@ -244,6 +280,7 @@ def test_the_pyarrow_path_and_the_reference_parser_agree_on_any_bytes(data):
     assert isinstance(fast, csvio.Table), fast
     assert fast.columns == reference.columns
     assert fast.schema == reference.schema
+    assert fast.options == reference.options
     for name in fast.columns:
         assert fast.data[name].dtype == reference.data[name].dtype
         np.testing.assert_array_equal(fast.data[name], reference.data[name])
@@ -298,14 +335,20 @@ def predict_with(engine: str, data: bytes, features: list[dict], max_rows: int):
 
 
 @given(
-    st.one_of(tricky_csvs(), valid_csvs().map(lambda made: made[0]), mutated_csvs, any_csv_bytes),
+    st.one_of(
+        tricky_csvs(),
+        valid_csvs().map(lambda made: made[0]),
+        mutated_csvs,
+        any_csv_bytes,
+        local_csvs(),
+    ),
     st.sampled_from([3, 1000, 1000]),
     st.data(),
 )
 @settings(PROPERTIES, max_examples=examples(600))
 def test_rows_to_predict_read_by_pyarrow_match_the_reference_parser(data, max_rows, draw):
     first_line = data.split(b"\n", 1)[0].decode(errors="replace")
-    names = sorted({n.strip().strip('"') for n in first_line.split(",") if n.strip()})
+    names = sorted({n.strip().strip('"') for n in re.split("[,;\t|]", first_line) if n.strip()})
     if draw.draw(st.integers(0, 4)) == 0:  # a column the file lacks
         names.append(draw.draw(_NAME))
     kinds = [draw.draw(st.sampled_from(["number", "category", None])) for _ in names]

@@ -10,6 +10,7 @@ ENDPOINTS = {
     ("post", "/api/v1/datasets"),
     ("get", "/api/v1/datasets"),
     ("get", "/api/v1/datasets/{dataset_id}"),
+    ("get", "/api/v1/datasets/{dataset_id}/csv"),
     ("delete", "/api/v1/datasets/{dataset_id}"),
     ("post", "/api/v1/models"),
     ("get", "/api/v1/models"),
