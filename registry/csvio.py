@@ -884,9 +884,10 @@ def parse_with_schema(
     reference parser, which words the error. `engine="python"` skips pyarrow.
     """
     kinds = {f["name"]: f["type"] for f in features}
+    forms = {f["name"]: f.get("format") or ISO_DATE for f in features if f["type"] == "date"}
     if engine == "arrow":
         check_lines(data, max_rows, _PREDICT_LIMIT)
-        table = _arrow_rows_to_predict(data, kinds, max_rows)
+        table = _arrow_rows_to_predict(data, kinds, forms, max_rows)
         if table is not None:
             return table
     header, cells, line_numbers = split_cells(
@@ -917,12 +918,28 @@ def parse_with_schema(
                     column=name,
                 )
             table.data[name] = values
+        elif name in forms:
+            values, bad = to_dates(column.tolist(), forms[name])
+            if bad is not None:
+                raise CSVError(
+                    f"Line {line_numbers[bad]}, column {name!r}: {str(column[bad])!r} is not a "
+                    f"date ({_date_formats_said(forms[name])}).",
+                    line=line_numbers[bad],
+                    column=name,
+                )
+            table.data[name] = values
         else:
             table.data[name] = to_category(column)
     return table
 
 
-def _arrow_rows_to_predict(data: bytes, kinds: dict[str, str], max_rows: int) -> Table | None:
+def _date_formats_said(form: str) -> str:
+    return "ISO 8601" if form in (ISO_DATE, ISO_TIMESTAMP) else f"{form} or ISO 8601"
+
+
+def _arrow_rows_to_predict(
+    data: bytes, kinds: dict[str, str], forms: dict[str, str], max_rows: int
+) -> Table | None:
     """The rows to predict read by pyarrow, or None for the reference path to read them.
 
     The decoded text lives only while pyarrow reads the bytes: it is a copy of the body that
@@ -935,16 +952,18 @@ def _arrow_rows_to_predict(data: bytes, kinds: dict[str, str], max_rows: int) ->
     if read is None or not set(kinds) <= set(read.header):
         return None
     columns = _arrow_columns(read, numbers)
-    table = None if columns is None else _typed_from_arrow(columns, kinds)
+    table = None if columns is None else _typed_from_arrow(columns, kinds, forms)
     if table is not None:
         # Not read.table: the first read is not kept alive while predicting.
         table.text_columns = partial(read.source.texts, read.table.column_names)
     return table
 
 
-def _typed_from_arrow(columns: list[tuple[str, Any]], kinds: dict[str, str]) -> Table | None:
-    """The rows to predict from pyarrow's columns, or None when a number column holds a
-    cell that is not one (the reference path names it)."""
+def _typed_from_arrow(
+    columns: list[tuple[str, Any]], kinds: dict[str, str], forms: dict[str, str]
+) -> Table | None:
+    """The rows to predict from pyarrow's columns, or None when a number or date column holds
+    a cell that is not one (the reference path names it)."""
     table = Table(columns=[name for name, _ in columns], data={})
     for name, column in columns:
         if kinds.get(name) == "number":
@@ -954,6 +973,12 @@ def _typed_from_arrow(columns: list[tuple[str, Any]], kinds: dict[str, str]) -> 
             if values is None:
                 return None
             table.data[name] = values
+        elif name in forms:
+            texts, codes = column
+            by_text, bad = to_dates(texts, forms[name])
+            if bad is not None:
+                return None
+            table.data[name] = by_text[codes]
         else:
             table.data[name] = _categories_from_codes(*column)[0]
     return table

@@ -76,10 +76,29 @@ class AlgorithmOut(Schema):
     hyperparameters: list[HyperparameterOut]
 
 
+ColumnType = Literal["number", "category", "date"]
+
+
 class ColumnOut(Schema):
     name: str
-    type: Literal["number", "category"]
+    type: ColumnType
     missing: int
+    format: str | None = Field(None, description="a date column's format, e.g. %Y-%m-%d")
+    role: Literal["id", "constant", "mostly_missing", "text"] | None = Field(
+        None, description="a column rarely meant as a feature: left out of them by default"
+    )
+    role_reason: str | None = Field(None, description="why the column has its role")
+    override: Literal["number", "category", "date", "ignore"] | None = Field(
+        None, description="the type chosen for the column instead of the inferred one"
+    )
+
+
+class DatasetTypesIn(Schema):
+    types: dict[str, Literal["number", "category", "date", "ignore"] | None] = Field(
+        ...,
+        description="column -> number, category, date or ignore (left out of features); "
+        "null gives the column back its inferred type",
+    )
 
 
 class DatasetOut(Schema):

@@ -11,6 +11,7 @@ ENDPOINTS = {
     ("get", "/api/v1/datasets"),
     ("get", "/api/v1/datasets/{dataset_id}"),
     ("delete", "/api/v1/datasets/{dataset_id}"),
+    ("patch", "/api/v1/datasets/{dataset_id}"),
     ("post", "/api/v1/models"),
     ("get", "/api/v1/models"),
     ("get", "/api/v1/models/{name}"),
