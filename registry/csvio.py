@@ -640,7 +640,7 @@ def _typed_column(
         if kind not in ("category", "date"):
             return column, _number_schema(column), []
         column = ([None], np.zeros(column.size, dtype=np.intp))  # only nulls: no text
-    if kind != "category" and isinstance(column, np.ndarray):
+    if kind not in ("category", "date") and isinstance(column, np.ndarray):
         values = to_number(column)
         if values is not None:
             return values, _number_schema(values), []

@@ -128,6 +128,9 @@ def test_it_refuses_an_override_the_column_cannot_take(engine, kind, said):
     with pytest.raises(csvio.CSVError, match=said) as caught:
         parse("x,y\n1,abc\n2,b\n", engine, options={"types": {"y": kind}})
     assert caught.value.column == "y"
+    if kind == "date":  # numbers are not dates either
+        with pytest.raises(csvio.CSVError, match="'1' is not a date"):
+            parse("x,y\n1,abc\n2,b\n", engine, options={"types": {"x": kind}})
 
 
 def test_it_converts_date_texts_as_the_schema_says():

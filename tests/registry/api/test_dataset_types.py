@@ -75,3 +75,16 @@ def test_it_leaves_ignored_columns_out_of_default_features(owner_api, owner, dat
     assert [f["name"] for f in version.features] == ["index", "zip", "day"]
     day = next(f for f in version.features if f["name"] == "day")
     assert day == {"name": "day", "type": "date", "format": "%Y-%m-%d"}
+
+
+def test_it_refuses_an_ignored_column_listed_as_a_feature(owner_api, dataset):
+    owner_api.patch(f"/datasets/{dataset.pk}", {"types": {"shop": "ignore"}})
+    body = {
+        "name": "shops",
+        "dataset": dataset.pk,
+        "algorithm": "linear_regression",
+        "target": "y",
+        "features": ["index", "shop"],
+    }
+    problem = assert_problem(owner_api.post("/models", body), 422, "set to be ignored")
+    assert "'shop'" in problem["detail"]
