@@ -31,7 +31,8 @@ VersionNumber = Path[int, {"ge": 1, "le": MAX_VERSION, "description": "1, 2, 3..
 DatasetId = Path[int, {"ge": 1, "le": MAX_ID}]
 VersionQuery = Query[int | None, {"ge": 1, "le": MAX_VERSION}]
 AliasQuery = Query[str | None, {"min_length": 1, "max_length": 50, "pattern": ALIAS_PATTERN}]
-DatasetNameQuery = Query[str | None, {"min_length": 1, "max_length": 200}]
+# No NUL: an address holding %00 is refused (400) before the API reads it.
+DatasetNameQuery = Query[str | None, {"min_length": 1, "max_length": 200, "pattern": "^[^\x00]*$"}]
 # Documented path parameters; the services check them (an unknown name is a 404).
 PATH_PARAMETERS = {
     "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN},
