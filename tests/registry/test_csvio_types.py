@@ -139,3 +139,19 @@ def test_it_converts_date_texts_as_the_schema_says():
     assert bad is None
     np.testing.assert_array_equal(values, [epoch(2024, 12, 31)] * 2 + [np.nan] * 2)
     assert csvio.to_dates(["12/31/2024"], column["format"])[1] == 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_it_reads_dates_to_predict_in_the_trained_format_or_iso(engine):
+    features = [
+        {"name": "d", "type": "date", "format": "%d/%m/%Y"},
+        {"name": "n", "type": "number"},
+    ]
+    table = csvio.parse_with_schema(
+        b"d,n\n31/12/2024,1\n2024-12-31T00:00:00Z,2\n,3\n", features, max_rows=10, engine=engine
+    )
+    np.testing.assert_array_equal(table.data["d"], [epoch(2024, 12, 31)] * 2 + [np.nan])
+    with pytest.raises(csvio.CSVError, match=r"Line 3, column 'd': '12/31/2024' is not a date"):
+        csvio.parse_with_schema(
+            b"d,n\n31/12/2024,1\n12/31/2024,2\n", features, max_rows=10, engine=engine
+        )
