@@ -21,7 +21,13 @@ from numpyml.naive_bayes import GaussianNB, MultinomialNB
 from numpyml.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from numpyml.persistence import load, save
 from numpyml.pipeline import Pipeline, make_pipeline
-from numpyml.preprocessing import LabelEncoder, OneHotEncoder, SimpleImputer, StandardScaler
+from numpyml.preprocessing import (
+    DateFeatures,
+    LabelEncoder,
+    OneHotEncoder,
+    SimpleImputer,
+    StandardScaler,
+)
 from numpyml.svm import SVC
 from numpyml.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -30,6 +36,7 @@ __all__ = [
     "SVC",
     "ColumnTransformer",
     "ConvergenceWarning",
+    "DateFeatures",
     "DecisionTreeClassifier",
     "DecisionTreeRegressor",
     "GaussianMixture",

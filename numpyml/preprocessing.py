@@ -317,6 +317,104 @@ class StandardScaler(TransformerMixin, BaseEstimator):
         return np.asarray(_input_feature_names(self, input_features), dtype=object)
 
 
+# --------------------------------------------------------------------------- dates
+
+DATE_PARTS = ("year", "month", "dayofweek", "dayofyear", "timestamp")
+# The seconds of 0001-01-01 and of 9999-12-31 23:59:59 UTC: the calendar's years 1 to 9999.
+_FIRST_SECOND, _LAST_SECOND = -62135596800.0, 253402300799.0
+_DAY = 86400.0
+
+
+def _calendar(seconds: np.ndarray) -> np.ndarray:
+    """(n,) epoch seconds -> (n, 5) year, month, day of week, day of year, seconds."""
+    missing = np.isnan(seconds)
+    days = np.floor(np.where(missing, 0.0, seconds) / _DAY).astype(np.int64)
+    day = days.astype("datetime64[D]")
+    year = day.astype("datetime64[Y]")
+    parts = np.column_stack(
+        [
+            year.astype(np.int64) + 1970,
+            day.astype("datetime64[M]").astype(np.int64) % 12 + 1,
+            (days + 3) % 7,  # 1970-01-01 was a Thursday; Monday is 0
+            (day - year.astype("datetime64[D]")).astype(np.int64) + 1,
+        ]
+    ).astype(np.float64)
+    parts = np.column_stack([parts, seconds])
+    parts[missing] = np.nan
+    return parts
+
+
+class DateFeatures(TransformerMixin, BaseEstimator):
+    """Expand dates, given as seconds since 1970-01-01 UTC, into numeric calendar features.
+
+    Each input column becomes five: its year, month (1-12), day of the week (Monday = 0),
+    day of the year (1-366) and the seconds themselves (a trend). NaN (a missing date)
+    gives NaN in all five, for an imputer to fill.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of date columns seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a table.
+
+    Notes
+    -----
+    Days are counted in UTC with the proleptic Gregorian calendar (numpy's datetime64).
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    def fit(self, X: Any, y: Any = None) -> DateFeatures:
+        """Record the date columns (nothing is learned from their values).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Seconds since the epoch; NaN marks a missing date.
+        y : None
+            Ignored; accepted for pipeline compatibility.
+
+        Returns
+        -------
+        self : DateFeatures
+        """
+        _check_seconds(validate_data(self, X, reset=True, allow_nan=True))
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The calendar features of every date column.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or a table
+            Seconds since the epoch; NaN marks a missing date.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 5 * n_features)
+            Per column, in order: year, month, dayofweek, dayofyear, timestamp.
+        """
+        check_is_fitted(self, "n_features_in_")
+        X = _check_seconds(validate_data(self, X, reset=False, allow_nan=True))
+        return np.hstack([_calendar(X[:, j]) for j in range(X.shape[1])])
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output names: `<column>_<part>` for each part of each input column."""
+        names = _input_feature_names(self, input_features)
+        return np.asarray([f"{name}_{part}" for name in names for part in DATE_PARTS], dtype=object)
+
+
+def _check_seconds(X: np.ndarray) -> np.ndarray:
+    present = X[~np.isnan(X)]
+    if present.size and (present.min() < _FIRST_SECOND or present.max() > _LAST_SECOND):
+        raise ValueError(
+            "X holds a value outside the years 1 to 9999: expected seconds since 1970-01-01 UTC."
+        )
+    return X
+
+
 # --------------------------------------------------------------------------- imputer
 
 
@@ -983,6 +1081,7 @@ def _refuse_missing_labels(y: np.ndarray) -> None:
 
 
 __all__ = [
+    "DateFeatures",
     "LabelEncoder",
     "OneHotEncoder",
     "SimpleImputer",

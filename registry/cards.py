@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter, ValidationError
 
+from registry import csvio
 from registry.algorithms import (
     CLASSIFIER,
     CLUSTERING,
@@ -119,6 +120,19 @@ Name = Annotated[str, Field(min_length=1, max_length=1000)]
 Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN)]
 PlotName = Annotated[str, Field(pattern=PLOT_NAME_PATTERN)]
 Stamp = Annotated[str, Field(max_length=64)]
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)?")
+
+
+def _bound(value: Any) -> Any:
+    """A feature's min or max: a finite number, or ISO text for a date feature."""
+    if isinstance(value, str):
+        if not _DATE_TEXT.fullmatch(value):
+            raise ValueError("must be a finite number or an ISO 8601 date")
+        return value
+    return _number(value, None, None)
+
+
+Bound = Annotated[Any, PlainValidator(_bound)]
 
 
 class Strict(BaseModel):
@@ -136,10 +150,11 @@ class CardModel(Strict):
 
 class Feature(Strict):
     name: Name
-    type: Literal["number", "category"]
+    type: Literal["number", "category", "date"]
     categories: Annotated[list[Text], Field(max_length=MAX_ITEMS)] | None = None
-    min: Finite = None
-    max: Finite = None
+    format: Literal[csvio.DATE_FORMATS] | None = None  # type: ignore[valid-type]
+    min: Bound = None
+    max: Bound = None
     mean: Finite = None
 
 
@@ -358,8 +373,14 @@ def _check_features(features: list[Feature]) -> None:
     for i, feature in enumerate(features):
         if feature.type == "category" and feature.categories is None:
             raise CardError(f"features.{i}.categories", "must list the values of a category")
-        if feature.type == "number" and feature.categories is not None:
-            raise CardError(f"features.{i}.categories", "must be absent for a number")
+        if feature.type != "category" and feature.categories is not None:
+            raise CardError(f"features.{i}.categories", f"must be absent for a {feature.type}")
+        if (feature.type == "date") != (feature.format is not None):
+            raise CardError(f"features.{i}.format", "must be given for a date, and only for one")
+        bounds = (feature.min, feature.max)
+        if any(isinstance(b, str) != (feature.type == "date") for b in bounds if b is not None):
+            expected = "ISO text" if feature.type == "date" else "a number"
+            raise CardError(f"features.{i}.min", f"must be {expected} for a {feature.type}")
         if feature.name in names:
             raise CardError(f"features.{i}.name", f"{feature.name[:60]!r} is listed twice")
         names.add(feature.name)

@@ -8,8 +8,10 @@ lenient there, the csv module's strict mode is not), a date, a boolean, an infin
 number with spaces, a cell to predict that is not a number. The reference parser is
 str.split and numpy's variable-width string dtype for unquoted text, the strict csv module
 for quoted fields. Either way the result is a `Table`: numeric columns as float64 (NaN =
-missing), categorical columns as object arrays of str (None = missing), plus a schema
-describing every column.
+missing), date columns as float64 seconds since the epoch (NaN = missing), categorical
+columns as object arrays of str (None = missing), plus a schema describing every column
+(with a `role` for columns rarely meant as features). Dates are typed after both parsers
+have read the text, from the same distinct values, so the engines agree on them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
@@ -497,6 +500,169 @@ def _category_schema(counts: list[tuple[str, int]], missing: int) -> dict[str, A
     }
 
 
+# Dates ------------------------------------------------------------------------------
+# A date column's values are float64 seconds since 1970-01-01 UTC (NaN = missing); its
+# schema names the format the file spells them in. ISO dates and timestamps are always
+# read; day/month orders only when the column (or the user) settles which comes first.
+ISO_DATE, ISO_TIMESTAMP = "%Y-%m-%d", "ISO 8601"
+MONTH_FIRST, DAY_FIRST, DOTTED = "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y"
+DATE_FORMATS = (ISO_DATE, ISO_TIMESTAMP, MONTH_FIRST, DAY_FIRST, DOTTED)
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?"
+)
+_ORDERED = re.compile(r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})")
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def _day_seconds(year: int, month: int, day: int) -> float | None:
+    try:
+        return (date(year, month, day).toordinal() - _EPOCH_DAY) * 86400.0
+    except ValueError:
+        return None
+
+
+def _iso_seconds(text: str) -> float | None:
+    match = _ISO.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    seconds = _day_seconds(int(year), int(month), int(day))
+    if seconds is None or hour is None:
+        return seconds
+    if int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59:
+        return None
+    seconds += int(hour) * 3600 + int(minute) * 60 + int(second or 0)
+    if fraction:
+        seconds += float("0." + fraction)
+    if zone and zone != "Z":
+        digits = zone[1:].replace(":", "")
+        offset = int(digits[:2]) * 3600 + int(digits[2:]) * 60
+        seconds -= offset if zone[0] == "+" else -offset
+    return seconds
+
+
+def _ordered_seconds(text: str, form: str) -> float | None:
+    match = _ORDERED.fullmatch(text)
+    if match is None or match.group(2) != form[2]:
+        return None
+    first, _, second, year = match.groups()
+    month, day = (first, second) if form == MONTH_FIRST else (second, first)
+    return _day_seconds(int(year), int(month), int(day))
+
+
+def date_seconds(text: str, form: str) -> float | None:
+    """Seconds since the epoch of one date cell in the column's format (ISO is always read:
+    an API client sends ISO whatever the file said), or None when it is not such a date."""
+    seconds = _iso_seconds(text)
+    if seconds is None and form in (MONTH_FIRST, DAY_FIRST, DOTTED):
+        seconds = _ordered_seconds(text, form)
+    return seconds
+
+
+def date_format(texts: Sequence[str], *, chosen: bool = False) -> str | None:
+    """The one date format every text (cleaned, none missing) is in, or None.
+
+    A day/month order is taken when some value settles it (a first number over 12 is a day);
+    a dotted date is day first. When nothing settles a slashed column, `chosen` (the user
+    said it is a date) reads it month first, as spreadsheets exported in the US do.
+    """
+    if not texts or not texts[0][:1].isdigit():
+        return None
+    if all(_iso_seconds(t) is not None for t in texts):
+        return ISO_TIMESTAMP if any(len(t) > 10 for t in texts) else ISO_DATE
+    matches = [_ORDERED.fullmatch(t) for t in texts]
+    if any(m is None for m in matches) or len({m.group(2) for m in matches}) != 1:
+        return None
+    if matches[0].group(2) == ".":
+        form = DOTTED
+    else:
+        day_first = any(int(m.group(1)) > 12 for m in matches)
+        month_first = any(int(m.group(3)) > 12 for m in matches)
+        if day_first == month_first and (day_first or not chosen):
+            return None
+        form = DAY_FIRST if day_first else MONTH_FIRST
+    if any(_ordered_seconds(t, form) is None for t in texts):
+        return None
+    return form
+
+
+def to_dates(values: Sequence[Any], form: str) -> tuple[np.ndarray, int | None]:
+    """Texts (None or a missing token = missing) -> epoch seconds, and the index of the first
+    value that is not a date in `form` (None when all are)."""
+    seconds = np.full(len(values), np.nan)
+    for index, value in enumerate(values):
+        text = None if value is None else clean_text(value) if isinstance(value, str) else value
+        if text is None:
+            continue
+        number = date_seconds(text, form) if isinstance(text, str) else None
+        if number is None:
+            return seconds, index
+        seconds[index] = number
+    return seconds, None
+
+
+def format_date(seconds: float) -> str:
+    """An epoch second as ISO text: a date, or a timestamp when it has a time of day."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    if seconds % 86400 == 0:
+        return moment.date().isoformat()
+    return moment.replace(tzinfo=None).isoformat()
+
+
+def _date_column(
+    cleaned: list[str | None], inverse: np.ndarray, *, chosen: bool = False
+) -> tuple[np.ndarray, dict[str, Any]] | None:
+    """A text column (distinct cleaned texts, each cell's index) read as dates, or None."""
+    present = [t for t in cleaned if t is not None]
+    form = date_format(present, chosen=chosen)
+    if form is None:
+        return None
+    by_text = np.array([np.nan if t is None else date_seconds(t, form) for t in cleaned])
+    values = by_text[inverse] if len(by_text) else np.full(inverse.size, np.nan)
+    kept = values[~np.isnan(values)]
+    info: dict[str, Any] = {
+        "type": "date",
+        "format": form,
+        "missing": int(values.size - kept.size),
+        "distinct": len(present),
+    }
+    if kept.size:
+        info.update(min=format_date(float(kept.min())), max=format_date(float(kept.max())))
+    return values, info
+
+
+# Column roles -------------------------------------------------------------------------
+# Columns that are rarely meant as features; the train form leaves them unticked.
+ROLES = ("id", "constant", "mostly_missing", "text")
+_ID_NAME = re.compile(r"(?:^|[^a-z])(?:id|index|key|uuid|row)(?:$|[^a-z])|^unnamed", re.I)
+_MIN_ROWS_FOR_ID = 10
+
+
+def _role(name: str, info: dict[str, Any], n_rows: int, texts: list[str]) -> tuple[str, str]:
+    """The column's role and the reason in a sentence, or ("", "")."""
+    missing = info["missing"]
+    present = n_rows - missing
+    distinct = info.get("distinct", 0)
+    if n_rows and missing * 2 > n_rows:
+        return "mostly_missing", f"{missing} of {n_rows} rows have no value."
+    if distinct <= 1:
+        return "constant", "Every row has the same value." if distinct else "No row has a value."
+    if info["type"] == "date" or present < _MIN_ROWS_FOR_ID or distinct * 20 < present * 19:
+        return "", ""
+    said = f"{distinct} distinct values in {present} rows"
+    if info["type"] == "category":
+        lengths = [len(t) for t in texts]
+        if sum(lengths) >= 20 * len(lengths) and sum(" " in t for t in texts) * 2 > len(texts):
+            return "text", f"Free text: {said}, {sum(lengths) // len(lengths)} characters long."
+        return "id", f"Looks like an identifier: {said}."
+    whole = info["min"] == np.floor(info["min"]) and info["max"] == np.floor(info["max"])
+    counting = whole and info["max"] - info["min"] == present - 1  # a row number
+    if whole and (counting or _ID_NAME.search(name)):
+        return "id", f"Looks like an identifier: {said}, whole numbers."
+    return "", ""
+
+
 def parse_csv(
     data: bytes,
     *,
@@ -513,16 +679,21 @@ def parse_csv(
     thousands separators), as for a dataset stored before detection existed. The options
     used, each resolved, are `Table.options`; a column read in an unusual way gets a "note"
     in its schema.
+    `options["types"]` maps a column to the type the user chose for it (number, category,
+    date, or ignore: read as inferred, left out of features); a column that cannot be read
+    as its chosen type is a CSVError naming it.
 
     `engine="python"` skips pyarrow: the reference the fast path is tested against.
     """
     limit = max_rows if max_rows is not None else settings.MLSERVE_MAX_ROWS
     check_lines(data, limit, "MLSERVE_MAX_ROWS")
     text, reading = _reading(data, options)
+    chosen: Mapping[str, str] = (options or {}).get("types") or {}
+    as_text = [name for name, kind in chosen.items() if kind in ("category", "date")]
     columns = None
     if engine == "arrow":
         utf8 = data if reading.encoding == "utf-8" else text.encode()
-        columns = _read_arrow(utf8, text, limit, reading)
+        columns = _read_arrow(utf8, text, limit, reading, as_text)
     if columns is None:
         header, cells, _ = _split(
             text, limit, "MLSERVE_MAX_ROWS", empty_as_nan=True, delimiter=reading.delimiter
@@ -531,16 +702,16 @@ def parse_csv(
     table = Table(columns=[name for name, _ in columns], data={})
     thousands: list[str] = []
     for name, column in columns:
-        values, grouped, codes = _column_numbers(column, name, reading)
-        if values is not None:
-            table.data[name] = values
-            info = _number_schema(values)
-            if grouped is not None:
-                thousands.append(name)
-                info["note"] = f"read {name!r} as numbers (thousands separators, as in {grouped!r})"
-        else:
-            table.data[name], counts, missing = _categories_from_codes(*codes)
-            info = _category_schema(counts, missing)
+        kind = chosen.get(name)
+        values, info, texts = _typed_column(name, column, kind, reading)
+        table.data[name] = values
+        if "note" in info:
+            thousands.append(name)
+        role, reason = _role(name, info, len(values), texts)
+        if role:
+            info.update(role=role, role_reason=reason)
+        if kind:
+            info["override"] = kind
         table.schema.append({"name": name, **info})
     if table.columns[0] == INDEX_NAME and _first_header_cell_blank(text, reading.delimiter):
         table.schema[0]["note"] = (
@@ -724,6 +895,51 @@ def _first_header_cell_blank(text: str, delimiter: str) -> bool:
     except csv.Error:
         pass
     return False
+
+
+def _typed_column(
+    name: str, column: Any, kind: str | None, reading: _Reading
+) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    """One column's values, schema and distinct texts (for a text column), as inferred or
+    as the user chose (`kind`). A number column read with thousands separators has a "note"."""
+    if kind not in ("category", "date"):
+        values, grouped, codes = _column_numbers(column, name, reading)
+        if values is not None:
+            info = _number_schema(values)
+            if grouped is not None:
+                info["note"] = f"read {name!r} as numbers (thousands separators, as in {grouped!r})"
+            return values, info, []
+        column = codes
+    elif isinstance(column, np.ndarray) and column.dtype == np.float64:  # read by pyarrow
+        column = ([None], np.zeros(column.size, dtype=np.intp))  # only nulls: no text
+    texts, inverse = column if isinstance(column, tuple) else _codes(column)
+    cleaned = [None if t is None else clean_text(t) for t in texts]
+    if kind == "number":
+        bad = next(
+            (
+                t
+                for t in cleaned
+                if t is not None and _text_numbers([t], reading.decimal, True)[0] is None
+            ),
+            None,
+        )
+        said = f"{bad!r} is not a number" if bad else "its values mix ways of writing numbers"
+        raise CSVError(f"Column {name!r} cannot be read as numbers: {said}.", column=name)
+    if kind != "category":
+        dates = _date_column(cleaned, inverse, chosen=kind == "date")
+        if dates is not None:
+            return (*dates, [])
+        if kind == "date":
+            present = [t for t in cleaned if t is not None]
+            bad = next((t for t in present if date_format([t], chosen=True) is None), None)
+            said = f"{bad!r} is not a date" if bad else "its values mix date formats"
+            raise CSVError(
+                f"Column {name!r} cannot be read as dates: {said} (one format is needed: "
+                "2024-01-31, 2024-01-31T12:00:00Z, 01/31/2024, 31/01/2024 or 31.01.2024).",
+                column=name,
+            )
+    values, counts, missing = _categories_from_codes(cleaned, inverse)
+    return values, _category_schema(counts, missing), [value for value, _ in counts]
 
 
 # pyarrow turns these spellings into nulls itself, so a number column with the usual
@@ -920,12 +1136,17 @@ def _arrow_columns(
 
 
 def _read_arrow(
-    data: bytes, text: str, max_rows: int, reading: _Reading | None = None
+    data: bytes,
+    text: str,
+    max_rows: int,
+    reading: _Reading | None = None,
+    strings: Collection[str] = (),
 ) -> list[tuple[str, Any]] | None:
-    """An upload's columns read by pyarrow (see _arrow_columns), or None when the file needs
-    the reference parser. `data` is UTF-8 (the text's encoding when it is not)."""
+    """An upload's columns read by pyarrow (see _arrow_columns; `strings` read as text), or
+    None when the file needs the reference parser. `data` is UTF-8 (the text's encoding
+    when it is not)."""
     delimiter, decimal = (",", ".") if reading is None else (reading.delimiter, reading.decimal)
-    read = _arrow_read(data, text, max_rows, delimiter=delimiter)
+    read = _arrow_read(data, text, max_rows, strings=strings, delimiter=delimiter)
     return None if read is None else _arrow_columns(read, decimal=decimal)
 
 
@@ -947,11 +1168,12 @@ def parse_with_schema(
     with a decimal comma or thousands separators.
     """
     kinds = {f["name"]: f["type"] for f in features}
+    forms = {f["name"]: f.get("format") or ISO_DATE for f in features if f["type"] == "date"}
     check_lines(data, max_rows, _PREDICT_LIMIT)
     text, reading = _reading(data, None)
     if engine == "arrow" and reading.decimal == ".":
         utf8 = data if reading.encoding == "utf-8" else text.encode()
-        table = _arrow_rows_to_predict(utf8, text, kinds, max_rows, reading.delimiter)
+        table = _arrow_rows_to_predict(utf8, text, kinds, forms, max_rows, reading.delimiter)
         if table is not None:
             return table
     header, cells, line_numbers = _split(
@@ -985,13 +1207,32 @@ def parse_with_schema(
                     column=name,
                 )
             table.data[name] = values
+        elif name in forms:
+            values, bad = to_dates(column.tolist(), forms[name])
+            if bad is not None:
+                raise CSVError(
+                    f"Line {line_numbers[bad]}, column {name!r}: {str(column[bad])!r} is not a "
+                    f"date ({_date_formats_said(forms[name])}).",
+                    line=line_numbers[bad],
+                    column=name,
+                )
+            table.data[name] = values
         else:
             table.data[name] = to_category(column)
     return table
 
 
+def _date_formats_said(form: str) -> str:
+    return "ISO 8601" if form in (ISO_DATE, ISO_TIMESTAMP) else f"{form} or ISO 8601"
+
+
 def _arrow_rows_to_predict(
-    data: bytes, text: str, kinds: dict[str, str], max_rows: int, delimiter: str = ","
+    data: bytes,
+    text: str,
+    kinds: dict[str, str],
+    forms: dict[str, str],
+    max_rows: int,
+    delimiter: str = ",",
 ) -> Table | None:
     """The rows to predict read by pyarrow (`data` in UTF-8), or None for the reference path
     to read them."""
@@ -1009,16 +1250,18 @@ def _arrow_rows_to_predict(
     if read is None or not set(kinds) <= set(read.header):
         return None
     columns = _arrow_columns(read, numbers)
-    table = None if columns is None else _typed_from_arrow(columns, kinds)
+    table = None if columns is None else _typed_from_arrow(columns, kinds, forms)
     if table is not None:
         # Not read.table: the first read is not kept alive while predicting.
         table.text_columns = partial(read.source.texts, read.table.column_names)
     return table
 
 
-def _typed_from_arrow(columns: list[tuple[str, Any]], kinds: dict[str, str]) -> Table | None:
-    """The rows to predict from pyarrow's columns, or None when a number column holds a
-    cell that is not one (the reference path names it)."""
+def _typed_from_arrow(
+    columns: list[tuple[str, Any]], kinds: dict[str, str], forms: dict[str, str]
+) -> Table | None:
+    """The rows to predict from pyarrow's columns, or None when a number or date column holds
+    a cell that is not one (the reference path names it)."""
     table = Table(columns=[name for name, _ in columns], data={})
     for name, column in columns:
         if kinds.get(name) == "number":
@@ -1028,6 +1271,12 @@ def _typed_from_arrow(columns: list[tuple[str, Any]], kinds: dict[str, str]) -> 
             if values is None:
                 return None
             table.data[name] = values
+        elif name in forms:
+            texts, codes = column
+            by_text, bad = to_dates(texts, forms[name])
+            if bad is not None:
+                return None
+            table.data[name] = by_text[codes]
         else:
             table.data[name] = _categories_from_codes(*column)[0]
     return table

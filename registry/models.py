@@ -87,7 +87,16 @@ class Dataset(models.Model):
             "size_bytes": self.size_bytes,
             "rows": self.n_rows,
             "columns": [
-                {"name": c["name"], "type": c["type"], "missing": c["missing"]} for c in self.schema
+                {
+                    "name": c["name"],
+                    "type": c["type"],
+                    "missing": c["missing"],
+                    "format": c.get("format"),  # a date column's
+                    "role": c.get("role"),
+                    "role_reason": c.get("role_reason"),
+                    "override": c.get("override"),  # the type the user chose
+                }
+                for c in self.schema
             ],
             "options": self.options,
             "created_at": self.created_at.isoformat(),

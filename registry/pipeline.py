@@ -1,7 +1,8 @@
 """The shape of every registry pipeline, known here only: a `prep` ColumnTransformer (numbers
-`num`: impute, scale if the algorithm wants it; categories `cat`: impute, `onehot`) then the
-estimator, `model`. Training builds it; transfer checks an imported one against its card;
-whoever reads one back goes through the accessors below."""
+`num`: impute, scale if the algorithm wants it; dates `date`: `expand` into calendar numbers,
+then as numbers; categories `cat`: impute, `onehot`) then the estimator, `model`. Training
+builds it; transfer checks an imported one against its card; whoever reads one back goes
+through the accessors below."""
 
 from __future__ import annotations
 
@@ -9,22 +10,22 @@ from typing import Any
 
 from numpyml.compose import ColumnTransformer
 from numpyml.pipeline import Pipeline
-from numpyml.preprocessing import OneHotEncoder, SimpleImputer, StandardScaler
+from numpyml.preprocessing import DateFeatures, OneHotEncoder, SimpleImputer, StandardScaler
 from registry.algorithms import Algorithm
 
 STEPS = ("prep", "model")
-NUMERIC, CATEGORICAL = "num", "cat"
+NUMERIC, CATEGORICAL, DATE = "num", "cat", "date"
 
 
 def build_pipeline(algorithm: Algorithm, params: dict[str, Any], features: list[dict]) -> Pipeline:
     numeric = [f["name"] for f in features if f["type"] == "number"]
-    categorical = [f["name"] for f in features if f["type"] != "number"]
+    dates = [f["name"] for f in features if f["type"] == "date"]
+    categorical = [f["name"] for f in features if f["type"] not in ("number", "date")]
     parts = []
     if numeric:
-        steps = [("impute", SimpleImputer(strategy="mean"))]
-        if algorithm.scale:
-            steps.append(("scale", StandardScaler()))
-        parts.append((NUMERIC, Pipeline(steps), numeric))
+        parts.append((NUMERIC, Pipeline(_as_numbers(algorithm)), numeric))
+    if dates:
+        parts.append((DATE, Pipeline([("expand", DateFeatures()), *_as_numbers(algorithm)]), dates))
     if categorical:
         encode = Pipeline(
             [
@@ -35,6 +36,13 @@ def build_pipeline(algorithm: Algorithm, params: dict[str, Any], features: list[
         parts.append((CATEGORICAL, encode, categorical))
     prep, model = STEPS
     return Pipeline([(prep, ColumnTransformer(parts)), (model, algorithm.build(params))])
+
+
+def _as_numbers(algorithm: Algorithm) -> list[tuple[str, Any]]:
+    steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="mean"))]
+    if algorithm.scale:
+        steps.append(("scale", StandardScaler()))
+    return steps
 
 
 def is_registry_pipeline(pipeline: Any) -> bool:
@@ -51,12 +59,12 @@ def estimator_of(pipeline: Pipeline) -> Any:
 
 
 def features_of(pipeline: Pipeline) -> dict[str, list[str]]:
-    """The input columns of a fitted pipeline by kind: {"num": [...], "cat": [...]} (a kind
-    with no column is left out)."""
+    """The input columns of a fitted pipeline by kind: {"num": [...], "date": [...],
+    "cat": [...]} (a kind with no column is left out)."""
     return {
         name: [str(c) for c in columns]
         for name, _, columns in preprocessing_of(pipeline).transformers_
-        if name in (NUMERIC, CATEGORICAL)
+        if name in (NUMERIC, DATE, CATEGORICAL)
     }
 
 

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError, Sum
 from django.utils import timezone
 
+from numpyml.preprocessing import DATE_PARTS
 from registry import csvio, selectors, serving
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, ParamsError, clean_params
 from registry.errors import (  # noqa: F401  (services.X stays a way to name them)
@@ -230,6 +231,41 @@ def dataset_create(
             raise Conflict(f"You already have a dataset named {dataset_name!r}.") from None
 
 
+COLUMN_TYPES = ("number", "category", "date", "ignore")
+
+
+def dataset_set_types(
+    *, dataset: Dataset, user: AbstractBaseUser, types: dict[str, str | None]
+) -> Dataset:
+    """Set (or, with None, clear) per-column type choices, stored in options["types"], and
+    read the file again into a new schema; refused, with nothing saved, when a column cannot
+    be read as its chosen type. Versions already trained keep the types they were trained on."""
+    ensure_owner(dataset, user)
+    unknown = [name for name in types if dataset.column(name) is None]
+    if unknown:
+        message = f"Not columns of {dataset.name}: {_some(unknown)}."
+        raise InvalidInput(message, {"types": message})
+    wrong = [name for name, kind in types.items() if kind is not None and kind not in COLUMN_TYPES]
+    if wrong:
+        message = f"A column's type is one of {', '.join(COLUMN_TYPES)}: not {types[wrong[0]]!r}."
+        raise InvalidInput(message, {"types": message})
+    with transaction.atomic():
+        # Locked and read again: another change to the options (read options, types) is kept.
+        locked = Dataset.objects.select_for_update().defer(None).get(pk=dataset.pk)
+        chosen = {**locked.options.get("types", {}), **types}
+        chosen = {name: kind for name, kind in chosen.items() if kind is not None}
+        options = {k: v for k, v in locked.options.items() if k != "types"}
+        if chosen:
+            options["types"] = chosen
+        try:
+            table = csvio.parse_csv(bytes(locked.csv), max_rows=10**9, options=options)
+        except csvio.CSVError as exc:
+            raise InvalidInput(str(exc), {"types": str(exc)}) from None
+        locked.options, locked.schema = options, table.schema
+        locked.save(update_fields=["options", "schema"])
+    return locked
+
+
 def dataset_delete(*, dataset: Dataset, user: AbstractBaseUser) -> None:
     ensure_owner(dataset, user)
     dataset.delete()  # versions keep its name and sha256
@@ -313,8 +349,9 @@ def training_spec_clean(
     elif target is not None:
         errors["target"] = f"{spec.label} is unsupervised and takes no target column."
 
+    ignored = {c["name"] for c in dataset.schema if c.get("override") == "ignore"}
     if features is None or len(features) == 0:
-        features = [c for c in columns if c != target]
+        features = [c for c in columns if c != target and c not in ignored]
     elif len(features) > len(columns):
         errors["features"] = (
             f"{len(features)} features listed; {dataset.name} has {len(columns)} columns."
@@ -325,6 +362,12 @@ def training_spec_clean(
             errors["features"] = f"Not columns of {dataset.name}: {_some(unknown)}."
         elif target in features:
             errors["features"] = f"The target {quote_short(target)} cannot also be a feature."
+        elif ignored.intersection(features):
+            left_out = [f for f in features if f in ignored]
+            errors["features"] = (
+                f"{_some(left_out)} set to be ignored on the dataset: choose another type "
+                "for it there, or leave it out."
+            )
         else:
             seen: set[str] = set()
             twice = next((f for f in features if f in seen or seen.add(f)), None)
@@ -374,7 +417,8 @@ def _rows_kept_bytes(dataset: Dataset, features: list[str], test_size: float) ->
     """Bytes a k-NN keeps: a float per training row and one-hot column, plus three per row
     (its squared norm and a constant for euclidean distances, and its target)."""
     schema = {c["name"]: c for c in dataset.schema}
-    width = sum(1 if schema[f]["type"] == "number" else schema[f]["distinct"] for f in features)
+    widths = {"number": 1, "date": len(DATE_PARTS)}
+    width = sum(widths.get(schema[f]["type"]) or schema[f]["distinct"] for f in features)
     rows = dataset.n_rows - int(dataset.n_rows * test_size)
     return rows * (width + 3) * 8
 
@@ -386,7 +430,7 @@ def _too_many_categories(dataset: Dataset, features: list[str]) -> str:
     wide = [
         f
         for f in features
-        if schema[f]["type"] != "number" and schema[f].get("distinct", 0) > limit
+        if schema[f]["type"] == "category" and schema[f].get("distinct", 0) > limit
     ]
     if not wide:
         return ""
@@ -481,7 +525,11 @@ def version_create(
         test_size=test_size,
     )
     schema = {c["name"]: c for c in dataset.schema}
-    features = [{"name": f, "type": schema[f]["type"]} for f in spec["features"]]
+    features = [
+        {"name": f, "type": schema[f]["type"]}
+        | ({"format": schema[f]["format"]} if schema[f]["type"] == "date" else {})
+        for f in spec["features"]
+    ]
     if not allow_schema_change:
         changed = _schema_change(model, spec, features)
         if changed:

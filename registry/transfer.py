@@ -72,7 +72,7 @@ RATIO_SLACK_BYTES = 1024 * 1024
 # numpyml.load unpacks the artifact's own arrays: bounded the same way.
 ARTIFACT_SLACK_BYTES = 64 * 1024 * 1024
 
-FEATURE_KEYS = ("name", "type", "categories")
+FEATURE_KEYS = ("name", "type", "categories", "format")
 SUMMARY_KEYS = ("min", "max", "mean")  # of numeric features, from the training data
 SIGNATURE_VERIFIED = "verified"
 SIGNATURE_NONE = "unsigned"
@@ -500,9 +500,11 @@ def _mismatch(pipeline: Any, card: dict[str, Any], algorithm: Any) -> str | None
     features = card["features"]
     numeric = [f["name"] for f in features if f["type"] == "number"]
     categorical = [f["name"] for f in features if f["type"] == "category"]
+    dates = [f["name"] for f in features if f["type"] == "date"]
     if (
         columns.get(shape.NUMERIC, []) != numeric
         or columns.get(shape.CATEGORICAL, []) != categorical
+        or columns.get(shape.DATE, []) != dates
     ):
         return "its input columns differ from the card's input schema"
     for feature in features:

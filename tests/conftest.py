@@ -263,6 +263,9 @@ class ApiClient:
     def put(self, path, data=None, **extra):
         return self._call("put", path, data, **extra)
 
+    def patch(self, path, data=None, **extra):
+        return self._call("patch", path, data, **extra)
+
     def delete(self, path, **extra):
         return self._call("delete", path, **extra)
 

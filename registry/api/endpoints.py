@@ -28,6 +28,7 @@ from registry.api.schemas import (
     DatasetNameQuery,
     DatasetOut,
     DatasetPage,
+    DatasetTypesIn,
     DriftOut,
     DriftQuery,
     ModelDetailOut,
@@ -202,6 +203,21 @@ def download_dataset(request: HttpRequest, dataset_id: DatasetId) -> HttpRespons
         filename=found.csv_filename(),
         content_type=found.csv_content_type(),
     )
+
+
+@api.patch(
+    "/datasets/{dataset_id}", response={200: DatasetOut, **errors(403, 404, 422)}, tags=["datasets"]
+)
+def change_dataset_types(
+    request: HttpRequest, dataset_id: DatasetId, body: DatasetTypesIn
+) -> dict[str, Any]:
+    """Choose a column's type (number, category, date, or ignore: left out of features by
+    default); null gives it back its inferred type. The schema is read again with the new
+    types; a column that cannot be read as its chosen type is refused (422)."""
+    dataset = services.dataset_set_types(
+        dataset=selectors.dataset(_user(request), dataset_id), user=_user(request), types=body.types
+    )
+    return Dataset.objects.select_related("owner").get(pk=dataset.pk).to_dict()
 
 
 @api.delete(

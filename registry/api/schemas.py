@@ -31,7 +31,8 @@ VersionNumber = Path[int, {"ge": 1, "le": MAX_VERSION, "description": "1, 2, 3..
 DatasetId = Path[int, {"ge": 1, "le": MAX_ID}]
 VersionQuery = Query[int | None, {"ge": 1, "le": MAX_VERSION}]
 AliasQuery = Query[str | None, {"min_length": 1, "max_length": 50, "pattern": ALIAS_PATTERN}]
-DatasetNameQuery = Query[str | None, {"min_length": 1, "max_length": 200}]
+# No NUL: an address holding %00 is refused (400) before the API reads it.
+DatasetNameQuery = Query[str | None, {"min_length": 1, "max_length": 200, "pattern": "^[^\x00]*$"}]
 # A read option of an upload: a name ("semicolon", "comma", "cp1252"...), or "detect".
 ReadOptionQuery = Query[str | None, {"min_length": 1, "max_length": 20}]
 # Documented path parameters; the services check them (an unknown name is a 404).
@@ -78,10 +79,29 @@ class AlgorithmOut(Schema):
     hyperparameters: list[HyperparameterOut]
 
 
+ColumnType = Literal["number", "category", "date"]
+
+
 class ColumnOut(Schema):
     name: str
-    type: Literal["number", "category"]
+    type: ColumnType
     missing: int
+    format: str | None = Field(None, description="a date column's format, e.g. %Y-%m-%d")
+    role: Literal["id", "constant", "mostly_missing", "text"] | None = Field(
+        None, description="a column rarely meant as a feature: left out of them by default"
+    )
+    role_reason: str | None = Field(None, description="why the column has its role")
+    override: Literal["number", "category", "date", "ignore"] | None = Field(
+        None, description="the type chosen for the column instead of the inferred one"
+    )
+
+
+class DatasetTypesIn(Schema):
+    types: dict[str, Literal["number", "category", "date", "ignore"] | None] = Field(
+        ...,
+        description="column -> number, category, date or ignore (left out of features); "
+        "null gives the column back its inferred type",
+    )
 
 
 class DatasetOut(Schema):

@@ -121,6 +121,7 @@ def profile_of(table: dict[str, np.ndarray], features: list[dict[str, Any]]) -> 
                 else _category_profile(table[f["name"]])
             )
             for f in features
+            if f["type"] != "date"  # time moves on: a date's drift says nothing of the model
         },
     }
 

@@ -144,6 +144,32 @@ def spell_category(value: Any, spellings: dict[Any, str] | None) -> str | None:
     return _category(value)
 
 
+_NUMERIC = ("number", "date")  # types served as float64 columns (a date as epoch seconds)
+
+
+def _dates(values: Any, form: str, name: str, problems: list[dict[str, Any]]) -> np.ndarray:
+    """Date texts (ISO, or the format the model was trained on) -> epoch seconds, NaN for a
+    missing one; each value that is not a date is added to `problems`."""
+    column = np.full(len(values), np.nan)
+    seen: dict[str, float | None] = {}
+    for i, value in enumerate(values):
+        text = csvio.clean_text(value) if isinstance(value, str) else value
+        if text is None:
+            continue
+        seconds = None
+        if isinstance(text, str):
+            if text not in seen:
+                seen[text] = csvio.date_seconds(text, form)
+            seconds = seen[text]
+        if seconds is None:
+            if len(problems) < 20:
+                said = "ISO 8601" if form == csvio.ISO_TIMESTAMP else f"{form} or ISO 8601"
+                problems.append(_problem(i, name, f"{value!r} is not a date ({said})"))
+            continue
+        column[i] = seconds
+    return column
+
+
 def _problem(row: int, column: str | None, detail: str) -> dict[str, Any]:
     return {"row": row, "column": column, "detail": detail}
 
@@ -206,7 +232,7 @@ def _assembled(
 ) -> dict[str, np.ndarray]:
     """Typed columns of n_rows, allocated once and filled from parts of consecutive rows."""
     table = {
-        f["name"]: np.empty(n_rows, dtype=np.float64 if f["type"] == "number" else object)
+        f["name"]: np.empty(n_rows, dtype=np.float64 if f["type"] in _NUMERIC else object)
         for f in served.features
     }
     # One string object per distinct category value, not one per row: the table outlives
@@ -373,6 +399,12 @@ def convert_columns(
                         problems.append(_problem(i, name, f"{values[i]!r} is not a finite number"))
                 column = np.array([np.nan if v is None else v for v in converted], dtype=np.float64)
             table[name] = column
+        elif feature["type"] == "date":
+            if isinstance(values, np.ndarray) and values.dtype == np.float64:
+                table[name] = values  # already read as dates (a CSV body)
+                continue
+            form = feature.get("format") or csvio.ISO_DATE
+            table[name] = _dates(values, form, name, problems)
         else:
             column = np.empty(len(values), dtype=object)
             spellings = served.category_spellings.get(name)

@@ -88,6 +88,8 @@ def input_schema(version: ModelVersion, pipeline: Pipeline, dataset_schema: dict
         info = dataset_schema.get(feature["name"], {})
         if feature["type"] == "number":
             entry.update({k: info[k] for k in ("min", "max", "mean") if k in info})
+        elif feature["type"] == "date":  # the format it was read in; bounds as ISO text
+            entry.update({k: info[k] for k in ("format", "min", "max") if k in info})
         else:
             entry["categories"] = categories.get(feature["name"], [])
         schema.append(entry)

@@ -240,6 +240,13 @@ def _default_algorithm(dataset: Dataset, target: str) -> str:
     return "logistic_regression"
 
 
+def left_out_reason(column: dict[str, Any]) -> str:
+    """Why a column is not a feature by default (its role, or the user's ignore), or ""."""
+    if column.get("override") == "ignore":
+        return "Set to ignore on the dataset page."
+    return str(column.get("role_reason") or "") if column.get("role") else ""
+
+
 class TrainForm(forms.Form):
     """Dataset, model name, algorithm, target, features, test size, and the chosen
     algorithm's hyperparameters (one ParamsForm per algorithm; only the chosen one is bound).
@@ -297,7 +304,9 @@ class TrainForm(forms.Form):
         defaults = {
             "dataset": dataset.pk,
             "target": target,
-            "features": [c for c in columns if c != target],
+            "features": [
+                c["name"] for c in dataset.schema if c["name"] != target and not left_out_reason(c)
+            ],
             "algorithm": _default_algorithm(dataset, target),
         }
         super().__init__(*args, initial={**defaults, **(initial or {})}, **kwargs)
@@ -316,6 +325,12 @@ class TrainForm(forms.Form):
             )
             for spec in ALGORITHMS.values()
         ]
+
+    def feature_boxes(self) -> Iterator[tuple[BoundField, str]]:
+        """Each feature checkbox with the reason it starts unticked ("" for none)."""
+        reasons = {c["name"]: left_out_reason(c) for c in self.dataset.schema}
+        for box in self["features"]:
+            yield box, reasons.get(box.data["value"], "")
 
     def algorithm_options(self) -> Iterator[tuple[BoundField, Algorithm, ParamsForm]]:
         """Each algorithm's radio button with its table entry and its hyperparameter form."""
@@ -386,6 +401,32 @@ def _short(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _check_date(text: str) -> None:
+    if text and csvio.date_seconds(text, csvio.ISO_DATE) is None:
+        raise ValidationError("Enter a date (YYYY-MM-DD).")
+
+
+def _date_field(feature: dict[str, Any]) -> forms.Field:
+    """A browser date (or date and time) input: it sends ISO text, which every date feature
+    reads whatever format its file spelled dates in."""
+    low, high = feature.get("min"), feature.get("max")
+    timestamp = feature.get("format") == csvio.ISO_TIMESTAMP
+    widget = (
+        forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
+        if timestamp
+        else forms.DateInput(attrs={"type": "date"})
+    )
+    seen = f"Seen in training: {low} to {high}. " if low and high else ""
+    return forms.CharField(
+        label=feature["name"],
+        required=False,
+        initial=high or None,
+        widget=widget,
+        validators=[_check_date],
+        help_text=seen + "Leave empty for a missing value.",
+    )
+
+
 class PredictForm(forms.Form):
     """One field per feature of the version's input schema: numbers or category selects."""
 
@@ -413,6 +454,8 @@ class PredictForm(forms.Form):
                 help_text=help_text,
                 widget=forms.NumberInput(attrs={"step": "any"}),
             )
+        if feature["type"] == "date":
+            return _date_field(feature)
         categories = feature.get("categories") or []
         return forms.ChoiceField(
             label=name,

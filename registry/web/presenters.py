@@ -179,6 +179,9 @@ def feature_rows(version: ModelVersion) -> list[dict[str, Any]]:
                 if all(cards.is_number(v) for v in (low, high, mean))
                 else ""
             )
+        elif feature["type"] == "date":
+            low, high = (str(feature.get(k) or "") for k in ("min", "max"))
+            summary = f"{low} to {high} ({feature.get('format', '')})" if low and high else ""
         else:
             categories = [str(c) for c in feature.get("categories") or [] if isinstance(c, str)]
             summary = ", ".join(categories[:12]) + (" …" if len(categories) > 12 else "")
@@ -210,6 +213,8 @@ def api_example(request: HttpRequest, version: ModelVersion) -> str:
         if feature["type"] == "number":
             mean = feature.get("mean")
             row[feature["name"]] = float(f"{mean:.4g}") if cards.is_number(mean) else 0
+        elif feature["type"] == "date":  # ISO text is read whatever the file's format was
+            row[feature["name"]] = str(feature.get("max") or "2024-01-31")
         else:
             row[feature["name"]] = (feature.get("categories") or [""])[0]
     url = request.build_absolute_uri(f"/api/v1/models/{version.model.name}/predict")

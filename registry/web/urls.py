@@ -11,6 +11,7 @@ urlpatterns = [
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
     path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset_delete"),
     path("datasets/<int:pk>/csv/", views.dataset_csv, name="dataset_csv"),
+    path("datasets/<int:pk>/types/", views.dataset_types, name="dataset_types"),
     path("train/", views.train, name="train"),
     path("models/", views.model_list, name="model_list"),
     path("models/<str:name>/", views.model_detail, name="model_detail"),

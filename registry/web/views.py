@@ -183,6 +183,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dataset": dataset,
         "read_as": presenters.read_as(dataset.options),
         "columns": columns,
+        "column_types": services.COLUMN_TYPES,
         "header": header,
         "rows": rows,
         "versions": versions[:50],
@@ -201,6 +202,26 @@ def dataset_csv(request: HttpRequest, pk: int) -> FileResponse:
         filename=dataset.csv_filename(),
         content_type=dataset.csv_content_type(),
     )
+
+
+@login_required
+@require_POST
+def dataset_types(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dataset page's type choices: field `type-<column index>`, "" for the inferred type."""
+    dataset = _get_dataset_for_owner(request, pk)
+    names = [c["name"] for c in dataset.schema]
+    types = {
+        name: request.POST[f"type-{index}"] or None
+        for index, name in enumerate(names)
+        if f"type-{index}" in request.POST
+    }
+    try:
+        services.dataset_set_types(dataset=dataset, user=request.user, types=types)
+    except RegistryError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Column types saved; the columns were read again.")
+    return redirect(dataset)
 
 
 @login_required

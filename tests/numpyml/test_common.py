@@ -44,7 +44,7 @@ OUTPUT_METHODS = ("predict", "predict_proba", "decision_function", "transform", 
 
 # Estimators that accept NaN in X, as their scikit-learn twins do (missing values are
 # their job, or are passed through to the next step).
-ALLOW_NAN = {"SimpleImputer", "StandardScaler", "OneHotEncoder"}
+ALLOW_NAN = {"SimpleImputer", "StandardScaler", "OneHotEncoder", "DateFeatures"}
 # Estimators that accept strings in X (categories).
 ALLOW_STRINGS = {"OneHotEncoder"}
 

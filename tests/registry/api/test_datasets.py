@@ -8,6 +8,7 @@ from registry.models import Dataset
 from tests.conftest import assert_problem, demo_bytes
 
 pytestmark = pytest.mark.django_db
+NO_ROLE = {"format": None, "role": None, "role_reason": None, "override": None}
 
 
 def upload_multipart(api, data: bytes, filename="houses.csv", **fields):
@@ -21,7 +22,8 @@ def test_it_accepts_a_multipart_upload(owner_api, owner):
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["name"], body["rows"], body["owner"]) == ("homes", 500, "olivia")
-    assert body["columns"][3] == {"name": "area", "type": "category", "missing": 0}
+    area = {"name": "area", "type": "category", "missing": 0}
+    assert body["columns"][3] == {**NO_ROLE, **area}
     assert Dataset.objects.get(pk=body["id"]).owner == owner
 
 
@@ -36,7 +38,8 @@ def test_it_accepts_a_raw_csv_body(owner_api):
     )
     assert response.status_code == 201
     body = response.json()
-    assert body["columns"][1] == {"name": "monthly_charges", "type": "number", "missing": 26}
+    charges = {"name": "monthly_charges", "type": "number", "missing": 26}
+    assert body["columns"][1] == {**NO_ROLE, **charges}
 
 
 def test_it_refuses_a_bad_csv_with_the_line_and_saves_nothing(owner_api):

@@ -12,6 +12,7 @@ ENDPOINTS = {
     ("get", "/api/v1/datasets/{dataset_id}"),
     ("get", "/api/v1/datasets/{dataset_id}/csv"),
     ("delete", "/api/v1/datasets/{dataset_id}"),
+    ("patch", "/api/v1/datasets/{dataset_id}"),
     ("post", "/api/v1/models"),
     ("get", "/api/v1/models"),
     ("get", "/api/v1/models/{name}"),
