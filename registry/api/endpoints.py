@@ -34,6 +34,7 @@ from registry.api.schemas import (
     ModelPage,
     Pagination,
     PredictionOut,
+    StrictQuery,
     TrainIn,
     VersionNumber,
     VersionOut,
@@ -411,13 +412,14 @@ _PREDICT_BODY = {
 }
 
 
-def _predict(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse:
+def _predict(request: HttpRequest, served: serving.ServedVersion, strict: bool) -> HttpResponse:
     result = serving.predict(
         served,
         request.body,
         user=request.auth,
         source="api",
         content_type=request.content_type or "",
+        strict=strict,
     )
     return HttpResponse(serving.result_json(result), content_type="application/json")
 
@@ -433,11 +435,14 @@ def predict(
     name: str,
     version: VersionQuery = None,
     alias: AliasQuery = None,
+    strict: StrictQuery = False,
 ) -> HttpResponse:
     """Predict with a model: its `production` alias if set, else its newest ready version
     (`?alias=` or `?version=` choose another; both: 409 unless the alias is at that
     version). Rows by position (the input schema's feature order) or by name; MLflow's
-    dataframe_split / dataframe_records; or text/csv."""
+    dataframe_split / dataframe_records; or text/csv. Keys and columns the model does not
+    take are ignored (`?strict=true`: refused, 422). Each row's `warnings` name its
+    categories unseen in training."""
     if version is not None and alias is not None:
         # Both: predict only if the alias points at that version (a guard against a move).
         served = serving.resolve(name, alias=alias)
@@ -446,8 +451,8 @@ def predict(
                 f"{name}@{alias} is v{served.version}, not v{version}: give ?version= or "
                 "?alias= alone."
             )
-        return _predict(request, served)
-    return _predict(request, serving.resolve(name, version=version, alias=alias))
+        return _predict(request, served, strict)
+    return _predict(request, serving.resolve(name, version=version, alias=alias), strict)
 
 
 @api.post(
@@ -456,9 +461,12 @@ def predict(
     tags=["prediction"],
     openapi_extra=_PREDICT_BODY,
 )
-def predict_version(request: HttpRequest, name: str, version: VersionNumber) -> HttpResponse:
-    """Predict with one version of a model (same bodies as /models/{name}/predict)."""
-    return _predict(request, serving.resolve(name, version=version))
+def predict_version(
+    request: HttpRequest, name: str, version: VersionNumber, strict: StrictQuery = False
+) -> HttpResponse:
+    """Predict with one version of a model (same bodies and answer as
+    /models/{name}/predict)."""
+    return _predict(request, serving.resolve(name, version=version), strict)
 
 
 @api.get(

@@ -447,7 +447,7 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
     """One row's result in the words the version page shows."""
     value = result["predictions"][0]
     kind = version.kind
-    shown: dict[str, Any] = {"kind": kind}
+    shown: dict[str, Any] = {"kind": kind, "warnings": result["warnings"][0]}
     if kind == DECOMPOSITION:
         shown["label"] = ", ".join(f"{x:.4g}" for x in value)
         shown["components"] = [(i + 1, f"{x:.4g}") for i, x in enumerate(value)]
