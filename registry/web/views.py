@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Status = ModelVersion.Status
 PAGE_SIZE = 50
+DASHBOARD_MODELS = 10  # the newest models on the dashboard; the models page lists them all
 PLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,50}\Z")
 
 # Lookups: the selectors', with the page's 404 and 403 -----------------------------------
@@ -125,7 +126,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
-        "models": selectors.recent_models(request.user),
+        # One more than shown, to say when there are more.
+        "models": selectors.recent_models(request.user, limit=DASHBOARD_MODELS + 1),
+        "dashboard_models": DASHBOARD_MODELS,
         "running": list(selectors.running_versions(request.user)[:20]),
         "datasets": selectors.recent_datasets(request.user),
     }
