@@ -311,7 +311,12 @@ def _grid(served: ServedVersion, rows: list[Any], *, strict: bool) -> np.ndarray
     names = served.feature_names
     width = len(names)
     if type(rows[0]) is dict:
-        if not all(type(r) is dict and _fits(r.keys(), served, strict) for r in rows):
+        keys = served.feature_set  # compared inline, not through _fits: once per row
+        if strict:
+            fit = all(type(r) is dict and r.keys() == keys for r in rows)
+        else:
+            fit = all(type(r) is dict and r.keys() >= keys for r in rows)
+        if not fit:
             return None
         getter = itemgetter(*names)
         rows = [getter(r) for r in rows] if width > 1 else [[getter(r)] for r in rows]
