@@ -108,6 +108,12 @@ def test_no_page_is_wider_than_a_phone(browser: Browser, live_server, registry, 
         "/api/v1/docs",
     ):
         visit(path)
+    # A page as a form leaves it: the version page with a prediction and its probabilities.
+    page.goto(live_server.url + "/models/churn/versions/1/")
+    page.locator("#predict").get_by_role("button", name="Predict").click()
+    page.locator("[data-prediction-value]").wait_for()
+    if page.evaluate("document.documentElement.scrollWidth") > PHONE["width"]:
+        wide["a prediction"] = page.evaluate(OVERFLOWING)
     context.close()
     assert not wide, wide
 
