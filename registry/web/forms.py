@@ -351,13 +351,15 @@ def _typical_number(feature: dict[str, Any]) -> str | None:
     return str(int(value)) if value.is_integer() else str(value)
 
 
-def _most_frequent(categories: list[str], profile: dict[str, Any]) -> str:
-    """The category seen most often in training (the profile lists them by count), else the
-    first known one."""
+def _most_frequent(categories: list[str], profile: Any) -> str:
+    """The category seen most often in training (the profile lists [value, share] pairs by
+    count), else the first known one. An imported version's profile is foreign: anything
+    else in it is passed over."""
     offered = set(categories)
-    for value, _share in profile.get("categories") or []:
-        if value in offered:
-            return value
+    pairs = profile.get("categories") if isinstance(profile, dict) else None
+    for pair in pairs if isinstance(pairs, list) else []:
+        if isinstance(pair, list) and pair and pair[0] in offered:
+            return pair[0]
     return categories[0] if categories else ""
 
 
@@ -367,12 +369,13 @@ class PredictForm(forms.Form):
     def __init__(self, version: ModelVersion, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.features = version.features
-        profile = (version.profile or {}).get("features") or {}
+        profile = version.profile.get("features") if isinstance(version.profile, dict) else None
+        profile = profile if isinstance(profile, dict) else {}
         for index, feature in enumerate(self.features):
-            self.fields[f"f{index}"] = self._field(feature, profile.get(feature["name"]) or {})
+            self.fields[f"f{index}"] = self._field(feature, profile.get(feature["name"]))
 
     @staticmethod
-    def _field(feature: dict[str, Any], profile: dict[str, Any]) -> forms.Field:
+    def _field(feature: dict[str, Any], profile: Any) -> forms.Field:
         name = feature["name"]
         if feature["type"] == "number":
             help_text = "Leave empty for a missing value."
