@@ -36,6 +36,13 @@ class PredictionError(InvalidInput):
         self.problems = problems
 
 
+def check_width(n_columns: int) -> None:
+    """TooLarge (413) for a row of more columns than a CSV header may have: keys the model
+    does not take are ignored, but not without bound."""
+    if n_columns > csvio.MAX_COLUMNS:
+        raise TooLarge(f"A row has {n_columns} columns; the limit is {csvio.MAX_COLUMNS}.")
+
+
 def check_rows(n_rows: int) -> None:
     """TooLarge (413) for more rows than MLSERVE_MAX_PREDICT_ROWS."""
     if n_rows > settings.MLSERVE_MAX_PREDICT_ROWS:
@@ -315,7 +322,8 @@ def _grid(served: ServedVersion, rows: list[Any], *, strict: bool) -> np.ndarray
         if strict:
             fit = all(type(r) is dict and r.keys() == keys for r in rows)
         else:
-            fit = all(type(r) is dict and r.keys() >= keys for r in rows)
+            most = csvio.MAX_COLUMNS
+            fit = all(type(r) is dict and r.keys() >= keys and len(r) <= most for r in rows)
         if not fit:
             return None
         getter = itemgetter(*names)
@@ -346,6 +354,7 @@ def raise_row_problems(served: ServedVersion, rows: list[Any], *, strict: bool =
                 _problem(i, None, f"row 0 is {first}: every row must have the same shape")
             )
         elif isinstance(row, dict):
+            check_width(len(row))
             unknown = [k for k in row if k not in served.feature_set] if strict else []
             missing = [n for n in names if n not in row]
             problems += [
@@ -667,6 +676,7 @@ def _split_rows(
     names = list(map(str, columns))
     if names == list(served.feature_names):
         return data  # already positional, in feature order
+    check_width(len(names))
     counts = Counter(names)
     twice = [name for name in served.feature_names if counts[name] > 1]
     if twice:  # by name, the rows would keep one of its values and lose the other
@@ -703,6 +713,7 @@ def _rows_from_json(served: ServedVersion, body: Any, *, strict: bool) -> dict[s
         return rows_to_table(served, rows, strict=strict)
     if keys[0] == "inputs" and isinstance(payload, dict):
         # Columnar inputs: {"feature": [values...], ...}, converted column by column.
+        check_width(len(payload))
         if not strict and payload.keys() - served.feature_set:
             payload = {k: v for k, v in payload.items() if k in served.feature_set}
             if not payload:

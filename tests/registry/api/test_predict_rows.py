@@ -159,3 +159,13 @@ def test_the_openapi_document_names_the_warnings(api):
 def test_predict_rows_warns_the_same(world):
     result = serving.predict_rows(serving.resolve("churn"), [{**ROW, "internet": "FIBER"}])
     assert result["warnings"][0][0]["known"] == "fiber"
+
+
+@pytest.mark.parametrize("shape", list(_bodies(ROW)))
+def test_a_row_no_wider_than_a_csv_header_may_carry_extra_keys(api, shape):
+    from registry import csvio
+
+    wide = {**ROW, **{f"x{i}": 1 for i in range(csvio.MAX_COLUMNS - len(ROW))}}
+    assert predict(api, _bodies(wide)[shape]).status_code == 200
+    wider = {**wide, "one-more": 1}
+    assert_problem(predict(api, _bodies(wider)[shape]), 413, "1001 columns; the limit is 1000")
