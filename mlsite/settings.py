@@ -144,6 +144,8 @@ STORAGES = {
 }
 # Without collectstatic (make run, tests) whitenoise finds files through the finders.
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site's root (/favicon.ico), served as they are.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # Security: production-grade by default; relaxed only for plain-HTTP local serving.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)

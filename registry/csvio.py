@@ -385,6 +385,12 @@ def category_spellings(categories: Iterable[str]) -> dict[Any, str]:
     return spellings
 
 
+def fold_category(text: str) -> str:
+    """A category as a person would read it: case and spaces ignored ("Month-To-Month " and
+    "month-to-month" fold alike), to tell a near spelling of a known category from a new one."""
+    return "".join(text.split()).casefold()
+
+
 def _codes(cells: np.ndarray) -> tuple[list[str], np.ndarray]:
     """Distinct texts (in first-seen order) and each cell's index into them.
 

@@ -37,6 +37,7 @@ from registry.api.schemas import (
     Pagination,
     PredictionOut,
     ReadOptionQuery,
+    StrictQuery,
     TrainIn,
     VersionNumber,
     VersionOut,
@@ -471,13 +472,14 @@ _PREDICT_BODY = {
 }
 
 
-def _predict(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse:
+def _predict(request: HttpRequest, served: serving.ServedVersion, strict: bool) -> HttpResponse:
     result = serving.predict(
         served,
         request.body,
         user=request.auth,
         source="api",
         content_type=request.content_type or "",
+        strict=strict,
     )
     return HttpResponse(serving.result_json(result), content_type="application/json")
 
@@ -493,11 +495,14 @@ def predict(
     name: str,
     version: VersionQuery = None,
     alias: AliasQuery = None,
+    strict: StrictQuery = False,
 ) -> HttpResponse:
     """Predict with a model: its `production` alias (409 if it has none: a newer ready
     version never takes these calls by itself; `?alias=` or `?version=` choose another;
     both: 409 unless the alias is at that version). Rows by position (the input schema's
-    feature order) or by name; MLflow's dataframe_split / dataframe_records; or text/csv."""
+    feature order) or by name; MLflow's dataframe_split / dataframe_records; or text/csv.
+    Keys and columns the model does not take are ignored (`?strict=true`: refused, 422).
+    Each row's `warnings` name its categories unseen in training."""
     if version is not None and alias is not None:
         # Both: predict only if the alias points at that version (a guard against a move).
         served = serving.resolve(name, alias=alias)
@@ -506,8 +511,8 @@ def predict(
                 f"{name}@{alias} is v{served.version}, not v{version}: give ?version= or "
                 "?alias= alone."
             )
-        return _predict(request, served)
-    return _predict(request, serving.resolve(name, version=version, alias=alias))
+        return _predict(request, served, strict)
+    return _predict(request, serving.resolve(name, version=version, alias=alias), strict)
 
 
 @api.post(
@@ -516,9 +521,12 @@ def predict(
     tags=["prediction"],
     openapi_extra=_PREDICT_BODY,
 )
-def predict_version(request: HttpRequest, name: str, version: VersionNumber) -> HttpResponse:
-    """Predict with one version of a model (same bodies as /models/{name}/predict)."""
-    return _predict(request, serving.resolve(name, version=version))
+def predict_version(
+    request: HttpRequest, name: str, version: VersionNumber, strict: StrictQuery = False
+) -> HttpResponse:
+    """Predict with one version of a model (same bodies and answer as
+    /models/{name}/predict)."""
+    return _predict(request, serving.resolve(name, version=version), strict)
 
 
 @api.get(

@@ -31,8 +31,17 @@ VersionNumber = Path[int, {"ge": 1, "le": MAX_VERSION, "description": "1, 2, 3..
 DatasetId = Path[int, {"ge": 1, "le": MAX_ID}]
 VersionQuery = Query[int | None, {"ge": 1, "le": MAX_VERSION}]
 AliasQuery = Query[str | None, {"min_length": 1, "max_length": 50, "pattern": ALIAS_PATTERN}]
+StrictQuery = Query[
+    bool,
+    {
+        "description": "refuse (422) keys and CSV columns the model does not take, instead "
+        "of ignoring them"
+    },
+]
 # No NUL: an address holding %00 is refused (400) before the API reads it.
-DatasetNameQuery = Query[str | None, {"min_length": 1, "max_length": 200, "pattern": "^[^\x00]*$"}]
+DatasetNameQuery = Query[
+    str | None, {"min_length": 1, "max_length": 200, "pattern": _ecma(r"^[^\x00]*\Z")}
+]
 # A read option of an upload: a name ("semicolon", "comma", "cp1252"...), or "detect".
 ReadOptionQuery = Query[str | None, {"min_length": 1, "max_length": 20}]
 # Documented path parameters; the services check them (an unknown name is a 404).
@@ -244,9 +253,20 @@ class Pagination(Schema):
     page_size: int = Field(50, ge=1, le=200)
 
 
+class PredictionWarning(Schema):
+    column: str
+    value: str
+    kind: Literal["unseen_category", "category_spelling"]
+    known: str | None = Field(None, description="the trained category it differs from")
+    detail: str
+
+
 class PredictionOut(Schema):
     predictions: list[Any]
     model: dict[str, Any]
+    warnings: list[list[PredictionWarning]] = Field(
+        ..., description="per row: its category values the model did not see in training"
+    )
     probabilities: list[list[float]] | None = None
     classes: list[Any] | None = None
 

@@ -1,4 +1,5 @@
-"""Batch prediction of an uploaded CSV: the file, unchanged, with the prediction columns."""
+"""Batch prediction of an uploaded CSV: the file, unchanged, with the prediction columns
+and a `warnings` column (categories the model did not see in training, per row)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ def prediction_columns(
     if served.kind == DECOMPOSITION:
         components = np.round(np.asarray(predictions, dtype=float), 6)
         return [
-            (f"component_{j + 1}", components[:, j].tolist()) for j in range(components.shape[1])
+            *(
+                (f"component_{j + 1}", components[:, j].tolist())
+                for j in range(components.shape[1])
+            ),
+            warning_column(result),
         ]
     label = "cluster" if served.kind == CLUSTERING else "prediction"
     columns = [(label, list(predictions))]
@@ -35,7 +40,12 @@ def prediction_columns(
         probabilities = np.round(np.asarray(result["probabilities"]), 6)
         for j, name in enumerate(result["classes"]):
             columns.append((f"probability_{name}", probabilities[:, j].tolist()))
-    return columns
+    return [*columns, warning_column(result)]
+
+
+def warning_column(result: dict[str, Any]) -> tuple[str, list[str]]:
+    """The `warnings` column: each row's warnings in words, empty for a row without one."""
+    return "warnings", [" ".join(w["detail"] for w in row) for row in result["warnings"]]
 
 
 def predict_csv(served: ServedVersion, data: bytes, *, user: Any, source: str = "batch") -> bytes:

@@ -2,7 +2,10 @@
 
 Every JSON format (`instances`, `inputs` by row or by column, `dataframe_split`,
 `dataframe_records`) and CSV end in one row normaliser, so a row predicts the same whatever
-format carried it. Bodies are bounded before they are built: the row limit
+format carried it. A row may carry keys the model does not take (MLflow clients send whole
+rows, CSV files have other columns): they are ignored, unless the caller asks to be strict
+(`strict=True`, the API's `?strict=true`), which refuses them by name. Bodies are bounded
+before they are built: the row limit
 (MLSERVE_MAX_PREDICT_ROWS), a count of JSON values before parsing, and a large body (a list
 of rows, a dataframe_split's data, columnar inputs) parsed a slice of rows at a time.
 """
@@ -10,6 +13,7 @@ of rows, a dataframe_split's data, columnar inputs) parsed a slice of rows at a 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
@@ -30,6 +34,13 @@ class PredictionError(InvalidInput):
     def __init__(self, message: str, problems: list[dict[str, Any]]) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+def check_width(n_columns: int) -> None:
+    """TooLarge (413) for a row of more columns than a CSV header may have: keys the model
+    does not take are ignored, but not without bound."""
+    if n_columns > csvio.MAX_COLUMNS:
+        raise TooLarge(f"A row has {n_columns} columns; the limit is {csvio.MAX_COLUMNS}.")
 
 
 def check_rows(n_rows: int) -> None:
@@ -174,8 +185,11 @@ def _problem(row: int, column: str | None, detail: str) -> dict[str, Any]:
     return {"row": row, "column": column, "detail": detail}
 
 
-def rows_to_table(served: ServedVersion, rows: list[Any]) -> dict[str, np.ndarray]:
-    """Positional lists or named dicts -> typed columns; every problem is reported."""
+def rows_to_table(
+    served: ServedVersion, rows: list[Any], *, strict: bool = False
+) -> dict[str, np.ndarray]:
+    """Positional lists or named dicts -> typed columns; every problem is reported. Keys
+    that are not features are ignored, or refused when `strict`."""
     if not isinstance(rows, list) or not rows:
         raise PredictionError("Send at least one row to predict.", [])
     check_rows(len(rows))
@@ -187,24 +201,24 @@ def rows_to_table(served: ServedVersion, rows: list[Any]) -> dict[str, np.ndarra
         if values is not None and values.shape == (len(rows), len(served.feature_names)):
             if not np.isinf(values).any():
                 return {name: values[:, j] for j, name in enumerate(served.feature_names)}
-    grid = _grid(served, rows)
+    grid = _grid(served, rows, strict=strict)
     if grid is None:
-        raise_row_problems(served, rows)
+        raise_row_problems(served, rows, strict=strict)
     return convert_columns(
         served, {name: grid[:, j] for j, name in enumerate(served.feature_names)}
     )
 
 
 def rows_to_table_in_slices(
-    served: ServedVersion, slices: Iterable[list[Any]], n_rows: int
+    served: ServedVersion, slices: Iterable[list[Any]], n_rows: int, *, strict: bool = False
 ) -> dict[str, np.ndarray]:
     """rows_to_table over a request's rows a slice at a time, into columns allocated once:
     only one slice's Python objects (a list or dict per row) exist at any moment."""
-    return _assembled(served, _row_parts(served, slices), n_rows)
+    return _assembled(served, _row_parts(served, slices, strict), n_rows)
 
 
 def _row_parts(
-    served: ServedVersion, slices: Iterable[list[Any]]
+    served: ServedVersion, slices: Iterable[list[Any]], strict: bool
 ) -> Iterator[dict[str, np.ndarray]]:
     done, shape = 0, None
     for rows in slices:
@@ -217,7 +231,7 @@ def _row_parts(
             ]
             raise PredictionError(_summary(problems), problems)
         try:
-            part = rows_to_table(served, rows)
+            part = rows_to_table(served, rows, strict=strict)
         except PredictionError as exc:
             if not exc.problems or not done:
                 raise
@@ -257,34 +271,47 @@ def _shifted(problems: list[dict[str, Any]], rows: int) -> list[dict[str, Any]]:
     return [{**p, "row": p["row"] + rows} for p in problems]
 
 
-def columns_to_table(served: ServedVersion, columns: dict[str, list[Any]]) -> dict[str, np.ndarray]:
+def columns_to_table(
+    served: ServedVersion, columns: dict[str, list[Any]], *, strict: bool = False
+) -> dict[str, np.ndarray]:
     """Columnar values ({feature: [values...]}, all of one length) -> typed columns, without
-    a Python object per row. Columns that are not exactly the features: their first row's
-    problems are reported (by name)."""
-    if columns.keys() != set(served.feature_names):
-        raise_row_problems(served, [{k: v[0] for k, v in columns.items()}])
-    return convert_columns(served, {name: _object_column(columns[name]) for name in columns})
+    a Python object per row. Columns that lack a feature (or, when `strict`, are not exactly
+    the features): their first row's problems are reported (by name); others are ignored."""
+    if not _fits(columns.keys(), served, strict):
+        raise_row_problems(served, [{k: v[0] for k, v in columns.items()}], strict=strict)
+    return convert_columns(
+        served, {name: _object_column(columns[name]) for name in served.feature_names}
+    )
+
+
+def _fits(keys: Any, served: ServedVersion, strict: bool) -> bool:
+    """Whether a row's keys (a dict's keys view) hold every feature, and only them if strict."""
+    return keys == served.feature_set if strict else keys >= served.feature_set
 
 
 def columns_to_table_in_slices(
-    served: ServedVersion, slices: Iterable[dict[str, list[Any]]], n_rows: int
+    served: ServedVersion,
+    slices: Iterable[dict[str, list[Any]]],
+    n_rows: int,
+    *,
+    strict: bool = False,
 ) -> dict[str, np.ndarray]:
     """columns_to_table over a request's columns a slice of rows at a time (each slice holds
     the same rows of every feature), into columns allocated once. Every slice is converted,
     so that the problems are the ones the whole columns give: the first 20 by feature, then
     by row."""
-    return _assembled(served, _column_parts(served, slices), n_rows)
+    return _assembled(served, _column_parts(served, slices, strict), n_rows)
 
 
 def _column_parts(
-    served: ServedVersion, slices: Iterable[dict[str, list[Any]]]
+    served: ServedVersion, slices: Iterable[dict[str, list[Any]]], strict: bool
 ) -> Iterator[dict[str, np.ndarray]]:
     order = {name: j for j, name in enumerate(served.feature_names)}
     problems: list[dict[str, Any]] = []
     done = 0
     for columns in slices:
         try:
-            part = columns_to_table(served, columns)
+            part = columns_to_table(served, columns, strict=strict)
         except PredictionError as exc:
             # A slice's problems are its first 20 by feature then row, so the first 20 of
             # the whole columns are among those kept here.
@@ -312,13 +339,18 @@ def _object_column(values: list[Any]) -> np.ndarray:
     return column
 
 
-def _grid(served: ServedVersion, rows: list[Any]) -> np.ndarray | None:
+def _grid(served: ServedVersion, rows: list[Any], *, strict: bool) -> np.ndarray | None:
     """Rows as an (n, n_features) object array in feature order, or None if any row is off."""
     names = served.feature_names
     width = len(names)
     if type(rows[0]) is dict:
-        keys = frozenset(names)
-        if not all(type(r) is dict and r.keys() == keys for r in rows):
+        keys = served.feature_set  # compared inline, not through _fits: once per row
+        if strict:
+            fit = all(type(r) is dict and r.keys() == keys for r in rows)
+        else:
+            most = csvio.MAX_COLUMNS
+            fit = all(type(r) is dict and r.keys() >= keys and len(r) <= most for r in rows)
+        if not fit:
             return None
         getter = itemgetter(*names)
         rows = [getter(r) for r in rows] if width > 1 else [[getter(r)] for r in rows]
@@ -334,8 +366,9 @@ def _grid(served: ServedVersion, rows: list[Any]) -> np.ndarray | None:
     return grid
 
 
-def raise_row_problems(served: ServedVersion, rows: list[Any]) -> None:
-    """Name every row that is not a list of the right length or an object with the features."""
+def raise_row_problems(served: ServedVersion, rows: list[Any], *, strict: bool = False) -> None:
+    """Name every row that is not a list of the right length or an object with the features
+    (and, when `strict`, only them)."""
     names = list(served.feature_names)
     problems: list[dict[str, Any]] = []
     # One request, one row shape: the first row's (objects by name or lists by position).
@@ -347,10 +380,12 @@ def raise_row_problems(served: ServedVersion, rows: list[Any]) -> None:
                 _problem(i, None, f"row 0 is {first}: every row must have the same shape")
             )
         elif isinstance(row, dict):
-            unknown = [k for k in row if k not in names]
+            check_width(len(row))
+            unknown = [k for k in row if k not in served.feature_set] if strict else []
             missing = [n for n in names if n not in row]
             problems += [
-                _problem(i, str(k), f"unknown column; expected {names}") for k in unknown[:5]
+                _problem(i, str(k), f"unknown column (strict); expected {names}")
+                for k in unknown[:5]
             ]
             problems += [_problem(i, k, "missing column") for k in missing[:5]]
         elif isinstance(row, list):
@@ -418,6 +453,51 @@ def convert_columns(
     if problems:
         raise PredictionError(_summary(problems), problems)
     return table
+
+
+def category_warnings(served: ServedVersion, table: dict[str, np.ndarray]) -> list[Any]:
+    """Per row, its category values the model did not see in training: unseen, or a near
+    spelling (case or spaces) of a known one. Read from the typed table, whose values are
+    already the trained spellings where one denotes them (spell_category); a column whose
+    values are all known costs one set of its values."""
+    n_rows = len(next(iter(table.values()))) if table else 0
+    found: dict[int, list[dict[str, Any]]] = {}
+    for name, known in served.known_categories.items():
+        column = table.get(name)
+        if column is None:
+            continue
+        values = column.tolist()
+        unseen = set(values) - known
+        unseen.discard(None)  # missing: imputed, as in training
+        if not unseen:
+            continue
+        folds = served.category_folds[name]
+        said = {value: _warning(name, value, folds) for value in unseen if isinstance(value, str)}
+        for i, value in enumerate(values):
+            if value in said:
+                found.setdefault(i, []).append(said[value])
+    # A shared empty tuple per row without a warning (orjson writes it as []): no list per row.
+    return [found.get(i, ()) for i in range(n_rows)] if found else [()] * n_rows
+
+
+def _warning(column: str, value: str, folds: dict[str, str]) -> dict[str, Any]:
+    known = folds.get(csvio.fold_category(value))
+    if known is None:
+        return {
+            "column": column,
+            "value": value,
+            "kind": "unseen_category",
+            "detail": f"{column}: {value!r} was not seen in training: the model reads it as "
+            "none of the known categories.",
+        }
+    return {
+        "column": column,
+        "value": value,
+        "kind": "category_spelling",
+        "known": known,
+        "detail": f"{column}: {value!r} is not a known category, but {known!r} is: it "
+        f"differs only in case or spaces. Send {known!r}.",
+    }
 
 
 def _summary(problems: list[dict[str, Any]]) -> str:
@@ -538,7 +618,9 @@ def _columnar_layout(
     }
 
 
-def _table_in_slices(served: ServedVersion, body: bytes) -> dict[str, np.ndarray] | None:
+def _table_in_slices(
+    served: ServedVersion, body: bytes, strict: bool
+) -> dict[str, np.ndarray] | None:
     """A large body of rows (a list of rows, a dataframe_split or columnar inputs) as typed
     columns, parsed _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python
     objects. None for any other shape, or a body that fails to parse (then parsed whole, so
@@ -546,7 +628,7 @@ def _table_in_slices(served: ServedVersion, body: bytes) -> dict[str, np.ndarray
     found = bounds.row_list(body)
     if found is not None:
         rows = _row_list_layout(body, *found)
-        return None if rows is None else _rows_in_slices(served, rows)
+        return None if rows is None else _rows_in_slices(served, rows, strict=strict)
     # dataframe_split (columns, data and an index) or columnar inputs (one list a feature)
     found = bounds.containers(body, 3, most=max(4, len(served.features)))
     if not found or not found[0]:
@@ -555,13 +637,13 @@ def _table_in_slices(served: ServedVersion, body: bytes) -> dict[str, np.ndarray
     if columnar is not None:
         if b"\\u0000" in body:
             return None  # a NUL is refused once the whole body parses: parsed whole
-        return _columns_in_slices(served, columnar)
+        return _columns_in_slices(served, columnar, strict)
     split = _split_layout(body, *found)
-    return None if split is None else _rows_in_slices(served, *split)
+    return None if split is None else _rows_in_slices(served, *split, strict=strict)
 
 
 def _rows_in_slices(
-    served: ServedVersion, data: _List, columns: list[Any] | None = None
+    served: ServedVersion, data: _List, columns: list[Any] | None = None, *, strict: bool
 ) -> dict[str, np.ndarray] | None:
     """A list of rows, or a dataframe_split's data (given its columns)."""
     n_rows = len(data)
@@ -572,22 +654,26 @@ def _rows_in_slices(
     def slices() -> Iterator[list[Any]]:
         for i in range(0, n_rows, _SLICE_ROWS):
             rows = data.values(i, min(i + _SLICE_ROWS, n_rows))
-            yield rows if columns is None else _split_rows(served, columns, rows, offset=i)
+            if columns is not None:
+                rows = _split_rows(served, columns, rows, offset=i, strict=strict)
+            yield rows
 
     try:
-        return rows_to_table_in_slices(served, slices(), n_rows)
+        return rows_to_table_in_slices(served, slices(), n_rows, strict=strict)
     except orjson.JSONDecodeError:
         return None
 
 
 def _columns_in_slices(
-    served: ServedVersion, layout: dict[str, _List]
+    served: ServedVersion, layout: dict[str, _List], strict: bool
 ) -> dict[str, np.ndarray] | None:
-    """Columnar inputs whose columns are the features, all of one length, a slice of rows of
-    every column at a time; any other (their problems, their refusal) is parsed whole."""
+    """Columnar inputs that hold the features (only them if `strict`), all of one length, a
+    slice of rows of every feature at a time; any other (their problems, their refusal) is
+    parsed whole."""
     lengths = set(map(len, layout.values()))
-    if layout.keys() != set(served.feature_names) or len(lengths) != 1 or 0 in lengths:
+    if not _fits(layout.keys(), served, strict) or len(lengths) != 1 or 0 in lengths:
         return None
+    layout = {name: layout[name] for name in served.feature_names}
     n_rows = lengths.pop()
     check_rows(n_rows)
 
@@ -597,16 +683,22 @@ def _columns_in_slices(
             yield {name: column.values(i, stop) for name, column in layout.items()}
 
     try:
-        return columns_to_table_in_slices(served, slices(), n_rows)
+        return columns_to_table_in_slices(served, slices(), n_rows, strict=strict)
     except orjson.JSONDecodeError:
         return None
 
 
 def _split_rows(
-    served: ServedVersion, columns: list[Any], data: list[Any], *, offset: int = 0
+    served: ServedVersion,
+    columns: list[Any],
+    data: list[Any],
+    *,
+    offset: int = 0,
+    strict: bool = False,
 ) -> list[Any]:
-    """dataframe_split rows as rows_to_table takes them: positional, in feature order; or,
-    when the columns do not fit, the first row by name, so that the problems name them."""
+    """dataframe_split rows as rows_to_table takes them: positional, in feature order (other
+    columns left out unless `strict`); or, when the columns do not fit, the first row by
+    name, so that the problems name them."""
     for i, row in enumerate(data):
         if not isinstance(row, list) or len(row) != len(columns):
             raise PredictionError(
@@ -616,13 +708,21 @@ def _split_rows(
     names = list(map(str, columns))
     if names == list(served.feature_names):
         return data  # already positional, in feature order
-    if sorted(names) == sorted(served.feature_names):  # reordered: positions by name
+    check_width(len(names))
+    counts = Counter(names)
+    twice = [name for name in served.feature_names if counts[name] > 1]
+    if twice:  # by name, the rows would keep one of its values and lose the other
+        problems = [
+            _problem(offset, name, "named twice in dataframe_split.columns") for name in twice
+        ]
+        raise PredictionError(_summary(problems), problems)
+    if _fits(counts.keys(), served, strict):  # reordered, or with other columns: by name
         order = [names.index(name) for name in served.feature_names]
         return [[row[j] for j in order] for row in data]
     return [dict(zip(names, row, strict=True)) for row in data[:1]]
 
 
-def _rows_from_json(served: ServedVersion, body: Any) -> dict[str, Any]:
+def _rows_from_json(served: ServedVersion, body: Any, *, strict: bool) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedBody(f"The body must be a JSON object with one of {list(_PREDICT_FORMATS)}.")
     keys = [k for k in _PREDICT_FORMATS if k in body]
@@ -641,10 +741,15 @@ def _rows_from_json(served: ServedVersion, body: Any) -> dict[str, Any]:
                 "dataframe_split needs 'columns' (a list) and 'data' (a list of rows)."
             )
         check_rows(len(payload["data"]))
-        rows = _split_rows(served, payload["columns"], payload["data"])
-        return rows_to_table(served, rows)
+        rows = _split_rows(served, payload["columns"], payload["data"], strict=strict)
+        return rows_to_table(served, rows, strict=strict)
     if keys[0] == "inputs" and isinstance(payload, dict):
         # Columnar inputs: {"feature": [values...], ...}, converted column by column.
+        check_width(len(payload))
+        if not strict and payload.keys() - served.feature_set:
+            payload = {k: v for k, v in payload.items() if k in served.feature_set}
+            if not payload:
+                raise_row_problems(served, [{}])
         lengths = {len(v) if isinstance(v, list) else -1 for v in payload.values()}
         if len(lengths) != 1 or -1 in lengths:
             raise InvalidInput("Columnar inputs need a list of equal length for every column.")
@@ -652,10 +757,10 @@ def _rows_from_json(served: ServedVersion, body: Any) -> dict[str, Any]:
         check_rows(n)
         if not n:
             raise PredictionError("Send at least one row to predict.", [])
-        return columns_to_table(served, payload)
+        return columns_to_table(served, payload, strict=strict)
     if not isinstance(payload, list):
         raise MalformedBody(f"{keys[0]} must be a list of rows.")
-    return rows_to_table(served, payload)
+    return rows_to_table(served, payload, strict=strict)
 
 
 def _check_values(body: bytes, served: ServedVersion) -> None:
@@ -689,6 +794,17 @@ def csv_table(served: ServedVersion, data: bytes) -> csvio.Table:
         ) from None
 
 
+def _refuse_other_columns(served: ServedVersion, header: list[str]) -> None:
+    names = list(served.feature_names)
+    problems = [
+        _problem(0, name, f"unknown column (strict); expected {names}")
+        for name in header
+        if name not in served.feature_set
+    ][:20]
+    if problems:
+        raise PredictionError(_summary(problems), problems)
+
+
 @dataclass
 class CsvUpload:
     """A CSV file predicted whole whose cells the caller echoes back (batch prediction):
@@ -704,22 +820,30 @@ def upload_table(served: ServedVersion, upload: CsvUpload) -> dict[str, np.ndarr
 
 
 def request_table(
-    served: ServedVersion, body: bytes, content_type: str = "application/json"
+    served: ServedVersion,
+    body: bytes,
+    content_type: str = "application/json",
+    *,
+    strict: bool = False,
 ) -> dict[str, np.ndarray]:
-    """A request body's rows as typed columns, in any of the accepted formats."""
+    """A request body's rows as typed columns, in any of the accepted formats; keys and
+    columns that are not features are ignored, or refused when `strict`."""
     if content_type == "text/csv":
-        table = convert_columns(served, csv_table(served, body).data)
+        read = csv_table(served, body)
+        if strict:
+            _refuse_other_columns(served, read.columns)
+        table = convert_columns(served, read.data)
     elif content_type in ("application/json", ""):
         _check_values(body, served)
         table = None
         if len(body) > _SLICED_BODY_BYTES:
-            table = _table_in_slices(served, body)
+            table = _table_in_slices(served, body, strict)
         if table is None:
             try:
                 parsed = load_json(body)
             except orjson.JSONDecodeError as exc:
                 raise MalformedBody(f"The body is not valid JSON: {str(exc)[:200]}") from None
-            table = _rows_from_json(served, parsed)
+            table = _rows_from_json(served, parsed, strict=strict)
     else:
         raise UnsupportedMediaType("Send JSON (application/json) or CSV (text/csv).")
     check_rows(len(next(iter(table.values()))) if table else 0)

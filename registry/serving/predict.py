@@ -30,21 +30,25 @@ def predict(
     user: Any,
     source: str,
     content_type: str = "application/json",
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Predictions for `body`: request bytes (JSON in any accepted format, or CSV with
     content_type="text/csv"), a list of rows (by position or by name), a typed table, or a
-    CsvUpload (its cells kept for the caller). `source` names the caller in the log."""
+    CsvUpload (its cells kept for the caller). `source` names the caller in the log. Keys
+    and columns the model does not take are ignored, or refused (422) when `strict`."""
     with monitoring.Observation(served, getattr(user, "pk", None), source) as seen:
-        seen.table = table = _table(served, body, content_type)
+        seen.table = table = _table(served, body, content_type, strict)
         seen.result = result = predict_table(served, table)
     return result
 
 
-def _table(served: ServedVersion, body: Body, content_type: str) -> dict[str, np.ndarray]:
+def _table(
+    served: ServedVersion, body: Body, content_type: str, strict: bool
+) -> dict[str, np.ndarray]:
     if isinstance(body, bytes):
-        return bodies.request_table(served, body, content_type)
+        return bodies.request_table(served, body, content_type, strict=strict)
     if isinstance(body, list):
-        return bodies.rows_to_table(served, body)
+        return bodies.rows_to_table(served, body, strict=strict)
     if isinstance(body, bodies.CsvUpload):
         return bodies.upload_table(served, body)
     bodies.check_rows(len(next(iter(body.values()))) if body else 0)
@@ -85,7 +89,8 @@ CHUNK_ROWS = 8192
 
 
 def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Predictions (and class probabilities) for a typed table.
+    """Predictions (and class probabilities) for a typed table, and per row the warnings
+    of bodies.category_warnings.
 
     Numeric outputs stay numpy arrays: turning 10,000 rows into Python floats costs more
     than the prediction. Use `result_json` (or `.tolist()`) to serialise them.
@@ -109,12 +114,14 @@ def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[s
     result: dict[str, Any] = {"model": {"name": served.model, "version": served.version}}
     if served.kind == DECOMPOSITION:
         result["predictions"] = predicted
+        result["warnings"] = bodies.category_warnings(served, table)
         return result
     # Labels that are strings (object arrays) become lists; numbers stay arrays.
     result["predictions"] = predicted.tolist() if predicted.dtype == object else predicted
     if with_proba:
         result["probabilities"] = _joined([probabilities for _, probabilities in outputs])
         result["classes"] = list(served.classes) if served.classes is not None else None
+    result["warnings"] = bodies.category_warnings(served, table)
     return result
 
 

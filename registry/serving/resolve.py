@@ -33,9 +33,14 @@ class ServedVersion:
     classes: tuple[Any, ...] | None
     artifact_sha256: str
     feature_names: tuple[str, ...]
+    feature_set: frozenset[str]
     all_numeric: bool
     # Per category feature, read once here: the trained spelling of a JSON boolean or number.
     category_spellings: dict[str, dict[Any, str]]
+    # Per category feature with a known list: its trained categories, and each one by its
+    # folded spelling (case and spaces ignored), to say when a value is unseen (bodies.py).
+    known_categories: dict[str, frozenset[str]]
+    category_folds: dict[str, dict[str, str]]
 
 
 _resolved = TTLCache(RESOLVE_TTL_S)
@@ -53,13 +58,31 @@ def _served(version: ModelVersion, model: RegisteredModel) -> ServedVersion:
         classes=tuple(version.classes) if version.classes is not None else None,
         artifact_sha256=version.artifact_sha256,
         feature_names=tuple(f["name"] for f in version.features),
+        feature_set=frozenset(f["name"] for f in version.features),
         all_numeric=all(f["type"] == "number" for f in version.features),
         category_spellings={
             f["name"]: csvio.category_spellings(f.get("categories") or [])
             for f in version.features
             if f["type"] != "number"
         },
+        known_categories={
+            name: frozenset(categories) for name, categories in _categories(version).items()
+        },
+        category_folds={
+            name: {csvio.fold_category(c): c for c in reversed(categories)}
+            for name, categories in _categories(version).items()
+        },
     )
+
+
+def _categories(version: ModelVersion) -> dict[str, list[str]]:
+    """Each category feature's trained categories (text only: an imported card may hold
+    others), for the features that list them."""
+    return {
+        f["name"]: [c for c in f["categories"] if isinstance(c, str)]
+        for f in version.features
+        if f["type"] != "number" and f.get("categories")
+    }
 
 
 def _lookup(name: str, version: int | None, alias: str | None) -> ServedVersion:

@@ -10,6 +10,15 @@ from django.utils.timesince import timesince
 
 register = template.Library()
 
+
+@register.filter
+def metric_label(key: str | None) -> str:
+    """A metric's name as the version page shows it ("R²", not "r2")."""
+    from registry.web.presenters import metric_label as label  # the pages' one table
+
+    return label(key or "")
+
+
 SECTIONS = {
     "dashboard": "dashboard",
     "model_list": "models",

@@ -427,17 +427,43 @@ def _date_field(feature: dict[str, Any]) -> forms.Field:
     )
 
 
+def _typical_number(feature: dict[str, Any]) -> str | None:
+    """The training mean, as a person would type it: whole for a column whose range is whole
+    numbers (a count, a year), and never with a trailing ".0"."""
+    mean, low, high = (feature.get(k) for k in ("mean", "min", "max"))
+    if not is_number(mean):
+        return None
+    if is_number(low) and is_number(high) and float(low).is_integer() and float(high).is_integer():
+        return str(round(mean))
+    value = float(_short(mean))
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def _most_frequent(categories: list[str], profile: Any) -> str:
+    """The category seen most often in training (the profile lists [value, share] pairs by
+    count), else the first known one. An imported version's profile is foreign: anything
+    else in it is passed over."""
+    offered = set(categories)
+    pairs = profile.get("categories") if isinstance(profile, dict) else None
+    for pair in pairs if isinstance(pairs, list) else []:
+        if isinstance(pair, list) and pair and pair[0] in offered:
+            return pair[0]
+    return categories[0] if categories else ""
+
+
 class PredictForm(forms.Form):
     """One field per feature of the version's input schema: numbers or category selects."""
 
     def __init__(self, version: ModelVersion, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.features = version.features
+        profile = version.profile.get("features") if isinstance(version.profile, dict) else None
+        profile = profile if isinstance(profile, dict) else {}
         for index, feature in enumerate(self.features):
-            self.fields[f"f{index}"] = self._field(feature)
+            self.fields[f"f{index}"] = self._field(feature, profile.get(feature["name"]))
 
     @staticmethod
-    def _field(feature: dict[str, Any]) -> forms.Field:
+    def _field(feature: dict[str, Any], profile: Any) -> forms.Field:
         name = feature["name"]
         if feature["type"] == "number":
             help_text = "Leave empty for a missing value."
@@ -446,11 +472,10 @@ class PredictForm(forms.Form):
                     f"Seen in training: {_short(feature['min'])} to {_short(feature['max'])}. "
                     + help_text
                 )
-            mean = feature.get("mean")
             return forms.FloatField(
                 label=name,
                 required=False,
-                initial=float(_short(mean)) if is_number(mean) else None,
+                initial=_typical_number(feature),
                 help_text=help_text,
                 widget=forms.NumberInput(attrs={"step": "any"}),
             )
@@ -461,7 +486,7 @@ class PredictForm(forms.Form):
             label=name,
             required=False,
             choices=[(c, c) for c in categories] + [("", "(missing)")],
-            initial=categories[0] if categories else "",
+            initial=_most_frequent(categories, profile),
         )
 
     def row(self) -> dict[str, Any]:

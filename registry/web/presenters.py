@@ -64,11 +64,17 @@ METRIC_LABELS = {
 }
 
 
+def metric_label(key: str) -> str:
+    """A metric's name in words: the same on every page ("R²", not "r2")."""
+    return METRIC_LABELS.get(key, key.replace("_", " "))
+
+
 def version_label(version: ModelVersion) -> str:
-    """'v3 · accuracy 0.842': formatted here, as template filters cost time in long lists."""
+    """'v3 · Accuracy 0.842': formatted here, as template filters cost time in long lists."""
     if version.headline_value is None:
         return f"v{version.version}"
-    return f"v{version.version} · {version.headline_metric} {version.headline_value:.3f}"
+    label = metric_label(version.headline_metric)
+    return f"v{version.version} · {label} {version.headline_value:.3f}"
 
 
 def metric_rows(*metric_dicts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -84,7 +90,7 @@ def metric_rows(*metric_dicts: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "key": key,
-            "label": METRIC_LABELS.get(key, key.replace("_", " ")),
+            "label": metric_label(key),
             "values": [format_metric(m.get(key)) for m in metric_dicts],
         }
         for key in keys

@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Status = ModelVersion.Status
 PAGE_SIZE = 50
+DASHBOARD_MODELS = 10  # the newest models on the dashboard; the models page lists them all
 PLOT_NAME_RE = re.compile(r"^[a-z0-9_]{1,50}\Z")
 
 # Lookups: the selectors', with the page's 404 and 403 -----------------------------------
@@ -126,7 +127,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
-        "models": selectors.recent_models(request.user),
+        # One more than shown, to say when there are more.
+        "models": selectors.recent_models(request.user, limit=DASHBOARD_MODELS + 1),
+        "dashboard_models": DASHBOARD_MODELS,
         "running": list(selectors.running_versions(request.user)[:20]),
         "datasets": selectors.recent_datasets(request.user),
     }
@@ -515,7 +518,7 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
     """One row's result in the words the version page shows."""
     value = result["predictions"][0]
     kind = version.kind
-    shown: dict[str, Any] = {"kind": kind}
+    shown: dict[str, Any] = {"kind": kind, "warnings": result["warnings"][0]}
     if kind == DECOMPOSITION:
         shown["label"] = ", ".join(f"{x:.4g}" for x in value)
         shown["components"] = [(i + 1, f"{x:.4g}") for i, x in enumerate(value)]

@@ -144,6 +144,7 @@ def test_a_person_trains_watches_predicts_and_promotes(
         "prediction",
         "probability_no",
         "probability_yes",
+        "warnings",
     ]
     assert {row["prediction"] for row in scored} <= {"yes", "no"}
     assert all(row["prediction"] for row in scored)

@@ -195,7 +195,7 @@ def test_the_refusals_say_why_and_predicting_works(objects, other):
     assert (
         predicted.content.decode()
         .splitlines()[0]
-        .endswith("prediction,probability_no,probability_yes")
+        .endswith("prediction,probability_no,probability_yes,warnings")
     )
     one = client.post("/models/churn/versions/1/predict/", page_row())
     assert one.status_code == 200

@@ -317,12 +317,17 @@ def test_it_refuses_10000_columns_in_uploads_and_predictions(live, state):
     assert_problem(answer, 413, "10005 columns; the limit is 1000")
     header_only = post(live, live.predict, csv_bytes(NAMES + WIDE, []), "text/csv")
     assert_problem(header_only, 413, "the limit is 1000")
+    # Keys the model does not take are ignored, but a row is no wider than a CSV header.
     split = {"dataframe_split": {"columns": NAMES + WIDE, "data": [ROW + [1] * len(WIDE)]}}
     answer = post(live, live.predict, json.dumps(split).encode(), "application/json")
-    assert_problem(answer, 422, "unknown column")
+    assert_problem(answer, 413, "10005 columns; the limit is 1000")
     record = {**dict(zip(NAMES, ROW, strict=True)), **dict.fromkeys(WIDE, 1)}
     body = json.dumps({"instances": [record]}).encode()
-    assert_problem(post(live, live.predict, body, "application/json"), 422, "unknown column")
+    answer = post(live, live.predict, body, "application/json")
+    assert_problem(answer, 413, "10005 columns; the limit is 1000")
+    columnar = {"inputs": {name: [value] for name, value in record.items()}}
+    answer = post(live, live.predict, json.dumps(columnar).encode(), "application/json")
+    assert_problem(answer, 413, "10005 columns; the limit is 1000")
     assert state() == before
     assert_still_serving(live)
 

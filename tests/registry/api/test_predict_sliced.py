@@ -162,7 +162,9 @@ def test_it_answers_as_the_whole_parse_does(owner_api, churn, monkeypatch, name)
     for sliced in ("rows_to_table_in_slices", "columns_to_table_in_slices"):
         original = getattr(bodies, sliced)
         monkeypatch.setattr(
-            bodies, sliced, lambda *a, original=original: calls.append(1) or original(*a)
+            bodies,
+            sliced,
+            lambda *a, original=original, **kw: calls.append(1) or original(*a, **kw),
         )
     sliced = owner_api.post("/models/churn/predict", body)
     assert bool(calls) == (name in SLICED), calls

@@ -1,5 +1,7 @@
 """The dashboard: your models with their newest version, running trainings, recent datasets."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -17,7 +19,7 @@ def test_it_shows_your_models_with_their_newest_version(owner_client, make_model
     html = response.content.decode()
     assert 'href="/models/churn/"' in html
     assert 'href="/models/churn/versions/2/"' in html
-    assert "accuracy</span> 0.850" in html
+    assert "Accuracy</span> 0.850" in html
     assert "not-mine" not in html
     assert model.versions.count() == 2
 
@@ -60,3 +62,26 @@ def test_it_runs_a_fixed_number_of_queries_and_loads_no_bytes(owner_client, owne
     html = owner_client.get(reverse("dashboard")).content.decode()
     assert html.count("data-status-url") == 20  # the newest 20 running trainings
     assert ModelVersion.objects.count() == 504
+
+
+def test_it_shows_the_latest_ten_models_and_links_to_all(owner_client, owner):
+    bulk_registry(owner, n_models=12, n_versions=1)
+    html = owner_client.get(reverse("dashboard")).content.decode()
+    shown = re.findall(r'href="/models/(model-\d+)/"', html)
+    assert shown == [f"model-{i:03d}" for i in range(11, 1, -1)]  # newest first: 10 of 12
+    assert "The 10 most recently changed." in html
+    assert 'href="/models/">See all your models' in html
+
+
+def test_it_names_headline_metrics_as_the_version_page_does(owner_client, make_model):
+    make_model(
+        "prices",
+        versions=1,
+        algorithm="linear_regression",
+        params={},
+        classes=None,
+        metrics={"r2": 0.91, "rmse": 3.2},
+    )
+    html = owner_client.get(reverse("dashboard")).content.decode()
+    assert "R²</span> 0.910" in html
+    assert ">r2<" not in html

@@ -18,7 +18,7 @@ def test_it_lists_every_version_with_status_metric_author_and_date(owner_client,
     html = response.content.decode()
     for number in (1, 2, 3, 4):
         assert f'href="/models/churn/versions/{number}/"' in html
-    assert "accuracy</span> 0.850" in html
+    assert "Accuracy</span> 0.850" in html
     assert 'data-status-url="/models/churn/versions/3/status/"' in html
     assert "status-failed" in html
     assert "<td>olivia</td>" in html
@@ -51,8 +51,8 @@ def test_it_offers_to_compare_the_two_newest_ready_versions(owner_client, make_m
     make_model("churn", versions=3)
     html = owner_client.get(reverse("model_detail", args=["churn"])).content.decode()
     assert 'action="/models/churn/compare/"' in html
-    assert '<option value="2" selected>v2 · accuracy 0.850</option>' in html
-    assert '<option value="3" selected>v3 · accuracy 0.850</option>' in html
+    assert '<option value="2" selected>v2 · Accuracy 0.850</option>' in html
+    assert '<option value="3" selected>v3 · Accuracy 0.850</option>' in html
 
 
 def test_it_404s_for_an_unknown_model(owner_client):

@@ -49,7 +49,14 @@ def test_it_returns_the_csv_with_predictions_and_probabilities(other_client, tra
     rows = rows_of(response)
     original = list(csv.DictReader(io.StringIO(data.decode())))
     assert len(rows) == len(original) == 600
-    assert list(rows[0]) == [*original[0], "prediction", "probability_no", "probability_yes"]
+    assert list(rows[0]) == [
+        *original[0],
+        "prediction",
+        "probability_no",
+        "probability_yes",
+        "warnings",
+    ]
+    assert all(row["warnings"] == "" for row in rows)
     assert all(row["prediction"] in ("yes", "no") for row in rows)
     assert all(
         abs(float(r["probability_no"]) + float(r["probability_yes"]) - 1) < 1e-5 for r in rows
@@ -66,11 +73,41 @@ def test_it_adds_a_prediction_column_for_a_regressor(owner_client, train):
     assert float(rows[1]["prediction"]) > float(rows[0]["prediction"])
 
 
+def test_it_predicts_a_file_of_one_row(owner_client, train):
+    train()
+    data = b"tenure_months,monthly_charges,contract,internet,support_calls\n3,95,one-year,dsl,4\n"
+    rows = rows_of(batch(owner_client, data))
+    assert len(rows) == 1
+    assert rows[0]["prediction"] in ("yes", "no")
+
+
+def test_it_says_which_rows_hold_a_category_unseen_in_training(owner_client, train):
+    train()
+    data = (
+        b"tenure_months,monthly_charges,contract,internet,support_calls\n"
+        b"3,95,one-year,dsl,4\n3,95,One-Year,satellite,4\n"
+    )
+    rows = rows_of(batch(owner_client, data))
+    assert rows[0]["warnings"] == ""
+    assert rows[1]["warnings"] == (
+        "contract: 'One-Year' is not a known category, but 'one-year' is: it differs only in "
+        "case or spaces. Send 'one-year'. internet: 'satellite' was not seen in training: the "
+        "model reads it as none of the known categories."
+    )
+
+
 def test_it_keeps_a_column_already_named_prediction(owner_client, train):
     train("kmeans", "shoppers.csv", None, name="segments")
     data = b"age,monthly_spend,visits_per_month,cluster\n25,20,2,x\n60,35,4,y\n"
     rows = rows_of(batch(owner_client, data, name="segments"))
-    assert list(rows[0]) == ["age", "monthly_spend", "visits_per_month", "cluster", "cluster_2"]
+    assert list(rows[0]) == [
+        "age",
+        "monthly_spend",
+        "visits_per_month",
+        "cluster",
+        "cluster_2",
+        "warnings",
+    ]
     assert rows[0]["cluster"] == "x"
 
 

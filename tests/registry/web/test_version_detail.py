@@ -90,7 +90,7 @@ def test_it_offers_a_prediction_form_with_one_field_per_feature(owner_client, ma
     make_model("churn", versions=1)
     html = page(owner_client)
     assert 'action="/models/churn/versions/1/predict/#predict"' in html
-    assert re.search(r'<input type="number" name="f0" value="30.5" step="any"', html)
+    assert re.search(r'<input type="number" name="f0" value="30" step="any"', html)
     assert '<select name="f2"' in html
     assert '<option value="month-to-month" selected>month-to-month</option>' in html
     assert '<option value="">(missing)</option>' in html

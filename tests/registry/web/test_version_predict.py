@@ -1,6 +1,8 @@
 """Predicting one row from the version page, through the serving path: the prediction and
 the class probabilities on the same page, and every problem shown next to its field."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -9,6 +11,13 @@ from registry.models import ModelVersion
 pytestmark = pytest.mark.django_db
 
 ROW = {"f0": "3", "f1": "95", "f2": "month-to-month", "f3": "fiber", "f4": "4"}
+SATELLITE = {
+    "tenure_months": 3,
+    "monthly_charges": 95,
+    "contract": "month-to-month",
+    "internet": "satellite",
+    "support_calls": 4,
+}
 
 
 def predict(client, data, number=1):
@@ -57,3 +66,40 @@ def test_it_sends_you_back_while_the_version_is_not_ready(owner_client, make_mod
     follow = owner_client.get(response["Location"]).content.decode()
     assert "churn v1 is running: it can predict once it is ready." in follow
     assert ModelVersion.objects.get().status == "running"
+
+
+def test_the_form_starts_from_typical_values(owner_client, churn):
+    html = owner_client.get(reverse("version_detail", args=["churn", 1])).content.decode()
+    # internet: "fiber" is the most frequent in training, "dsl" the first in order.
+    assert '<option value="fiber" selected>fiber</option>' in html
+    assert '<option value="dsl">dsl</option>' in html
+    # Whole-number columns (months, calls) start from a whole number, never "35.0".
+    assert re.search(r'name="f0" value="\d+" ', html), html
+    assert re.search(r'name="f4" value="\d+" ', html), html
+    assert re.search(r'name="f1" value="\d+\.\d+" ', html), html  # charges keep their cents
+
+
+def test_it_shows_the_warnings_of_the_row(churn, rf, owner):
+    """The form offers only known categories, so a page's row warns only when its version's
+    schema and the row disagree; what it shows then is the answer's own words."""
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from registry import serving
+    from registry.web import views
+
+    served = serving.resolve("churn", version=1)
+    request = rf.get("/")
+    request.user = owner
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    shown = views._prediction(churn, serving.predict_rows(served, [SATELLITE]))
+    html = views._render_version(request, churn, prediction=shown).content.decode()
+    assert "internet: &#x27;satellite&#x27; was not seen in training" in html
+    assert "data-prediction-warnings" in html
+    plain = views._prediction(
+        churn, serving.predict_rows(served, [{**SATELLITE, "internet": "dsl"}])
+    )
+    assert (
+        "data-prediction-warnings"
+        not in views._render_version(request, churn, prediction=plain).content.decode()
+    )
