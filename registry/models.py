@@ -131,6 +131,9 @@ class VersionStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+# The alias a call without a version is served by.
+PRODUCTION = "production"
+
 # A version is trained while active; it ends ready, failed or cancelled, and never changes again.
 ACTIVE = (VersionStatus.QUEUED, VersionStatus.RUNNING)
 FINISHED = (VersionStatus.READY, VersionStatus.FAILED, VersionStatus.CANCELLED)
@@ -349,6 +352,30 @@ class ModelVersion(models.Model):
                 origin=self.origin,  # where an imported version came from; null if trained here
             )
         return data
+
+    def take_production_if_first(self) -> bool:
+        """Inside the transaction that made this version ready: if it is its model's first
+        ready version, point `production` at it, recorded like any move (by whoever created
+        the version); True then. A later version never changes what calls without a version
+        get; a model whose `production` was deleted stays without one until someone promotes
+        a version."""
+        # The model row lock orders two versions of one model finishing at the same time (a
+        # no-key lock: inserting a version or an alias of the model does not wait for it).
+        RegisteredModel.objects.select_for_update(no_key=True).filter(pk=self.model_id).first()
+        others_ready = (
+            ModelVersion.objects.filter(model_id=self.model_id, status=VersionStatus.READY)
+            .exclude(pk=self.pk)
+            .exists()
+        )
+        if others_ready or Alias.objects.filter(model_id=self.model_id, name=PRODUCTION).exists():
+            return False
+        Alias.objects.create(
+            model_id=self.model_id,
+            name=PRODUCTION,
+            version_id=self.pk,
+            updated_by_id=self.created_by_id,
+        )
+        return True
 
 
 class Alias(models.Model):

@@ -623,7 +623,8 @@ def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None
             training_seconds=card["training"]["seconds"],
         )
         RegisteredModel.objects.filter(pk=model.pk).update(updated_at=now)
-        _first_ready_becomes_production(version)
+        if version.take_production_if_first():
+            served_names_changed()
     return version
 
 
@@ -703,44 +704,6 @@ def model_delete(
 
 
 # Aliases -------------------------------------------------------------------------------
-
-PRODUCTION = selectors.PRODUCTION
-
-
-def _first_ready_becomes_production(version: ModelVersion) -> None:
-    """Inside the transaction that made `version` ready: if it is its model's first ready
-    version, point `production` at it, recorded like any move (by whoever created the
-    version). A later version never changes what calls without a version get; a model
-    whose `production` was deleted stays without one until someone promotes a version."""
-    # The model row lock orders two versions of one model finishing at the same time (a
-    # no-key lock: inserting a version or an alias of the model does not wait for it).
-    RegisteredModel.objects.select_for_update(no_key=True).filter(pk=version.model_id).first()
-    others_ready = (
-        ModelVersion.objects.filter(model_id=version.model_id, status=ModelVersion.Status.READY)
-        .exclude(pk=version.pk)
-        .exists()
-    )
-    if others_ready or Alias.objects.filter(model_id=version.model_id, name=PRODUCTION).exists():
-        return
-    Alias.objects.create(
-        model_id=version.model_id,
-        name=PRODUCTION,
-        version_id=version.pk,
-        updated_by_id=version.created_by_id,
-    )
-    served_names_changed()
-
-
-def version_mark_ready(version_id: int, **fields: Any) -> bool:
-    """running -> ready with what the training made (the one place a trained version becomes
-    ready), and production if it is the model's first ready version, in one transaction.
-    False if the version stopped running meanwhile (cancelled, failed or deleted)."""
-    with transaction.atomic():
-        if not ModelVersion.objects.filter(pk=version_id).mark_ready(**fields):
-            return False
-        version = ModelVersion.objects.only("pk", "model_id", "created_by_id").get(pk=version_id)
-        _first_ready_becomes_production(version)
-    return True
 
 
 ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?\Z")

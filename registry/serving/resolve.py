@@ -12,11 +12,11 @@ from typing import Any
 from registry import csvio
 from registry.algorithms import ALGORITHMS
 from registry.errors import Conflict, NotFound
-from registry.models import Alias, ModelVersion, RegisteredModel
+from registry.models import PRODUCTION, Alias, ModelVersion, RegisteredModel
 from registry.ttl import MISSING, TTLCache
 
 RESOLVE_TTL_S = 1.0
-DEFAULT_ALIAS = "production"
+DEFAULT_ALIAS = PRODUCTION
 
 
 @dataclass(frozen=True)

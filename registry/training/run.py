@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from django.db import transaction
 from django.utils import timezone
 
 import numpyml
@@ -96,7 +97,7 @@ def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
 
 
 def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
-    from registry import services
+    from registry import serving
     from registry.training import plots
 
     algorithm = ALGORITHMS[version.algorithm]
@@ -149,18 +150,23 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     )
     artifact = numpyml.save(pipeline)
     profile = _profile(X_train, features)
-    updated = services.version_mark_ready(
-        version.pk,
-        metrics=jsonsafe.finite(result),
-        loss_curve=jsonsafe.finite(progress.losses),
-        plots=rendered,
-        features=features,
-        classes=classes,
-        artifact=artifact,
-        artifact_sha256=csvio.sha256_hex(artifact),
-        artifact_size=len(artifact),
-        training_seconds=round(time.monotonic() - started, 3),
-        profile=profile,
-    )
+    with transaction.atomic():
+        # What a call without a version gets changes if this is the model's first ready
+        # version (for this process at once; the others within serving.RESOLVE_TTL_S).
+        transaction.on_commit(serving.forget_resolutions)
+        updated = ModelVersion.objects.filter(pk=version.pk).mark_ready(
+            metrics=jsonsafe.finite(result),
+            loss_curve=jsonsafe.finite(progress.losses),
+            plots=rendered,
+            features=features,
+            classes=classes,
+            artifact=artifact,
+            artifact_sha256=csvio.sha256_hex(artifact),
+            artifact_size=len(artifact),
+            training_seconds=round(time.monotonic() - started, 3),
+            profile=profile,
+        )
+        if updated:
+            version.take_production_if_first()
     if not updated:
         logger.warning("version %s stopped running before it could be saved", version.pk)

@@ -58,6 +58,8 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
         "dataset_list": [("get", "/datasets/", None, READ)],
         "dataset_upload": [("get", "/datasets/upload/", None, READ)],  # acts on yours only
         "dataset_detail": [("get", f"/datasets/{ds}/", None, HIDDEN)],
+        "dataset_csv": [("get", f"/datasets/{ds}/csv/", None, HIDDEN)],
+        "dataset_types": [("post", f"/datasets/{ds}/types/", {"type-0": "category"}, HIDDEN)],
         "dataset_delete": [
             ("get", f"/datasets/{ds}/delete/", None, HIDDEN),
             ("post", f"/datasets/{ds}/delete/", {}, HIDDEN),
@@ -213,6 +215,10 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("post", "/api/v1/datasets"): [],  # creates the caller's own dataset only
         ("get", "/api/v1/datasets/{dataset_id}"): [({"dataset_id": ds}, None, HIDDEN)],
         ("delete", "/api/v1/datasets/{dataset_id}"): [({"dataset_id": ds}, None, HIDDEN)],
+        ("get", "/api/v1/datasets/{dataset_id}/csv"): [({"dataset_id": ds}, None, HIDDEN)],
+        ("patch", "/api/v1/datasets/{dataset_id}"): [
+            ({"dataset_id": ds}, {"types": {"churned": "category"}}, HIDDEN)
+        ],
         ("post", "/api/v1/models"): [
             ({}, {"name": "churn", "dataset": theirs, **train}, {409}),
             ({}, {"name": "mine", "dataset": ds, **train}, HIDDEN),
