@@ -193,7 +193,9 @@ class ParamsForm(forms.Form):
 
 
 def _default_target(dataset: Dataset) -> str:
-    return dataset.schema[-1]["name"] if dataset.schema else ""
+    # No guess: the last column is as often a year or a comment as the thing to predict,
+    # and a wrong preselected target trains without a word.
+    return ""
 
 
 def _default_algorithm(dataset: Dataset, target: str) -> str:

@@ -50,15 +50,13 @@ def test_it_generates_the_hyperparameter_fields_from_the_algorithms_table(
     assert not ModelVersion.objects.exists()
 
 
-def test_it_defaults_to_the_last_column_as_target_and_the_rest_as_features(
-    owner_client, make_dataset
-):
+def test_it_preselects_no_target_and_every_column_as_a_feature(owner_client, make_dataset):
     make_dataset("churn.csv")
     html = owner_client.get(reverse("train")).content.decode()
-    assert '<option value="churned" selected>churned (category)</option>' in html
-    for feature in FEATURES:
-        assert f'value="{feature}" id="id_features_{FEATURES.index(feature)}" checked' in html
-    assert 'value="churned" id="id_features_5">' in html  # not checked
+    assert '<option value="" selected>(none)</option>' in html
+    assert '<option value="churned" selected>' not in html
+    for index, feature in enumerate([*FEATURES, "churned"]):
+        assert f'value="{feature}" id="id_features_{index}" checked' in html
     assert 'value="logistic_regression" id="id_algorithm_1" required checked' in html
     assert 'data-supervised="0"' in html  # kmeans, pca, gmm: target hidden by train.js
     assert "js/train.js" in html
