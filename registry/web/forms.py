@@ -17,7 +17,7 @@ from registry import csvio
 from registry.algorithms import ALGORITHMS, Algorithm, Param
 from registry.cards import is_number
 from registry.models import Dataset, ModelVersion, name_validator
-from registry.services import RegistryError
+from registry.services import MAX_NUMERIC_CLASSES, RegistryError
 
 ALIASES = ("production", "staging")
 
@@ -200,7 +200,11 @@ def _default_target(dataset: Dataset) -> str:
 
 def _default_algorithm(dataset: Dataset, target: str) -> str:
     column = dataset.column(target) if target else None
-    if column is not None and column["type"] == "number" and column.get("distinct", 0) > 20:
+    if (
+        column is not None
+        and column["type"] == "number"
+        and column.get("distinct", 0) > MAX_NUMERIC_CLASSES
+    ):
         return "linear_regression"
     return "logistic_regression"
 

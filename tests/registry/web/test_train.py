@@ -166,6 +166,11 @@ def test_it_keeps_the_target_out_of_the_features(owner_client, make_dataset):
             "holds categories; a regressor needs a numeric target",
         ),
         (
+            {"target": "monthly_charges", "features": FEATURES[:1]},
+            "target",
+            "'monthly_charges' has 549 distinct numbers: use a regressor, or bin it",
+        ),
+        (
             {
                 "algorithm": "svm",
                 "svm-C": "1",
