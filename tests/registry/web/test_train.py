@@ -266,3 +266,26 @@ def test_it_shows_a_knn_bigger_than_the_model_memory_as_a_form_error(
     html = response.content.decode()
     assert "would take 1.6 MB in memory, more than the 1 MB a server keeps" in html
     assert not ModelVersion.objects.exists()
+
+
+def test_it_sums_up_every_error_at_the_top_linked_to_its_field(owner_client, make_dataset):
+    dataset = make_dataset("churn.csv")
+    changes = {"target": "monthly_charges", "logistic_regression-C": "0", "features": None}
+    response = owner_client.post(reverse("train"), form_data(dataset, **changes))
+    assert response.status_code == 200
+    html = response.content.decode()
+    start = html.index('<div class="alert alert-error" role="alert" tabindex="-1" data-error-s')
+    summary = html[start : html.index("</div>", start)]
+    assert "Fix these 2 problems to continue" in summary
+    assert '<a href="#id_features_0" data-error-link>Features: Pick at least one' in summary
+    assert '<a href="#id_logistic_regression-C" data-error-link>C: Must be greater than 0.' in (
+        summary
+    )
+    assert start < html.index('id="id_name"')  # above the first field
+    response = owner_client.post(reverse("train"), form_data(dataset, target="monthly_charges"))
+    html = response.content.decode()
+    assert (
+        '<a href="#id_target" data-error-link>Target: '
+        + escape("'monthly_charges' has 549 distinct numbers")
+        in html
+    )
