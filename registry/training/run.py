@@ -24,9 +24,11 @@ from registry.training.data import TrainingError, load_training_data, split, tak
 from registry.training.evaluate import compute_metrics, input_schema
 from registry.training.explain import plain_words
 from registry.training.progress import (
+    PROGRESS_FIT_END,
     PROGRESS_FIT_START,
     PROGRESS_LOAD,
     PROGRESS_METRICS,
+    PROGRESS_SCORING_KEPT_ROWS,
     Heartbeat,
     ProgressWriter,
 )
@@ -142,9 +144,13 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     )
     _check_model_size(pipeline, algorithm)
 
-    progress.set(PROGRESS_METRICS, force=True, loss_curve=progress.losses)
-    heartbeat.quiet()  # metrics, plots and the artifact report nothing until saved
-    result = compute_metrics(algorithm.kind, pipeline, X_test, y_test, X_train)
+    scoring_start = PROGRESS_SCORING_KEPT_ROWS if algorithm.keeps_every_row else PROGRESS_FIT_END
+    progress.set(scoring_start, force=True, loss_curve=progress.losses)
+    result = compute_metrics(
+        algorithm.kind, pipeline, X_test, y_test, X_train, report=progress.scoring(scoring_start)
+    )
+    progress.set(PROGRESS_METRICS, force=True)
+    heartbeat.quiet()  # plots and the artifact report nothing until saved
     result.update(n_train=int(train_rows.size), n_test=int(test_rows.size), stratified=stratified)
     if dropped:
         result["rows_dropped_missing_target"] = dropped

@@ -289,3 +289,15 @@ def test_it_sums_up_every_error_at_the_top_linked_to_its_field(owner_client, mak
         + escape("'monthly_charges' has 549 distinct numbers")
         in html
     )
+
+
+def test_it_lands_on_the_version_page_without_a_flash_that_would_go_stale(
+    owner_client, make_dataset
+):
+    dataset = make_dataset("churn.csv")
+    response = owner_client.post(reverse("train"), form_data(dataset), follow=True)
+    html = response.content.decode()
+    assert "is queued" not in html
+    assert 'class="messages"' not in html
+    assert '<h2 id="training-title" data-training-heading>Waiting for a worker</h2>' in html
+    assert "Position 1 in the queue (next for a worker)" in html
