@@ -82,12 +82,14 @@ def _whole_numbers(axis: Any) -> None:
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def loss_curve(losses: list[float]) -> str:
+def loss_curve(losses: list[float], *, by_depth: bool = False) -> str:
+    """The loss per iteration; a tree's is the impurity of its leaves per depth level."""
+
     def draw(ax: Any) -> None:
         ax.plot(np.arange(1, len(losses) + 1), losses, color=ACCENT)
         _whole_numbers(ax.xaxis)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("loss")
+        ax.set_xlabel("depth" if by_depth else "iteration")
+        ax.set_ylabel("leaf impurity" if by_depth else "loss")
         ax.set_title("Training loss")
 
     return _figure(draw)
@@ -210,7 +212,9 @@ def render_all(
         names = encoded_labels(pipeline)  # `carat`, `clarity = SI2`: the user's words
         plots["feature_importances"] = feature_importances(names, model.feature_importances_)
     if len(losses) > 1:
-        plots["loss_curve"] = loss_curve([v for v in losses if v is not None])
+        plots["loss_curve"] = loss_curve(
+            [v for v in losses if v is not None], by_depth=hasattr(model, "get_depth")
+        )
     return plots
 
 

@@ -57,3 +57,7 @@ def test_feature_importances_name_the_users_columns_and_categories(owner, make_d
     assert "tenure_months" in labels
     assert "contract = month-to-month" in labels
     assert not [label for label in labels if "__" in label], labels
+    # The tree reported each depth level as it grew: its curve is by depth.
+    curve = ModelVersion.objects.get(pk=version.pk).plots["loss_curve"]
+    assert ">depth</text>" in curve
+    assert texts(curve, "xtick_") == ["1", "2", "3", "4"]
