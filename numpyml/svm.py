@@ -590,23 +590,22 @@ class SVC(ClassifierMixin, BaseEstimator):
         )
         progress = Progress(callback, n_reports)
         results: list[tuple[np.ndarray, np.ndarray, float, int, bool]] = []
-        finished, step, solved, first_gap = 0.0, 0, 0, np.inf
+        finished, step, solved, first_gap, within = 0.0, 0, 0, np.inf, 0.0
 
         def report(objective: float, gap: float | None = None) -> None:
             # The loss is the dual objective summed over the sub-problems solved so far; the
             # share counts solved sub-problems, and the current one by how far its KKT gap
             # has fallen towards tol (SMO stops there, long before its step cap).
-            nonlocal step, first_gap
+            nonlocal step, first_gap, within
             step += 1
-            within = 1.0
             if gap is not None:
                 first_gap = gap if not np.isfinite(first_gap) else first_gap
-                within = convergence_share(first_gap, gap, float(self.tol))
+                within = max(within, convergence_share(first_gap, gap, float(self.tol)))
             share = (solved + within) / len(pairs) if gap is not None else solved / len(pairs)
             progress.step(step, finished + objective, share=share)
 
         for (a, _), rows, cap in zip(pairs, pair_rows, caps, strict=True):
-            first_gap = np.inf
+            first_gap, within = np.inf, 0.0
             signs = np.where(y_index[rows] == a, 1.0, -1.0)
             solver = _BinarySMO(
                 X[rows] if n_classes > 2 else X,

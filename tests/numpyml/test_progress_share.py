@@ -48,3 +48,17 @@ def test_convergence_share_is_a_log_scale_from_the_first_error_to_tol():
     assert convergence_share(1.0, 1e-2, 1e-4) == pytest.approx(0.5)
     assert convergence_share(1.0, 1e-5, 1e-4) == 1.0
     assert convergence_share(np.inf, 1.0, 1e-4) == 0.0
+
+
+def test_one_hard_smo_problem_reports_its_kkt_gap_falling():
+    # One binary sub-problem on overlapping classes: SMO runs many rounds before the gap
+    # meets tol, and its share moves through them instead of waiting for the end.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 5))
+    y = (X[:, 0] + rng.normal(size=1500) * 1.5 > 0).astype(int)
+    calls: list[dict[str, Any]] = []
+    numpyml.SVC(C=100.0).fit(X, y, callback=calls.append)
+    shares = [call["share"] for call in calls]
+    assert len({round(s, 2) for s in shares if 0.05 < s < 0.95}) >= 5, shares
+    assert shares == sorted(shares)
+    assert shares[-1] == 1.0
