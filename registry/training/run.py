@@ -17,7 +17,7 @@ from django.utils import timezone
 import numpyml
 from numpyml.pipeline import Pipeline
 from registry import csvio, jsonsafe
-from registry.algorithms import ALGORITHMS, CLASSIFIER, Algorithm
+from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm
 from registry.models import ModelVersion
 from registry.pipeline import build_pipeline, encoded_labels
 from registry.training.data import TrainingError, load_training_data, split, take
@@ -146,6 +146,8 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
 
     scoring_start = PROGRESS_SCORING_KEPT_ROWS if algorithm.keeps_every_row else PROGRESS_FIT_END
     progress.set(scoring_start, force=True, loss_curve=progress.losses)
+    if algorithm.kind not in (CLASSIFIER, REGRESSOR):
+        heartbeat.quiet()  # their metrics (a silhouette) report nothing until done
     result = compute_metrics(
         algorithm.kind, pipeline, X_test, y_test, X_train, report=progress.scoring(scoring_start)
     )
