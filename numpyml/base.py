@@ -8,6 +8,7 @@ here by reading the `__init__` signature.
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,21 @@ import numpy as np
 
 from numpyml.validation import is_fitted
 
+# A fit's progress callback gets {"iteration", "max_iter", "loss"} and, from fits whose
+# iterations do not measure their work (a solver that stops when it converges, a tree that
+# stops when its leaves are pure), "share": an estimate in [0, 1] of the work done.
 ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+def convergence_share(first: float, current: float, tol: float) -> float:
+    """How far a quantity that must fall from `first` to below `tol` has come, on a log
+    scale (iterative solvers shrink their error about geometrically): 0 at `first`, 1 at
+    `tol`. An estimate for a progress bar, not a promise."""
+    if current < tol:
+        return 1.0
+    if not first > tol > 0 or not math.isfinite(first) or not math.isfinite(current):
+        return 0.0
+    return float(min(max(math.log(first / current) / math.log(first / tol), 0.0), 1.0))
 
 
 class BaseEstimator:
@@ -152,7 +167,8 @@ class TransformerMixin:
 
 
 class Progress:
-    """Reports fit progress to a callback about 100 times per fit, and at least every
+    """Reports fit progress to a callback about 100 times per fit (or each time the fit's
+    estimated share of work done grows by a hundredth), and at least every
     `REPORT_EVERY_S` seconds while iterations go on, and records the loss curve.
 
     Iterative estimators create one per fit: `progress = Progress(callback, max_iter)`,
@@ -170,26 +186,38 @@ class Progress:
         self.every = max(self.max_iter // 100, 1)
         self.losses: list[float] = []
         self.last_report = time.monotonic()
+        self.shares = False  # whether the fit estimates its share of work done
+        self.last_share = 0.0
+        self.last_iteration = 0
 
-    def step(self, iteration: int, loss: float) -> None:
+    def step(self, iteration: int, loss: float, share: float | None = None) -> None:
+        """Record one iteration's loss; `share` is the fit's estimate of its work done, for
+        fits that stop well before max_iter (see ProgressCallback)."""
         self.losses.append(float(loss))
         if self.callback is None:
             return
+        self.shares |= share is not None
         now = time.monotonic()
-        if (
-            iteration % self.every == 0
-            or iteration == self.max_iter
-            or now - self.last_report >= self.REPORT_EVERY_S
-        ):
-            self.last_report = now
-            self.callback({"iteration": iteration, "max_iter": self.max_iter, "loss": float(loss)})
+        # A hundredth of the work: of the iterations, or of the fit's own estimate.
+        if share is None:
+            moved = iteration % self.every == 0
+        else:
+            moved = iteration - self.last_iteration >= self.every or share - self.last_share >= 0.01
+        if moved or iteration == self.max_iter or now - self.last_report >= self.REPORT_EVERY_S:
+            self.last_report, self.last_iteration = now, iteration
+            self.last_share = share if share is not None else self.last_share
+            info = {"iteration": iteration, "max_iter": self.max_iter, "loss": float(loss)}
+            if share is not None:
+                info["share"] = float(share)
+            self.callback(info)
 
     def done(self, iteration: int) -> None:
         """Final report when the fit converged before max_iter."""
-        if self.callback is not None and self.losses and iteration % self.every != 0:
-            self.callback(
-                {"iteration": iteration, "max_iter": self.max_iter, "loss": self.losses[-1]}
-            )
+        if self.callback is not None and self.losses and iteration != self.last_iteration:
+            info = {"iteration": iteration, "max_iter": self.max_iter, "loss": self.losses[-1]}
+            if self.shares:  # the fit is over: all its work is done
+                info["share"] = 1.0
+            self.callback(info)
 
 
 # Iterative work is capped by the data size: EM and Lloyd iterations each cost about

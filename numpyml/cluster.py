@@ -16,6 +16,7 @@ from numpyml.base import (
     Progress,
     ProgressCallback,
     TransformerMixin,
+    convergence_share,
     iteration_cap,
 )
 from numpyml.exceptions import ConvergenceWarning
@@ -223,25 +224,32 @@ def _lloyd(
     tol: float,
     progress: Progress,
     first_step: int,
+    run: tuple[int, int] = (0, 1),
 ) -> tuple[np.ndarray, float, np.ndarray, int, bool]:
-    """One k-means run from the given centres (scikit-learn's `_kmeans_single_lloyd`)."""
+    """One k-means run from the given centres (scikit-learn's `_kmeans_single_lloyd`);
+    `run` is its index among the fit's runs and their number, for the progress share."""
     X = X_augmented[:, :-1]
     labels = np.empty(X.shape[0], dtype=np.intp)
     labels_old = np.full(X.shape[0], -1, dtype=np.intp)
     strict = converged = False
-    iteration = 0
+    iteration, first_shift, within = 0, np.inf, 0.0
     for iteration in range(max_iter):
         augmented_sums = _assign(X_augmented, centers, labels, with_sums=True)
         sums, counts = augmented_sums[:, :-1], augmented_sums[:, -1].copy()
         # Inertia of this assignment: sum ||x||² + sum_k (n_k ||c_k||² - 2 c_k·S_k).
         inertia = total_squared_norm + counts @ _squared_norms(centers)
         inertia -= 2.0 * float(np.einsum("kd,kd->", centers, sums))
-        progress.step(first_step + iteration + 1, max(inertia, 0.0))
         _relocate_empty(X, centers, labels, sums, counts)
         filled = counts > 0
         centers_new = centers.copy()
         centers_new[filled] = sums[filled] / counts[filled, None]
         shift = float(((centers_new - centers) ** 2).sum())
+        # Lloyd stops when the centres move less than tol, mostly long before max_iter.
+        if iteration == 0:
+            first_shift = shift
+        within = max(within, (iteration + 1) / max_iter, convergence_share(first_shift, shift, tol))
+        share = (run[0] + within) / run[1]
+        progress.step(first_step + iteration + 1, max(inertia, 0.0), share=share)
         centers = centers_new
         if np.array_equal(labels, labels_old):
             strict = converged = True
@@ -377,11 +385,18 @@ default="k-means++"
         self.max_iter_ = iteration_cap(self.max_iter, 300, work, n_init)
         progress = Progress(callback, self.max_iter_ * n_init)
         runs = []
-        for _ in range(n_init):
+        for run in range(n_init):
             start = len(progress.losses)
             centers = self._seed(X, x_squared_norms, init, x_mean, rng)
             result = _lloyd(
-                X_augmented, total_squared_norm, centers, self.max_iter_, tol, progress, start
+                X_augmented,
+                total_squared_norm,
+                centers,
+                self.max_iter_,
+                tol,
+                progress,
+                start,
+                (run, n_init),
             )
             runs.append((result, progress.losses[start:]))
         progress.done(len(progress.losses))

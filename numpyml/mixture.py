@@ -9,7 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, Progress, ProgressCallback, iteration_cap
+from numpyml.base import (
+    BaseEstimator,
+    Progress,
+    ProgressCallback,
+    convergence_share,
+    iteration_cap,
+)
 from numpyml.cluster import KMeans, _blocks, _kmeans_plusplus
 from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
@@ -374,7 +380,7 @@ class GaussianMixture(BaseEstimator):
         floor = X.shape[1] * np.finfo(np.float64).eps * np.einsum("ij,ij->j", X, X) / len(X)
         self.max_iter_ = self._iteration_cap(*X.shape)
         progress = Progress(callback, self.max_iter_ * self.n_init)
-        runs = [self._run_em(X, rng, floor, progress) for _ in range(self.n_init)]
+        runs = [self._run_em(X, rng, floor, progress, run) for run in range(self.n_init)]
         progress.done(len(progress.losses))
         # The first run with the highest final likelihood wins, as in scikit-learn.
         lower_bound, params, converged, bounds = max(runs, key=lambda run: run[0])
@@ -398,18 +404,33 @@ class GaussianMixture(BaseEstimator):
         return log_resp.argmax(axis=0)
 
     def _run_em(
-        self, X: np.ndarray, rng: np.random.Generator, floor: np.ndarray, progress: Progress
+        self,
+        X: np.ndarray,
+        rng: np.random.Generator,
+        floor: np.ndarray,
+        progress: Progress,
+        run: int = 0,
     ) -> tuple[float, Parameters, bool, list[float]]:
-        """One initialisation then EM until the likelihood gains less than tol."""
+        """One initialisation (the `run`-th) then EM until the likelihood gains less than
+        tol."""
         params = self._m_step(X, self._initial_resp(X, rng), floor)
-        lower_bound, bounds = -np.inf, []
-        for _ in range(self.max_iter_):
+        lower_bound, bounds, first_gain, within = -np.inf, [], np.inf, 0.0
+        for iteration in range(self.max_iter_):
             previous = lower_bound
             lower_bound, log_resp = self._e_step(X, params)
             params = self._m_step(X, np.exp(log_resp), floor)
             bounds.append(lower_bound)
-            progress.step(len(progress.losses) + 1, -lower_bound)
-            if abs(lower_bound - previous) < self.tol:
+            # EM stops when the likelihood gains less than tol, mostly long before max_iter.
+            gain = abs(lower_bound - previous)
+            first_gain = gain if iteration == 1 else first_gain
+            within = max(
+                within,
+                (iteration + 1) / self.max_iter_,
+                convergence_share(first_gain, gain, self.tol) if iteration else 0.0,
+            )
+            share = (run + within) / self.n_init
+            progress.step(len(progress.losses) + 1, -lower_bound, share=share)
+            if gain < self.tol:
                 return lower_bound, params, True, bounds
         return lower_bound, params, False, bounds
 

@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, ClassifierMixin, Progress, ProgressCallback
+from numpyml.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    Progress,
+    ProgressCallback,
+    convergence_share,
+)
 from numpyml.exceptions import ConvergenceWarning
 from numpyml.validation import (
     check_choice,
@@ -401,7 +407,7 @@ class _BinarySMO:
                     self._reconstruct()
                 self._store_active()
                 return n_iter, True
-            report(self.objective)
+            report(self.objective, sum(self._gaps()))
             if self.shrinking:
                 self._shrink()
         self._store_active()
@@ -584,15 +590,22 @@ class SVC(ClassifierMixin, BaseEstimator):
         )
         progress = Progress(callback, n_reports)
         results: list[tuple[np.ndarray, np.ndarray, float, int, bool]] = []
-        finished, step = 0.0, 0
+        finished, step, solved, first_gap, within = 0.0, 0, 0, np.inf, 0.0
 
-        def report(objective: float) -> None:
-            # The loss is the dual objective summed over the sub-problems solved so far.
-            nonlocal step
+        def report(objective: float, gap: float | None = None) -> None:
+            # The loss is the dual objective summed over the sub-problems solved so far; the
+            # share counts solved sub-problems, and the current one by how far its KKT gap
+            # has fallen towards tol (SMO stops there, long before its step cap).
+            nonlocal step, first_gap, within
             step += 1
-            progress.step(step, finished + objective)
+            if gap is not None:
+                first_gap = gap if not np.isfinite(first_gap) else first_gap
+                within = max(within, convergence_share(first_gap, gap, float(self.tol)))
+            share = (solved + within) / len(pairs) if gap is not None else solved / len(pairs)
+            progress.step(step, finished + objective, share=share)
 
         for (a, _), rows, cap in zip(pairs, pair_rows, caps, strict=True):
+            first_gap, within = np.inf, 0.0
             signs = np.where(y_index[rows] == a, 1.0, -1.0)
             solver = _BinarySMO(
                 X[rows] if n_classes > 2 else X,
@@ -607,6 +620,7 @@ class SVC(ClassifierMixin, BaseEstimator):
             )
             n_iter, hit_cap = solver.solve(report)
             finished += solver.dual_objective()
+            solved += 1
             report(0.0)
             results.append((rows, signs * solver.alpha, -solver.rho(), n_iter, hit_cap))
         progress.done(step)

@@ -160,7 +160,9 @@ class _Grower:
         while frontier[0].shape[0]:
             grown = self._split_level(order, xs, *frontier, depth)
             if self.progress is not None and self.depth > depth:
-                self.progress.step(self.depth, self._leaf_loss())
+                # The share of rows already in a leaf: a tree's depth says little of its work.
+                unsettled = 0 if grown is None else int(grown[2][1].sum())
+                self.progress.step(self.depth, self._leaf_loss(), share=1 - unsettled / n)
             if grown is None:
                 break
             order, xs, frontier = grown
@@ -828,8 +830,9 @@ class DecisionTreeClassifier(ClassifierMixin, BaseDecisionTree):
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
         callback : callable or None, default=None
-            Called with {"iteration", "max_iter", "loss"} after each depth level; loss
-            is the size-weighted impurity of the leaves so far.
+            Called with {"iteration", "max_iter", "loss", "share"} after each depth
+            level; loss is the size-weighted impurity of the leaves so far, share the
+            fraction of rows already in a leaf.
 
         Returns
         -------

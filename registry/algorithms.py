@@ -413,6 +413,7 @@ _TABLE = (
         ),
         scale=False,
         row_cost=_tree_row_cost,
+        iterative=True,
     ),
     Algorithm(
         "decision_tree_regressor",
@@ -423,6 +424,7 @@ _TABLE = (
         _TREE_PARAMS,
         scale=False,
         row_cost=_tree_row_cost,
+        iterative=True,
     ),
     Algorithm(
         "pca",

@@ -491,6 +491,12 @@ def _number_schema(values: np.ndarray) -> dict[str, Any]:
             distinct=int(np.count_nonzero(np.diff(ordered)) + 1),
             histogram={"counts": counts.tolist(), "edges": edges.tolist()},
         )
+        if info["distinct"] <= HISTOGRAM_BINS:
+            # A few distinct numbers may be class labels: their counts let a training
+            # request be checked for a class too small to learn from (services).
+            values_, tally = np.unique(ordered, return_counts=True)
+            order = np.argsort(-tally, kind="stable")
+            info["top"] = [[float(values_[i]), int(tally[i])] for i in order]
     return info
 
 

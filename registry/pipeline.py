@@ -77,3 +77,18 @@ def categories_of(pipeline: Pipeline) -> dict[str, list[str]]:
             for column, values in zip(columns, encoder.categories_, strict=True):
                 categories[str(column)] = [str(v) for v in values]
     return categories
+
+
+def encoded_labels(pipeline: Pipeline) -> list[str]:
+    """The user's words for each column the fitted preprocessing hands the estimator, in
+    its order: a number column by its name, a one-hot column as `column = category`
+    (where get_feature_names_out says `num__carat` and `cat__clarity_SI2`)."""
+    labels: list[str] = []
+    for name, transformer, columns in preprocessing_of(pipeline).transformers_:
+        if name == NUMERIC:
+            labels.extend(str(c) for c in columns)
+        elif name == CATEGORICAL:
+            encoder = transformer.named_steps["onehot"]
+            for column, values in zip(columns, encoder.categories_, strict=True):
+                labels.extend(f"{column} = {value}" for value in values)
+    return labels

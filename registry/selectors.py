@@ -119,13 +119,22 @@ def version_progress(name: str, number: int) -> ModelVersion:
     """What a progress bar polls: the listed fields, the error, and the metrics."""
     found = (
         ModelVersion.objects.select_related("model")
-        .only(*LIST_VERSION_FIELDS, "model__name", "error", "metrics")
+        .only(*LIST_VERSION_FIELDS, "model__name", "error", "metrics", "started_at")
         .filter(model__name=name, version=number)
         .first()
     )
     if found is None:
         raise NotFound(f"{model(name).name} has no version {number}.")
     return found
+
+
+def queue_position(version: ModelVersion) -> int | None:
+    """Where a queued version waits for a worker (1: next), counting the trainings queued
+    before it by anyone (workers are shared); None when it is not queued."""
+    if version.status != ModelVersion.Status.QUEUED:
+        return None
+    queued = ModelVersion.objects.filter(status=ModelVersion.Status.QUEUED, pk__lt=version.pk)
+    return queued.count() + 1
 
 
 def plot_svg(name: str, number: int, plot: str) -> tuple[str | None, dict[str, Any] | None]:

@@ -42,6 +42,11 @@ from registry.models import (
 from registry.serving import model_budget_bytes, too_large_message
 
 MAX_CLASSES = 1000
+# A numeric target with more distinct values than this is a quantity, not a set of classes
+# (the train form's default algorithm draws the same line).
+MAX_NUMERIC_CLASSES = 20
+# Each class needs a row to learn from and one in the holdout to be measured on.
+MIN_CLASS_ROWS = 2
 
 
 def served_names_changed() -> None:
@@ -333,19 +338,9 @@ def training_spec_clean(
         elif target not in column_set:
             errors["target"] = f"{quote_short(target)} is not a column of {dataset.name}."
         else:
-            column = dataset.column(target)
-            if spec.kind == REGRESSOR and column["type"] != "number":
-                errors["target"] = (
-                    f"{target!r} holds categories; a regressor needs a numeric target "
-                    "(use a classifier instead)."
-                )
-            if spec.kind == CLASSIFIER and column.get("distinct", 0) > MAX_CLASSES:
-                errors["target"] = (
-                    f"{target!r} has {column['distinct']} distinct values: too many classes "
-                    f"(at most {MAX_CLASSES}); for a continuous target use a regressor."
-                )
-            if column["missing"] >= dataset.n_rows - 1:
-                errors["target"] = f"{target!r} is missing in almost every row."
+            problem = _target_problem(spec.kind, target, dataset.column(target), dataset.n_rows)
+            if problem:
+                errors["target"] = problem
     elif target is not None:
         errors["target"] = f"{spec.label} is unsupervised and takes no target column."
 
@@ -411,6 +406,67 @@ def training_spec_clean(
         "params": cleaned_params,
         "test_size": float(test_size),
     }
+
+
+def _label(value: Any) -> str:
+    """A class label as the user wrote it: 9, not 9.0; strings quoted."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else f"{value:g}"
+
+
+def _target_problem(kind: str, target: str, column: dict[str, Any], n_rows: int) -> str:
+    """A sentence saying why `column` cannot be the target of a `kind` model, or "".
+
+    Judged from the dataset's schema (per-column counts), so the request is refused before
+    anything is queued rather than failing in the worker with numpyml's words.
+    """
+    present = n_rows - column["missing"]
+    distinct = column.get("distinct", 0)
+    numeric = column["type"] == "number"
+    if present <= 1:
+        return f"{target!r} is missing in almost every row."
+    if kind == REGRESSOR and not numeric:
+        return (
+            f"{target!r} holds categories; a regressor needs a numeric target "
+            "(use a classifier instead)."
+        )
+    if distinct == 1:
+        value = column["min"] if numeric else column["top"][0][0]
+        return (
+            f"{target!r} has the same value ({_label(value)}) in every row: there is nothing "
+            "to predict; pick another target."
+        )
+    if kind != CLASSIFIER:
+        return ""
+    if numeric and distinct > MAX_NUMERIC_CLASSES:
+        return (
+            f"{target!r} has {distinct} distinct numbers: use a regressor, or bin it into a "
+            f"few categories (a classifier takes at most {MAX_NUMERIC_CLASSES} distinct "
+            "numbers as its classes)."
+        )
+    if not numeric and (distinct == present or (present >= 20 and distinct >= 0.9 * present)):
+        return (
+            f"{target!r} has a different value in every row, like an ID: a classifier "
+            "learns classes that repeat; pick another target."
+        )
+    if distinct > MAX_CLASSES:
+        return (
+            f"{target!r} has {distinct} distinct values: too many classes "
+            f"(at most {MAX_CLASSES}); for a continuous target use a regressor."
+        )
+    counts = column.get("top") or []
+    if len(counts) == distinct:  # every class counted (a few classes): the rarest is known
+        label, count = min(counts, key=lambda kv: kv[1])
+        if count < MIN_CLASS_ROWS:
+            rows = "row" if count == 1 else "rows"
+            return (
+                f"The class {_label(label)} of {target!r} has only {count} {rows}: a "
+                f"classifier needs at least {MIN_CLASS_ROWS} rows of each class, to learn "
+                "it from one and test it on another; drop its rows, or merge it with "
+                "another class."
+            )
+    return ""
 
 
 def _rows_kept_bytes(dataset: Dataset, features: list[str], test_size: float) -> int:

@@ -66,3 +66,25 @@ def dataset_label(context: template.Context, version: Any) -> str:
     so anyone else reads "a private dataset" (ModelVersion.dataset_visible_to)."""
     user = context.get("user")
     return version.dataset_name if version.dataset_visible_to(user) else "a private dataset"
+
+
+@register.simple_tag
+def error_summary(form: Any) -> list[dict[str, str]]:
+    """Every error of a bound form (and of its sub-forms, such as the train form's
+    hyperparameters) for the summary at its top: the message, and the field it links to."""
+    if form is None or not getattr(form, "is_bound", False):
+        return []
+    items = [{"message": str(e), "label": "", "anchor": ""} for e in form.non_field_errors()]
+    for each in [form, *getattr(form, "param_forms", [])]:
+        if each is not form:
+            items.extend(
+                {"message": str(e), "label": "", "anchor": ""} for e in each.non_field_errors()
+            )
+        for field in each:
+            # A radio or checkbox group has no id of its own: its first box stands for it.
+            anchor = "" if field.is_hidden else field.id_for_label or f"{field.auto_id}_0"
+            items.extend(
+                {"message": str(e), "label": str(field.label), "anchor": anchor}
+                for e in field.errors
+            )
+    return items

@@ -3,6 +3,8 @@ schema a version records from it."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,13 +16,42 @@ from registry.algorithms import CLASSIFIER, CLUSTERING, REGRESSOR
 from registry.models import ModelVersion
 from registry.pipeline import categories_of, estimator_of, preprocessing_of
 
+# The holdout is scored in this many parts when a caller follows the progress: a k-NN does
+# nearly all its work here, comparing each held-out row with every training row.
+SCORING_PARTS = 20
+
+
+def _score(score: Callable[[dict], Any], X: dict, report: Callable[[float], None] | None) -> Any:
+    """score(X), in parts with report(share done) after each when there is a report."""
+    n = len(next(iter(X.values())))
+    if report is None or n < 2 * SCORING_PARTS:
+        return score(X)
+    bounds = np.linspace(0, n, SCORING_PARTS + 1).astype(int)
+    parts = []
+    for index, (start, stop) in enumerate(itertools.pairwise(bounds)):
+        parts.append(score({name: column[start:stop] for name, column in X.items()}))
+        report((index + 1) / SCORING_PARTS)
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(pieces) for pieces in zip(*parts, strict=True))
+    return np.concatenate(parts)
+
 
 def compute_metrics(
-    kind: str, pipeline: Pipeline, X_test: dict, y_test: np.ndarray | None, X_train: dict
+    kind: str,
+    pipeline: Pipeline,
+    X_test: dict,
+    y_test: np.ndarray | None,
+    X_train: dict,
+    report: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
+    """The holdout metrics; `report(share)` follows the scoring of the holdout rows."""
     model = estimator_of(pipeline)
     if kind == CLASSIFIER:
-        predicted = pipeline.predict(X_test)
+        proba = None
+        if hasattr(model, "predict_proba"):  # scored once, with its probabilities
+            predicted, proba = _score(pipeline.predict_with_proba, X_test, report)
+        else:
+            predicted = _score(pipeline.predict, X_test, report)
         labels = list(pipeline.classes_)
         result: dict[str, Any] = {
             "accuracy": M.accuracy_score(y_test, predicted),
@@ -34,11 +65,11 @@ def compute_metrics(
                 "matrix": M.confusion_matrix(y_test, predicted, labels=labels).tolist(),
             },
         }
-        if hasattr(model, "predict_proba"):
-            result["log_loss"] = M.log_loss(y_test, pipeline.predict_proba(X_test), labels=labels)
+        if proba is not None:
+            result["log_loss"] = M.log_loss(y_test, proba, labels=labels)
         return result
     if kind == REGRESSOR:
-        predicted = pipeline.predict(X_test)
+        predicted = _score(pipeline.predict, X_test, report)
         return {
             "r2": M.r2_score(y_test, predicted),
             "rmse": M.root_mean_squared_error(y_test, predicted),

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from registry.algorithms import CLASSIFIER, CLUSTERING, DECOMPOSITION, REGRESSOR
-from registry.pipeline import estimator_of, preprocessing_of
+from registry.pipeline import encoded_labels, estimator_of, preprocessing_of
 
 MAX_POINTS = 2000  # scatter plots sample at most this many rows
+MAX_LEGEND_GROUPS = 20  # more clusters than this: colours repeat, a legend would not help
 ACCENT = "#2563eb"
 
 
@@ -74,11 +75,21 @@ def confusion_matrix(labels: list[Any], matrix: list[list[int]]) -> str:
     return _figure(draw, size=(4.6, 4.0))
 
 
-def loss_curve(losses: list[float]) -> str:
+def _whole_numbers(axis: Any) -> None:
+    """Ticks at whole numbers only, for an axis that counts (iterations, components)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def loss_curve(losses: list[float], *, by_depth: bool = False) -> str:
+    """The loss per iteration; a tree's is the impurity of its leaves per depth level."""
+
     def draw(ax: Any) -> None:
         ax.plot(np.arange(1, len(losses) + 1), losses, color=ACCENT)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("loss")
+        _whole_numbers(ax.xaxis)
+        ax.set_xlabel("depth" if by_depth else "iteration")
+        ax.set_ylabel("leaf impurity" if by_depth else "loss")
         ax.set_title("Training loss")
 
     return _figure(draw)
@@ -127,16 +138,23 @@ def projection(points: np.ndarray, groups: np.ndarray | None, title: str) -> str
     rows = _sample(points.shape[0])
 
     def draw(ax: Any) -> None:
+        import matplotlib
+
+        x = points[rows, 0]
         y = points[rows, 1] if points.shape[1] > 1 else np.zeros(rows.size)
-        ax.scatter(
-            points[rows, 0],
-            y,
-            s=8,
-            alpha=0.7,
-            c=None if groups is None else groups[rows],
-            cmap="tab10",
-            color=ACCENT if groups is None else None,
-        )
+        if groups is None:
+            ax.scatter(x, y, s=8, alpha=0.7, color=ACCENT)
+        else:
+            # One scatter per group, so that the legend says which colour is which cluster.
+            shown = groups[rows]
+            found = np.unique(shown)
+            colours = matplotlib.colormaps["tab10" if found.size <= 10 else "tab20"]
+            for index, group in enumerate(found):
+                mine = shown == group
+                colour = colours(index % colours.N)
+                ax.scatter(x[mine], y[mine], s=8, alpha=0.7, color=colour, label=str(group))
+            if found.size <= MAX_LEGEND_GROUPS:
+                ax.legend(title="cluster", fontsize="small", markerscale=1.5, loc="best")
         ax.set_xlabel("component 1")
         ax.set_ylabel("component 2")
         ax.set_title(title)
@@ -151,6 +169,7 @@ def explained_variance(ratios: list[float]) -> str:
         positions = np.arange(1, values.size + 1)
         ax.bar(positions, values, color=ACCENT, label="per component")
         ax.plot(positions, np.cumsum(values), color="#f59e0b", marker="o", label="cumulative")
+        _whole_numbers(ax.xaxis)
         ax.set_xlabel("component")
         ax.set_ylabel("share of variance")
         ax.set_ylim(0, 1.05)
@@ -190,10 +209,12 @@ def render_all(
         Z = pipeline.transform(X_test)
         plots["projection"] = projection(Z[:, :2], None, "Test rows in component space")
     if hasattr(model, "feature_importances_"):
-        names = [str(n) for n in prep.get_feature_names_out()]
+        names = encoded_labels(pipeline)  # `carat`, `clarity = SI2`: the user's words
         plots["feature_importances"] = feature_importances(names, model.feature_importances_)
     if len(losses) > 1:
-        plots["loss_curve"] = loss_curve([v for v in losses if v is not None])
+        plots["loss_curve"] = loss_curve(
+            [v for v in losses if v is not None], by_depth=hasattr(model, "get_depth")
+        )
     return plots
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,8 @@ import numpy as np
 from registry.models import ModelVersion
 
 PROGRESS_LOAD, PROGRESS_FIT_START, PROGRESS_FIT_END, PROGRESS_METRICS = 5, 10, 85, 90
+# A model that keeps its training rows (k-NN) does its work when it scores the holdout.
+PROGRESS_SCORING_KEPT_ROWS = 15
 PROGRESS_WRITE_INTERVAL_S = 0.3
 
 
@@ -50,6 +53,7 @@ class ProgressWriter:
         self.heartbeat = heartbeat or Heartbeat()
         self.last_write = 0.0
         self.losses: list[float] = []
+        self.fit_share = 0.0
 
     def set(self, progress: int, *, force: bool = False, **fields: Any) -> None:
         self.heartbeat.beat()
@@ -62,8 +66,19 @@ class ProgressWriter:
         )
 
     def callback(self, info: dict[str, Any]) -> None:
+        """numpyml's fit callback (numpyml.base.ProgressCallback): the fit's own estimate of
+        its share of work done when it gives one, else its iterations out of max_iter; the
+        bar never moves back."""
         loss = float(info["loss"])
         self.losses.append(loss if np.isfinite(loss) else None)
-        share = min(info["iteration"] / max(info["max_iter"], 1), 1.0)
-        progress = PROGRESS_FIT_START + share * (PROGRESS_FIT_END - PROGRESS_FIT_START)
+        share = info.get("share")
+        if share is None:
+            share = info["iteration"] / max(info["max_iter"], 1)
+        self.fit_share = max(self.fit_share, min(max(float(share), 0.0), 1.0))
+        progress = PROGRESS_FIT_START + self.fit_share * (PROGRESS_FIT_END - PROGRESS_FIT_START)
         self.set(progress, loss_curve=self.losses)
+
+    def scoring(self, start: float) -> Callable[[float], None]:
+        """A report(share) for the scoring of the holdout rows, from `start` to
+        PROGRESS_METRICS."""
+        return lambda share: self.set(start + share * (PROGRESS_METRICS - start))

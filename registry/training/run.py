@@ -17,15 +17,18 @@ from django.utils import timezone
 import numpyml
 from numpyml.pipeline import Pipeline
 from registry import csvio, jsonsafe
-from registry.algorithms import ALGORITHMS, CLASSIFIER, Algorithm
+from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm
 from registry.models import ModelVersion
-from registry.pipeline import build_pipeline
+from registry.pipeline import build_pipeline, encoded_labels
 from registry.training.data import TrainingError, load_training_data, split, take
 from registry.training.evaluate import compute_metrics, input_schema
+from registry.training.explain import plain_words
 from registry.training.progress import (
+    PROGRESS_FIT_END,
     PROGRESS_FIT_START,
     PROGRESS_LOAD,
     PROGRESS_METRICS,
+    PROGRESS_SCORING_KEPT_ROWS,
     Heartbeat,
     ProgressWriter,
 )
@@ -64,9 +67,13 @@ def train(version_id: int, heartbeat: Heartbeat | None = None) -> str:
             "Training ran out of memory: use fewer rows or features, or a "
             "lighter algorithm (MLSERVE_TRAIN_MAX_MEMORY_MB sets the limit).",
         )
-    except Exception as exc:  # anything numpyml or the data raised: the message is kept
+    except Exception:  # a failure outside the fit: its text is for the log only
         logger.exception("training of version %s failed", version_id)
-        fail(version_id, f"Training failed: {exc}")
+        fail(
+            version_id,
+            "Training failed on an unexpected error; the server log has the details. "
+            "Try again, or try another algorithm.",
+        )
     return ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
 
 
@@ -80,6 +87,14 @@ def _profile(X_train: dict[str, np.ndarray], features: list[dict]) -> dict[str, 
     except Exception:
         logger.exception("the training data profile could not be computed")
         return {}
+
+
+def _labels(pipeline: Pipeline) -> list[str]:
+    """The estimator's columns in the user's words, when the preprocessing got fitted."""
+    try:
+        return encoded_labels(pipeline)
+    except AttributeError:  # the failure came before the preprocessing was fitted
+        return []
 
 
 def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
@@ -118,18 +133,26 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         warnings.simplefilter("always", numpyml.ConvergenceWarning)
         try:
             pipeline.fit(X_train, y_train, **fit_params)
-        except ValueError as exc:
-            raise TrainingError(
-                f"{algorithm.label} could not be trained on this data: {exc}"
-            ) from None
+        except MemoryError:
+            raise
+        except Exception as exc:
+            # numpyml's words are for programmers: the log keeps them, the user gets these.
+            logger.warning("fit of version %s failed: %s", version.pk, exc, exc_info=True)
+            raise TrainingError(plain_words(exc, algorithm, _labels(pipeline))) from None
     notes = sorted(
         {str(w.message) for w in caught if issubclass(w.category, numpyml.ConvergenceWarning)}
     )
     _check_model_size(pipeline, algorithm)
 
-    progress.set(PROGRESS_METRICS, force=True, loss_curve=progress.losses)
-    heartbeat.quiet()  # metrics, plots and the artifact report nothing until saved
-    result = compute_metrics(algorithm.kind, pipeline, X_test, y_test, X_train)
+    scoring_start = PROGRESS_SCORING_KEPT_ROWS if algorithm.keeps_every_row else PROGRESS_FIT_END
+    progress.set(scoring_start, force=True, loss_curve=progress.losses)
+    if algorithm.kind not in (CLASSIFIER, REGRESSOR):
+        heartbeat.quiet()  # their metrics (a silhouette) report nothing until done
+    result = compute_metrics(
+        algorithm.kind, pipeline, X_test, y_test, X_train, report=progress.scoring(scoring_start)
+    )
+    progress.set(PROGRESS_METRICS, force=True)
+    heartbeat.quiet()  # plots and the artifact report nothing until saved
     result.update(n_train=int(train_rows.size), n_test=int(test_rows.size), stratified=stratified)
     if dropped:
         result["rows_dropped_missing_target"] = dropped

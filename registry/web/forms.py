@@ -17,7 +17,7 @@ from registry import csvio
 from registry.algorithms import ALGORITHMS, Algorithm, Param
 from registry.cards import is_number
 from registry.models import Dataset, ModelVersion, name_validator
-from registry.services import RegistryError
+from registry.services import MAX_NUMERIC_CLASSES, RegistryError
 
 ALIASES = ("production", "staging")
 
@@ -230,12 +230,18 @@ class ParamsForm(forms.Form):
 
 
 def _default_target(dataset: Dataset) -> str:
-    return dataset.schema[-1]["name"] if dataset.schema else ""
+    # No guess: the last column is as often a year or a comment as the thing to predict,
+    # and a wrong preselected target trains without a word.
+    return ""
 
 
 def _default_algorithm(dataset: Dataset, target: str) -> str:
     column = dataset.column(target) if target else None
-    if column is not None and column["type"] == "number" and column.get("distinct", 0) > 20:
+    if (
+        column is not None
+        and column["type"] == "number"
+        and column.get("distinct", 0) > MAX_NUMERIC_CLASSES
+    ):
         return "linear_regression"
     return "logistic_regression"
 

@@ -242,3 +242,31 @@ def confusion_rows(confusion: dict[str, Any] | None) -> dict[str, Any] | None:
         for i, (label, row) in enumerate(zip(labels, confusion["matrix"], strict=True))
     ]
     return {"labels": labels, "rows": rows}
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def training_clock(version: ModelVersion) -> dict[str, Any]:
+    """A training's place and time while it is not finished: its position in the queue
+    (queued), and how long it has waited or run; {} once it is finished."""
+    from django.utils import timezone
+
+    if version.is_finished:
+        return {}
+    now = timezone.now()
+    position = selectors.queue_position(version)
+    if position is not None:
+        waited = (now - version.created_at).total_seconds()
+        ahead = "next for a worker" if position == 1 else f"{position - 1} ahead of it"
+        return {
+            "queue_position": position,
+            "elapsed_s": int(waited),
+            "text": f"Position {position} in the queue ({ahead}) · waiting {_duration(waited)}",
+        }
+    ran = (now - (version.started_at or version.created_at)).total_seconds()
+    return {"queue_position": None, "elapsed_s": int(ran), "text": f"{_duration(ran)} elapsed"}

@@ -323,7 +323,8 @@ def train(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         version = _start_training(request, form)
         if version is not None:
-            messages.success(request, f"Training {version} is queued.")
+            # No flash: the version page says queued, then follows the training; a flash
+            # would stay above the finished model.
             return redirect(version)
     context = {
         "form": form,
@@ -562,6 +563,7 @@ def _render_version(
         "hyperparameters": presenters.hyperparameter_rows(version),
         "features": presenters.feature_rows(version),
         "algorithm": ALGORITHMS.get(version.algorithm),
+        "clock": presenters.training_clock(version),
     }
     if version.is_ready:
         metrics = cards.shown_metrics(version.kind, version.metrics, version.classes)
@@ -601,6 +603,7 @@ def version_status(request: HttpRequest, name: str, version: int) -> JsonRespons
         "finished": found.is_finished,
         "error": found.error or None,
         "headline": {"metric": headline[0], "value": headline[1]} if headline else None,
+        "clock": presenters.training_clock(found) or None,
     }
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"

@@ -12,6 +12,22 @@
     }
   });
 
+  // A form sent back with errors: its summary takes the focus (which scrolls it into
+  // view and has a screen reader read it), and each link in it moves the focus to its field.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-error-link]");
+    var field = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+    if (field) {
+      event.preventDefault();
+      field.scrollIntoView({ block: "center" });
+      field.focus();
+    }
+  });
+
   // <button data-copy="#selector"> copies that input's value (or that element's text, such
   // as a code snippet) to the clipboard.
   document.addEventListener("click", function (event) {

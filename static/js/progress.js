@@ -49,7 +49,27 @@
       });
   }
 
+  var HEADINGS = {
+    queued: "Waiting for a worker",
+    running: "Training",
+    ready: "Training finished",
+    failed: "Training failed",
+    cancelled: "Training cancelled",
+  };
+
+  // The version page's training section: its heading and clock follow the same poll as the
+  // bar and the badge, so that the page never says two states at once.
+  function section(root, data) {
+    var body = root.closest("[data-version-body]");
+    if (!body) {
+      return;
+    }
+    setText(body, "[data-training-heading]", HEADINGS[data.status] || data.status);
+    setText(body, "[data-training-clock]", data.clock ? data.clock.text : "");
+  }
+
   function finish(root, data) {
+    section(root, data);
     var bar = root.querySelector("progress");
     if (data.status === "ready" && bar) {
       bar.value = 100;
@@ -90,6 +110,7 @@
           }
           setText(root, "[data-progress-label]", data.status === "queued" ? "queued" : data.progress + "%");
           badge(root, data.status);
+          section(root, data);
           window.setTimeout(tick, POLL_MS);
         })
         .catch(function () {

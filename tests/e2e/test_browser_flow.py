@@ -66,7 +66,8 @@ def fill_train_form(page: Page, shot, *, name: str, c: str) -> None:
     page.locator("input[name=algorithm][value=logistic_regression]").check()
     expect(target).to_be_visible()
     expect(page.locator("[data-params-for=kmeans]")).to_be_hidden()
-    expect(page.locator("#id_target")).to_have_value("churned")
+    expect(page.locator("#id_target")).to_have_value("")  # no target is guessed
+    page.locator("#id_target").select_option("churned")
     expect(page.locator("input[name=features][value=churned]")).to_be_disabled()
     page.locator("#id_logistic_regression-C").fill(c)
     page.locator("#id_logistic_regression-max_iter").fill("200")

@@ -549,7 +549,17 @@ def _known_bug(names: list[str], bugs: dict[str, str]) -> list[Any]:
 def _check_reports(calls: list[dict[str, Any]], estimator: Any) -> None:
     assert 1 <= len(calls) <= 102, f"{len(calls)} progress reports"
     for report in calls:
-        assert set(report) == {"iteration", "max_iter", "loss"}
+        assert (
+            {"iteration", "max_iter", "loss"}
+            <= set(report)
+            <= {
+                "iteration",
+                "max_iter",
+                "loss",
+                "share",
+            }
+        )
+        assert 0.0 <= report.get("share", 0.0) <= 1.0
         assert isinstance(report["iteration"], int)
         assert isinstance(report["max_iter"], int)
         assert isinstance(report["loss"], float)

@@ -346,7 +346,8 @@ def test_it_reports_progress_with_a_non_increasing_dual_objective(
     calls: list[dict] = []
     model = SVC(kernel="linear").fit(X, y, callback=calls.append)
     assert 1 <= len(calls) <= 100
-    assert set(calls[-1]) == {"iteration", "max_iter", "loss"}
+    assert set(calls[-1]) == {"iteration", "max_iter", "loss", "share"}
+    assert calls[-1]["share"] == 1.0
     assert calls[-1]["loss"] == model.loss_curve_[-1]
     assert np.all(np.diff(model.loss_curve_) <= 1e-12)
     assert model.loss_curve_[-1] < 0

@@ -254,4 +254,4 @@ def test_a_version_shows_a_failure_message(owner_api, make_dataset, worker):
     worker()
     body = owner_api.get("/models/nb/versions/1").json()
     assert body["status"] == "failed"
-    assert "non-negative" in body["error"]
+    assert "Multinomial naive Bayes learns from counts, but 'count' has a negative" in body["error"]

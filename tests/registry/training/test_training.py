@@ -141,7 +141,7 @@ def test_a_failure_leaves_the_version_failed_with_a_message(owner, make_dataset,
     worker()
     version.refresh_from_db()
     assert version.status == "failed"
-    assert "non-negative" in version.error
+    assert "learns from counts, but 'count' has a negative value" in version.error
     assert version.finished_at is not None
     with pytest.raises(services.Conflict, match="no ready version"):
         serving.resolve("counts")

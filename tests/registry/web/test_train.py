@@ -50,15 +50,13 @@ def test_it_generates_the_hyperparameter_fields_from_the_algorithms_table(
     assert not ModelVersion.objects.exists()
 
 
-def test_it_defaults_to_the_last_column_as_target_and_the_rest_as_features(
-    owner_client, make_dataset
-):
+def test_it_preselects_no_target_and_every_column_as_a_feature(owner_client, make_dataset):
     make_dataset("churn.csv")
     html = owner_client.get(reverse("train")).content.decode()
-    assert '<option value="churned" selected>churned (category)</option>' in html
-    for feature in FEATURES:
-        assert f'value="{feature}" id="id_features_{FEATURES.index(feature)}" checked' in html
-    assert 'value="churned" id="id_features_5">' in html  # not checked
+    assert '<option value="" selected>(none)</option>' in html
+    assert '<option value="churned" selected>' not in html
+    for index, feature in enumerate([*FEATURES, "churned"]):
+        assert f'value="{feature}" id="id_features_{index}" checked' in html
     assert 'value="logistic_regression" id="id_algorithm_1" required checked' in html
     assert 'data-supervised="0"' in html  # kmeans, pca, gmm: target hidden by train.js
     assert "js/train.js" in html
@@ -166,6 +164,11 @@ def test_it_keeps_the_target_out_of_the_features(owner_client, make_dataset):
             },
             "target",
             "holds categories; a regressor needs a numeric target",
+        ),
+        (
+            {"target": "monthly_charges", "features": FEATURES[:1]},
+            "target",
+            "'monthly_charges' has 549 distinct numbers: use a regressor, or bin it",
         ),
         (
             {
@@ -296,3 +299,38 @@ def test_it_refuses_a_version_unlike_production_until_confirmed(
     response = owner_client.post(reverse("train"), {**changed, "allow_schema_change": "on"})
     assert response["Location"] == "/models/churn/versions/2/"
     assert model.versions.get(version=2).target == "monthly_charges"
+
+
+def test_it_sums_up_every_error_at_the_top_linked_to_its_field(owner_client, make_dataset):
+    dataset = make_dataset("churn.csv")
+    changes = {"target": "monthly_charges", "logistic_regression-C": "0", "features": None}
+    response = owner_client.post(reverse("train"), form_data(dataset, **changes))
+    assert response.status_code == 200
+    html = response.content.decode()
+    start = html.index('<div class="alert alert-error" role="alert" tabindex="-1" data-error-s')
+    summary = html[start : html.index("</div>", start)]
+    assert "Fix these 2 problems to continue" in summary
+    assert '<a href="#id_features_0" data-error-link>Features: Pick at least one' in summary
+    assert '<a href="#id_logistic_regression-C" data-error-link>C: Must be greater than 0.' in (
+        summary
+    )
+    assert start < html.index('id="id_name"')  # above the first field
+    response = owner_client.post(reverse("train"), form_data(dataset, target="monthly_charges"))
+    html = response.content.decode()
+    assert (
+        '<a href="#id_target" data-error-link>Target: '
+        + escape("'monthly_charges' has 549 distinct numbers")
+        in html
+    )
+
+
+def test_it_lands_on_the_version_page_without_a_flash_that_would_go_stale(
+    owner_client, make_dataset
+):
+    dataset = make_dataset("churn.csv")
+    response = owner_client.post(reverse("train"), form_data(dataset), follow=True)
+    html = response.content.decode()
+    assert "is queued" not in html
+    assert 'class="messages"' not in html
+    assert '<h2 id="training-title" data-training-heading>Waiting for a worker</h2>' in html
+    assert "Position 1 in the queue (next for a worker)" in html

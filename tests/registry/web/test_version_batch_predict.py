@@ -177,3 +177,15 @@ def test_it_neutralises_formula_cells_in_the_download_but_not_numbers(
     assert [r["prediction"] for r in rows] == [f"'{FORMULA}", "'-minus", "'-minus"]
     assert all(not key.startswith(("=", "+", "-", "@")) for key in rows[0])
     assert float(rows[0][f"probability_{FORMULA}"]) == 1.0
+
+
+def test_it_sums_up_the_error_at_the_top_of_the_form_linked_to_the_field(other_client, train):
+    train()
+    response = batch(other_client, b"tenure_months,contract\n3,monthly\n")
+    assert response.status_code == 200
+    html = response.content.decode()
+    start = html.index('<div class="alert alert-error" role="alert" tabindex="-1" data-error-s')
+    summary = html[start : html.index("</div>", start)]
+    assert "Fix this to continue" in summary
+    assert '<a href="#id_file" data-error-link>CSV file: ' in summary
+    assert start < html.index('id="id_file"')
