@@ -73,10 +73,11 @@ def test_a_semicolon_file_with_decimal_commas_and_dates_trains_and_predicts(
         "price_eur": "number",
         "sales": "number",
     }
-    screenshot("18-dataset-european")
+    screenshot("20-dataset-european")
     dataset = Dataset.objects.get()
     assert (dataset.n_rows, dataset.n_columns) == (120, 5)
-    assert dataset.options["delimiter"] == ";" and dataset.options["decimal"] == ","
+    assert dataset.options["delimiter"] == ";"
+    assert dataset.options["decimal"] == ","
 
     # Train a linear regression on every column but the target, the date among them.
     page.get_by_role("link", name="Train a model on it").click()
@@ -107,4 +108,4 @@ def test_a_semicolon_file_with_decimal_commas_and_dates_trains_and_predicts(
     assert len(scored) == 1
     expected = 10 + 3 * 28.5 + 5 - 4 * 2.40
     assert abs(float(scored[0]["prediction"]) - expected) < 5
-    screenshot("19-version-european")
+    screenshot("21-version-european")
