@@ -233,6 +233,14 @@ class ModelVersion(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     training_seconds = models.FloatField(null=True, blank=True)
+    # The leaderboard whose row this version was registered from, if any.
+    leaderboard = models.ForeignKey(
+        "Leaderboard",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="versions",
+    )
 
     objects = DeferredBytesManager.from_queryset(VersionQuerySet)("artifact", "plots")
 
@@ -469,3 +477,114 @@ class PredictionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version_id} {self.created_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class LeaderboardStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class TrialStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # the algorithm could not run on this data: `reason` says why
+    SKIPPED = "skipped"  # not started before the time budget ran out
+    CANCELLED = "cancelled"
+
+
+BOARD_ACTIVE = (LeaderboardStatus.QUEUED, LeaderboardStatus.RUNNING)
+TRIAL_ACTIVE = (TrialStatus.QUEUED, TrialStatus.RUNNING)
+
+
+class Leaderboard(models.Model):
+    """Every applicable algorithm on one dataset and target, cross-validated with a random
+    search over its hyperparameters: one Trial per configuration, each a task on the queue
+    (registry/leaderboard/)."""
+
+    Status = LeaderboardStatus
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leaderboards"
+    )
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="leaderboards"
+    )
+    # Kept when the dataset is deleted: what the board was run on.
+    dataset_name = models.CharField(max_length=200)
+    dataset_sha256 = models.CharField(max_length=64)
+    target = models.CharField(max_length=200)
+    features = models.JSONField(default=list)  # like ModelVersion.features
+    task = models.CharField(max_length=20)  # an algorithms kind: classifier or regressor
+    folds = models.PositiveSmallIntegerField(default=5)
+    metric = models.CharField(max_length=50)  # the one the rank goes by
+    algorithms = models.JSONField(default=list)  # the ids planned
+    n_iter = models.PositiveSmallIntegerField(default=4)  # random configurations per algorithm
+    time_budget_s = models.FloatField(null=True, blank=True)
+    seed = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=10,
+        choices=LeaderboardStatus.choices,
+        default=LeaderboardStatus.QUEUED,
+        db_index=True,
+    )
+    error = models.TextField(blank=True)
+    trials_total = models.PositiveIntegerField(default=0)
+    trials_done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"leaderboard {self.pk} ({self.dataset_name}: {self.target})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("leaderboard_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in BOARD_ACTIVE
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.status in BOARD_ACTIVE
+
+
+class Trial(models.Model):
+    """One configuration of one algorithm on a leaderboard, scored on every fold."""
+
+    Status = TrialStatus
+
+    leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="trials")
+    number = models.PositiveIntegerField()  # its place in the plan
+    algorithm = models.CharField(max_length=50)
+    params = models.JSONField(default=dict)
+    is_default = models.BooleanField(default=False)  # the algorithms table's defaults
+    status = models.CharField(
+        max_length=10, choices=TrialStatus.choices, default=TrialStatus.QUEUED, db_index=True
+    )
+    reason = models.TextField(blank=True)  # why it failed or was skipped, in plain words
+    scores = models.JSONField(default=dict, blank=True)  # metric -> [value per fold]
+    fit_seconds = models.JSONField(default=list, blank=True)  # per fold
+    predict_seconds = models.JSONField(default=list, blank=True)  # per fold
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["leaderboard", "number"], name="trial_unique_number_per_board"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"trial {self.number} of {self.leaderboard_id} ({self.algorithm})"

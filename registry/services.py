@@ -33,10 +33,14 @@ from registry.errors import (  # noqa: F401  (services.X stays a way to name the
 )
 from registry.models import (
     ACTIVE,
+    BOARD_ACTIVE,
+    TRIAL_ACTIVE,
     Alias,
     Dataset,
+    Leaderboard,
     ModelVersion,
     RegisteredModel,
+    Trial,
     name_validator,
 )
 from registry.serving import model_budget_bytes, too_large_message
@@ -552,6 +556,16 @@ def _schema_change(model: RegisteredModel, spec: dict[str, Any], features: list[
     )
 
 
+def _feature_schema(dataset: Dataset, names: list[str]) -> list[dict[str, Any]]:
+    """The input columns as a version (or a leaderboard) records them."""
+    schema = {c["name"]: c for c in dataset.schema}
+    return [
+        {"name": f, "type": schema[f]["type"]}
+        | ({"format": schema[f]["format"]} if schema[f]["type"] == "date" else {})
+        for f in names
+    ]
+
+
 def version_create(
     *,
     model: RegisteredModel,
@@ -580,12 +594,7 @@ def version_create(
         params=params,
         test_size=test_size,
     )
-    schema = {c["name"]: c for c in dataset.schema}
-    features = [
-        {"name": f, "type": schema[f]["type"]}
-        | ({"format": schema[f]["format"]} if schema[f]["type"] == "date" else {})
-        for f in spec["features"]
-    ]
+    features = _feature_schema(dataset, spec["features"])
     if not allow_schema_change:
         changed = _schema_change(model, spec, features)
         if changed:
@@ -824,3 +833,230 @@ def alias_delete(
         if not deleted:
             raise NotFound(f"{model.name} has no alias {name!r}.")
         served_names_changed()
+
+
+# Leaderboards ----------------------------------------------------------------------------
+
+# Bounds of a board request: each trial costs `folds` fits.
+MAX_FOLDS = 10
+MAX_N_ITER = 50
+MAX_BOARD_TRIALS = 400
+MAX_TIME_BUDGET_S = 7 * 24 * 3600.0
+MAX_SEED = 2**31 - 1
+
+
+def _infer_task(dataset: Dataset, target: str | None) -> str:
+    """A classifier for categories and for numbers with few distinct values (the train form
+    draws the same line), else a regressor."""
+    column = dataset.column(target) if isinstance(target, str) else None
+    if column and column["type"] == "number" and column.get("distinct", 0) > MAX_NUMERIC_CLASSES:
+        return REGRESSOR
+    return CLASSIFIER
+
+
+def _whole(value: Any, name: str, low: int, high: int, errors: dict[str, str]) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        errors[name] = f"Must be a whole number from {low} to {high}."
+        return None
+    if not low <= value <= high:
+        errors[name] = f"Must be from {low} to {high}."
+        return None
+    return int(value)
+
+
+def leaderboard_create(
+    *,
+    user: AbstractBaseUser,
+    dataset: Dataset,
+    target: str | None,
+    features: list[str] | None = None,
+    task: str | None = None,
+    folds: int | None = 5,
+    metric: str | None = None,
+    algorithms: list[str] | None = None,
+    n_iter: int | None = None,
+    time_budget_s: float | None = None,
+    seed: int | None = None,
+) -> Leaderboard:
+    """Validate a leaderboard request (like a training's, for every algorithm planned), plan
+    its trials (leaderboard.search) and enqueue each on the task queue. An algorithm the
+    request rules out for this data (a k-NN too big to serve) keeps its row: its trials are
+    created failed with the reason."""
+    import secrets
+
+    from registry.leaderboard import METRICS, TASKS, default_metric, search
+    from registry.tasks import enqueue_trial
+
+    if dataset.owner_id != user.pk:  # the callers chose it through training_datasets()
+        raise NotFound(f"You have no dataset {dataset.pk}.")
+    errors: dict[str, str] = {}
+    if task is None:
+        task = _infer_task(dataset, target)
+    elif task not in TASKS:
+        raise InvalidInput(
+            f"Unknown task {quote_short(task)}.",
+            {"task": f"Choose one of: {', '.join(TASKS)} (a leaderboard is supervised)."},
+        )
+    kind_ids = [a.id for a in ALGORITHMS.values() if a.kind == task]
+    if algorithms is None or len(algorithms) == 0:
+        algorithms = kind_ids
+    elif not isinstance(algorithms, list) or len(algorithms) > len(ALGORITHMS):
+        errors["algorithms"] = f"A list of at most {len(ALGORITHMS)} algorithm ids."
+    else:
+        wrong = [a for a in algorithms if a not in kind_ids]
+        if wrong:
+            errors["algorithms"] = (
+                f"Not {task} algorithms: {_some(wrong)}; choose among {', '.join(kind_ids)}."
+            )
+        elif len(set(algorithms)) != len(algorithms):
+            errors["algorithms"] = "An algorithm is listed twice."
+    metric = default_metric(task) if metric is None else metric
+    if metric not in METRICS[task]:
+        errors["metric"] = f"Choose one of: {', '.join(METRICS[task])}."
+    folds = _whole(5 if folds is None else folds, "folds", 2, MAX_FOLDS, errors)
+    n_iter = _whole(4 if n_iter is None else n_iter, "search.n_iter", 0, MAX_N_ITER, errors)
+    if seed is None:
+        seed = secrets.randbelow(MAX_SEED + 1)  # recorded: the board can be run again alike
+    seed = _whole(seed, "seed", 0, MAX_SEED, errors)
+    if time_budget_s is not None:
+        if isinstance(time_budget_s, bool) or not isinstance(time_budget_s, (int, float)):
+            errors["time_budget_s"] = "Must be a number of seconds."
+        elif not 0 < time_budget_s <= MAX_TIME_BUDGET_S:
+            errors["time_budget_s"] = f"Must be above 0 and at most {MAX_TIME_BUDGET_S:g}."
+    if "algorithms" not in errors and n_iter is not None:
+        total = len(algorithms) * (n_iter + 1)
+        if total > MAX_BOARD_TRIALS:
+            errors["search.n_iter"] = (
+                f"{total} trials planned, over the {MAX_BOARD_TRIALS} one board may run: "
+                "lower n_iter or choose fewer algorithms."
+            )
+    if errors:
+        raise InvalidInput(_board_message(errors), errors)
+
+    # Each algorithm is checked as a training on one fold's training part would be.
+    ruled_out: dict[str, str] = {}
+    spec: dict[str, Any] | None = None
+    for algorithm in algorithms:
+        try:
+            spec = training_spec_clean(
+                dataset=dataset,
+                algorithm=algorithm,
+                target=target,
+                features=features,
+                params=None,
+                test_size=1 / folds,
+            )
+        except InvalidInput as exc:
+            fields = dict(exc.errors)
+            if set(fields) != {"algorithm"}:
+                raise InvalidInput(_board_message(fields), fields) from None
+            ruled_out[algorithm] = fields["algorithm"]
+    if spec is None:  # no algorithm can run on this data: nothing to compare
+        fields = {"algorithms": " ".join(dict.fromkeys(ruled_out.values()))}
+        raise InvalidInput(_board_message(fields), fields)
+    trials = search.plan(algorithms, n_iter, seed)
+    with transaction.atomic():
+        _check_board_cap(user)
+        board = Leaderboard.objects.create(
+            owner=user,
+            dataset=dataset,
+            dataset_name=dataset.name,
+            dataset_sha256=dataset.sha256,
+            target=spec["target"],
+            features=_feature_schema(dataset, spec["features"]),
+            task=task,
+            folds=folds,
+            metric=metric,
+            algorithms=list(algorithms),
+            n_iter=n_iter,
+            time_budget_s=None if time_budget_s is None else float(time_budget_s),
+            seed=seed,
+            trials_total=len(trials),
+        )
+        now = timezone.now()
+        created = Trial.objects.bulk_create(
+            Trial(
+                leaderboard=board,
+                number=number,
+                algorithm=planned["algorithm"],
+                params=planned["params"],
+                is_default=planned["is_default"],
+                **(
+                    {
+                        "status": Trial.Status.FAILED,
+                        "reason": ruled_out[planned["algorithm"]],
+                        "finished_at": now,
+                    }
+                    if planned["algorithm"] in ruled_out
+                    else {}
+                ),
+            )
+            for number, planned in enumerate(trials)
+        )
+        queued = [t.number for t in created if t.status == Trial.Status.QUEUED]
+        ids = list(
+            Trial.objects.filter(leaderboard=board, number__in=queued).values_list("pk", flat=True)
+        )
+        if ruled_out:
+            from registry.leaderboard.run import update_board
+
+            update_board(board.pk)
+            board.refresh_from_db()
+        transaction.on_commit(lambda: [enqueue_trial(pk) for pk in ids])
+    return board
+
+
+def _board_message(errors: dict[str, str]) -> str:
+    return "The leaderboard request is not valid: " + "; ".join(
+        f"{k}: {v}" for k, v in errors.items()
+    )
+
+
+def _check_board_cap(user: AbstractBaseUser) -> None:
+    """At most MLSERVE_USER_MAX_TRAININGS queued or running leaderboards per user (the
+    worker also takes turns between users, trials and trainings alike)."""
+    cap = settings.MLSERVE_USER_MAX_TRAININGS
+    if not cap or user.is_superuser:
+        return
+    _lock_user(user)
+    active = Leaderboard.objects.filter(owner=user, status__in=BOARD_ACTIVE).count()
+    if active >= cap:
+        raise QuotaExceeded(
+            f"You have {active} leaderboards queued or running, the most one user may "
+            "(MLSERVE_USER_MAX_TRAININGS): wait for one to finish, or cancel one."
+        )
+
+
+def leaderboard_cancel(*, board: Leaderboard, user: AbstractBaseUser) -> Leaderboard:
+    """Stop a queued or running leaderboard: its queued trials never start and the workers
+    running its trials kill them within a second (tasks.run_isolated polls the trial's row);
+    finished trials are kept."""
+    ensure_owner(board, user)
+    with transaction.atomic():
+        status = (
+            Leaderboard.objects.select_for_update()
+            .filter(pk=board.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status is None:
+            raise NotFound(f"{board} no longer exists.")
+        if status not in BOARD_ACTIVE:
+            raise Conflict(
+                f"The leaderboard is {status}: only a queued or running one can be cancelled."
+            )
+        message = f"Cancelled by {user.get_username()}."
+        now = timezone.now()
+        Trial.objects.filter(leaderboard=board, status__in=TRIAL_ACTIVE).update(
+            status=Trial.Status.CANCELLED, reason=message, finished_at=now
+        )
+        Leaderboard.objects.filter(pk=board.pk).update(
+            status=Leaderboard.Status.CANCELLED,
+            error=message,
+            finished_at=now,
+            trials_done=Trial.objects.filter(leaderboard=board)
+            .exclude(status__in=TRIAL_ACTIVE)
+            .count(),
+        )
+    board.refresh_from_db()
+    return board

@@ -48,6 +48,10 @@ def enqueue_training(version_id: int) -> None:
     train_version.enqueue(version_id)
 
 
+def enqueue_trial(trial_id: int) -> None:
+    run_trial.enqueue(trial_id)
+
+
 @task()
 def train_version(version_id: int) -> str:
     """Train one version in a child process; called by the task worker."""
@@ -55,6 +59,16 @@ def train_version(version_id: int) -> str:
     if not claimed:
         return "skipped"
     return run_isolated(version_id)
+
+
+@task()
+def run_trial(trial_id: int) -> str:
+    """Run one leaderboard trial (every fold) in a child process; called by the task worker."""
+    from registry.leaderboard.run import claim_trial
+
+    if not claim_trial(trial_id):
+        return "skipped"
+    return "claimed"
 
 
 def _child_main(version_id: int, memory_mb: int, heartbeat_fd: int) -> None:
