@@ -321,6 +321,13 @@ class ModelVersion(models.Model):
             )
         return owner_id == user.pk
 
+    def leaderboard_visible_to(self, user: Any) -> bool:
+        """Boards are private like datasets: the one who registered from it (its owner) and a
+        superuser see which board a version came from."""
+        if self.__dict__.get("leaderboard_id") is None or user is None:
+            return False
+        return user.is_authenticated and (user.is_superuser or self.created_by_id == user.pk)
+
     def to_dict(self, *, detail: bool = True, viewer: Any = None) -> dict[str, Any]:
         """The version as the API shows it to `viewer` (the dataset only if theirs)."""
         data: dict[str, Any] = {
@@ -358,6 +365,8 @@ class ModelVersion(models.Model):
                 started_at=self.started_at.isoformat() if self.started_at else None,
                 training_seconds=self.training_seconds,
                 origin=self.origin,  # where an imported version came from; null if trained here
+                # The board it was registered from: its id for whoever may read the board.
+                leaderboard=self.leaderboard_id if self.leaderboard_visible_to(viewer) else None,
             )
         return data
 

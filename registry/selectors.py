@@ -448,3 +448,76 @@ def first_rows(dataset: Dataset) -> tuple[list[str], list[list[str]]]:
     except csvio.CSVError:  # the cut fell inside a quoted field that spans lines
         return [], []
     return header, cells[:HEAD_ROWS].tolist()
+
+
+# Leaderboards (a stand-in until the engine's: same contract) ----------------------------
+
+
+def leaderboards(user: Any) -> QuerySet:
+    from registry.models import Leaderboard
+
+    return Leaderboard.objects.filter(owner_id=user.pk)
+
+
+def leaderboard(user: Any, pk: int) -> Any:
+    from registry.models import Leaderboard
+
+    found = Leaderboard.objects.filter(pk=pk).first()
+    if found is None or not can_change(user, found):
+        raise NotFound(f"You have no leaderboard {pk}.")
+    return found
+
+
+def leaderboard_rows(board: Any) -> list[dict[str, Any]]:
+    import numpy as np
+
+    from registry.leaderboard import LOWER_IS_BETTER
+
+    rows = []
+    for algorithm in board.algorithms:
+        trials = [t for t in board.trials.all() if t.algorithm == algorithm]
+        done = [t for t in trials if t.status == "done" and board.metric in t.scores]
+        sign = 1 if board.metric in LOWER_IS_BETTER else -1
+        if not done:
+            reason = next((t.reason for t in trials if t.reason), "")
+            status = "failed" if trials and all(t.status == "failed" for t in trials) else "queued"
+            rows.append(
+                {
+                    "algorithm": algorithm,
+                    "trial": None,
+                    "params": None,
+                    "metrics": {},
+                    "fit_seconds": None,
+                    "predict_seconds": None,
+                    "rank": None,
+                    "status": status,
+                    "reason": reason,
+                }
+            )
+            continue
+        best = min(done, key=lambda t: sign * float(np.mean(t.scores[board.metric])))
+        rows.append(
+            {
+                "algorithm": algorithm,
+                "trial": best.number,
+                "params": best.params,
+                "metrics": {
+                    m: {"mean": float(np.mean(v)), "std": float(np.std(v))}
+                    for m, v in best.scores.items()
+                },
+                "fit_seconds": float(np.mean(best.fit_seconds)),
+                "predict_seconds": float(np.mean(best.predict_seconds)),
+                "rank": None,
+                "status": "done",
+                "reason": "",
+            }
+        )
+    ranked = sorted(
+        (r for r in rows if r["trial"] is not None),
+        key=lambda r: (
+            (1 if board.metric in LOWER_IS_BETTER else -1) * r["metrics"][board.metric]["mean"]
+        ),
+    )
+    for i, r in enumerate(ranked):
+        r["rank"] = i + 1
+    return rows

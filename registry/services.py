@@ -628,6 +628,54 @@ def model_create_with_version(
         return version_create(model=model, user=owner, **training)
 
 
+def leaderboard_register(
+    *,
+    board: Leaderboard,
+    user: AbstractBaseUser,
+    model_name: str,
+    algorithm: str | None = None,
+) -> ModelVersion:
+    """Queue the training of the board's best configuration (or `algorithm`'s best) on every
+    row of its dataset, as the next version of `model_name` (a new model, yours, if there is
+    none by that name), linked back to the board. The training path holds out rows as ever
+    for the version page's metrics and plots, then refits on every row (training/run.py)."""
+    ensure_owner(board, user)
+    rows = selectors.leaderboard_rows(board)
+    if algorithm is None:
+        row = next((r for r in rows if r.get("rank") == 1), None)
+        if row is None:
+            raise Conflict(f"No trial of {board} has finished yet: nothing to register.")
+    else:
+        row = next((r for r in rows if r["algorithm"] == algorithm), None)
+        if row is None:
+            message = f"{quote_short(algorithm)} is not an algorithm of {board}."
+            raise NotFound(message, {"algorithm": message})
+        if row.get("trial") is None:
+            raise Conflict(
+                f"No trial of {ALGORITHMS[algorithm].label} on {board} has finished: "
+                f"{row.get('reason') or 'nothing to register'}"
+            )
+    if board.dataset_id is None:
+        raise Conflict(f"The dataset of {board} was deleted: there are no rows to train on.")
+    dataset = Dataset.objects.select_related("owner").get(pk=board.dataset_id)
+    training = {
+        "dataset": dataset,
+        "algorithm": row["algorithm"],
+        "target": board.target,
+        "features": [f["name"] for f in board.features],
+        "params": row.get("params") or {},
+    }
+    model = RegisteredModel.objects.filter(name=(model_name or "").strip()).first()
+    with transaction.atomic():
+        if model is None:
+            version = model_create_with_version(owner=user, name=model_name, **training)
+        else:
+            version = version_create(model=model, user=user, **training)
+        ModelVersion.objects.filter(pk=version.pk).update(leaderboard=board)
+    version.leaderboard = board
+    return version
+
+
 def _model_for_import(*, user: AbstractBaseUser, name: str, description: str) -> RegisteredModel:
     """The model to import into: the user's own, or a new one they will own."""
     model = RegisteredModel.objects.select_related("owner").filter(name=name).first()

@@ -24,6 +24,7 @@ from registry.api.schemas import (
     AliasIn,
     AliasOut,
     AliasQuery,
+    BoardId,
     DatasetId,
     DatasetNameQuery,
     DatasetOut,
@@ -31,12 +32,16 @@ from registry.api.schemas import (
     DatasetTypesIn,
     DriftOut,
     DriftQuery,
+    LeaderboardIn,
+    LeaderboardOut,
+    LeaderboardPage,
     ModelDetailOut,
     ModelIn,
     ModelPage,
     Pagination,
     PredictionOut,
     ReadOptionQuery,
+    RegisterIn,
     StrictQuery,
     TrainIn,
     VersionNumber,
@@ -44,7 +49,7 @@ from registry.api.schemas import (
     VersionQuery,
     errors,
 )
-from registry.models import Dataset, ModelVersion, RegisteredModel
+from registry.models import Dataset, Leaderboard, ModelVersion, RegisteredModel
 from registry.monitoring import drift
 
 # Helpers -------------------------------------------------------------------------------
@@ -545,3 +550,146 @@ def get_drift(
     if not found.is_ready:
         raise services.Conflict(f"{found} is {found.status}: it has no drift report until ready.")
     return drift.report(found, days=query.days, max_rows=query.max_rows)
+
+
+# Leaderboards --------------------------------------------------------------------------
+
+
+def _board_dict(board: Leaderboard, *, detail: bool) -> dict[str, Any]:
+    """A leaderboard as the API shows it to its owner (boards, like datasets, are private)."""
+    rows = selectors.leaderboard_rows(board)
+    best = next((r for r in rows if r.get("rank") == 1), None)
+    best_stat = (best or {}).get("metrics", {}).get(board.metric) or {}
+    data: dict[str, Any] = {
+        "id": board.pk,
+        "status": board.status,
+        "dataset": {
+            "id": board.dataset_id,
+            "name": board.dataset_name,
+            "sha256": board.dataset_sha256,
+        },
+        "target": board.target,
+        "task": board.task,
+        "folds": board.folds,
+        "metric": board.metric,
+        "algorithms": board.algorithms,
+        "n_iter": board.n_iter,
+        "time_budget_s": board.time_budget_s,
+        "seed": board.seed,
+        "progress": {"trials_done": board.trials_done, "trials_total": board.trials_total},
+        "best": None
+        if best is None
+        else {
+            "algorithm": best["algorithm"],
+            "trial": best["trial"],
+            "params": best.get("params") or {},
+            "metric": board.metric,
+            "mean": best_stat.get("mean"),
+            "std": best_stat.get("std"),
+        },
+        "error": board.error or None,
+        "created_at": board.created_at,
+        "started_at": board.started_at,
+        "finished_at": board.finished_at,
+        "url": board.get_absolute_url(),
+    }
+    if detail:
+        data["features"] = board.features
+        data["rows"] = rows
+        data["trials"] = [
+            {
+                "number": t.number,
+                "algorithm": t.algorithm,
+                "params": t.params,
+                "is_default": t.is_default,
+                "status": t.status,
+                "reason": t.reason or None,
+                "scores": t.scores,
+                "fit_seconds": t.fit_seconds,
+                "predict_seconds": t.predict_seconds,
+                "attempts": t.attempts,
+            }
+            for t in board.trials.all()
+        ]
+    return data
+
+
+@api.post(
+    "/leaderboards",
+    response={202: LeaderboardOut, **errors(404, 422, 429)},
+    tags=["leaderboards"],
+)
+def create_leaderboard(request: HttpRequest, body: LeaderboardIn) -> Status:
+    """Compare every algorithm of the task (or those listed) on one of your datasets: each
+    configuration of a random search over its hyperparameters (plus its defaults) is
+    cross-validated on `folds` folds, as a task on the queue. The task is inferred from the
+    target unless given; the rank goes by `metric` (default accuracy, or r2)."""
+    user = _user(request)
+    board = services.leaderboard_create(
+        user=user,
+        dataset=services.training_dataset(user, body.dataset),
+        target=body.target,
+        features=body.features,
+        task=body.task,
+        folds=body.folds,
+        metric=body.metric,
+        algorithms=list(body.algorithms) if body.algorithms is not None else None,
+        n_iter=body.search.n_iter if body.search is not None else None,
+        time_budget_s=body.time_budget_s,
+        seed=body.seed,
+    )
+    return Status(202, _board_dict(selectors.leaderboard(user, board.pk), detail=True))
+
+
+@api.get("/leaderboards", response={200: LeaderboardPage, **errors(422)}, tags=["leaderboards"])
+def list_leaderboards(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
+    """Your leaderboards, newest first."""
+    return _page(
+        selectors.leaderboards(_user(request)),
+        pagination,
+        lambda board: _board_dict(board, detail=False),
+    )
+
+
+@api.get(
+    "/leaderboards/{board_id}",
+    response={200: LeaderboardOut, **errors(404, 422)},
+    tags=["leaderboards"],
+)
+def get_leaderboard(request: HttpRequest, board_id: BoardId) -> dict[str, Any]:
+    """Status, progress (trials done of total), the best so far, one row per algorithm
+    (best configuration, mean and sd of every metric over the folds, rank), and every
+    trial's configuration and fold scores."""
+    return _board_dict(selectors.leaderboard(_user(request), board_id), detail=True)
+
+
+@api.post(
+    "/leaderboards/{board_id}/cancel",
+    response={200: LeaderboardOut, **errors(404, 409, 422)},
+    tags=["leaderboards"],
+)
+def cancel_leaderboard(request: HttpRequest, board_id: BoardId) -> dict[str, Any]:
+    """Cancel a queued or running leaderboard: trials not finished are stopped; finished
+    trials are kept. 409 once it has ended."""
+    user = _user(request)
+    services.leaderboard_cancel(board=selectors.leaderboard(user, board_id), user=user)
+    return _board_dict(selectors.leaderboard(user, board_id), detail=True)
+
+
+@api.post(
+    "/leaderboards/{board_id}/register",
+    response={202: VersionOut, **errors(403, 404, 409, 422, 429)},
+    tags=["leaderboards"],
+)
+def register_leaderboard(request: HttpRequest, board_id: BoardId, body: RegisterIn) -> Status:
+    """Train the best configuration (or `algorithm`'s best) on every row of the board's
+    dataset, as the next version of model `model` (created, yours, if new); the version
+    links back to the board."""
+    user = _user(request)
+    version = services.leaderboard_register(
+        board=selectors.leaderboard(user, board_id),
+        user=user,
+        algorithm=body.algorithm,
+        model_name=body.model,
+    )
+    return _accepted(version)

@@ -171,6 +171,9 @@ class VersionOut(VersionSummary):
     started_at: datetime | None
     training_seconds: float | None
     origin: dict[str, Any] | None = None
+    leaderboard: int | None = Field(
+        None, description="the leaderboard it was registered from (GET /leaderboards/{id})"
+    )
 
 
 class ModelOut(Schema):
@@ -324,3 +327,130 @@ class DriftOut(Schema):
     window: DriftWindow
     thresholds: dict[str, float]
     features: list[DriftFeature]
+
+
+# Leaderboards (registry/leaderboard/) -----------------------------------------------------------
+
+BoardId = Path[int, {"ge": 1, "le": MAX_ID}]
+BOARD_TASKS = ("classifier", "regressor")
+MAX_FOLDS, MAX_N_ITER = services.MAX_FOLDS, services.MAX_N_ITER
+MAX_TIME_BUDGET_S, MAX_SEED = services.MAX_TIME_BUDGET_S, services.MAX_SEED
+SUPERVISED = tuple(a.id for a in ALGORITHMS.values() if a.kind in BOARD_TASKS)
+SupervisedId = Literal[SUPERVISED]  # type: ignore[valid-type]
+
+
+class SearchIn(Schema):
+    n_iter: int = Field(
+        ...,
+        ge=0,
+        le=MAX_N_ITER,
+        description="random configurations tried per algorithm, besides its defaults",
+    )
+
+
+class LeaderboardIn(Schema):
+    dataset: int = Field(..., ge=1, le=MAX_ID, description="id of one of your datasets")
+    target: str = Field(..., min_length=1, max_length=200, description="target column")
+    features: list[str] | None = Field(
+        None, max_length=csvio.MAX_COLUMNS, description="feature columns; default: all but target"
+    )
+    task: Literal["classifier", "regressor"] | None = Field(
+        None, description="default: inferred from the target column"
+    )
+    folds: int = Field(5, ge=2, le=MAX_FOLDS, description="cross-validation folds")
+    metric: str | None = Field(
+        None,
+        max_length=50,
+        description="the metric the rank goes by; default accuracy (classifier), r2 (regressor)",
+    )
+    algorithms: list[SupervisedId] | None = Field(
+        None,
+        max_length=len(SUPERVISED),
+        description="algorithm ids to compare; default: every one of the task",
+    )
+    search: SearchIn | None = Field(None, description="the random search per algorithm")
+    time_budget_s: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_TIME_BUDGET_S,
+        description="seconds; trials not started by then are skipped",
+    )
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="folds and search seed")
+
+
+class LeaderboardProgress(Schema):
+    trials_done: int
+    trials_total: int
+
+
+class LeaderboardBest(Schema):
+    algorithm: str
+    trial: int
+    params: dict[str, Any]
+    metric: str
+    mean: float | None
+    std: float | None
+
+
+class TrialOut(Schema):
+    number: int
+    algorithm: str
+    params: dict[str, Any]
+    is_default: bool
+    status: Literal["queued", "running", "done", "failed", "skipped", "cancelled"]
+    reason: str | None
+    scores: dict[str, list[float | None]] = Field(..., description="metric -> value per fold")
+    fit_seconds: list[float]
+    predict_seconds: list[float]
+    attempts: int
+
+
+class LeaderboardSummary(Schema):
+    id: int
+    status: Literal["queued", "running", "done", "cancelled", "failed"]
+    dataset: DatasetRef
+    target: str
+    task: str
+    folds: int
+    metric: str
+    algorithms: list[str]
+    n_iter: int
+    time_budget_s: float | None
+    seed: int
+    progress: LeaderboardProgress
+    best: LeaderboardBest | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    url: str
+
+
+class LeaderboardOut(LeaderboardSummary):
+    features: list[dict[str, Any]]
+    rows: list[dict[str, Any]] = Field(
+        ...,
+        description="one per algorithm: its best configuration, every metric's mean and "
+        "sd over the folds, fit and predict seconds per fold, rank (null: none of its trials ran)",
+    )
+    trials: list[TrialOut]
+
+
+class LeaderboardPage(Schema):
+    items: list[LeaderboardSummary]
+    count: int
+    page: int
+    page_size: int
+
+
+class RegisterIn(Schema):
+    model: str = Field(
+        ...,
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="a model of yours (its next version) or a new name",
+    )
+    algorithm: SupervisedId | None = Field(
+        None, description="register this algorithm's best configuration; default: the board's best"
+    )

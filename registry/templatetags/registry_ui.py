@@ -21,6 +21,9 @@ def metric_label(key: str | None) -> str:
 
 SECTIONS = {
     "dashboard": "dashboard",
+    "leaderboard_list": "leaderboards",
+    "leaderboard_detail": "leaderboards",
+    "leaderboard_create": "leaderboards",
     "model_list": "models",
     "model_detail": "models",
     "model_delete": "models",

@@ -111,6 +111,23 @@ def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
         )
 
 
+def _refit_on_all_rows(
+    version: ModelVersion, algorithm: Algorithm, X: dict[str, np.ndarray], y: np.ndarray | None
+) -> Pipeline:
+    pipeline = build_pipeline(algorithm, version.params, version.features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", numpyml.ConvergenceWarning)  # noted by the first fit
+        try:
+            pipeline.fit(X, y)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            logger.warning("refit of version %s failed: %s", version.pk, exc, exc_info=True)
+            raise TrainingError(plain_words(exc, algorithm, _labels(pipeline))) from None
+    _check_model_size(pipeline, algorithm)
+    return pipeline
+
+
 def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     from registry import serving
     from registry.training import plots
@@ -158,11 +175,6 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         result["rows_dropped_missing_target"] = dropped
     if notes:
         result["warnings"] = notes
-    dataset_schema = {c["name"]: c for c in schema}
-    features = input_schema(version, pipeline, dataset_schema)
-    classes = None
-    if algorithm.kind == CLASSIFIER:
-        classes = [jsonsafe.label(c) for c in pipeline.classes_]
     rendered = plots.render_all(
         kind=algorithm.kind,
         pipeline=pipeline,
@@ -171,6 +183,17 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         X_test=X_test,
         y_test=y_test,
     )
+    if version.leaderboard_id is not None:
+        # Registered from a leaderboard, whose folds measured this configuration already:
+        # the holdout above gives the page its metrics and plots, and the model served is
+        # the configuration fitted on every row.
+        pipeline = _refit_on_all_rows(version, algorithm, X, y)
+        result["refit_rows"] = len(next(iter(X.values())))
+    dataset_schema = {c["name"]: c for c in schema}
+    features = input_schema(version, pipeline, dataset_schema)
+    classes = None
+    if algorithm.kind == CLASSIFIER:
+        classes = [jsonsafe.label(c) for c in pipeline.classes_]
     artifact = numpyml.save(pipeline)
     profile = _profile(X_train, features)
     with transaction.atomic():

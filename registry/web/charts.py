@@ -186,3 +186,56 @@ def column_chart(column: dict[str, Any]) -> dict[str, Any] | None:
             "more": max(column.get("distinct", 0) - len(top), 0),
         }
     return None
+
+
+# The leaderboard's chart: one horizontal bar per algorithm (its mean over the folds) with a
+# whisker of one standard deviation each side; labels on the left, in the SVG's own units.
+BOARD_W, BOARD_ROW_H = 300.0, 14.0
+BOARD_LABEL_W = 110.0
+
+
+def leaderboard_chart(
+    rows: list[tuple[str, float | None, float | None]], metric: str
+) -> dict[str, Any] | None:
+    """`rows`: (label, mean, sd) per algorithm, in the order shown; those without a mean
+    (no trial ran) are left out. None when no row has a mean."""
+    scored = [(label, mean, std or 0.0) for label, mean, std in rows if mean is not None]
+    if not scored:
+        return None
+    low = min(0.0, *(mean - std for _, mean, std in scored))
+    high = max(0.0, *(mean + std for _, mean, std in scored))
+    span = (high - low) or 1.0
+    plot_w = BOARD_W - BOARD_LABEL_W - 4
+
+    def x(value: float) -> float:
+        return BOARD_LABEL_W + plot_w * (value - low) / span
+
+    bars = []
+    for index, (label, mean, std) in enumerate(scored):
+        top = index * BOARD_ROW_H
+        start, end = sorted((x(0.0), x(mean)))
+        bars.append(
+            {
+                "label": label,
+                "label_y": f"{top + BOARD_ROW_H * 0.7:.2f}",
+                "x": f"{start:.2f}",
+                "y": f"{top + 2:.2f}",
+                "width": f"{max(end - start, 0.5):.2f}",
+                "height": f"{BOARD_ROW_H - 4:.2f}",
+                "whisker_x1": f"{x(mean - std):.2f}",
+                "whisker_x2": f"{x(mean + std):.2f}",
+                "whisker_y": f"{top + BOARD_ROW_H / 2:.2f}",
+                "title": f"{label}: {mean:.4g} ± {std:.2g}",
+            }
+        )
+    return {
+        "metric": metric,
+        "bars": bars,
+        "width": f"{BOARD_W:.0f}",
+        "height": f"{len(scored) * BOARD_ROW_H + 12:.0f}",
+        "axis_y": f"{len(scored) * BOARD_ROW_H + 10:.0f}",
+        "axis_x0": f"{BOARD_LABEL_W:.0f}",
+        "axis_x1": f"{BOARD_W - 4:.0f}",
+        "low": f"{low:.3g}",
+        "high": f"{high:.3g}",
+    }

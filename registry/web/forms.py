@@ -16,8 +16,10 @@ from django.forms.boundfield import BoundField
 from registry import csvio
 from registry.algorithms import ALGORITHMS, Algorithm, Param
 from registry.cards import is_number
+from registry.leaderboard import METRICS
 from registry.models import Dataset, ModelVersion, name_validator
-from registry.services import MAX_NUMERIC_CLASSES, RegistryError
+from registry.services import MAX_FOLDS, MAX_N_ITER, MAX_NUMERIC_CLASSES, RegistryError
+from registry.web.presenters import metric_label
 
 ALIASES = ("production", "staging")
 
@@ -529,6 +531,74 @@ class ImportForm(forms.Form):
 
     def clean_file(self) -> Any:
         return _check_size(self.cleaned_data.get("file"))
+
+
+# Leaderboards ---------------------------------------------------------------------------
+
+
+class LeaderboardForm(forms.Form):
+    """Start a leaderboard on a dataset: every applicable algorithm, cross-validated."""
+
+    target = forms.ChoiceField(help_text="The column to predict.")
+    folds = forms.IntegerField(
+        min_value=2,
+        max_value=MAX_FOLDS,
+        initial=5,
+        help_text=f"Cross-validation folds (2 to {MAX_FOLDS}).",
+    )
+    metric = forms.ChoiceField(
+        required=False,
+        label="Rank by",
+        help_text="Default: accuracy for a classifier, R² for a regressor.",
+    )
+    n_iter = forms.IntegerField(
+        label="Random configurations per algorithm",
+        min_value=0,
+        max_value=MAX_N_ITER,
+        initial=4,
+        help_text="Tried besides each algorithm's defaults (0: the defaults only).",
+    )
+    time_budget_s = forms.FloatField(
+        label="Time budget (seconds)",
+        required=False,
+        min_value=1,
+        max_value=7 * 24 * 3600,
+        help_text="Optional: trials not started by then are skipped.",
+    )
+
+    def __init__(self, *args: Any, dataset: Dataset, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dataset = dataset
+        self.fields["target"].choices = [("", "(choose)")] + [
+            (c["name"], f"{c['name']} ({c['type']})") for c in dataset.schema
+        ]
+        self.fields["metric"].choices = [("", "(default for the task)")] + [
+            (m, f"{metric_label(m)} ({task})") for task, metrics in METRICS.items() for m in metrics
+        ]
+
+    def board_request(self) -> dict[str, Any]:
+        """The form as services.leaderboard_create takes it."""
+        data = self.cleaned_data
+        return {
+            "target": data["target"],
+            "folds": data["folds"],
+            "metric": data["metric"] or None,
+            "n_iter": data["n_iter"],
+            "time_budget_s": data["time_budget_s"],
+        }
+
+
+class RegisterForm(forms.Form):
+    """Register a leaderboard row's best configuration as a version of a model."""
+
+    model = forms.CharField(
+        label="Model name",
+        max_length=100,
+        validators=[name_validator],
+        help_text="One of your models (its next version) or a new name.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. churn"}),
+    )
+    algorithm = forms.ChoiceField(choices=[(a.id, a.label) for a in ALGORITHMS.values()])
 
 
 # Aliases, comparison, tokens, sign-up ---------------------------------------------------

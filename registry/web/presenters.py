@@ -61,6 +61,7 @@ METRIC_LABELS = {
     "n_test": "Test rows",
     "rows_dropped_missing_target": "Rows without a target (dropped)",
     "stratified": "Stratified split",
+    "refit_rows": "Rows of the served model (refitted on all)",
 }
 
 
@@ -99,7 +100,14 @@ def metric_rows(*metric_dicts: dict[str, Any]) -> list[dict[str, Any]]:
 
 # Metrics where a smaller value is the better model (the others in METRIC_LABELS: larger).
 LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "inertia", "bic", "aic", "reconstruction_mse"}
-NOT_A_SCORE = {"n_train", "n_test", "rows_dropped_missing_target", "stratified", "n_components"}
+NOT_A_SCORE = {
+    "n_train",
+    "n_test",
+    "rows_dropped_missing_target",
+    "stratified",
+    "n_components",
+    "refit_rows",
+}
 
 
 def metric_deltas(current: dict[str, Any], candidate: dict[str, Any]) -> list[dict[str, Any]]:
@@ -270,3 +278,102 @@ def training_clock(version: ModelVersion) -> dict[str, Any]:
         }
     ran = (now - (version.started_at or version.created_at)).total_seconds()
     return {"queue_position": None, "elapsed_s": int(ran), "text": f"{_duration(ran)} elapsed"}
+
+
+# Leaderboards ------------------------------------------------------------------------------
+
+
+def _params_text(params: dict[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (params or {}).items())
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "\u2013"
+    return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.3g} s"
+
+
+def _mean_sd(stat: dict[str, Any] | None) -> str:
+    if not stat or stat.get("mean") is None:
+        return "\u2013"
+    std = stat.get("std")
+    return f"{stat['mean']:.4f} ± {std:.4f}" if std is not None else f"{stat['mean']:.4f}"
+
+
+def _algorithm_label(algorithm_id: str) -> str:
+    spec = ALGORITHMS.get(algorithm_id)
+    return spec.label if spec else algorithm_id
+
+
+def board_rows(board: Any, rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    """selectors.leaderboard_rows as the board page shows them, sorted by `sort` (best first,
+    in the metric's direction; rows without a score last)."""
+    from registry.leaderboard import METRICS
+
+    metrics = METRICS.get(board.task, ())
+    shown = []
+    for row in rows:
+        stats = row.get("metrics") or {}
+        chosen = stats.get(sort) or {}
+        shown.append(
+            {
+                "algorithm": row["algorithm"],
+                "label": _algorithm_label(row["algorithm"]),
+                "rank": row.get("rank"),
+                "trial": row.get("trial"),
+                "params_text": _params_text(row.get("params")),
+                "reason": row.get("reason") or "",
+                "running": "" if row.get("rank") is not None else row.get("status") or "",
+                "cells": [_mean_sd(stats.get(m)) for m in metrics],
+                "mean": chosen.get("mean"),
+                "std": chosen.get("std"),
+                "mean_text": _mean_sd(chosen),
+                "fit_text": _seconds(row.get("fit_seconds")),
+                "predict_text": _seconds(row.get("predict_seconds")),
+            }
+        )
+    sign = 1 if sort in LOWER_IS_BETTER else -1
+    shown.sort(key=lambda r: (r["mean"] is None, sign * (r["mean"] or 0.0), r["label"]))
+    return shown
+
+
+def board_best(board: Any, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The best row so far, for the status JSON the page polls."""
+    best = next((r for r in board_rows(board, rows, board.metric) if r["rank"] == 1), None)
+    if best is None:
+        return None
+    return {
+        "algorithm": best["algorithm"],
+        "label": best["label"],
+        "metric": board.metric,
+        "mean": best["mean"],
+        "std": best["std"],
+        "mean_text": f"{metric_label(board.metric)} {best['mean_text']}",
+    }
+
+
+def trial_rows(trials: Any) -> list[dict[str, Any]]:
+    """Each trial with its configuration and per-fold scores, for the board page."""
+    shown = []
+    for trial in trials:
+        scores = trial.scores or {}
+        folds = max((len(v) for v in scores.values()), default=0)
+        shown.append(
+            {
+                "number": trial.number,
+                "label": _algorithm_label(trial.algorithm),
+                "is_default": trial.is_default,
+                "status": trial.status,
+                "reason": trial.reason,
+                "params_text": _params_text(trial.params) or "(none)",
+                "fold_numbers": range(1, folds + 1),
+                "scores": [
+                    {"label": metric_label(name), "values": [format_metric(v) for v in values]}
+                    for name, values in scores.items()
+                ],
+                "fit": [f"{v:.4f}" for v in trial.fit_seconds or []],
+                "predict": [f"{v:.4f}" for v in trial.predict_seconds or []],
+                "headline": "",
+            }
+        )
+    return shown

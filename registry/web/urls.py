@@ -12,7 +12,15 @@ urlpatterns = [
     path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset_delete"),
     path("datasets/<int:pk>/csv/", views.dataset_csv, name="dataset_csv"),
     path("datasets/<int:pk>/types/", views.dataset_types, name="dataset_types"),
+    path("datasets/<int:pk>/leaderboard/", views.leaderboard_create, name="leaderboard_create"),
     path("train/", views.train, name="train"),
+    path("leaderboards/", views.leaderboard_list, name="leaderboard_list"),
+    path("leaderboards/<int:pk>/", views.leaderboard_detail, name="leaderboard_detail"),
+    path("leaderboards/<int:pk>/status/", views.leaderboard_status, name="leaderboard_status"),
+    path("leaderboards/<int:pk>/cancel/", views.leaderboard_cancel, name="leaderboard_cancel"),
+    path(
+        "leaderboards/<int:pk>/register/", views.leaderboard_register, name="leaderboard_register"
+    ),
     path("models/", views.model_list, name="model_list"),
     path("models/<str:name>/", views.model_detail, name="model_detail"),
     path("models/<str:name>/delete/", views.model_delete, name="model_delete"),

@@ -33,7 +33,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from registry import cards, selectors, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, DECOMPOSITION
 from registry.errors import NotFound
-from registry.models import ApiToken, Dataset, ModelVersion, RegisteredModel
+from registry.leaderboard import METRICS
+from registry.models import ApiToken, Dataset, Leaderboard, ModelVersion, RegisteredModel
 from registry.monitoring import drift, predlog
 from registry.services import RegistryError
 from registry.training import plots
@@ -45,7 +46,9 @@ from registry.web.forms import (
     CompareForm,
     DatasetUploadForm,
     ImportForm,
+    LeaderboardForm,
     PredictForm,
+    RegisterForm,
     SignupForm,
     TokenForm,
     TrainForm,
@@ -190,6 +193,9 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "header": header,
         "rows": rows,
         "versions": versions[:50],
+        "board_form": _board_form(dataset),
+        "board_dataset": dataset,
+        "boards": dataset.leaderboards.order_by("-created_at")[:20],
     }
     return render(request, "registry/dataset_detail.html", context)
 
@@ -333,6 +339,8 @@ def train(request: HttpRequest) -> HttpResponse:
         "my_models": RegisteredModel.objects.filter(owner=request.user).values_list(
             "name", flat=True
         ),
+        "board_form": _board_form(dataset),
+        "board_dataset": dataset,
     }
     return render(request, "registry/train.html", context)
 
@@ -564,6 +572,7 @@ def _render_version(
         "features": presenters.feature_rows(version),
         "algorithm": ALGORITHMS.get(version.algorithm),
         "clock": presenters.training_clock(version),
+        "leaderboard_visible": version.leaderboard_visible_to(request.user),
     }
     if version.is_ready:
         metrics = cards.shown_metrics(version.kind, version.metrics, version.classes)
@@ -837,3 +846,131 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         tokens.forget_tokens()
         messages.success(request, f"Revoked the token {token.name}: it no longer works.")
     return redirect("token_list")
+
+
+# Leaderboards ---------------------------------------------------------------------------
+
+
+def _get_board(request: HttpRequest, pk: int) -> Leaderboard:
+    """Boards are private like datasets: another user's does not exist, as far as you can tell."""
+    return _or_404(selectors.leaderboard, request.user, pk)
+
+
+def _board_form(dataset: Dataset, data: Any = None) -> LeaderboardForm:
+    return LeaderboardForm(data, dataset=dataset, prefix="board")
+
+
+@login_required
+@require_GET
+def leaderboard_list(request: HttpRequest) -> HttpResponse:
+    boards = selectors.leaderboards(request.user)
+    return render(request, "registry/leaderboard_list.html", {"page": _page(request, boards)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def leaderboard_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dataset and train pages' small form posts here; with an error it is shown again
+    on a page of its own."""
+    dataset = _or_404(services.training_dataset, request.user, pk)
+    form = _board_form(dataset, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            board = services.leaderboard_create(
+                user=request.user, dataset=dataset, **form.board_request()
+            )
+        except RegistryError as exc:
+            apply_registry_error(form, exc, {"search.n_iter": "n_iter"})
+        else:
+            return redirect(board)
+    context = {"board_form": form, "board_dataset": dataset}
+    return render(request, "registry/leaderboard_new.html", context)
+
+
+def _sort_key(request: HttpRequest, board: Leaderboard) -> str:
+    chosen = request.GET.get("sort", "")
+    return chosen if chosen in METRICS.get(board.task, ()) else board.metric
+
+
+def _render_board(
+    request: HttpRequest, board: Leaderboard, status: int = 200, **extra: Any
+) -> HttpResponse:
+    sort = _sort_key(request, board)
+    rows = presenters.board_rows(board, selectors.leaderboard_rows(board), sort)
+    context = {
+        "board": board,
+        "rows": rows,
+        "sort": sort,
+        "metrics": [{"key": m, "label": presenters.metric_label(m)} for m in METRICS[board.task]]
+        if board.task in METRICS
+        else [],
+        "chart": charts.leaderboard_chart(
+            [(r["label"], r["mean"], r["std"]) for r in rows], presenters.metric_label(sort)
+        ),
+        "trials": presenters.trial_rows(board.trials.all()),
+        "best": next((r for r in rows if r["rank"] == 1), None),
+        "versions": board.versions.select_related("model").order_by("-created_at")[:20],
+        "dataset_gone": board.dataset_id is None,
+        **extra,
+    }
+    return render(request, "registry/leaderboard_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def leaderboard_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_board(request, _get_board(request, pk))
+
+
+@login_required
+@require_GET
+def leaderboard_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """What the board page polls: status, trials done of total, and the best so far."""
+    board = _get_board(request, pk)
+    best = presenters.board_best(board, selectors.leaderboard_rows(board))
+    response = JsonResponse(
+        {
+            "status": board.status,
+            "finished": board.is_finished,
+            "trials_done": board.trials_done,
+            "trials_total": board.trials_total,
+            "best": best,
+            "error": board.error or None,
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def leaderboard_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    board = _get_board(request, pk)
+    try:
+        services.leaderboard_cancel(board=board, user=request.user)
+    except RegistryError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Cancelled the leaderboard: trials not finished are stopped.")
+    return redirect(board)
+
+
+@login_required
+@require_POST
+def leaderboard_register(request: HttpRequest, pk: int) -> HttpResponse:
+    """A row's Register button: its best configuration, trained on every row, as a version."""
+    board = _get_board(request, pk)
+    form = RegisterForm(request.POST)
+    if form.is_valid():
+        try:
+            version = services.leaderboard_register(
+                board=board,
+                user=request.user,
+                algorithm=form.cleaned_data["algorithm"],
+                model_name=form.cleaned_data["model"],
+            )
+        except RegistryError as exc:
+            apply_registry_error(form, exc, {"model_name": "model"})
+        else:
+            return redirect(version)
+    return _render_board(request, board, status=400, register_form=form)

@@ -57,7 +57,14 @@ def snapshot() -> dict:
     """Every row an outsider could try to change, with the fields that matter."""
     from django.contrib.auth import get_user_model
 
-    from registry.models import Alias, ApiToken, Dataset, ModelVersion, RegisteredModel
+    from registry.models import (
+        Alias,
+        ApiToken,
+        Dataset,
+        Leaderboard,
+        ModelVersion,
+        RegisteredModel,
+    )
 
     return {
         "users": sorted(
@@ -76,6 +83,9 @@ def snapshot() -> dict:
         "aliases": sorted(Alias.objects.values_list("model_id", "name", "version_id")),
         "datasets": sorted(Dataset.objects.values_list("pk", "name", "owner_id", "sha256")),
         "tokens": sorted(ApiToken.objects.values_list("pk", "user_id", "name", "revoked_at")),
+        "leaderboards": sorted(
+            Leaderboard.objects.values_list("pk", "owner_id", "status", "trials_done")
+        ),
     }
 
 
@@ -88,6 +98,7 @@ def owned_by(state: dict, user_id: int) -> dict:
         "aliases": [a for a in state["aliases"] if a[0] in model_ids],
         "datasets": [d for d in state["datasets"] if d[2] == user_id],
         "tokens": [t for t in state["tokens"] if t[1] == user_id],
+        "leaderboards": [b for b in state["leaderboards"] if b[1] == user_id],
         "user": [u for u in state["users"] if u[0] == user_id],
     }
 

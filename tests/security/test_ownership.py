@@ -52,7 +52,9 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
     objects (or, for pages that only ever act on the caller's own, at what they could
     reach of the owner's)."""
     ds, token, theirs = objects["dataset"].pk, objects["token"].pk, objects["their_dataset"].pk
+    board = objects["board"].pk
     v = "/models/churn/versions"
+    register = {"model": "mine", "algorithm": "logistic_regression"}
     return {
         "dashboard": [("get", "/", None, READ)],
         "dataset_list": [("get", "/datasets/", None, READ)],
@@ -69,6 +71,19 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("post", "/train/", {**TRAIN, "dataset": ds, "name": "mine"}, HIDDEN),
             # Their own data, the owner's model name: a new version of it is refused.
             ("post", "/train/", {**TRAIN, "dataset": theirs}, {200}),
+        ],
+        # Leaderboards are private like datasets: another user's does not exist.
+        "leaderboard_create": [
+            ("get", f"/datasets/{ds}/leaderboard/", None, HIDDEN),
+            ("post", f"/datasets/{ds}/leaderboard/", {"board-target": "churned"}, HIDDEN),
+        ],
+        "leaderboard_list": [("get", "/leaderboards/", None, READ)],
+        "leaderboard_detail": [("get", f"/leaderboards/{board}/", None, HIDDEN)],
+        "leaderboard_status": [("get", f"/leaderboards/{board}/status/", None, HIDDEN)],
+        "leaderboard_cancel": [("post", f"/leaderboards/{board}/cancel/", {}, HIDDEN)],
+        "leaderboard_register": [
+            ("post", f"/leaderboards/{board}/register/", register, HIDDEN),
+            ("post", f"/leaderboards/{board}/register/", {**register, "model": "churn"}, HIDDEN),
         ],
         "model_list": [("get", "/models/", None, READ)],
         "model_detail": [("get", "/models/churn/", None, READ)],
@@ -151,8 +166,13 @@ def assert_no_token_of(owner_objects: dict, body: bytes, where: str) -> None:
 
 
 @pytest.fixture
-def objects(registry, other):
-    return {**registry, "other": other}
+def objects(registry, owner, other):
+    from tests.registry.boards import finish, make_board
+
+    # The owner's leaderboard still running (a probe could cancel it: its status is in the
+    # snapshot) with one algorithm's trials done (a row a probe could register).
+    board = finish(make_board(owner, registry["dataset"]), {"logistic_regression": [0.8, 0.9]})
+    return {**registry, "other": other, "board": board}
 
 
 def test_every_page_route_has_an_ownership_expectation(objects):
@@ -207,6 +227,7 @@ def test_the_refusals_say_why_and_predicting_works(objects, other):
 def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
     """(method, path template) -> [(path values, JSON body, allowed statuses)]."""
     ds, theirs = objects["dataset"].pk, objects["their_dataset"].pk
+    board = {"board_id": objects["board"].pk}
     train = {"algorithm": "logistic_regression", "target": "churned"}
     churn = {"name": "churn"}
     return {
@@ -256,6 +277,16 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ],
         ("post", "/api/v1/models/{name}/versions/{version}/predict"): [
             ({**churn, "version": 1}, {"instances": [ROW]}, READ),
+        ],
+        ("post", "/api/v1/leaderboards"): [
+            ({}, {"dataset": ds, "target": "churned"}, HIDDEN),  # the owner's dataset
+        ],
+        ("get", "/api/v1/leaderboards"): [({}, None, READ)],  # the caller's own only
+        ("get", "/api/v1/leaderboards/{board_id}"): [(board, None, HIDDEN)],
+        ("post", "/api/v1/leaderboards/{board_id}/cancel"): [(board, None, HIDDEN)],
+        ("post", "/api/v1/leaderboards/{board_id}/register"): [
+            (board, {"model": "mine"}, HIDDEN),
+            (board, {"model": "churn"}, HIDDEN),  # into the owner's model
         ],
         ("get", "/api/v1/models/{name}/versions/{version}/drift"): [
             ({**churn, "version": 1}, None, READ),  # aggregates only, readable like the version

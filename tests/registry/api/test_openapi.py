@@ -28,6 +28,11 @@ ENDPOINTS = {
     ("get", "/api/v1/models/{name}/versions/{version}/drift"),
     ("get", "/api/v1/models/{name}/versions/{version}/export"),
     ("post", "/api/v1/models/{name}/import"),
+    ("post", "/api/v1/leaderboards"),
+    ("get", "/api/v1/leaderboards"),
+    ("get", "/api/v1/leaderboards/{board_id}"),
+    ("post", "/api/v1/leaderboards/{board_id}/cancel"),
+    ("post", "/api/v1/leaderboards/{board_id}/register"),
 }
 
 
@@ -88,7 +93,7 @@ def test_every_integer_has_its_bounds_and_every_name_its_pattern(owner_api):
         for content in op.get("requestBody", {}).get("content", {}).values()
         if "$ref" in content.get("schema", {})
     }
-    assert bodies >= {"ModelIn", "TrainIn", "AliasIn"}
+    assert bodies >= {"ModelIn", "TrainIn", "AliasIn", "LeaderboardIn", "RegisterIn"}
     for name in bodies:
         for integer in _integers(schemas[name]):
             if "minimum" not in integer or "maximum" not in integer:
