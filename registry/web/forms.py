@@ -558,6 +558,12 @@ class LeaderboardForm(forms.Form):
         initial=4,
         help_text="Tried besides each algorithm's defaults (0: the defaults only).",
     )
+    algorithms = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(a.id, a.label) for a in ALGORITHMS.values() if a.kind in METRICS],
+        help_text="None ticked: every algorithm of the task the target calls for.",
+    )
     time_budget_s = forms.FloatField(
         label="Time budget (seconds)",
         required=False,
@@ -584,6 +590,7 @@ class LeaderboardForm(forms.Form):
             "folds": data["folds"],
             "metric": data["metric"] or None,
             "n_iter": data["n_iter"],
+            "algorithms": data["algorithms"] or None,
             "time_budget_s": data["time_budget_s"],
         }
 

@@ -180,3 +180,12 @@ def test_another_users_board_is_not_found(other_client, owner, make_dataset):
         assert response.status_code == 404
     board.refresh_from_db()
     assert board.status == "queued"
+
+
+def test_the_form_can_choose_a_few_algorithms(owner_client, make_dataset):
+    dataset = make_dataset("churn.csv")
+    chosen = {**FORM, "board-algorithms": ["gaussian_nb", "decision_tree_classifier"]}
+    owner_client.post(reverse("leaderboard_create", args=[dataset.pk]), chosen)
+    board = Leaderboard.objects.get()
+    assert board.algorithms == ["gaussian_nb", "decision_tree_classifier"]
+    assert board.trials_total == 4
