@@ -33,8 +33,10 @@ from hypothesis.errors import FlakyStrategyDefinition
 
 from mlsite.wsgi import application
 from registry import csvio, serving, tokens
+from registry.models import Dataset
 from tests.conftest import demo_bytes, examples
 from tests.helpers import ROOT
+from tests.registry.boards import finish, make_board
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,6 +113,11 @@ def _realistic_bodies(operation, body) -> list:
             return [training]
         name = f"fuzz-{zlib.crc32(repr(body).encode())}"  # a new model, the same every run
         return [{**training, "name": name}]
+    if method == "POST" and path == "/api/v1/leaderboards":
+        small = {"folds": 2, "search": {"n_iter": 0}, "algorithms": ["gaussian_nb"]}
+        return [{"dataset": CURRENT["dataset_id"], "target": "churned", **small}]
+    if method == "POST" and path.endswith("/register"):
+        return [{"model": f"fuzz-{zlib.crc32(repr(body).encode())}"}, {"model": CURRENT["name"]}]
     if method == "POST" and path == "/api/v1/datasets":
         if isinstance(body, dict):
             return [{**body, "file": demo_bytes("churn.csv")}]
@@ -130,7 +137,14 @@ def api_world(world, client):
         headers={"Authorization": f"Bearer {world.token}"},
     )
     assert export.status_code == 200, export.content[:300]
+    # A leaderboard on the dataset with its trials scored (no worker runs here).
+    board = finish(
+        make_board(
+            Dataset.objects.get(pk=world.dataset_id).owner, Dataset.objects.get(pk=world.dataset_id)
+        )
+    )
     CURRENT.update(
+        board_id=board.pk,
         export=export.content,
         name=world.model,
         version=world.version,
