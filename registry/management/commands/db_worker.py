@@ -22,7 +22,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from registry.models import ModelVersion
-from registry.tasks import reap_stale_versions, train_version
+from registry.tasks import reap_stale_trials, reap_stale_versions, train_version
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 def reap_safely() -> None:
     try:
         reap_stale_versions()
+        reap_stale_trials()
     except Exception:  # the reaper must never take the worker down
         logger.exception("reaping stale trainings failed")
     finally:
