@@ -1,17 +1,19 @@
-"""Splitting data into training and test parts (scikit-learn's train_test_split)."""
+"""Splitting data into training and test parts (scikit-learn's train_test_split), and into
+cross-validation folds (its KFold and StratifiedKFold)."""
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from numpyml.validation import check_random_state, column_or_1d, is_table, table_columns
 
-__all__ = ["train_test_split"]
+__all__ = ["KFold", "StratifiedKFold", "train_test_split"]
 
 
 def _n_samples(array: Any) -> int:
@@ -225,3 +227,138 @@ def train_test_split(
     for array in arrays:
         out.extend((_take(array, train), _take(array, test)))
     return out
+
+
+class KFold:
+    """K consecutive folds, each the test part once (scikit-learn's KFold).
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds, at least 2.
+    shuffle : bool, default=False
+        Shuffle the rows before cutting them into folds.
+    random_state : None, int or numpy Generator, default=None
+        Seed of the shuffle; only with shuffle=True.
+
+    Notes
+    -----
+    The first ``n_samples % n_splits`` folds have ``n_samples // n_splits + 1`` rows, the
+    others ``n_samples // n_splits``. Both parts of a split are in ascending row order.
+    Unshuffled folds are scikit-learn's; shuffled ones come from numpy's Generator, so
+    the rows differ from scikit-learn's for the same seed.
+    """
+
+    def __init__(self, n_splits: int = 5, *, shuffle: bool = False, random_state: Any = None):
+        self.n_splits = n_splits
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        return self.n_splits
+
+    def _check(self) -> None:
+        if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, numbers.Integral):
+            raise TypeError(f"n_splits must be an integer, got {self.n_splits!r}.")
+        if self.n_splits < 2:
+            raise ValueError(
+                f"k-fold cross-validation requires at least 2 folds (n_splits={self.n_splits})."
+            )
+        if not isinstance(self.shuffle, bool):
+            raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}.")
+        if not self.shuffle and self.random_state is not None:
+            raise ValueError(
+                "Setting a random_state has no effect since shuffle is False: leave it None, "
+                "or set shuffle=True."
+            )
+
+    def _test_folds(self, n_samples: int, y: Any) -> np.ndarray:
+        """The fold of each row."""
+        order = np.arange(n_samples)
+        if self.shuffle:
+            check_random_state(self.random_state).shuffle(order)
+        sizes = np.full(self.n_splits, n_samples // self.n_splits, dtype=np.int64)
+        sizes[: n_samples % self.n_splits] += 1
+        folds = np.empty(n_samples, dtype=np.int64)
+        folds[order] = np.repeat(np.arange(self.n_splits), sizes)
+        return folds
+
+    def split(self, X: Any, y: Any = None, groups: Any = None) -> Iterator[tuple[Any, Any]]:
+        """Yield (train rows, test rows) for each fold, as index arrays."""
+        self._check()
+        n_samples = _n_samples(X)
+        if self.n_splits > n_samples:
+            raise ValueError(
+                f"Cannot have number of splits n_splits={self.n_splits} greater than the "
+                f"number of samples: n_samples={n_samples}."
+            )
+        folds = self._test_folds(n_samples, y)
+        rows = np.arange(n_samples)
+        for fold in range(self.n_splits):
+            test = folds == fold
+            yield rows[~test], rows[test]
+
+
+class StratifiedKFold(KFold):
+    """K folds keeping each class's share of rows in every fold (scikit-learn's
+    StratifiedKFold).
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds, at least 2, and at most the size of the largest class.
+    shuffle : bool, default=False
+        Shuffle each class's rows before giving them their folds.
+    random_state : None, int or numpy Generator, default=None
+        Seed of the shuffle; only with shuffle=True.
+
+    Notes
+    -----
+    As scikit-learn's: classes are numbered in order of first appearance, the rows sorted
+    by class are dealt to the folds in turn (so each fold's count of a class differs from
+    another's by at most one), and each class's share of fold numbers is assigned to its
+    rows in order, or shuffled. A class with fewer rows than folds is missing from some test
+    parts (a UserWarning says so).
+    """
+
+    def _test_folds(self, n_samples: int, y: Any) -> np.ndarray:
+        if y is None:
+            raise ValueError("StratifiedKFold needs the class labels y to split by.")
+        labels = column_or_1d(y)
+        if labels.shape[0] != n_samples:
+            raise ValueError(f"y has {labels.shape[0]} labels but X has {n_samples} samples.")
+        try:
+            _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+        except TypeError:
+            raise ValueError("y mixes label types that cannot be ordered.") from None
+        _, by_appearance = np.unique(first, return_inverse=True)
+        codes = by_appearance[inverse.reshape(-1)]
+        n_classes = first.size
+        counts = np.bincount(codes, minlength=n_classes)
+        if np.all(self.n_splits > counts):
+            raise ValueError(
+                f"n_splits={self.n_splits} cannot be greater than the number of members in "
+                "each class."
+            )
+        if self.n_splits > counts.min():
+            warnings.warn(
+                f"The least populated class in y has only {counts.min()} members, which is "
+                f"less than n_splits={self.n_splits}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        dealt = np.sort(codes)
+        allocation = np.asarray(
+            [
+                np.bincount(dealt[i :: self.n_splits], minlength=n_classes)
+                for i in range(self.n_splits)
+            ]
+        )
+        rng = check_random_state(self.random_state) if self.shuffle else None
+        folds = np.empty(n_samples, dtype=np.int64)
+        for k in range(n_classes):
+            of_class = np.repeat(np.arange(self.n_splits), allocation[:, k])
+            if rng is not None:
+                rng.shuffle(of_class)
+            folds[codes == k] = of_class
+        return folds

@@ -1,5 +1,8 @@
 """Background training through Django's tasks API, isolated in a child process.
 
+Leaderboard trials (`run_trial`) are tasks on the same queue, isolated the same way: a Job
+(VersionJob, TrialJob) says how to read, beat and fail the row the child works for.
+
 The worker (`python manage.py db_worker`) runs `train_version`, which forks a child to do
 the training. The child has a memory limit and the parent a time limit, so a training
 that runs out of either fails with a message and the worker lives on. While the child
@@ -31,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
-from registry.models import ModelVersion
+from registry.models import ModelVersion, Trial, TrialStatus
 
 logger = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -63,16 +66,135 @@ def train_version(version_id: int) -> str:
 
 @task()
 def run_trial(trial_id: int) -> str:
-    """Run one leaderboard trial (every fold) in a child process; called by the task worker."""
-    from registry.leaderboard.run import claim_trial
+    """Score one leaderboard trial (every fold) in a child process, like a training; called
+    by the task worker. The board's progress is counted once the child is done."""
+    from registry.leaderboard.run import claim_trial, update_board
 
     if not claim_trial(trial_id):
         return "skipped"
-    return "claimed"
+    job = TrialJob(trial_id)
+    status = _run_isolated(job)
+    if job.board_id is not None:
+        update_board(job.board_id)
+    return status
 
 
-def _child_main(version_id: int, memory_mb: int, heartbeat_fd: int) -> None:
-    """Entry point of the training child: die with the parent, cap memory, train."""
+class Job:
+    """What the isolation (a forked child, its watchdog, its time limit) runs: a version's
+    training (VersionJob) or a leaderboard's trial (TrialJob). Each says how to read its
+    status, show a sign of life, fail, retry after a stall, and do its work in the child."""
+
+    name: str
+    noun: str  # as messages name it: "Training", "The trial"
+    live: tuple[str, ...]  # statuses in which the child is let run (the rest: stopped)
+    running: str
+    active: tuple[str, ...]  # statuses that are not an outcome yet
+
+    def status(self) -> str | None:
+        raise NotImplementedError
+
+    def beat(self, **fields: Any) -> None:
+        raise NotImplementedError
+
+    def fail(self, message: str) -> None:
+        raise NotImplementedError
+
+    def attempts(self) -> int | None:
+        raise NotImplementedError
+
+    def retry_after_stall(self, attempts: int, stall: float) -> None:
+        raise NotImplementedError
+
+    def work(self, heartbeat: Any) -> None:
+        raise NotImplementedError
+
+
+class VersionJob(Job):
+    noun = "Training"
+    live = (Status.RUNNING, Status.READY)
+    running = Status.RUNNING
+    active = (Status.QUEUED, Status.RUNNING)
+
+    def __init__(self, version_id: int) -> None:
+        self.version_id = version_id
+        self.name = f"train-v{version_id}"
+        self.rows = ModelVersion.objects.filter(pk=version_id)
+
+    def status(self) -> str | None:
+        return _status(self.version_id)
+
+    def beat(self, **fields: Any) -> None:
+        self.rows.beat(**fields)
+
+    def fail(self, message: str) -> None:
+        from registry.training import fail
+
+        fail(self.version_id, message)
+
+    def attempts(self) -> int | None:
+        return self.rows.values_list("attempts", flat=True).first()
+
+    def retry_after_stall(self, attempts: int, stall: float) -> None:
+        self.rows.beat(
+            attempts=attempts,
+            progress=0,
+            loss_curve=[],
+            error=f"The training made no progress for {stall:g} s; retrying.",
+        )
+
+    def work(self, heartbeat: Any) -> None:
+        from registry.training import train
+
+        train(self.version_id, heartbeat)
+
+
+class TrialJob(Job):
+    noun = "The trial"
+    live = (TrialStatus.RUNNING, TrialStatus.DONE, TrialStatus.FAILED)
+    running = TrialStatus.RUNNING
+    active = (TrialStatus.QUEUED, TrialStatus.RUNNING)
+
+    def __init__(self, trial_id: int) -> None:
+        self.trial_id = trial_id
+        self.name = f"trial-{trial_id}"
+        self.rows = Trial.objects.filter(pk=trial_id)
+        self.board_id = self.rows.values_list("leaderboard_id", flat=True).first()
+
+    def status(self) -> str | None:
+        return self.rows.values_list("status", flat=True).first()
+
+    def beat(self, **fields: Any) -> None:
+        from registry.leaderboard.run import beat
+
+        beat(self.trial_id, **fields)
+
+    def fail(self, message: str) -> None:
+        from registry.leaderboard.run import fail
+
+        fail(self.trial_id, message)
+
+    def attempts(self) -> int | None:
+        return self.rows.values_list("attempts", flat=True).first()
+
+    def retry_after_stall(self, attempts: int, stall: float) -> None:
+        self.beat(
+            attempts=attempts, reason=f"The trial made no progress for {stall:g} s; retrying."
+        )
+
+    def work(self, heartbeat: Any) -> None:
+        from registry.leaderboard.run import run_trial as score
+
+        score(self.trial_id, heartbeat)
+
+
+# Training children (trainings and trials) run this much nicer than the worker, so that the
+# web servers on the same machine keep their CPU share and their predictions their latency.
+CHILD_NICENESS = 10
+
+
+def _child_main(job: Job, memory_mb: int, heartbeat_fd: int) -> None:
+    """Entry point of the training child: die with the parent, cap memory, yield the CPU to
+    the web servers, do the work."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -81,10 +203,11 @@ def _child_main(version_id: int, memory_mb: int, heartbeat_fd: int) -> None:
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from registry.training import Heartbeat, train
+    os.nice(CHILD_NICENESS)
+    from registry.training import Heartbeat
 
     try:
-        train(version_id, Heartbeat(heartbeat_fd))
+        job.work(Heartbeat(heartbeat_fd))
     finally:
         connections.close_all()
 
@@ -101,6 +224,7 @@ def _preload_training() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot
 
+    import registry.leaderboard.run
     import registry.training  # noqa: F401
     from registry import csvio
 
@@ -110,42 +234,38 @@ def _preload_training() -> None:
 def run_isolated(version_id: int) -> str:
     """Train in a child; a child that stalls (no heartbeat for MLSERVE_TRAIN_STALL_S) is
     killed and the training run again, once, then failed. Explain any crash."""
+    return _run_isolated(VersionJob(version_id))
+
+
+def _run_isolated(job: Job) -> str:
+    """Run a job in a child; a child that stalls (no heartbeat for MLSERVE_TRAIN_STALL_S)
+    is killed and the job run again, once, then failed. Explain any crash."""
     _preload_training()
-    while _run_child(version_id) == STALLED:
+    while _run_child(job) == STALLED:
         stall = settings.MLSERVE_TRAIN_STALL_S
-        attempts = (
-            ModelVersion.objects.filter(pk=version_id).values_list("attempts", flat=True).first()
-        )
+        attempts = job.attempts()
         if attempts is None:
             break
         if attempts >= MAX_ATTEMPTS:
-            from registry.training import fail
-
-            fail(
-                version_id,
-                f"Training made no progress for {stall:g} s (MLSERVE_TRAIN_STALL_S); "
-                f"stopped after {attempts} attempts.",
+            job.fail(
+                f"{job.noun} made no progress for {stall:g} s (MLSERVE_TRAIN_STALL_S); "
+                f"stopped after {attempts} attempts."
             )
             break
-        logger.warning("version %s made no progress for %g s: retrying", version_id, stall)
-        ModelVersion.objects.filter(pk=version_id).beat(
-            attempts=attempts + 1,
-            progress=0,
-            loss_curve=[],
-            error=f"The training made no progress for {stall:g} s; retrying.",
-        )
-    status = _status(version_id)
+        logger.warning("%s made no progress for %g s: retrying", job.name, stall)
+        job.retry_after_stall(attempts + 1, stall)
+    status = job.status()
     return status or "deleted"
 
 
 STALLED = "stalled"
 
 
-def _run_child(version_id: int) -> str | None:
-    """Fork one training child and wait for it: with a time limit, a watchdog on its
-    heartbeats (training.Heartbeat, down a pipe), and a look at the version's row every
+def _run_child(job: Job) -> str | None:
+    """Fork one child for the job and wait for it: with a time limit, a watchdog on its
+    heartbeats (training.Heartbeat, down a pipe), and a look at the job's row every
     POLL_S (cancelled or deleted: the child is killed). Returns STALLED for a child the
-    watchdog killed, else None with the version's outcome written."""
+    watchdog killed, else None with the job's outcome written."""
     from registry.training import Heartbeat  # imported already by _preload_training
 
     timeout, stall = settings.MLSERVE_TRAIN_TIMEOUT_S, settings.MLSERVE_TRAIN_STALL_S
@@ -154,8 +274,8 @@ def _run_child(version_id: int) -> str | None:
     os.set_blocking(writer, False)  # a child never waits on its heartbeat
     child = multiprocessing.get_context("fork").Process(
         target=_child_main,
-        args=(version_id, settings.MLSERVE_TRAIN_MAX_MEMORY_MB, writer),
-        name=f"train-v{version_id}",
+        args=(job, settings.MLSERVE_TRAIN_MAX_MEMORY_MB, writer),
+        name=job.name,
         daemon=True,
     )
     started = last_beat = last_sign = time.monotonic()
@@ -174,35 +294,31 @@ def _run_child(version_id: int) -> str | None:
                 last_sign, watching = time.monotonic(), not signs.endswith(Heartbeat.QUIET)
             if not child.is_alive():
                 break
-            status = _status(version_id)
-            if status not in (Status.RUNNING, Status.READY):  # cancelled or deleted
-                logger.info("version %s is %s: stopping its training", version_id, status)
+            status = job.status()
+            if status not in job.live:  # cancelled or deleted
+                logger.info("%s is %s: stopping its child", job.name, status)
                 _kill(child)
                 break
             stalled = watching and stall and time.monotonic() - last_sign >= stall
-            if stalled and status == Status.RUNNING:
+            if stalled and status == job.running:
                 _kill(child)
                 return STALLED
             if time.monotonic() - last_beat >= _heartbeat_interval():
                 last_beat = time.monotonic()
-                ModelVersion.objects.filter(pk=version_id).beat()
+                job.beat()
             if time.monotonic() - started >= timeout:
                 _kill(child)
-                from registry.training import fail
-
-                fail(
-                    version_id,
-                    f"Training took longer than the {timeout:g} s limit (MLSERVE_TRAIN_TIMEOUT_S) "
-                    "and was stopped: use fewer rows, fewer iterations or a faster algorithm.",
+                job.fail(
+                    f"{job.noun} took longer than the {timeout:g} s limit "
+                    "(MLSERVE_TRAIN_TIMEOUT_S) and was stopped: use fewer rows, fewer "
+                    "iterations or a faster algorithm."
                 )
     finally:
         os.close(reader)
         if child.is_alive():
             _kill(child)
-    if _status(version_id) in (Status.QUEUED, Status.RUNNING):
-        from registry.training import fail
-
-        fail(version_id, _crash_message(child.exitcode))
+    if job.status() in job.active:
+        job.fail(_crash_message(child.exitcode, job.noun))
     return None
 
 
@@ -232,7 +348,8 @@ def _heartbeat_interval() -> float:
     return min(HEARTBEAT_INTERVAL_S, settings.MLSERVE_STALE_TRAINING_S / 3)
 
 
-def _crash_message(exitcode: int | None) -> str:
+def _crash_message(exitcode: int | None, noun: str = "Training") -> str:
+    process = "training" if noun == "Training" else "trial's"
     if exitcode is not None and exitcode < 0:
         name = (
             signal.Signals(-exitcode).name
@@ -240,8 +357,8 @@ def _crash_message(exitcode: int | None) -> str:
             else str(-exitcode)
         )
         hint = " (most likely it ran out of memory)" if -exitcode == signal.SIGKILL else ""
-        return f"The training process was killed by {name}{hint}."
-    return f"The training process stopped unexpectedly (exit code {exitcode})."
+        return f"The {process} process was killed by {name}{hint}."
+    return f"The {process} process stopped unexpectedly (exit code {exitcode})."
 
 
 def reap_stale_versions() -> int:
@@ -266,4 +383,42 @@ def reap_stale_versions() -> int:
                     "attempts; the version was not retried again. Train a new version."
                 )
                 logger.warning("version %s lost its worker twice: failed", version_id)
+    return len(stale)
+
+
+def reap_stale_trials() -> int:
+    """Retry (once) or fail leaderboard trials whose worker died mid-trial; the trials the
+    board finished are kept. Returns how many."""
+    from registry.leaderboard.run import update_board
+
+    cutoff = timezone.now() - timedelta(seconds=settings.MLSERVE_STALE_TRAINING_S)
+    stale = list(
+        Trial.objects.filter(status=TrialStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
+            "pk", "attempts", "leaderboard_id"
+        )
+    )
+    for trial_id, attempts, board_id in stale:
+        still_stale = Trial.objects.filter(
+            pk=trial_id, status=TrialStatus.RUNNING, heartbeat_at__lt=cutoff
+        )
+        with transaction.atomic():
+            if attempts < MAX_ATTEMPTS:
+                requeued = still_stale.update(
+                    status=TrialStatus.QUEUED,
+                    heartbeat_at=timezone.now(),
+                    reason="The worker stopped during this trial; retrying.",
+                )
+                if requeued:
+                    logger.warning("trial %s lost its worker: retrying", trial_id)
+                    transaction.on_commit(lambda t=trial_id: enqueue_trial(t))
+            else:
+                failed = still_stale.update(
+                    status=TrialStatus.FAILED,
+                    finished_at=timezone.now(),
+                    reason=f"The worker stopped (killed or crashed) during {attempts} attempts "
+                    "at this trial; it was not retried again.",
+                )
+                if failed:
+                    logger.warning("trial %s lost its worker twice: failed", trial_id)
+                    update_board(board_id)
     return len(stale)

@@ -38,36 +38,45 @@ def load_training_data(
     Everything the training needs from the dataset is read here, once: the dataset may be
     deleted while the model fits, and the training then finishes from this copy.
     """
+    when = "during training" if version.attempts > 1 else "before training started"
+    return load_data(
+        version, ALGORITHMS[version.algorithm].kind, deleted=f"The dataset was deleted {when}"
+    )
+
+
+def load_data(
+    source: Any, kind: str, *, deleted: str
+) -> tuple[dict[str, np.ndarray], np.ndarray | None, int, list[dict[str, Any]]]:
+    """load_training_data for anything that names a dataset, its sha256, features and
+    target as a version does (a leaderboard too); `deleted` begins the message for a
+    dataset gone meanwhile."""
     dataset = (
-        Dataset.objects.filter(pk=version.dataset_id)
+        Dataset.objects.filter(pk=source.dataset_id)
         .only("csv", "sha256", "schema", "options")
         .first()
     )
-    if dataset is None:  # a retry started again after its first attempt read it
-        when = "during training" if version.attempts > 1 else "before training started"
-        raise TrainingError(
-            f"The dataset was deleted {when}; train a new version on another dataset."
-        )
+    if dataset is None:
+        raise TrainingError(f"{deleted}; train a new version on another dataset.")
     schema = dataset.schema
     data = bytes(dataset.csv)
-    if csvio.sha256_hex(data) != version.dataset_sha256:
+    if csvio.sha256_hex(data) != source.dataset_sha256:
         raise TrainingError("The dataset changed since this training was queued.")
     try:
         table = csvio.parse_csv(data, max_rows=10**9, options=dataset.options)
     except csvio.CSVError as exc:
         raise TrainingError(f"The dataset can no longer be read: {exc}") from None
-    X = {f["name"]: table.data[f["name"]] for f in version.features}
-    if not version.target:
+    X = {f["name"]: table.data[f["name"]] for f in source.features}
+    if not source.target:
         return X, None, 0, schema
-    y = table.data[version.target]
+    y = table.data[source.target]
     keep = _present(y)
     dropped = int((~keep).sum())
     if dropped:
         X = {name: column[keep] for name, column in X.items()}
         y = y[keep]
     if y.size < 4:
-        raise TrainingError(f"Only {y.size} rows have a value for the target {version.target!r}.")
-    return X, _target(y, ALGORITHMS[version.algorithm].kind), dropped, schema
+        raise TrainingError(f"Only {y.size} rows have a value for the target {source.target!r}.")
+    return X, _target(y, kind), dropped, schema
 
 
 def split(

@@ -1,4 +1,5 @@
-"""django-tasks-db's worker, single-threaded, with the stale-training reaper in its loop.
+"""django-tasks-db's worker, single-threaded, with the stale-training reaper in its loop
+(trainings and leaderboard trials alike).
 
 A training is forked from this process (registry/tasks.py), and a fork taken while
 another thread holds a lock (SQLite's allocator, psycopg, a logging handler) hands the
@@ -21,8 +22,8 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from registry.models import ModelVersion
-from registry.tasks import reap_stale_versions, train_version
+from registry.models import ModelVersion, Trial
+from registry.tasks import reap_stale_trials, reap_stale_versions, run_trial, train_version
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 def reap_safely() -> None:
     try:
         reap_stale_versions()
+        reap_stale_trials()
     except Exception:  # the reaper must never take the worker down
         logger.exception("reaping stale trainings failed")
     finally:
@@ -39,47 +41,72 @@ def reap_safely() -> None:
 def fair_choice(tasks: Any) -> Any:
     """The id of the task to run next, taking turns between users rather than first come,
     first served: among the first FAIR_WINDOW ready tasks (in the library's order: priority,
-    then age), a training of the user with the fewest trainings running, and of those the
-    user whose last training started longest ago (or never); ties go to the older task.
-    Tasks that are not trainings, or whose version is no longer queued (cancelled, deleted:
-    they only skip), go first."""
+    then age), a training or leaderboard trial of the user with the fewest of either
+    running, and of those the user whose last one started longest ago (or never); ties go
+    to the older task. So one user's board of many trials does not starve another user's
+    single training: it waits for one trial at most. Tasks that are neither, or whose
+    version or trial is no longer queued (cancelled, deleted: they only skip), go first."""
     candidates = list(tasks.values_list("pk", "task_path", "args_kwargs")[:FAIR_WINDOW])
     if not candidates:
         return None
-    version_of = {
-        pk: args["args"][0]
+    paths = {train_version.module_path: "version", run_trial.module_path: "trial"}
+    work_of = {
+        pk: (paths[path], args["args"][0])
         for pk, path, args in candidates
-        if path == train_version.module_path and args.get("args")
+        if path in paths and args.get("args")
     }
-    owner_of = dict(
-        ModelVersion.objects.filter(
-            pk__in=version_of.values(), status=ModelVersion.Status.QUEUED
+    queued = {
+        ("version", pk): owner
+        for pk, owner in ModelVersion.objects.filter(
+            pk__in=[i for kind, i in work_of.values() if kind == "version"],
+            status=ModelVersion.Status.QUEUED,
         ).values_list("pk", "created_by_id")
-    )
-    users = (
-        ModelVersion.objects.filter(created_by_id__in=set(owner_of.values()))
-        .values("created_by_id")
-        .annotate(
-            running=Count("pk", filter=Q(status=ModelVersion.Status.RUNNING)),
-            last_start=Max("started_at"),
-        )
-    )
-    turn = {
-        u["created_by_id"]: (
-            u["running"],
-            u["last_start"].timestamp() if u["last_start"] else float("-inf"),
-        )
-        for u in users
     }
+    queued.update(
+        (("trial", pk), owner)
+        for pk, owner in Trial.objects.filter(
+            pk__in=[i for kind, i in work_of.values() if kind == "trial"],
+            status=Trial.Status.QUEUED,
+        ).values_list("pk", "leaderboard__owner_id")
+    )
+    turn = _turns(set(queued.values()))
 
     def key(item: tuple[int, tuple[Any, ...]]) -> tuple[Any, ...]:
         index, (pk, _, _) = item
-        owner = owner_of.get(version_of.get(pk), _NOT_QUEUED)
+        owner = queued.get(work_of.get(pk), _NOT_QUEUED)
         if owner is _NOT_QUEUED:
             return (0, 0, 0.0, index)
         return (1, *turn.get(owner, (0, float("-inf"))), index)
 
     return min(enumerate(candidates), key=key)[1][0]
+
+
+def _turns(owners: set[Any]) -> dict[Any, tuple[int, float]]:
+    """Each user -> (trainings and trials running, when the last of either started)."""
+    turn: dict[Any, tuple[int, float]] = {}
+    rows = list(
+        ModelVersion.objects.filter(created_by_id__in=owners)
+        .values("created_by_id")
+        .annotate(
+            running=Count("pk", filter=Q(status=ModelVersion.Status.RUNNING)),
+            last_start=Max("started_at"),
+        )
+        .values_list("created_by_id", "running", "last_start")
+    )
+    rows += list(
+        Trial.objects.filter(leaderboard__owner_id__in=owners)
+        .values("leaderboard__owner_id")
+        .annotate(
+            running=Count("pk", filter=Q(status=Trial.Status.RUNNING)),
+            last_start=Max("started_at"),
+        )
+        .values_list("leaderboard__owner_id", "running", "last_start")
+    )
+    for owner, running, last_start in rows:
+        started = last_start.timestamp() if last_start else float("-inf")
+        before = turn.get(owner, (0, float("-inf")))
+        turn[owner] = (before[0] + running, max(before[1], started))
+    return turn
 
 
 # How many ready tasks the fair choice looks at: with MLSERVE_USER_MAX_TRAININGS per user,
