@@ -300,6 +300,14 @@ def _mean_sd(stat: dict[str, Any] | None) -> str:
     return f"{stat['mean']:.4f} ± {std:.4f}" if std is not None else f"{stat['mean']:.4f}"
 
 
+def _cell(stat: dict[str, Any] | None) -> dict[str, str]:
+    """A table cell: the mean, and the sd under it (narrow columns for every metric)."""
+    if not stat or stat.get("mean") is None:
+        return {"mean": "\u2013", "sd": ""}
+    std = stat.get("std")
+    return {"mean": f"{stat['mean']:.4f}", "sd": "" if std is None else f"± {std:.4f}"}
+
+
 def _algorithm_label(algorithm_id: str) -> str:
     spec = ALGORITHMS.get(algorithm_id)
     return spec.label if spec else algorithm_id
@@ -324,7 +332,7 @@ def board_rows(board: Any, rows: list[dict[str, Any]], sort: str) -> list[dict[s
                 "params_text": _params_text(row.get("params")),
                 "reason": row.get("reason") or "",
                 "running": "" if row.get("rank") is not None else row.get("status") or "",
-                "cells": [_mean_sd(stats.get(m)) for m in metrics],
+                "cells": [_cell(stats.get(m)) for m in metrics],
                 "mean": chosen.get("mean"),
                 "std": chosen.get("std"),
                 "mean_text": _mean_sd(chosen),
@@ -352,8 +360,9 @@ def board_best(board: Any, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
-def trial_rows(trials: Any) -> list[dict[str, Any]]:
-    """Each trial with its configuration and per-fold scores, for the board page."""
+def trial_rows(trials: Any, metric: str) -> list[dict[str, Any]]:
+    """Each trial with its configuration and per-fold scores (its mean of `metric` in its
+    summary), for the board page."""
     shown = []
     for trial in trials:
         scores = trial.scores or {}
@@ -373,7 +382,11 @@ def trial_rows(trials: Any) -> list[dict[str, Any]]:
                 ],
                 "fit": [f"{v:.4f}" for v in trial.fit_seconds or []],
                 "predict": [f"{v:.4f}" for v in trial.predict_seconds or []],
-                "headline": "",
+                "headline": (
+                    f"{metric_label(metric)} {sum(scores[metric]) / len(scores[metric]):.4f}"
+                    if scores.get(metric) and None not in scores[metric]
+                    else ""
+                ),
             }
         )
     return shown

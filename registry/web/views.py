@@ -907,7 +907,7 @@ def _render_board(
         "chart": charts.leaderboard_chart(
             [(r["label"], r["mean"], r["std"]) for r in rows], presenters.metric_label(sort)
         ),
-        "trials": presenters.trial_rows(board.trials.all()),
+        "trials": presenters.trial_rows(board.trials.all(), board.metric),
         "best": next((r for r in rows if r["rank"] == 1), None),
         "versions": board.versions.select_related("model").order_by("-created_at")[:20],
         "dataset_gone": board.dataset_id is None,

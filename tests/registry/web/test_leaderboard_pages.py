@@ -81,12 +81,14 @@ def test_the_board_page_ranks_charts_and_shows_every_trial(owner_client, owner, 
     html = owner_client.get(board.get_absolute_url()).content.decode()
     rows = re.findall(r'<tr data-algorithm="([a-z_]+)"', html)
     assert rows == ["logistic_regression", "gaussian_nb"]
-    assert "0.8500 ± 0.0500" in html  # accuracy of the winner over its two folds
-    assert "0.7250 ± 0.0250" in html
+    # Accuracy of each over its two folds: the mean, the sd under it.
+    assert '0.8500<br><span class="muted small">± 0.0500</span>' in html
+    assert '0.7250<br><span class="muted small">± 0.0250</span>' in html
     assert html.count("data-board-chart") == 1
     assert html.count('class="whisker"') == 2
-    assert html.count("<details") == 4  # every trial, with its folds
+    assert html.count('<details class="trial"') == 4  # every trial, with its folds
     assert "Fold 2" in html
+    assert "Accuracy 0.8500</summary>" in html  # each trial's mean in its summary
     assert html.count('action="{}"'.format(reverse("leaderboard_register", args=[board.pk]))) == 2
 
 
