@@ -40,7 +40,16 @@ from django.utils import timezone
 from registry import csvio
 from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
 from registry.errors import NotFound
-from registry.models import Alias, Dataset, ModelVersion, PredictionLog, RegisteredModel
+from registry.models import (
+    TRIAL_ACTIVE,
+    Alias,
+    Dataset,
+    Leaderboard,
+    ModelVersion,
+    PredictionLog,
+    RegisteredModel,
+    Trial,
+)
 from registry.serving.resolve import DEFAULT_ALIAS as PRODUCTION
 
 Status = ModelVersion.Status
@@ -450,74 +459,110 @@ def first_rows(dataset: Dataset) -> tuple[list[str], list[list[str]]]:
     return header, cells[:HEAD_ROWS].tolist()
 
 
-# Leaderboards (a stand-in until the engine's: same contract) ----------------------------
+# Leaderboards ----------------------------------------------------------------------------
 
 
 def leaderboards(user: Any) -> QuerySet:
-    from registry.models import Leaderboard
+    """The leaderboards `user` may read: their own (a superuser reads all), newest first."""
+    found = Leaderboard.objects.select_related("owner")
+    return found if user.is_superuser else found.filter(owner_id=user.pk)
 
-    return Leaderboard.objects.filter(owner_id=user.pk)
 
-
-def leaderboard(user: Any, pk: int) -> Any:
-    from registry.models import Leaderboard
-
-    found = Leaderboard.objects.filter(pk=pk).first()
-    if found is None or not can_change(user, found):
+def leaderboard(user: Any, pk: int) -> Leaderboard:
+    """Another user's leaderboard does not exist, as far as `user` can tell (boards are
+    made of a private dataset)."""
+    found = leaderboards(user).filter(pk=pk).first()
+    if found is None:
         raise NotFound(f"You have no leaderboard {pk}.")
     return found
 
 
-def leaderboard_rows(board: Any) -> list[dict[str, Any]]:
-    import numpy as np
+def leaderboard_rows(board: Leaderboard) -> list[dict[str, Any]]:
+    """One row per algorithm of the board, best first: its best trial so far by the board's
+    metric (its configuration and number), the mean and standard deviation over the folds
+    of every metric of that trial, its mean fit and predict seconds per fold, and its rank
+    (1 = best; ties share a rank). An algorithm with no trial done yet, or none that could
+    run, has rank None, and the reason when it has one; such rows come last, in the
+    board's order."""
+    from registry.leaderboard import LOWER_IS_BETTER, METRICS
+    from registry.leaderboard.run import fold_metric
 
-    from registry.leaderboard import LOWER_IS_BETTER
-
+    metric, lower = board.metric, board.metric in LOWER_IS_BETTER
+    names = METRICS.get(board.task, ())
+    by_algorithm: dict[str, list[dict[str, Any]]] = {a: [] for a in board.algorithms}
+    fields = ("number", "algorithm", "params", "is_default", "status", "reason", "scores")
+    for trial in Trial.objects.filter(leaderboard=board).values(
+        *fields, "fit_seconds", "predict_seconds"
+    ):
+        by_algorithm.setdefault(trial["algorithm"], []).append(trial)
     rows = []
-    for algorithm in board.algorithms:
-        trials = [t for t in board.trials.all() if t.algorithm == algorithm]
-        done = [t for t in trials if t.status == "done" and board.metric in t.scores]
-        sign = 1 if board.metric in LOWER_IS_BETTER else -1
-        if not done:
-            reason = next((t.reason for t in trials if t.reason), "")
-            status = "failed" if trials and all(t.status == "failed" for t in trials) else "queued"
-            rows.append(
-                {
-                    "algorithm": algorithm,
-                    "trial": None,
-                    "params": None,
-                    "metrics": {},
-                    "fit_seconds": None,
-                    "predict_seconds": None,
-                    "rank": None,
-                    "status": status,
-                    "reason": reason,
-                }
-            )
-            continue
-        best = min(done, key=lambda t: sign * float(np.mean(t.scores[board.metric])))
-        rows.append(
-            {
-                "algorithm": algorithm,
-                "trial": best.number,
-                "params": best.params,
-                "metrics": {
-                    m: {"mean": float(np.mean(v)), "std": float(np.std(v))}
-                    for m, v in best.scores.items()
+    for algorithm, trials in by_algorithm.items():
+        spec = ALGORITHMS.get(algorithm)
+        done = [t for t in trials if t["status"] == Trial.Status.DONE]
+        row: dict[str, Any] = {
+            "algorithm": algorithm,
+            "label": spec.label if spec else algorithm,
+            "trials_done": sum(t["status"] not in TRIAL_ACTIVE for t in trials),
+            "trials_total": len(trials),
+            "status": _row_status(trials),
+            "reason": next((t["reason"] for t in trials if t["status"] == "failed"), "")
+            if not done
+            else "",
+            "trial": None,
+            "params": None,
+            "is_default": None,
+            "metrics": {name: {"mean": None, "std": None} for name in names},
+            "fit_seconds": None,
+            "predict_seconds": None,
+            "score": None,
+            "rank": None,
+        }
+        scored = [(fold_metric(t["scores"], metric)[0], t) for t in done]
+        with_value = [(v, t) for v, t in scored if v is not None]
+        if with_value:
+            value, best = _best(with_value, lower)
+        elif scored:  # done, but without this metric (no probabilities for a log loss)
+            value, best = None, scored[0][1]
+        else:
+            value, best = None, None
+        if best is not None:
+            row.update(
+                trial=best["number"],
+                params=best["params"],
+                is_default=best["is_default"],
+                metrics={
+                    name: dict(zip(("mean", "std"), fold_metric(best["scores"], name), strict=True))
+                    for name in names
                 },
-                "fit_seconds": float(np.mean(best.fit_seconds)),
-                "predict_seconds": float(np.mean(best.predict_seconds)),
-                "rank": None,
-                "status": "done",
-                "reason": "",
-            }
-        )
+                fit_seconds=_mean(best["fit_seconds"]),
+                predict_seconds=_mean(best["predict_seconds"]),
+                score=value,
+            )
+        rows.append(row)
     ranked = sorted(
-        (r for r in rows if r["trial"] is not None),
-        key=lambda r: (
-            (1 if board.metric in LOWER_IS_BETTER else -1) * r["metrics"][board.metric]["mean"]
-        ),
+        (r for r in rows if r["score"] is not None),
+        key=lambda r: r["score"] if lower else -r["score"],
     )
-    for i, r in enumerate(ranked):
-        r["rank"] = i + 1
-    return rows
+    for index, row in enumerate(ranked):
+        tied = index and row["score"] == ranked[index - 1]["score"]
+        row["rank"] = ranked[index - 1]["rank"] if tied else index + 1
+    return ranked + [r for r in rows if r["score"] is None]
+
+
+def _best(scored: list[tuple[float, dict[str, Any]]], lower: bool) -> tuple[float, dict]:
+    """The best (value, trial): by value in the metric's direction, then the earlier trial."""
+    return min(scored, key=lambda vt: (vt[0] if lower else -vt[0], vt[1]["number"]))
+
+
+def _mean(values: list[float] | None) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _row_status(trials: list[dict[str, Any]]) -> str:
+    """An algorithm's status on the board: done once one trial is; else running or queued
+    while any is; else what ended its trials (failed, skipped or cancelled)."""
+    statuses = {t["status"] for t in trials}
+    for status in ("done", "running", "queued", "failed", "skipped", "cancelled"):
+        if status in statuses:
+            return status
+    return "queued"

@@ -157,7 +157,11 @@ def score_trial(
     board = trial.leaderboard
     algorithm = ALGORITHMS[trial.algorithm]
     heartbeat.beat()
-    X, y, _, _ = load_data(board, board.task, deleted="The dataset was deleted")
+    X, y, _, _ = load_data(
+        board,
+        board.task,
+        deleted="The dataset was deleted: run a new leaderboard on another dataset.",
+    )
     folds = make_folds(y, board.task, board.folds, board.seed)
     if board.task == CLASSIFIER:
         absent = missing_classes(y, folds)

@@ -40,7 +40,9 @@ def load_training_data(
     """
     when = "during training" if version.attempts > 1 else "before training started"
     return load_data(
-        version, ALGORITHMS[version.algorithm].kind, deleted=f"The dataset was deleted {when}"
+        version,
+        ALGORITHMS[version.algorithm].kind,
+        deleted=f"The dataset was deleted {when}; train a new version on another dataset.",
     )
 
 
@@ -48,15 +50,15 @@ def load_data(
     source: Any, kind: str, *, deleted: str
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, int, list[dict[str, Any]]]:
     """load_training_data for anything that names a dataset, its sha256, features and
-    target as a version does (a leaderboard too); `deleted` begins the message for a
-    dataset gone meanwhile."""
+    target as a version does (a leaderboard too); `deleted` is the message for a dataset
+    gone meanwhile."""
     dataset = (
         Dataset.objects.filter(pk=source.dataset_id)
         .only("csv", "sha256", "schema", "options")
         .first()
     )
     if dataset is None:
-        raise TrainingError(f"{deleted}; train a new version on another dataset.")
+        raise TrainingError(deleted)
     schema = dataset.schema
     data = bytes(dataset.csv)
     if csvio.sha256_hex(data) != source.dataset_sha256:
