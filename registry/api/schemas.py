@@ -43,7 +43,9 @@ DatasetNameQuery = Query[
     str | None, {"min_length": 1, "max_length": 200, "pattern": _ecma(r"^[^\x00]*\Z")}
 ]
 # A read option of an upload: a name ("semicolon", "comma", "cp1252"...), or "detect".
-ReadOptionQuery = Query[str | None, {"min_length": 1, "max_length": 20}]
+ReadOptionQuery = Query[
+    str | None, {"min_length": 1, "max_length": 20, "pattern": _ecma(r"^[^\x00]*\Z")}
+]
 # Documented path parameters; the services check them (an unknown name is a 404).
 PATH_PARAMETERS = {
     "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NAME_PATTERN},
