@@ -3,9 +3,11 @@
 Real `manage.py db_worker` processes on a fresh SQLite database in a temporary folder (or a
 PostgreSQL database with BENCH_DATABASE_URL=postgres://..., which is emptied first), each
 ended by its process-group id. The same board (same data, seed and plan) is run once per
-round with 1 worker, then with 2; the wall time runs from the workers' start to the
-board's `done`. Prints a markdown table of the medians and the ratio (issue 17's target:
-2 workers take at most 0.65x the time of 1).
+round with 1 worker, then with 2. The board's wall time runs from its first trial's start
+to its `done` (the board's own started_at and finished_at); the time from the workers'
+start (Django and the training stack imported) is shown beside it. Prints a markdown table
+of the medians and the ratio (issue 17's target: 2 workers take at most 0.65x the time of
+1).
 
     uv run python benchmarks/leaderboard.py [--rows 3000] [--n-iter 4] [--rounds 1]
 """
@@ -76,7 +78,10 @@ def stop(workers: list[subprocess.Popen]) -> None:
             worker.wait(5)
 
 
-def run_board(user, dataset, n_iter: int, count: int, env: dict[str, str], logs: Path) -> float:
+def run_board(
+    user, dataset, n_iter: int, count: int, env: dict[str, str], logs: Path
+) -> tuple[float, float]:
+    """(the board's wall time, the time from the workers' start to the board's end)."""
     from registry import services
     from registry.models import Leaderboard
 
@@ -93,7 +98,7 @@ def run_board(user, dataset, n_iter: int, count: int, env: dict[str, str], logs:
         stop(workers)
     board.refresh_from_db()
     assert board.status == "done", board.error
-    return took
+    return (board.finished_at - board.started_at).total_seconds(), took
 
 
 def main() -> None:
@@ -129,11 +134,15 @@ def main() -> None:
     dataset = services.dataset_create(owner=user, data=make_csv(args.rows), name="bench")
 
     times: dict[int, list[float]] = {1: [], 2: []}
+    totals: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(args.rounds):
         for count in (1, 2):
-            times[count].append(run_board(user, dataset, args.n_iter, count, env, folder))
-            print(f"  {count} worker(s): {times[count][-1]:.1f} s", flush=True)
+            board_s, total_s = run_board(user, dataset, args.n_iter, count, env, folder)
+            times[count].append(board_s)
+            totals[count].append(total_s)
+            print(f"  {count} worker(s): board {board_s:.1f} s, {total_s:.1f} s", flush=True)
     one, two = statistics.median(times[1]), statistics.median(times[2])
+    total_one, total_two = statistics.median(totals[1]), statistics.median(totals[2])
     from registry.algorithms import ALGORITHMS
 
     classifiers = sum(a.kind == "classifier" for a in ALGORITHMS.values())
@@ -144,11 +153,14 @@ def main() -> None:
         f"{classifiers} classifiers x {args.n_iter + 1} trials x 5 folds = {trials} trials, "
         f"{args.rounds} round(s), medians\n"
     )
-    print("| workers | wall s | ratio to 1 worker | target | result |")
-    print("|---|---|---|---|---|")
-    print(f"| 1 | {one:.1f} | 1.00 | | |")
+    print("| workers | board wall s | ratio | from workers' start s | ratio | target | result |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| 1 | {one:.1f} | 1.00 | {total_one:.1f} | 1.00 | | |")
     result = "PASS" if two / one <= TARGET else "FAIL"
-    print(f"| 2 | {two:.1f} | {two / one:.2f} | <= {TARGET} | {result} |")
+    print(
+        f"| 2 | {two:.1f} | {two / one:.2f} | {total_two:.1f} | {total_two / total_one:.2f} "
+        f"| <= {TARGET} | {result} |"
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from registry.algorithms import ALGORITHMS, Algorithm, Param, clean_params
+from registry.algorithms import ALGORITHMS, Algorithm, Param, ParamsError, clean_params
 
 # Decades searched around the default of a scale parameter (clipped to the table's bounds);
 # a default of 0 (ridge alpha: plain least squares) searches from this floor up.
@@ -94,7 +94,10 @@ def configurations(algorithm: Algorithm, n_iter: int, seed: int) -> list[dict[st
     planned = [algorithm.defaults()]
     for _ in range(n_iter):
         for _ in range(TRIES):
-            params = clean_params(algorithm, {p.name: draw(p, rng) for p in algorithm.params})
+            try:
+                params = clean_params(algorithm, {p.name: draw(p, rng) for p in algorithm.params})
+            except ParamsError:  # a rule across values (PCA's whole counts): draw again
+                continue
             if params not in planned:
                 planned.append(params)
                 break

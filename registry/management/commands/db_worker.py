@@ -23,7 +23,13 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from registry.models import ModelVersion, Trial
-from registry.tasks import reap_stale_trials, reap_stale_versions, run_trial, train_version
+from registry.tasks import (
+    _preload_training,
+    reap_stale_trials,
+    reap_stale_versions,
+    run_trial,
+    train_version,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +158,7 @@ class TrainingWorker(Worker):
 
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, self.queue_names)
+        _preload_training()  # before the first task, not in its time
         if self.startup_delay and self.interval:
             time.sleep(random.random())  # spreads workers started together
         while self.running:
