@@ -142,3 +142,20 @@ def test_it_registers_a_chosen_algorithm_and_refuses_one_that_did_not_run(
 def test_register_before_any_trial_finished_is_a_conflict(owner_api, owner, make_dataset):
     board = make_board(owner, make_dataset("churn.csv"))
     assert_problem(owner_api.post(f"/leaderboards/{board.pk}/register", {"model": "m"}), 409)
+
+
+def test_a_numeric_target_gets_a_regression_board(owner_api, make_dataset):
+    dataset = make_dataset("houses.csv")
+    response = owner_api.post(
+        "/leaderboards",
+        {"dataset": dataset.pk, "target": "price", "folds": 3, "search": {"n_iter": 0}},
+    )
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["task"], body["metric"], body["folds"]) == ("regressor", "r2", 3)
+    assert set(body["algorithms"]) == {
+        "linear_regression",
+        "knn_regressor",
+        "decision_tree_regressor",
+    }
+    assert body["progress"]["trials_total"] == len(body["algorithms"])
