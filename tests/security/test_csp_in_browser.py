@@ -10,6 +10,7 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from registry.models import RegisteredModel
+from tests.registry.boards import finish, make_board
 from tests.security.conftest import crawl
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -75,12 +76,19 @@ def test_no_page_violates_the_policy_in_a_real_browser(
     page: Page, live_server, registry, owner, other, admin_user
 ):
     RegisteredModel.objects.create(name="theirs", owner=other)
+    board = finish(make_board(owner, registry["dataset"]))  # its chart, table and trials
     base = live_server.url
     watcher = Watcher(page)
     site, admin = Client(), Client()
     site.force_login(owner)
     admin.force_login(admin_user)
-    start = ["/", "/models/churn/versions/1/", "/import/", "/datasets/upload/"]
+    start = [
+        "/",
+        "/models/churn/versions/1/",
+        "/import/",
+        "/datasets/upload/",
+        board.get_absolute_url(),
+    ]
     site_pages = html_pages(site, start, skip=("/admin/", "/api/"))
     admin_pages = html_pages(admin, ["/admin/"])
     assert len(site_pages) > 15
