@@ -996,6 +996,11 @@ def leaderboard_create(
             )
         except InvalidInput as exc:
             fields = dict(exc.errors)
+            if "test_size" in fields:  # a fold's held-out part is the test part here
+                del fields["test_size"]
+                fields["folds"] = (
+                    f"{dataset.name} has too few rows ({dataset.n_rows}) for {folds} folds."
+                )
             if set(fields) != {"algorithm"}:
                 raise InvalidInput(_board_message(fields), fields) from None
             ruled_out[algorithm] = fields["algorithm"]

@@ -107,3 +107,11 @@ def test_it_cancels_a_queued_board_and_its_trials_once(owner, other, make_datase
     assert set(board.trials.values_list("status", flat=True)) == {"cancelled"}
     with pytest.raises(Conflict):
         services.leaderboard_cancel(board=board, user=owner)
+
+
+def test_too_few_rows_for_the_folds_names_the_folds(owner, make_dataset):
+    rows = ["x,label"] + [f"{i},{'ab'[i % 2]}" for i in range(6)]
+    dataset = make_dataset(data=("\n".join(rows) + "\n").encode(), dataset_name="tiny")
+    with pytest.raises(InvalidInput) as caught:
+        services.leaderboard_create(user=owner, dataset=dataset, target="label", folds=10)
+    assert caught.value.errors == {"folds": "tiny has too few rows (6) for 10 folds."}
