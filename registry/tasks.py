@@ -64,7 +64,13 @@ def train_version(version_id: int) -> str:
     return run_isolated(version_id)
 
 
-@task()
+# Trials queue behind trainings (the queue reads tasks by priority, then age), so that the
+# fair choice, which looks at the first FAIR_WINDOW ready tasks, always sees every queued
+# training however many trials wait: a board's trials then take turns with it.
+TRIAL_PRIORITY = -1
+
+
+@task(priority=TRIAL_PRIORITY)
 def run_trial(trial_id: int) -> str:
     """Score one leaderboard trial (every fold) in a child process, like a training; called
     by the task worker. The board's progress is counted once the child is done."""

@@ -115,3 +115,16 @@ def test_too_few_rows_for_the_folds_names_the_folds(owner, make_dataset):
     with pytest.raises(InvalidInput) as caught:
         services.leaderboard_create(user=owner, dataset=dataset, target="label", folds=10)
     assert caught.value.errors == {"folds": "tiny has too few rows (6) for 10 folds."}
+
+
+def test_a_user_may_have_so_many_boards_active_at_once(owner, make_dataset, settings):
+    from registry.errors import QuotaExceeded
+
+    settings.MLSERVE_USER_MAX_TRAININGS = 1
+    dataset = make_dataset("churn.csv")
+    first = services.leaderboard_create(user=owner, dataset=dataset, target="churned", n_iter=0)
+    with pytest.raises(QuotaExceeded, match="You have 1 leaderboards queued or running"):
+        services.leaderboard_create(user=owner, dataset=dataset, target="churned", n_iter=0)
+    services.leaderboard_cancel(board=first, user=owner)
+    services.leaderboard_create(user=owner, dataset=dataset, target="churned", n_iter=0)
+    assert Leaderboard.objects.count() == 2
