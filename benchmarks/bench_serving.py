@@ -37,6 +37,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,49 @@ def run(cmd: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedPr
     return subprocess.run(
         cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True, **kwargs
     )
+
+
+# The single-row predict body, for the model trained_model_token() prepares.
+SINGLE_ROW = {"instances": [[0.5, -1.2, 0.3, 2.0]]}
+
+
+def create_database(workdir: Path, prefix: str) -> tuple[str, str, Callable[[], None]]:
+    """(DATABASE_URL, its label, how to drop it): a fresh PostgreSQL database beside
+    BENCH_DATABASE_URL's when it is set, otherwise SQLite in `workdir`."""
+    pg_url = os.environ.get("BENCH_DATABASE_URL")
+    if not pg_url:
+        return f"sqlite:///{workdir / 'bench.sqlite3'}", "SQLite", lambda: None
+    pg_name = f"{prefix}_{os.getpid()}"
+    subprocess.run(["psql", pg_url, "-qc", f"CREATE DATABASE {pg_name}"], check=True)
+
+    def drop() -> None:
+        subprocess.run(["psql", pg_url, "-qc", f"DROP DATABASE IF EXISTS {pg_name}"])
+
+    return f"{pg_url.rsplit('/', 1)[0]}/{pg_name}", "PostgreSQL", drop
+
+
+def app_env(workdir: Path, database_url: str) -> dict[str, str]:
+    """The environment of the app's processes: this one's without its DJANGO_ and MLSERVE_
+    settings, a fresh secret key, the database and `workdir` as the var folder."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MLSERVE_"))},
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "DATABASE_URL": database_url,
+        "MLSERVE_VAR_DIR": str(workdir),
+        "DJANGO_SETTINGS_MODULE": "mlsite.settings",
+        "MLSERVE_MANIFEST_STATIC": "0",
+        "MLSERVE_MAX_PREDICT_ROWS": "100000",
+    }
+
+
+def trained_model_token(env: dict[str, str], workdir: Path) -> str:
+    """Migrate, create the user `bench` with the model `bench` trained on synthetic_csv(),
+    and return an API token of that user."""
+    csv_path = workdir / "bench.csv"
+    csv_path.write_bytes(synthetic_csv())
+    run([PYTHON, "manage.py", "migrate", "-v", "0"], env)
+    output = run([PYTHON, "-c", SETUP.format(csv=str(csv_path))], env).stdout
+    return json.loads(output.strip().splitlines()[-1])["token"]
 
 
 def start_server(env: dict[str, str], port: int, settings_module: str) -> subprocess.Popen:
@@ -237,40 +281,18 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
-    pg_url = os.environ.get("BENCH_DATABASE_URL")
-    pg_name = f"bench_serving_{os.getpid()}"
-    if pg_url:
-        base = pg_url.rsplit("/", 1)[0]
-        subprocess.run(["psql", pg_url, "-qc", f"CREATE DATABASE {pg_name}"], check=True)
-        database_url, database = f"{base}/{pg_name}", "PostgreSQL"
-    else:
-        database_url, database = f"sqlite:///{workdir / 'bench.sqlite3'}", "SQLite"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MLSERVE_"))},
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "DATABASE_URL": database_url,
-        "MLSERVE_VAR_DIR": str(workdir),
-        "DJANGO_SETTINGS_MODULE": "mlsite.settings",
-        "MLSERVE_MANIFEST_STATIC": "0",
-        "MLSERVE_MAX_PREDICT_ROWS": "100000",
-    }
+    database_url, database, drop_database = create_database(workdir, "bench_serving")
+    env = app_env(workdir, database_url)
     servers: list[subprocess.Popen] = []
     try:
-        csv_path = workdir / "bench.csv"
-        csv_path.write_bytes(synthetic_csv())
-        run([PYTHON, "manage.py", "migrate", "-v", "0"], env)
-        token = json.loads(
-            run([PYTHON, "-c", SETUP.format(csv=str(csv_path))], env)
-            .stdout.strip()
-            .splitlines()[-1]
-        )["token"]
+        token = trained_model_token(env, workdir)
 
         import numpy as np
 
         rng = np.random.default_rng(1)
         batch = rng.normal(size=(10_000, 4)).round(4).tolist()
         bodies = {
-            "single": {"instances": [[0.5, -1.2, 0.3, 2.0]]},
+            "single": SINGLE_ROW,
             "batch_positional": {"instances": batch},
             "batch_named": {"instances": [dict(zip(FEATURES, row, strict=True)) for row in batch]},
         }
@@ -326,8 +348,7 @@ def main() -> None:
     finally:
         for proc in servers:
             stop(proc)
-        if pg_url:
-            subprocess.run(["psql", pg_url, "-qc", f"DROP DATABASE IF EXISTS {pg_name}"])
+        drop_database()
         shutil.rmtree(workdir, ignore_errors=True)
 
     def med(target: str, kind: str, c: int, key: str) -> float:
