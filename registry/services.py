@@ -1048,14 +1048,14 @@ def leaderboard_create(
         )
         queued = [t.number for t in created if t.status == Trial.Status.QUEUED]
         ids = list(
-            Trial.objects.filter(leaderboard=board, number__in=queued).values_list("pk", flat=True)
+            Trial.objects.filter(leaderboard=board, number__in=queued).values_list("pk", "number")
         )
         if ruled_out:
             from registry.leaderboard.run import update_board
 
             update_board(board.pk)
             board.refresh_from_db()
-        transaction.on_commit(lambda: [enqueue_trial(pk) for pk in ids])
+        transaction.on_commit(lambda: [enqueue_trial(pk, number) for pk, number in ids])
     return board
 
 

@@ -33,6 +33,7 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
+from django_tasks.base import TASK_MIN_PRIORITY
 
 from registry.models import ModelVersion, Trial, TrialStatus
 
@@ -51,8 +52,17 @@ def enqueue_training(version_id: int) -> None:
     train_version.enqueue(version_id)
 
 
-def enqueue_trial(trial_id: int) -> None:
-    run_trial.enqueue(trial_id)
+def enqueue_trial(trial_id: int, number: int) -> None:
+    run_trial.using(priority=trial_priority(number)).enqueue(trial_id)
+
+
+def trial_priority(number: int) -> int:
+    """Trial `number` of its board queues at TRIAL_PRIORITY for the first four trials, one
+    lower for each next four (down to the queue's lowest), so that every board's early
+    trials come before any board's later ones: the fair choice, which looks at the first
+    FAIR_WINDOW ready tasks only, then sees another user's board however many trials the
+    boards queued before it hold."""
+    return max(TRIAL_PRIORITY - number // 4, TASK_MIN_PRIORITY)
 
 
 @task()
@@ -414,10 +424,10 @@ def reap_stale_trials() -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.MLSERVE_STALE_TRAINING_S)
     stale = list(
         Trial.objects.filter(status=TrialStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
-            "pk", "attempts", "leaderboard_id"
+            "pk", "attempts", "leaderboard_id", "number"
         )
     )
-    for trial_id, attempts, board_id in stale:
+    for trial_id, attempts, board_id, number in stale:
         still_stale = Trial.objects.filter(
             pk=trial_id, status=TrialStatus.RUNNING, heartbeat_at__lt=cutoff
         )
@@ -430,7 +440,7 @@ def reap_stale_trials() -> int:
                 )
                 if requeued:
                     logger.warning("trial %s lost its worker: retrying", trial_id)
-                    transaction.on_commit(lambda t=trial_id: enqueue_trial(t))
+                    transaction.on_commit(lambda t=trial_id, n=number: enqueue_trial(t, n))
             else:
                 failed = still_stale.update(
                     status=TrialStatus.FAILED,

@@ -203,3 +203,21 @@ def test_training_children_run_at_a_lower_cpu_priority_than_the_worker(
     group = str(tasks.CHILD_NICENESS) if AUTOGROUP.exists() else "none"
     assert trial_file.read_text() == f"{expected} True {group}"
     assert training_file.read_text() == f"{expected} True {group}"
+
+
+def test_a_later_board_is_seen_by_the_fair_choice_behind_a_long_one(
+    owner, other, make_dataset, monkeypatch
+):
+    """The fair choice reads only the first FAIR_WINDOW ready tasks: a board queued behind
+    another user's longer board must be among them, or it waits for that whole board."""
+    from registry.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "FAIR_WINDOW", 6)
+    long = small_board(owner, make_dataset("churn.csv"), n_iter=9)  # 20 trials
+    first = long.trials.get(number=0)
+    Trial.objects.filter(pk=first.pk).update(status="running", started_at=timezone.now())
+    DBTaskResult.objects.filter(args_kwargs__args=[first.pk]).delete()
+    theirs = small_board(other, make_dataset("churn.csv", user=other), n_iter=0)
+    ready = DBTaskResult.objects.ready()
+    chosen = ready.get(pk=fair_choice(ready))
+    assert chosen.args_kwargs["args"] == [theirs.trials.get(number=0).pk]
