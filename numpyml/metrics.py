@@ -1,7 +1,8 @@
 """Metrics with scikit-learn's names, signatures and defaults.
 
 Classification: accuracy_score, precision_score, recall_score, f1_score,
-precision_recall_fscore_support, confusion_matrix, log_loss. Regression: r2_score,
+precision_recall_fscore_support, confusion_matrix, log_loss; binary ranking: roc_curve,
+precision_recall_curve, auc, roc_auc_score, average_precision_score. Regression: r2_score,
 mean_squared_error, root_mean_squared_error, mean_absolute_error,
 explained_variance_score. Clustering: silhouette_score, silhouette_samples,
 adjusted_rand_score. Labels may be strings or numbers.
@@ -22,16 +23,21 @@ __all__ = [
     "UndefinedMetricWarning",
     "accuracy_score",
     "adjusted_rand_score",
+    "auc",
+    "average_precision_score",
     "confusion_matrix",
     "explained_variance_score",
     "f1_score",
     "log_loss",
     "mean_absolute_error",
     "mean_squared_error",
+    "precision_recall_curve",
     "precision_recall_fscore_support",
     "precision_score",
     "r2_score",
     "recall_score",
+    "roc_auc_score",
+    "roc_curve",
     "root_mean_squared_error",
     "silhouette_samples",
     "silhouette_score",
@@ -566,6 +572,170 @@ def _log_loss_classes(y_true: np.ndarray, labels: Any) -> np.ndarray:
             f"{classes.tolist()}."
         )
     return classes
+
+
+# --------------------------------------------------------------------------- ranking (binary)
+
+
+def _binary_clf_curve(
+    y_true: Any, y_score: Any, pos_label: Any, sample_weight: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False and true positive counts (weighted) at each distinct score, highest first."""
+    y_true = _labels_1d(y_true, "y_true")
+    score = check_array(y_score, ensure_2d=False, what="y_score")
+    if score.ndim != 1:
+        raise ValueError(f"y_score must be 1-D (the positive class's score), got {score.shape}.")
+    _check_length(y_true.shape[0], score.shape[0], "y_score")
+    weights = _check_sample_weight(sample_weight, y_true.shape[0])
+    classes = np.unique(y_true)
+    if classes.shape[0] > 2:
+        raise ValueError(f"y_true has {classes.shape[0]} classes: this metric is binary only.")
+    if pos_label is None:
+        numeric = _label_kind(y_true, "y_true") == "num"
+        if not (numeric and set(classes.tolist()) <= {0, 1, -1}):
+            raise ValueError(
+                f"y_true takes value in {classes.tolist()} and pos_label is not specified: "
+                "either make y_true take value in {0, 1} or {-1, 1} or pass pos_label "
+                "explicitly."
+            )
+        pos_label = 1
+    positive = (y_true == pos_label).astype(float)
+    # Stable order from the highest score down, as scikit-learn's mergesort gives.
+    order = np.argsort(score, kind="mergesort")[::-1]
+    score, positive = score[order], positive[order]
+    weight = 1.0 if weights is None else weights[order].astype(float)
+    distinct = np.flatnonzero(np.diff(score))
+    ends = np.r_[distinct, positive.size - 1]
+    tps = np.cumsum(positive * weight)[ends]
+    if weights is None:
+        fps = 1 + ends - tps
+    else:
+        fps = np.cumsum((1 - positive) * weight)[ends]
+    return fps, tps, score[ends]
+
+
+def roc_curve(
+    y_true: Any,
+    y_score: Any,
+    *,
+    pos_label: Any = None,
+    sample_weight: Any = None,
+    drop_intermediate: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Receiver operating characteristic of a binary score: (fpr, tpr, thresholds), the
+    first threshold +inf (nothing predicted positive)."""
+    fps, tps, thresholds = _binary_clf_curve(y_true, y_score, pos_label, sample_weight)
+    if drop_intermediate and fps.shape[0] > 2:
+        # Points on a straight line between their neighbours change nothing in the curve.
+        keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
+        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+    tps, fps = np.r_[0, tps], np.r_[0, fps]
+    thresholds = np.r_[np.inf, thresholds]
+    if fps[-1] <= 0:
+        warnings.warn(
+            "No negative samples in y_true, false positive value should be meaningless",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        fpr = np.repeat(np.nan, fps.shape)
+    else:
+        fpr = fps / fps[-1]
+    if tps[-1] <= 0:
+        warnings.warn(
+            "No positive samples in y_true, true positive value should be meaningless",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        tpr = np.repeat(np.nan, tps.shape)
+    else:
+        tpr = tps / tps[-1]
+    return fpr, tpr, thresholds
+
+
+def precision_recall_curve(
+    y_true: Any,
+    y_score: Any,
+    *,
+    pos_label: Any = None,
+    sample_weight: Any = None,
+    drop_intermediate: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, thresholds) by increasing threshold; the last point is
+    precision 1, recall 0, with no threshold."""
+    fps, tps, thresholds = _binary_clf_curve(y_true, y_score, pos_label, sample_weight)
+    if drop_intermediate and fps.shape[0] > 2:
+        keep = np.flatnonzero(
+            np.concatenate([[True], np.logical_or(np.diff(tps[:-1]), np.diff(tps[1:])), [True]])
+        )
+        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+    predicted = tps + fps
+    precision = np.zeros_like(tps)
+    np.divide(tps, predicted, out=precision, where=predicted != 0)
+    if tps[-1] == 0:
+        warnings.warn(
+            "No positive class found in y_true, recall is set to one for all thresholds.",
+            UserWarning,
+            stacklevel=2,
+        )
+        recall = np.ones_like(tps)
+    else:
+        recall = tps / tps[-1]
+    return np.hstack((precision[::-1], 1)), np.hstack((recall[::-1], 0)), thresholds[::-1]
+
+
+def auc(x: Any, y: Any) -> float:
+    """Area under a curve by the trapezoidal rule; x must be monotonic."""
+    x = column_or_1d(check_array(x, ensure_2d=False, what="x"), what="x")
+    y = column_or_1d(check_array(y, ensure_2d=False, what="y"), what="y")
+    if x.shape[0] < 2:
+        raise ValueError(
+            f"At least 2 points are needed to compute area under curve, but x.shape = {x.shape[0]}"
+        )
+    _check_length(x.shape[0], y.shape[0], "y")
+    direction = 1
+    dx = np.diff(x)
+    if np.any(dx < 0):
+        if not np.all(dx <= 0):
+            raise ValueError(f"x is neither increasing nor decreasing : {x}.")
+        direction = -1
+    return float(direction * np.trapezoid(y, x))
+
+
+def _binary_positive(y_true: Any, pos_label: Any) -> Any:
+    """The positive label: the given one, else the larger of the two present."""
+    labels = _labels_1d(y_true, "y_true")
+    _label_kind(labels, "y_true")
+    classes = np.unique(labels)
+    if classes.shape[0] != 2:
+        raise ValueError(
+            "Only one class is present in y_true. ROC AUC score is not defined in that case."
+            if classes.shape[0] < 2
+            else f"y_true has {classes.shape[0]} classes: numpyml's score is binary only."
+        )
+    return classes[1] if pos_label is None else pos_label
+
+
+def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
+    """Area under the ROC curve of a binary score (the larger label is positive)."""
+    positive = _binary_positive(y_true, None)
+    fpr, tpr, _ = roc_curve(y_true, y_score, pos_label=positive, sample_weight=sample_weight)
+    return auc(fpr, tpr)
+
+
+def average_precision_score(
+    y_true: Any, y_score: Any, *, pos_label: Any = 1, sample_weight: Any = None
+) -> float:
+    """Sum over thresholds of precision x the increase in recall (no interpolation)."""
+    labels = _labels_1d(y_true, "y_true")
+    present = np.unique(labels)
+    if present.shape[0] == 2 and pos_label not in present.tolist():
+        raise ValueError(
+            f"pos_label={pos_label!r} is not a valid label. It should be one of {present.tolist()}"
+        )
+    precision, recall, _ = precision_recall_curve(
+        labels, y_score, pos_label=pos_label, sample_weight=sample_weight
+    )
+    return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
 
 
 # --------------------------------------------------------------------------- regression

@@ -362,3 +362,56 @@ def test_adjusted_rand_score_matches_sklearn():
     _close(metrics.adjusted_rand_score(many, many // 3), sk.adjusted_rand_score(many, many // 3))
     with pytest.raises(ValueError, match="same length"):
         metrics.adjusted_rand_score([0, 1], [0])
+
+
+# --------------------------------------------------------------------------- ranking (binary)
+
+
+def _ranking_cases():
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, 200)
+    tied = np.round(rng.random(200), 1)  # many ties, as leaf probabilities give
+    yield y, rng.random(200) + 0.3 * y, None
+    yield y, tied, None
+    yield y, tied, rng.random(200) * 3
+    yield np.where(y == 1, "yes", "no"), tied, None
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_it_roc_and_pr_curves_match_sklearn(drop):
+    for y, score, weight in _ranking_cases():
+        pos = "yes" if y.dtype.kind == "U" else 1
+        for ours, theirs in (
+            (metrics.roc_curve, sk.roc_curve),
+            (metrics.precision_recall_curve, sk.precision_recall_curve),
+        ):
+            got = ours(y, score, pos_label=pos, sample_weight=weight, drop_intermediate=drop)
+            want = theirs(y, score, pos_label=pos, sample_weight=weight, drop_intermediate=drop)
+            for a, b in zip(got, want, strict=True):
+                assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_it_auc_roc_auc_and_average_precision_match_sklearn():
+    for y, score, weight in _ranking_cases():
+        pos = "yes" if y.dtype.kind == "U" else 1
+        assert metrics.roc_auc_score(y, score, sample_weight=weight) == pytest.approx(
+            sk.roc_auc_score(y, score, sample_weight=weight), abs=1e-9
+        )
+        assert metrics.average_precision_score(
+            y, score, pos_label=pos, sample_weight=weight
+        ) == pytest.approx(
+            sk.average_precision_score(y, score, pos_label=pos, sample_weight=weight), abs=1e-9
+        )
+    x, y = [1.0, 0.5, 0.2, 0.0], [0.9, 0.7, 0.1, 0.0]
+    assert metrics.auc(x, y) == pytest.approx(sk.auc(x, y), abs=1e-12)
+
+
+def test_it_refuses_what_the_ranking_metrics_cannot_score():
+    with pytest.raises(ValueError, match="Only one class"):
+        metrics.roc_auc_score([1, 1, 1], [0.2, 0.3, 0.4])
+    with pytest.raises(ValueError, match="pos_label"):
+        metrics.roc_curve(["a", "b"], [0.1, 0.9])
+    with pytest.raises(ValueError, match="increasing"):
+        metrics.auc([0, 1, 0.5], [0, 1, 1])
+    with pytest.raises(ValueError, match="binary"):
+        metrics.roc_curve([0, 1, 2], [0.1, 0.5, 0.9], pos_label=1)
