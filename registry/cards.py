@@ -244,6 +244,24 @@ class ConfusionMatrix(Strict):
     matrix: list[list[count()]]
 
 
+class ClassResult(Strict):
+    label: Label
+    precision: Share
+    recall: Share
+    f1: Share
+    support: count()
+
+
+class RocCurve(Strict):
+    fpr: Annotated[list[Share], Field(max_length=MAX_ITEMS)]
+    tpr: Annotated[list[Share], Field(max_length=MAX_ITEMS)]
+
+
+class PrCurve(Strict):
+    recall: Annotated[list[Share], Field(max_length=MAX_ITEMS)]
+    precision: Annotated[list[Share], Field(max_length=MAX_ITEMS)]
+
+
 class ClassifierMetrics(Metrics):
     accuracy: Share | None = None
     f1_macro: Share | None = None
@@ -251,6 +269,13 @@ class ClassifierMetrics(Metrics):
     recall_macro: Share | None = None
     log_loss: number(0) | None = None
     confusion_matrix: ConfusionMatrix | None = None
+    per_class: Annotated[list[ClassResult], Field(max_length=MAX_ITEMS)] | None = None
+    # Binary classifiers with scores: the holdout's curves for the class named positive.
+    positive_class: Label | None = None
+    roc_auc: Share | None = None
+    average_precision: Share | None = None
+    roc_curve: RocCurve | None = None
+    pr_curve: PrCurve | None = None
 
 
 class RegressorMetrics(Metrics):

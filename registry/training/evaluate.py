@@ -19,6 +19,9 @@ from registry.pipeline import categories_of, estimator_of, preprocessing_of
 # The holdout is scored in this many parts when a caller follows the progress: a k-NN does
 # nearly all its work here, comparing each held-out row with every training row.
 SCORING_PARTS = 20
+# ROC and precision-recall curves keep at most this many points: enough to draw them, and
+# a version record stays small whatever the number of held-out rows.
+MAX_CURVE_POINTS = 200
 
 
 def _score(score: Callable[[dict], Any], X: dict, report: Callable[[float], None] | None) -> Any:
@@ -67,6 +70,11 @@ def compute_metrics(
         }
         if proba is not None:
             result["log_loss"] = M.log_loss(y_test, proba, labels=labels)
+        result["per_class"] = _per_class(y_test, predicted, labels)
+        if len(labels) == 2 and np.unique(y_test).size == 2:
+            scores = _positive_scores(pipeline, model, proba, X_test)
+            if scores is not None:
+                result.update(_binary_curves(y_test, scores, labels[1]))
         return result
     if kind == REGRESSOR:
         predicted = _score(pipeline.predict, X_test, report)
@@ -103,6 +111,55 @@ def compute_metrics(
         "explained_variance_ratio": ratios.tolist(),
         "n_components": int(model.n_components_),
         "reconstruction_mse": float(np.mean((Z_test - reconstructed) ** 2)),
+    }
+
+
+def _per_class(y_test: np.ndarray, predicted: np.ndarray, labels: list) -> list[dict]:
+    precision, recall, f1, support = M.precision_recall_fscore_support(
+        y_test, predicted, labels=labels, average=None, zero_division=0
+    )
+    return [
+        {
+            "label": jsonsafe.label(label),
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate(labels)
+    ]
+
+
+def _positive_scores(
+    pipeline: Pipeline, model: Any, proba: np.ndarray | None, X_test: dict
+) -> np.ndarray | None:
+    """The second class's score on each held-out row: its probability, else the decision
+    function; None for a classifier that gives neither (it has no curves)."""
+    if proba is not None:
+        return np.asarray(proba, dtype=float)[:, 1]
+    if hasattr(model, "decision_function"):
+        return np.asarray(pipeline.decision_function(X_test), dtype=float).ravel()
+    return None
+
+
+def _thin(*curves: np.ndarray) -> list[list[float]]:
+    """At most MAX_CURVE_POINTS evenly spaced points, the first and the last kept."""
+    n = curves[0].shape[0]
+    keep = np.unique(np.linspace(0, n - 1, min(n, MAX_CURVE_POINTS)).round().astype(int))
+    return [curve[keep].tolist() for curve in curves]
+
+
+def _binary_curves(y_test: np.ndarray, scores: np.ndarray, positive: Any) -> dict[str, Any]:
+    fpr, tpr, _ = M.roc_curve(y_test, scores, pos_label=positive)
+    precision, recall, _ = M.precision_recall_curve(y_test, scores, pos_label=positive)
+    fpr_kept, tpr_kept = _thin(fpr, tpr)
+    precision_kept, recall_kept = _thin(precision, recall)
+    return {
+        "positive_class": jsonsafe.label(positive),
+        "roc_auc": M.auc(fpr, tpr),
+        "average_precision": M.average_precision_score(y_test, scores, pos_label=positive),
+        "roc_curve": {"fpr": fpr_kept, "tpr": tpr_kept},
+        "pr_curve": {"recall": recall_kept, "precision": precision_kept},
     }
 
 

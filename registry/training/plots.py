@@ -95,6 +95,31 @@ def loss_curve(losses: list[float], *, by_depth: bool = False) -> str:
     return _figure(draw)
 
 
+def roc_curve(fpr: list[float], tpr: list[float], area: float, positive: Any) -> str:
+    def draw(ax: Any) -> None:
+        ax.plot([0, 1], [0, 1], color="#9ca3af", linestyle="--", linewidth=1)
+        ax.plot(fpr, tpr, color=ACCENT)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+        ax.set_title(f"ROC curve of {positive}: AUC {area:.3f}")
+
+    return _figure(draw)
+
+
+def pr_curve(recall: list[float], precision: list[float], area: float, positive: Any) -> str:
+    def draw(ax: Any) -> None:
+        ax.plot(recall, precision, color=ACCENT, drawstyle="steps-post")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("recall")
+        ax.set_ylabel("precision")
+        ax.set_title(f"Precision-recall of {positive}: AP {area:.3f}")
+
+    return _figure(draw)
+
+
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray) -> str:
     rows = _sample(actual.size)
 
@@ -196,6 +221,13 @@ def render_all(
     if kind == CLASSIFIER:
         cm = metrics["confusion_matrix"]
         plots["confusion_matrix"] = confusion_matrix(cm["labels"], cm["matrix"])
+        if "roc_curve" in metrics:  # binary, with scores
+            positive = metrics["positive_class"]
+            roc, pr = metrics["roc_curve"], metrics["pr_curve"]
+            plots["roc_curve"] = roc_curve(roc["fpr"], roc["tpr"], metrics["roc_auc"], positive)
+            plots["pr_curve"] = pr_curve(
+                pr["recall"], pr["precision"], metrics["average_precision"], positive
+            )
     elif kind == REGRESSOR:
         predicted = np.asarray(pipeline.predict(X_test), dtype=float)
         actual = np.asarray(y_test, dtype=float)

@@ -32,6 +32,8 @@ def read_as(options: dict[str, Any]) -> str:
 
 PLOT_TITLES = {
     "confusion_matrix": "Confusion matrix",
+    "roc_curve": "ROC curve",
+    "pr_curve": "Precision-recall curve",
     "predicted_vs_actual": "Predicted vs actual",
     "residuals": "Residuals",
     "clusters": "Clusters",
@@ -46,6 +48,8 @@ METRIC_LABELS = {
     "precision_macro": "Precision (macro)",
     "recall_macro": "Recall (macro)",
     "log_loss": "Log loss",
+    "roc_auc": "ROC AUC",
+    "average_precision": "Average precision",
     "r2": "R²",
     "rmse": "RMSE",
     "mae": "Mean absolute error",
@@ -163,11 +167,23 @@ def plot_links(version: ModelVersion) -> list[dict[str, str]]:
     return [
         {
             "name": n,
-            "title": PLOT_TITLES.get(n, n.replace("_", " ").capitalize()),
+            "title": PLOT_TITLES.get(n, n.replace("_", " ").capitalize()) + _area(version, n),
             "url": reverse("version_plot", args=[version.model.name, version.version, n]),
         }
         for n in names
     ]
+
+
+# The area a curve plot's caption states, by plot.
+CURVE_AREAS = {"roc_curve": ("roc_auc", "AUC"), "pr_curve": ("average_precision", "AP")}
+
+
+def _area(version: ModelVersion, plot: str) -> str:
+    key, words = CURVE_AREAS.get(plot, ("", ""))
+    value = version.metrics.get(key) if key and isinstance(version.metrics, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return ""
+    return f" ({words} {value:.3f})"
 
 
 def param_rows(*versions: ModelVersion) -> list[dict[str, Any]]:
@@ -250,6 +266,17 @@ def confusion_rows(confusion: dict[str, Any] | None) -> dict[str, Any] | None:
         for i, (label, row) in enumerate(zip(labels, confusion["matrix"], strict=True))
     ]
     return {"labels": labels, "rows": rows}
+
+
+def per_class_rows(per_class: Any) -> list[dict[str, str]]:
+    """Precision, recall, F1 and support of each class, formatted like the other metrics."""
+    if not isinstance(per_class, list):
+        return []
+    keys = ("precision", "recall", "f1", "support")
+    return [
+        {"label": str(row["label"]), **{k: format_metric(row.get(k)) for k in keys}}
+        for row in per_class
+    ]
 
 
 def _duration(seconds: float) -> str:

@@ -579,6 +579,7 @@ def _render_version(
         context.update(
             metrics=presenters.metric_rows(metrics),
             confusion=presenters.confusion_rows(metrics.get("confusion_matrix")),
+            per_class=presenters.per_class_rows(metrics.get("per_class")),
             cluster_sizes=metrics.get("cluster_sizes"),
             variance_ratios=[f"{r:.1%}" for r in metrics.get("explained_variance_ratio", [])],
             warnings=metrics.get("warnings", []),
