@@ -108,3 +108,27 @@ def test_the_api_version_record_carries_them(owner_api, trained):
     assert metrics["per_class"] == version.metrics["per_class"]
     assert metrics["roc_curve"]["fpr"]
     assert metrics["pr_curve"]["precision"]
+
+
+class Voter:
+    """A classifier with labels only: no probabilities, no decision function."""
+
+    classes_ = np.array(["no", "yes"])
+
+    def predict(self, X):
+        return np.where(np.asarray(X["x"]) > 0, "yes", "no")
+
+
+def test_a_classifier_without_scores_gets_the_per_class_table_only():
+    from numpyml.pipeline import Pipeline
+    from registry.algorithms import CLASSIFIER
+    from registry.training.evaluate import compute_metrics
+
+    X = {"x": np.array([-2.0, -1.0, 1.0, 2.0, 3.0])}
+    y = np.array(["no", "yes", "yes", "yes", "no"])
+    metrics = compute_metrics(CLASSIFIER, Pipeline([("model", Voter())]), X, y, X)
+    assert metrics["per_class"] == [
+        {"label": "no", "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2},
+        {"label": "yes", "precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3},
+    ]
+    assert not {"roc_auc", "average_precision", "roc_curve", "pr_curve"} & set(metrics)
