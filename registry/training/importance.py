@@ -20,22 +20,36 @@ logger = logging.getLogger(__name__)
 
 MAX_ROWS = 2000  # holdout rows shuffled at most (a sample of them beyond this)
 REPEATS = 5  # shuffles per column
+MIN_ROWS = 200  # fewer make the estimate too coarse to rank columns
 SCORING = {CLASSIFIER: "accuracy", REGRESSOR: "r2"}
 SCORE_WORDS = {"accuracy": "accuracy", "r2": "R²"}
 
 
 def measure(
-    kind: str, pipeline: Pipeline, X_test: dict, y_test: np.ndarray | None, seed: int
+    kind: str,
+    pipeline: Pipeline,
+    X_test: dict,
+    y_test: np.ndarray | None,
+    seed: int,
+    *,
+    keeps_every_row: bool = False,
 ) -> dict[str, Any] | None:
     """The metrics entry `permutation_importance` (columns sorted, most important first), or
     None for a kind without a target or a holdout too small to shuffle. A version without
-    it still serves: a failure here is logged, not fatal."""
+    it still serves: a failure here is logged, not fatal.
+
+    A model that `keeps_every_row` (k-NN) compares each scored row with every training row:
+    its rows are bounded further, so that the shuffles cost about twice the holdout's own
+    scoring, which it paid already."""
     if kind not in SCORING or y_test is None or len(y_test) < 2:
         return None
     n = len(y_test)
+    limit = MAX_ROWS
+    if keeps_every_row:
+        limit = min(limit, max(MIN_ROWS, 2 * n // (len(X_test) * REPEATS)))
     rows = np.arange(n)
-    if n > MAX_ROWS:
-        rows = np.sort(np.random.default_rng(seed).choice(n, MAX_ROWS, replace=False))
+    if n > limit:
+        rows = np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
     try:
         found = permutation_importance(
             pipeline,

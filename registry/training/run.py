@@ -185,7 +185,14 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         X_test=X_test,
         y_test=y_test,
     )
-    importance = measure_importance(algorithm.kind, pipeline, X_test, y_test, version.seed)
+    importance = measure_importance(
+        algorithm.kind,
+        pipeline,
+        X_test,
+        y_test,
+        version.seed,
+        keeps_every_row=algorithm.keeps_every_row,
+    )
     if importance is not None:
         result["permutation_importance"] = importance
         rendered["permutation_importance"] = plot_importance(importance)

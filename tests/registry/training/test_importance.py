@@ -9,7 +9,9 @@ import pytest
 from django.urls import reverse
 
 from registry import cards, services
+from registry.algorithms import REGRESSOR
 from registry.models import ModelVersion
+from registry.training import importance
 from registry.training.run import train
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +107,27 @@ def test_the_page_and_the_api_show_it(owner, make_dataset, client, owner_api):
     record = owner_api.get("/models/imp/versions/1").json()
     features = record["metrics"]["permutation_importance"]["features"]
     assert features[-1]["name"] == "noise"
+
+
+class _Sum:
+    def predict(self, X):
+        return X["a"] + X["b"]
+
+
+@pytest.mark.parametrize(
+    ("n", "keeps_every_row", "used"),
+    [
+        (300, False, 300),
+        (5000, False, 2000),
+        (5000, True, 1000),
+        (300, True, 200),
+        (150, True, 150),
+    ],
+)
+def test_it_shuffles_a_bounded_number_of_rows(n, keeps_every_row, used):
+    rng = np.random.default_rng(0)
+    X = {"a": rng.normal(size=n), "b": rng.normal(size=n)}
+    found = importance.measure(
+        REGRESSOR, _Sum(), X, X["a"] + X["b"], 0, keeps_every_row=keeps_every_row
+    )
+    assert found["n_rows"] == used
