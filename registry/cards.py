@@ -226,6 +226,21 @@ class Card(Strict):
 # Metrics, by kind of model --------------------------------------------------------------------
 
 
+class ColumnImportance(Strict):
+    name: Name
+    mean: Finite
+    std: number(0)
+
+
+class PermutationImportance(Strict):
+    """registry/training/importance.py: the score's drop when each column is shuffled."""
+
+    scoring: Literal["accuracy", "r2"]
+    n_repeats: count(1)
+    n_rows: count(1)
+    features: Annotated[list[ColumnImportance], Field(max_length=100_000)]
+
+
 class Metrics(BaseModel):
     """What every kind records (registry/training/); unknown keys: bounded scalars only."""
 
@@ -237,6 +252,7 @@ class Metrics(BaseModel):
     stratified: bool = False
     rows_dropped_missing_target: count() = None
     warnings: Annotated[list[Text], Field(max_length=1000)] = []
+    permutation_importance: PermutationImportance | None = None
 
 
 class ConfusionMatrix(Strict):

@@ -148,13 +148,20 @@ def residuals(actual: np.ndarray, predicted: np.ndarray) -> str:
     return _figure(draw)
 
 
-def feature_importances(names: list[str], importances: np.ndarray) -> str:
-    order = np.argsort(importances)[::-1][:20][::-1]
+def feature_importances(
+    names: list[str],
+    importances: np.ndarray,
+    *,
+    title: str = "Feature importances",
+    xlabel: str = "importance",
+) -> str:
+    """The 20 largest, the largest on top."""
+    order = np.argsort(importances, kind="stable")[::-1][:20][::-1]
 
     def draw(ax: Any) -> None:
         ax.barh([names[i] for i in order], importances[order], color=ACCENT)
-        ax.set_xlabel("importance")
-        ax.set_title("Feature importances")
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
 
     return _figure(draw, size=(5.0, 0.8 + 0.22 * len(order)))
 

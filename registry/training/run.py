@@ -23,6 +23,8 @@ from registry.pipeline import build_pipeline, encoded_labels
 from registry.training.data import TrainingError, load_training_data, split, take
 from registry.training.evaluate import compute_metrics, input_schema
 from registry.training.explain import plain_words
+from registry.training.importance import measure as measure_importance
+from registry.training.importance import plot as plot_importance
 from registry.training.progress import (
     PROGRESS_FIT_END,
     PROGRESS_FIT_START,
@@ -183,6 +185,17 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         X_test=X_test,
         y_test=y_test,
     )
+    importance = measure_importance(
+        algorithm.kind,
+        pipeline,
+        X_test,
+        y_test,
+        version.seed,
+        keeps_every_row=algorithm.keeps_every_row,
+    )
+    if importance is not None:
+        result["permutation_importance"] = importance
+        rendered["permutation_importance"] = plot_importance(importance)
     if version.leaderboard_id is not None:
         # Registered from a leaderboard, whose folds measured this configuration already:
         # the holdout above gives the page its metrics and plots, and the model served is

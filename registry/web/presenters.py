@@ -40,6 +40,7 @@ PLOT_TITLES = {
     "explained_variance": "Explained variance",
     "projection": "Projection",
     "feature_importances": "Feature importances",
+    "permutation_importance": "Permutation importance",
     "loss_curve": "Loss curve",
 }
 METRIC_LABELS = {
