@@ -1224,7 +1224,7 @@ def parse_with_schema(
             if bad is not None:
                 raise CSVError(
                     f"Line {line_numbers[bad]}, column {name!r}: {str(column[bad])!r} is not a "
-                    f"date ({_date_formats_said(forms[name])}).",
+                    f"date ({date_formats_said(forms[name])}).",
                     line=line_numbers[bad],
                     column=name,
                 )
@@ -1234,7 +1234,8 @@ def parse_with_schema(
     return table
 
 
-def _date_formats_said(form: str) -> str:
+def date_formats_said(form: str) -> str:
+    """The date spellings a feature trained on `form` accepts, in words (for an error)."""
     return "ISO 8601" if form in (ISO_DATE, ISO_TIMESTAMP) else f"{form} or ISO 8601"
 
 

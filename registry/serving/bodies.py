@@ -174,7 +174,7 @@ def _dates(values: Any, form: str, name: str, problems: list[dict[str, Any]]) ->
             seconds = seen[text]
         if seconds is None:
             if len(problems) < 20:
-                said = "ISO 8601" if form == csvio.ISO_TIMESTAMP else f"{form} or ISO 8601"
+                said = csvio.date_formats_said(form)
                 problems.append(_problem(i, name, f"{value!r} is not a date ({said})"))
             continue
         column[i] = seconds
