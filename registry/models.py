@@ -233,6 +233,11 @@ class ModelVersion(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     training_seconds = models.FloatField(null=True, blank=True)
+    # A setting, not part of the artifact (so a ready version may change it, through
+    # services.set_threshold, which writes an AuditEntry): for a binary classifier, the
+    # probability of classes[1] at or above which serving answers classes[1]. None: the
+    # model's own decision rule.
+    threshold = models.FloatField(null=True, blank=True)
     # The leaderboard whose row this version was registered from, if any.
     leaderboard = models.ForeignKey(
         "Leaderboard",
@@ -597,3 +602,87 @@ class Trial(models.Model):
 
     def __str__(self) -> str:
         return f"trial {self.number} of {self.leaderboard_id} ({self.algorithm})"
+
+
+class AuditEntry(models.Model):
+    """One change of a setting that decides what is served (a version's threshold, an
+    alias move): who, when, through which door, from what to what. Append-only: an entry
+    is never edited or deleted except with its model."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    via = models.CharField(max_length=10)  # page, api, admin, import, system
+    action = models.CharField(max_length=50)  # e.g. "threshold.set"
+    model = models.ForeignKey(
+        RegisteredModel, on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.model_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableVersionError("An audit entry cannot change once written.")
+        super().save(*args, **kwargs)
+
+
+class EvaluationStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Evaluation(models.Model):
+    """Versions of one model scored on the same labelled rows (a dataset), side by side
+    (registry/evaluation/)."""
+
+    Status = EvaluationStatus
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="evaluations")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="evaluations"
+    )
+    # Kept when the dataset is deleted.
+    dataset_name = models.CharField(max_length=200)
+    dataset_sha256 = models.CharField(max_length=64)
+    target = models.CharField(max_length=200)
+    versions = models.JSONField(default=list)  # the version numbers chosen
+    status = models.CharField(
+        max_length=10,
+        choices=EvaluationStatus.choices,
+        default=EvaluationStatus.QUEUED,
+        db_index=True,
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    # str(version number) -> {"metrics", "n_rows", "n_scored", "n_unscorable", "unscorable",
+    # "wrong_rows"}: see registry/evaluation/.
+    results = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"evaluation {self.pk} of {self.model_id} on {self.dataset_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (EvaluationStatus.DONE, EvaluationStatus.FAILED)
