@@ -278,6 +278,16 @@ class PrCurve(Strict):
     precision: Annotated[list[Share], Field(max_length=MAX_ITEMS)]
 
 
+class ThresholdCounts(Strict):
+    """registry/training/evaluate.threshold_counts: held-out rows per probability bin of the
+    positive class (classes[1]), by true class."""
+
+    positive: Label
+    bins: Literal[1000]
+    pos: Annotated[list[count()], Field(min_length=1000, max_length=1000)]
+    neg: Annotated[list[count()], Field(min_length=1000, max_length=1000)]
+
+
 class ClassifierMetrics(Metrics):
     accuracy: Share | None = None
     f1_macro: Share | None = None
@@ -292,6 +302,7 @@ class ClassifierMetrics(Metrics):
     average_precision: Share | None = None
     roc_curve: RocCurve | None = None
     pr_curve: PrCurve | None = None
+    threshold_counts: ThresholdCounts | None = None
 
 
 class RegressorMetrics(Metrics):
@@ -407,6 +418,12 @@ def check_metrics(kind: str, metrics: Any, classes: list[Any] | None) -> None:
             raise CardError(f"metrics.{key[:60]}", "is not a metric name (a-z, 0-9, _)")
     if isinstance(parsed, ClassifierMetrics) and parsed.confusion_matrix is not None:
         _check_confusion(parsed.confusion_matrix, classes or [])
+    if isinstance(parsed, ClassifierMetrics) and parsed.threshold_counts is not None:
+        classes = classes or []
+        if len(classes) != 2 or parsed.threshold_counts.positive != classes[1]:
+            raise CardError(
+                "metrics.threshold_counts.positive", "must be the second of two classes"
+            )
 
 
 def _check_features(features: list[Feature]) -> None:

@@ -22,6 +22,10 @@ SCORING_PARTS = 20
 # ROC and precision-recall curves keep at most this many points: enough to draw them, and
 # a version record stays small whatever the number of held-out rows.
 MAX_CURVE_POINTS = 200
+# A binary classifier's held-out probabilities are kept as counts in this many bins per true
+# class: enough for a threshold slider in steps of 1/THRESHOLD_BINS, and a version record
+# stays small whatever the number of held-out rows.
+THRESHOLD_BINS = 1000
 
 
 def _score(score: Callable[[dict], Any], X: dict, report: Callable[[float], None] | None) -> Any:
@@ -75,6 +79,8 @@ def compute_metrics(
             scores = _positive_scores(pipeline, model, proba, X_test)
             if scores is not None:
                 result.update(_binary_curves(y_test, scores, labels[1]))
+        if len(labels) == 2 and proba is not None:
+            result["threshold_counts"] = threshold_counts(y_test, proba[:, 1], labels[1])
         return result
     if kind == REGRESSOR:
         predicted = _score(pipeline.predict, X_test, report)
@@ -160,6 +166,28 @@ def _binary_curves(y_test: np.ndarray, scores: np.ndarray, positive: Any) -> dic
         "average_precision": M.average_precision_score(y_test, scores, pos_label=positive),
         "roc_curve": {"fpr": fpr_kept, "tpr": tpr_kept},
         "pr_curve": {"recall": recall_kept, "precision": precision_kept},
+    }
+
+
+def score_bins(p1: np.ndarray) -> np.ndarray:
+    """Each probability's bin: floor(p * THRESHOLD_BINS) clipped to the last bin, counted as
+    the thresholds k / THRESHOLD_BINS (k = 1 .. THRESHOLD_BINS - 1) it reaches, so that a row
+    in bin b is labelled positive at threshold k exactly when serving's `p >= k / bins` is."""
+    grid = np.arange(1, THRESHOLD_BINS) / THRESHOLD_BINS
+    return np.searchsorted(grid, np.asarray(p1, dtype=float), side="right")
+
+
+def threshold_counts(y_test: np.ndarray, p1: np.ndarray, positive: Any) -> dict[str, Any]:
+    """Held-out rows per probability bin of the positive class, by true class: at threshold
+    k / bins, rows in bins >= k are predicted positive (true positives from `pos`, false
+    positives from `neg`), the rest negative."""
+    bins = score_bins(p1)
+    is_positive = np.asarray(y_test) == positive
+    return {
+        "positive": jsonsafe.label(positive),
+        "bins": THRESHOLD_BINS,
+        "pos": np.bincount(bins[is_positive], minlength=THRESHOLD_BINS).tolist(),
+        "neg": np.bincount(bins[~is_positive], minlength=THRESHOLD_BINS).tolist(),
     }
 
 
