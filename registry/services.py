@@ -6,6 +6,7 @@ one transaction, and raise RegistryError subclasses with a message a person can 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import PurePath
@@ -36,6 +37,7 @@ from registry.models import (
     BOARD_ACTIVE,
     TRIAL_ACTIVE,
     Alias,
+    AuditEntry,
     Dataset,
     Leaderboard,
     ModelVersion,
@@ -43,6 +45,7 @@ from registry.models import (
     Trial,
     name_validator,
 )
+from registry.pipeline import estimator_of
 from registry.serving import model_budget_bytes, too_large_message
 
 MAX_CLASSES = 1000
@@ -881,6 +884,85 @@ def alias_delete(
         if not deleted:
             raise NotFound(f"{model.name} has no alias {name!r}.")
         served_names_changed()
+
+
+# Decision thresholds ----------------------------------------------------------------------
+
+
+def _threshold_value(threshold: Any) -> float | None:
+    """None (the model's own rule), or a number strictly between 0 and 1."""
+    if threshold is None:
+        return None
+    number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+    if not number or not math.isfinite(threshold) or not 0 < threshold < 1:
+        message = (
+            f"The threshold must be a number between 0 and 1 (exclusive), or null for the "
+            f"model's own rule; got {quote_short(threshold)}."
+        )
+        raise InvalidInput(message, {"threshold": message})
+    return float(threshold)
+
+
+def _check_thresholdable(version: ModelVersion) -> None:
+    """A decision threshold is for a ready classifier of two classes with probabilities."""
+    if version.status != ModelVersion.Status.READY:
+        raise Conflict(
+            f"{version} is {version.status}: a threshold can be set once it is ready.",
+            {"threshold": "This version is not ready."},
+        )
+    classes = version.classes if isinstance(version.classes, list) else []
+    if version.kind != CLASSIFIER or len(classes) != 2:
+        what = f"{len(classes)} classes" if version.kind == CLASSIFIER else f"a {version.kind}"
+        message = (
+            f"{version} is {what}: a decision threshold is for a classifier of two classes "
+            "(the probability of the second at or above which it is answered)."
+        )
+        raise InvalidInput(message, {"threshold": message})
+    served = serving.resolve(version.model.name, version=version.version)
+    try:
+        model = estimator_of(serving.pipeline_cache().get(served))
+    except serving.ArtifactError as exc:
+        raise Conflict(f"{version} cannot be loaded: {exc}") from None
+    if not hasattr(model, "predict_proba"):
+        message = (
+            f"{version} gives no class probabilities, so there is nothing to set a threshold "
+            "on: train a new version to get them."
+        )
+        raise InvalidInput(message, {"threshold": message})
+
+
+def set_threshold(
+    version: ModelVersion, threshold: Any, *, actor: AbstractBaseUser, via: str
+) -> ModelVersion:
+    """Set (None: clear) the decision threshold of a ready binary classifier with
+    probabilities: serving answers classes[1] when its probability is >= threshold. A setting
+    of the version, not a new artifact: written with an audit entry (who, through which door,
+    from what to what) in one transaction, and served everywhere within RESOLVE_TTL_S."""
+    ensure_owner(version.model, actor)
+    value = _threshold_value(threshold)
+    _check_thresholdable(version)
+    with transaction.atomic():
+        # Locked, so two changes at once are audited in the order they were written.
+        before = (
+            ModelVersion.objects.select_for_update()
+            .filter(pk=version.pk)
+            .values_list("threshold", flat=True)
+        )
+        if not before:
+            raise NotFound(f"{version} no longer exists.")
+        # .update(): a ready version refuses .save(), and the threshold is not its artifact.
+        ModelVersion.objects.filter(pk=version.pk).update(threshold=value)
+        AuditEntry.objects.create(
+            actor=actor,
+            via=via,
+            action="threshold.set",
+            model_id=version.model_id,
+            version_id=version.pk,
+            before={"threshold": before[0]},
+            after={"threshold": value},
+        )
+        served_names_changed()
+    return ModelVersion.objects.select_related("model", "created_by").get(pk=version.pk)
 
 
 # Leaderboards ----------------------------------------------------------------------------

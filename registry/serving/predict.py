@@ -116,11 +116,21 @@ def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[s
         result["predictions"] = predicted
         result["warnings"] = bodies.category_warnings(served, table)
         return result
+    probabilities = _joined([probabilities for _, probabilities in outputs]) if with_proba else None
+    thresholded = (
+        probabilities is not None and served.threshold is not None and len(model.classes_) == 2
+    )
+    if thresholded:
+        # The version's decision threshold replaces the model's own rule; the labels come
+        # from classes_ so they keep the dtype the model's own predictions have.
+        predicted = model.classes_[(probabilities[:, 1] >= served.threshold).astype(np.intp)]
     # Labels that are strings (object arrays) become lists; numbers stay arrays.
     result["predictions"] = predicted.tolist() if predicted.dtype == object else predicted
     if with_proba:
-        result["probabilities"] = _joined([probabilities for _, probabilities in outputs])
+        result["probabilities"] = probabilities
         result["classes"] = list(served.classes) if served.classes is not None else None
+    if thresholded:
+        result["threshold"] = served.threshold
     result["warnings"] = bodies.category_warnings(served, table)
     return result
 

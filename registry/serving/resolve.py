@@ -41,6 +41,9 @@ class ServedVersion:
     # folded spelling (case and spaces ignored), to say when a value is unseen (bodies.py).
     known_categories: dict[str, frozenset[str]]
     category_folds: dict[str, dict[str, str]]
+    # A binary classifier's decision threshold (services.set_threshold): a setting read with
+    # the version, so a change reaches every server within RESOLVE_TTL_S like an alias move.
+    threshold: float | None = None
 
 
 _resolved = TTLCache(RESOLVE_TTL_S)
@@ -72,6 +75,7 @@ def _served(version: ModelVersion, model: RegisteredModel) -> ServedVersion:
             name: {csvio.fold_category(c): c for c in reversed(categories)}
             for name, categories in _categories(version).items()
         },
+        threshold=version.threshold,
     )
 
 
@@ -89,7 +93,16 @@ def _lookup(name: str, version: int | None, alias: str | None) -> ServedVersion:
     model = RegisteredModel.objects.filter(name=name).first()
     if model is None:
         raise NotFound(f"There is no model named {name!r}.")
-    fields = ("pk", "version", "algorithm", "features", "classes", "artifact_sha256", "status")
+    fields = (
+        "pk",
+        "version",
+        "algorithm",
+        "features",
+        "classes",
+        "artifact_sha256",
+        "status",
+        "threshold",
+    )
     if version is not None:
         found = model.versions.filter(version=version).only(*fields).first()
         if found is None:
