@@ -372,6 +372,8 @@ class ModelVersion(models.Model):
                 origin=self.origin,  # where an imported version came from; null if trained here
                 # The board it was registered from: its id for whoever may read the board.
                 leaderboard=self.leaderboard_id if self.leaderboard_visible_to(viewer) else None,
+                # A binary classifier's decision threshold (null: the model's own rule).
+                threshold=self.threshold,
             )
         return data
 

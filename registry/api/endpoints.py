@@ -43,6 +43,7 @@ from registry.api.schemas import (
     ReadOptionQuery,
     RegisterIn,
     StrictQuery,
+    ThresholdIn,
     TrainIn,
     VersionNumber,
     VersionOut,
@@ -333,6 +334,25 @@ def cancel_version(request: HttpRequest, name: str, version: VersionNumber) -> d
     `cancelled` (a running training is stopped within a second or so); 409 once finished."""
     user = _user(request)
     found = services.version_cancel(version=selectors.version(name, version), user=user)
+    return found.to_dict(viewer=user)
+
+
+@api.put(
+    "/models/{name}/versions/{version}/threshold",
+    response={200: VersionOut, **errors(403, 404, 409, 422)},
+    tags=["models"],
+)
+def put_threshold(
+    request: HttpRequest, name: str, version: VersionNumber, body: ThresholdIn
+) -> dict[str, Any]:
+    """Set the decision threshold of a ready binary classifier of yours (with probabilities):
+    the predict routes then answer classes[1] when its probability is at or above it, and
+    say `threshold` in their answer. `null` clears it. A setting, not a new version: the
+    change is recorded in the audit log and served everywhere within about a second."""
+    user = _user(request)
+    found = services.set_threshold(
+        selectors.version(name, version), body.threshold, actor=user, via="api"
+    )
     return found.to_dict(viewer=user)
 
 

@@ -176,6 +176,11 @@ class VersionOut(VersionSummary):
     leaderboard: int | None = Field(
         None, description="the leaderboard it was registered from (GET /leaderboards/{id})"
     )
+    threshold: float | None = Field(
+        None,
+        description="a binary classifier's decision threshold: the probability of classes[1] "
+        "at or above which it is predicted (null: the model's own rule)",
+    )
 
 
 class ModelOut(Schema):
@@ -246,6 +251,17 @@ class AliasIn(Schema):
     version: int = Field(..., ge=1, le=MAX_VERSION)
 
 
+class ThresholdIn(Schema):
+    threshold: float | None = Field(
+        ...,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="the probability of classes[1] at or above which it is predicted; null "
+        "clears it (the model's own rule)",
+    )
+
+
 class AliasOut(Schema):
     model: str
     alias: str
@@ -274,6 +290,9 @@ class PredictionOut(Schema):
     )
     probabilities: list[list[float]] | None = None
     classes: list[Any] | None = None
+    threshold: float | None = Field(
+        None, description="the version's decision threshold, when one is set (PUT .../threshold)"
+    )
 
 
 # Drift (registry/monitoring/drift.py) ------------------------------------------------------------

@@ -77,7 +77,13 @@ def snapshot() -> dict:
         ),
         "versions": sorted(
             ModelVersion.objects.values_list(
-                "pk", "model_id", "version", "status", "artifact_sha256", "created_by_id"
+                "pk",
+                "model_id",
+                "version",
+                "status",
+                "artifact_sha256",
+                "created_by_id",
+                "threshold",
             )
         ),
         "aliases": sorted(Alias.objects.values_list("model_id", "name", "version_id")),

@@ -261,6 +261,10 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("post", "/api/v1/models/{name}/versions/{version}/cancel"): [
             ({**churn, "version": 2}, None, DENIED),
         ],
+        ("put", "/api/v1/models/{name}/versions/{version}/threshold"): [
+            ({**churn, "version": 1}, {"threshold": 0.3}, DENIED),
+            ({**churn, "version": 1}, {"threshold": None}, DENIED),
+        ],
         ("put", "/api/v1/models/{name}/aliases/{alias}"): [
             ({**churn, "alias": "production"}, {"version": 2}, DENIED),
             ({**churn, "alias": "staging"}, {"version": 1}, DENIED),

@@ -21,6 +21,7 @@ ENDPOINTS = {
     ("get", "/api/v1/models/{name}/versions/{version}"),
     ("delete", "/api/v1/models/{name}/versions/{version}"),
     ("post", "/api/v1/models/{name}/versions/{version}/cancel"),
+    ("put", "/api/v1/models/{name}/versions/{version}/threshold"),
     ("put", "/api/v1/models/{name}/aliases/{alias}"),
     ("delete", "/api/v1/models/{name}/aliases/{alias}"),
     ("post", "/api/v1/models/{name}/predict"),
