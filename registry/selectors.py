@@ -43,6 +43,7 @@ from registry.errors import NotFound
 from registry.models import (
     TRIAL_ACTIVE,
     Alias,
+    AuditEntry,
     Dataset,
     Leaderboard,
     ModelVersion,
@@ -340,6 +341,12 @@ COMPARED_FIELDS = (
     "seed",
     "status",
 )
+
+
+def threshold_history(version: ModelVersion, limit: int = 20) -> list[AuditEntry]:
+    """The newest changes of a version's decision threshold, with who made them."""
+    entries = AuditEntry.objects.filter(version_id=version.pk, action="threshold.set")
+    return list(entries.select_related("actor")[:limit])
 
 
 def production_version(model: RegisteredModel) -> ModelVersion | None:

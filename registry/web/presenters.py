@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from registry import cards, selectors
-from registry.algorithms import ALGORITHMS
+from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.models import ModelVersion
 
 _DELIMITER_WORDS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -267,6 +267,71 @@ def confusion_rows(confusion: dict[str, Any] | None) -> dict[str, Any] | None:
         for i, (label, row) in enumerate(zip(labels, confusion["matrix"], strict=True))
     ]
     return {"labels": labels, "rows": rows}
+
+
+def threshold_counts_at(counts: dict[str, Any], k: int) -> dict[str, Any]:
+    """The holdout's confusion counts and positive-class metrics at threshold k / bins, from
+    training's threshold_counts (rows in bins >= k are predicted positive); static/js/
+    threshold.js computes the same as the slider moves."""
+    pos, neg = counts["pos"], counts["neg"]
+    tp, fp = sum(pos[k:]), sum(neg[k:])
+    fn, tn = sum(pos[:k]), sum(neg[:k])
+    n = tp + fp + fn + tn
+    return {
+        "cells": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+        "metrics": {
+            "accuracy": format_metric((tp + tn) / n if n else 0.0),
+            "precision": format_metric(tp / (tp + fp) if tp + fp else 0.0),
+            "recall": format_metric(tp / (tp + fn) if tp + fn else 0.0),
+            "f1": format_metric(2 * tp / (2 * tp + fp + fn) if tp else 0.0),
+        },
+    }
+
+
+def _threshold_text(value: Any) -> str:
+    return "the model's own rule" if value is None else f"{value:g}"
+
+
+def threshold_view(
+    version: ModelVersion, counts: dict[str, Any] | None, entries: list[Any]
+) -> dict[str, Any] | None:
+    """The version page's decision-threshold section of a binary classifier (None for any
+    other version): the numbers at the stored threshold (0.5 when none), what the slider
+    needs to recompute them, and the changes so far."""
+    classes = version.classes
+    if version.kind != CLASSIFIER or not isinstance(classes, list) or len(classes) != 2:
+        return None
+    view: dict[str, Any] = {
+        "negative": str(classes[0]),
+        "positive": str(classes[1]),
+        "current": version.threshold,
+        "entries": [
+            {
+                "actor": entry.actor.get_username() if entry.actor else "\u2013",
+                "at": entry.created_at,
+                "via": entry.via,
+                "before": _threshold_text((entry.before or {}).get("threshold")),
+                "after": _threshold_text((entry.after or {}).get("threshold")),
+            }
+            for entry in entries
+        ],
+    }
+    if counts:
+        bins = counts["bins"]
+        at = version.threshold if version.threshold is not None else 0.5
+        k = min(max(round(at * bins), 1), bins - 1)  # the slider's steps of 1 / bins
+        view.update(
+            threshold_counts_at(counts, k),
+            value=str(k / bins),
+            step=str(1 / bins),
+            max=str((bins - 1) / bins),
+            counts={
+                "bins": bins,
+                "pos": counts["pos"],
+                "neg": counts["neg"],
+            },
+        )
+    return view
 
 
 def per_class_rows(per_class: Any) -> list[dict[str, str]]:

@@ -43,6 +43,11 @@ urlpatterns = [
         name="version_predict",
     ),
     path(
+        "models/<str:name>/versions/<int:version>/threshold/",
+        views.version_threshold,
+        name="version_threshold",
+    ),
+    path(
         "models/<str:name>/versions/<int:version>/batch/",
         views.version_batch_predict,
         name="version_batch_predict",

@@ -537,6 +537,7 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
         shown["label"] = str(value)
     else:
         shown["label"] = f"{value:.6g}"
+    shown["threshold"] = result.get("threshold")  # the version's decision threshold, if set
     if result.get("probabilities") is not None:
         pairs = zip(result["classes"], result["probabilities"][0], strict=True)
         shown["probabilities"] = [
@@ -591,6 +592,9 @@ def _render_version(
                 f"/api/v1/models/{model.name}/versions/{version.version}/predict"
             ),
             drift=_unless_log_unavailable(lambda: charts.drift_view(drift.report(version))),
+            threshold=presenters.threshold_view(
+                version, metrics.get("threshold_counts"), selectors.threshold_history(version)
+            ),
         )
     context.update(extra)
     return render(request, "registry/version_detail.html", context, status=status)
@@ -687,6 +691,28 @@ def version_predict(request: HttpRequest, name: str, version: int) -> HttpRespon
         except serving.ArtifactError as exc:
             form.add_error(None, f"This version cannot be used: {exc}")
     return _render_version(request, found, predict_form=form, prediction=prediction)
+
+
+@login_required
+@require_POST
+def version_threshold(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    """Save (or, with action=clear, clear) a binary classifier's decision threshold."""
+    found = _get_version_for_owner(request, name, version)
+    value: Any = None
+    if request.POST.get("action") != "clear":
+        value = text = request.POST.get("threshold", "")
+        try:
+            value = float(text)
+        except ValueError:
+            pass  # refused in words by the service, which quotes it
+    try:
+        services.set_threshold(found, value, actor=request.user, via="page")
+    except RegistryError as exc:
+        messages.error(request, exc.message)
+    else:
+        done = "cleared: the model's own rule decides" if value is None else f"set to {value:g}"
+        messages.success(request, f"The decision threshold of {found} is {done}.")
+    return redirect(f"{found.get_absolute_url()}#threshold")
 
 
 def _download_name(filename: str, version: ModelVersion) -> str:

@@ -107,6 +107,10 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
         "version_status": [("get", f"{v}/1/status/", None, READ)],
         "version_plot": [("get", f"{v}/1/plots/confusion_matrix.svg", None, READ)],
         "version_predict": [("post", f"{v}/1/predict/", page_row(), READ)],
+        "version_threshold": [
+            ("post", f"{v}/1/threshold/", {"threshold": "0.3"}, DENIED),
+            ("post", f"{v}/1/threshold/", {"action": "clear"}, DENIED),
+        ],
         "version_batch_predict": [
             ("post", f"{v}/1/batch/", {"file": csv_file()}, READ),
         ],
