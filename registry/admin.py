@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from registry import services
-from registry.models import Alias, Dataset, ModelVersion, RegisteredModel
+from registry.models import Alias, AuditEntry, Dataset, ModelVersion, RegisteredModel
 
 
 @admin.register(Dataset)
@@ -301,3 +301,32 @@ class AliasAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for alias in queryset.select_related("model"):
             _alias_delete(request, alias)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log (a version's threshold changes, through services.set_threshold): read
+    only, whoever asks, since an entry is never edited or deleted except with its model."""
+
+    list_display = ("created_at", "action", "model", "version", "actor", "via", "before", "after")
+    list_filter = ("action", "via", "created_at")
+    search_fields = ("model__name", "actor__username", "action")
+    list_select_related = ("model", "version", "actor")
+    fields = ("created_at", "action", "model", "version", "actor", "via", "before", "after")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # Staff who are not superusers read the log of their own models only.
+        entries = super().get_queryset(request)
+        if request.user.is_superuser:
+            return entries
+        return entries.filter(model__owner=request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
