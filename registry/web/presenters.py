@@ -305,6 +305,8 @@ def threshold_view(
         "negative": str(classes[0]),
         "positive": str(classes[1]),
         "current": version.threshold,
+        # Training scored its holdout with probabilities (only those give a log loss).
+        "has_probabilities": counts is not None or "log_loss" in (version.metrics or {}),
         "entries": [
             {
                 "actor": entry.actor.get_username() if entry.actor else "\u2013",

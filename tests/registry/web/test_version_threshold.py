@@ -123,6 +123,14 @@ def test_a_version_trained_before_the_counts_asks_for_a_new_training(owner_clien
     assert 'id="threshold-counts"' not in html
 
 
+def test_a_version_without_probabilities_says_it_has_no_threshold(owner_client, churn):
+    metrics = {k: v for k, v in churn.metrics.items() if k not in ("threshold_counts", "log_loss")}
+    ModelVersion.objects.filter(pk=churn.pk).update(metrics=metrics)
+    html = page(owner_client)
+    assert "gave no class probabilities" in html
+    assert "PUT /api/v1" not in html
+
+
 def test_a_multiclass_version_has_no_threshold_section(owner_client, owner, make_model):
     make_model("churn", classes=["a", "b", "c"])
     assert 'id="threshold-title"' not in page(owner_client)
