@@ -38,6 +38,13 @@ StrictQuery = Query[
         "of ignoring them"
     },
 ]
+ExplainQuery = Query[
+    bool,
+    {
+        "description": "add `explanations`: per row a base value and one contribution per "
+        "input column, in the units `output` states (at most MLSERVE_MAX_EXPLAIN_ROWS rows)"
+    },
+]
 # No NUL: an address holding %00 is refused (400) before the API reads it.
 DatasetNameQuery = Query[
     str | None, {"min_length": 1, "max_length": 200, "pattern": _ecma(r"^[^\x00]*\Z")}
@@ -266,6 +273,26 @@ class PredictionWarning(Schema):
     detail: str
 
 
+class ExplainedRow(Schema):
+    base_value: float
+    contributions: dict[str, float] = Field(
+        ..., description="by input column; base_value + their sum is the output explained"
+    )
+    class_: Any = Field(None, alias="class", description="the class explained (multiclass)")
+
+
+class Explanations(Schema):
+    method: str = Field(..., description="linear, tree_path or sampling_shapley")
+    output: str = Field(..., description="the units: value, logit or probability")
+    class_: Any = Field(
+        None, alias="class", description="the class explained (two classes: the second)"
+    )
+    rows: list[ExplainedRow]
+    stderr: list[dict[str, float]] | None = Field(
+        None, description="sampling_shapley: each contribution's standard error"
+    )
+
+
 class PredictionOut(Schema):
     predictions: list[Any]
     model: dict[str, Any]
@@ -274,6 +301,9 @@ class PredictionOut(Schema):
     )
     probabilities: list[list[float]] | None = None
     classes: list[Any] | None = None
+    explanations: Explanations | None = Field(
+        None, description="with ?explain=true: each row's output split among its columns"
+    )
 
 
 # Drift (registry/monitoring/drift.py) ------------------------------------------------------------

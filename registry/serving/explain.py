@@ -22,11 +22,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from numpyml.linear_model import LinearRegression, LogisticRegression
 from numpyml.tree import BaseDecisionTree
 from registry.algorithms import CLASSIFIER, REGRESSOR
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, TooLarge
 from registry.pipeline import encoded_columns, estimator_of, preprocessing_of
 from registry.serving.resolve import ServedVersion
 
@@ -34,17 +35,30 @@ LINEAR, TREE_PATH, SAMPLING_SHAPLEY = "linear", "tree_path", "sampling_shapley"
 VALUE, LOGIT, PROBABILITY = "value", "logit", "probability"
 
 
-def explain_table(served: ServedVersion, pipeline: Any, table: dict[str, np.ndarray]) -> dict:
-    """The explanation of every row of `table` (a typed table, as serving reads bodies):
-    {"method", "output" (the units), "class" (the class explained; None for a regressor,
-    and for more than two classes, where each row says its own), "rows": [{"base_value",
-    "contributions": {column: float}, ("class")}], ("stderr": [{column: float}])}."""
+def check_explainable(served: ServedVersion, n_rows: int) -> None:
+    """Refuse, before any work, to explain a model without an output to split (422) or
+    more rows than MLSERVE_MAX_EXPLAIN_ROWS (413)."""
     if served.kind not in (CLASSIFIER, REGRESSOR):
         raise InvalidInput(
             f"{served.model} version {served.version} is a {served.kind} model: "
             "explanations are for classifiers and regressors, whose outputs they split "
             "among the input columns."
         )
+    limit = settings.MLSERVE_MAX_EXPLAIN_ROWS
+    if n_rows > limit:
+        raise TooLarge(
+            f"{n_rows:,} rows were sent to be explained; one request explains at most "
+            f"{limit:,} rows (MLSERVE_MAX_EXPLAIN_ROWS): send them in smaller requests, or "
+            "without explain."
+        )
+
+
+def explain_table(served: ServedVersion, pipeline: Any, table: dict[str, np.ndarray]) -> dict:
+    """The explanation of every row of `table` (a typed table, as serving reads bodies):
+    {"method", "output" (the units), "class" (the class explained; None for a regressor,
+    and for more than two classes, where each row says its own), "rows": [{"base_value",
+    "contributions": {column: float}, ("class")}], ("stderr": [{column: float}])}."""
+    check_explainable(served, 0)
     model = estimator_of(pipeline)
     if isinstance(model, (LinearRegression, LogisticRegression, BaseDecisionTree)):
         encoded = preprocessing_of(pipeline).transform(table)

@@ -18,6 +18,7 @@ from registry.errors import TooLarge
 from registry.pipeline import estimator_of, preprocessing_of
 from registry.serving import bodies
 from registry.serving.cache import loaded_bytes, pipeline_cache
+from registry.serving.explain import check_explainable, explain_table
 from registry.serving.resolve import ServedVersion
 
 Body = bytes | list[Any] | dict[str, np.ndarray] | bodies.CsvUpload
@@ -31,14 +32,17 @@ def predict(
     source: str,
     content_type: str = "application/json",
     strict: bool = False,
+    explain: bool = False,
 ) -> dict[str, Any]:
     """Predictions for `body`: request bytes (JSON in any accepted format, or CSV with
     content_type="text/csv"), a list of rows (by position or by name), a typed table, or a
     CsvUpload (its cells kept for the caller). `source` names the caller in the log. Keys
-    and columns the model does not take are ignored, or refused (422) when `strict`."""
+    and columns the model does not take are ignored, or refused (422) when `strict`.
+    `explain`: the answer's "explanations" split each row's output among its columns
+    (serving/explain.py)."""
     with monitoring.Observation(served, getattr(user, "pk", None), source) as seen:
         seen.table = table = _table(served, body, content_type, strict)
-        seen.result = result = predict_table(served, table)
+        seen.result = result = predict_table(served, table, explain=explain)
     return result
 
 
@@ -88,15 +92,19 @@ def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
 CHUNK_ROWS = 8192
 
 
-def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[str, Any]:
+def predict_table(
+    served: ServedVersion, table: dict[str, np.ndarray], *, explain: bool = False
+) -> dict[str, Any]:
     """Predictions (and class probabilities) for a typed table, and per row the warnings
-    of bodies.category_warnings.
+    of bodies.category_warnings; with `explain`, "explanations" (explain.explain_table).
 
     Numeric outputs stay numpy arrays: turning 10,000 rows into Python floats costs more
     than the prediction. Use `result_json` (or `.tolist()`) to serialise them.
     """
     pipeline = pipeline_cache().get(served)
     n_rows = len(next(iter(table.values()))) if table else 0
+    if explain:
+        check_explainable(served, n_rows)
     check_cost(served, pipeline, n_rows)
     prep, model = preprocessing_of(pipeline), estimator_of(pipeline)
     with_proba = served.kind == CLASSIFIER and hasattr(model, "predict_proba")
@@ -122,6 +130,8 @@ def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[s
         result["probabilities"] = _joined([probabilities for _, probabilities in outputs])
         result["classes"] = list(served.classes) if served.classes is not None else None
     result["warnings"] = bodies.category_warnings(served, table)
+    if explain:
+        result["explanations"] = explain_table(served, pipeline, table)
     return result
 
 
