@@ -543,6 +543,8 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
             {"label": str(c), "value": p, "percent": f"{100 * p:.1f}%"}
             for c, p in sorted(pairs, key=lambda pair: -pair[1])
         ]
+    if result.get("explanations") is not None:
+        shown["explanation"] = presenters.explanation_view(result["explanations"])
     return shown
 
 
@@ -678,7 +680,13 @@ def version_predict(request: HttpRequest, name: str, version: int) -> HttpRespon
     if form.is_valid():
         try:
             served = serving.resolve(name, version=version)
-            result = serving.predict(served, [form.row()], user=request.user, source="page")
+            result = serving.predict(
+                served,
+                [form.row()],
+                user=request.user,
+                source="page",
+                explain=form.wants_explanation(),
+            )
             prediction = _prediction(found, result)
         except serving.PredictionError as exc:
             _problems_to_fields(form, exc)
