@@ -525,6 +525,12 @@ class BatchPredictForm(forms.Form):
     file = CSVFileField(
         help_text="A header line with the model's feature columns (extra columns are kept).",
     )
+    reasons = forms.BooleanField(
+        required=False,
+        label="Add reasons",
+        help_text="reason_1 to reason_3: the columns that moved each row's prediction most, "
+        "with their contributions.",
+    )
 
 
 class ImportForm(forms.Form):

@@ -714,7 +714,12 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
         upload = form.cleaned_data["file"]
         try:
             served = serving.resolve(name, version=version)
-            body = serving.predict_csv(served, upload.read(), user=request.user)
+            body = serving.predict_csv(
+                served,
+                upload.read(),
+                user=request.user,
+                with_reasons=form.cleaned_data["reasons"],
+            )
         except RegistryError as exc:
             form.add_error("file", exc.message)
         except serving.ArtifactError as exc:
