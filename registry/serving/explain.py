@@ -31,6 +31,8 @@ from registry.errors import InvalidInput, TooLarge
 from registry.pipeline import encoded_columns, estimator_of, preprocessing_of
 from registry.serving.resolve import ServedVersion
 
+# Estimators explained exactly; every other classifier and regressor gets a sampling estimate.
+_EXACT = (LinearRegression, LogisticRegression, BaseDecisionTree)
 LINEAR, TREE_PATH, SAMPLING_SHAPLEY = "linear", "tree_path", "sampling_shapley"
 VALUE, LOGIT, PROBABILITY = "value", "logit", "probability"
 
@@ -53,6 +55,17 @@ def check_explainable(served: ServedVersion, n_rows: int) -> None:
         )
 
 
+def explain_factor(pipeline: Any) -> int:
+    """The work of explaining a row, in plain predictions of it (for the cost budget): an
+    exact explanation reads the row's values once more; a sampling estimate scores up to
+    MAX_CALLS mixed rows."""
+    if isinstance(estimator_of(pipeline), _EXACT):
+        return 2
+    from registry.serving.shapley import MAX_CALLS
+
+    return 1 + MAX_CALLS
+
+
 def explain_table(served: ServedVersion, pipeline: Any, table: dict[str, np.ndarray]) -> dict:
     """The explanation of every row of `table` (a typed table, as serving reads bodies):
     {"method", "output" (the units), "class" (the class explained; None for a regressor,
@@ -60,7 +73,7 @@ def explain_table(served: ServedVersion, pipeline: Any, table: dict[str, np.ndar
     "contributions": {column: float}, ("class")}], ("stderr": [{column: float}])}."""
     check_explainable(served, 0)
     model = estimator_of(pipeline)
-    if isinstance(model, (LinearRegression, LogisticRegression, BaseDecisionTree)):
+    if isinstance(model, _EXACT):
         encoded = preprocessing_of(pipeline).transform(table)
         if isinstance(model, BaseDecisionTree):
             base, parts, k, output = _tree_path(model, encoded)

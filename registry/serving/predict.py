@@ -18,7 +18,7 @@ from registry.errors import TooLarge
 from registry.pipeline import estimator_of, preprocessing_of
 from registry.serving import bodies
 from registry.serving.cache import loaded_bytes, pipeline_cache
-from registry.serving.explain import check_explainable, explain_table
+from registry.serving.explain import check_explainable, explain_factor, explain_table
 from registry.serving.resolve import ServedVersion
 
 Body = bytes | list[Any] | dict[str, np.ndarray] | bodies.CsvUpload
@@ -67,11 +67,12 @@ def row_cost(served: ServedVersion, pipeline: Any) -> int:
     return max(1, cost + len(served.features))
 
 
-def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
+def check_cost(served: ServedVersion, pipeline: Any, n_rows: int, *, explain: bool = False) -> None:
     """TooLarge (413) for a request whose estimated cost is over MLSERVE_MAX_PREDICT_COST,
-    before any of it runs: one request must not hold a web worker for a minute."""
+    before any of it runs: one request must not hold a web worker for a minute. An
+    explained row costs explain_factor plain ones (a sampling estimate: many)."""
     budget = settings.MLSERVE_MAX_PREDICT_COST
-    per_row = row_cost(served, pipeline)
+    per_row = row_cost(served, pipeline) * (explain_factor(pipeline) if explain else 1)
     if not budget or n_rows * per_row <= budget:
         return
     fits = budget // per_row
@@ -80,8 +81,9 @@ def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
         if fits
         else "even one row is over it: ask the operator to raise it"
     )
+    doing = "Predicting and explaining" if explain else "Predicting"
     raise TooLarge(
-        f"Predicting {n_rows:,} rows with {served.model} version {served.version} would cost "
+        f"{doing} {n_rows:,} rows with {served.model} version {served.version} would cost "
         f"about {n_rows * per_row:.2g} operations, over the budget of {budget:.2g} "
         f"(MLSERVE_MAX_PREDICT_COST): {advice}."
     )
@@ -105,7 +107,7 @@ def predict_table(
     n_rows = len(next(iter(table.values()))) if table else 0
     if explain:
         check_explainable(served, n_rows)
-    check_cost(served, pipeline, n_rows)
+    check_cost(served, pipeline, n_rows, explain=explain)
     prep, model = preprocessing_of(pipeline), estimator_of(pipeline)
     with_proba = served.kind == CLASSIFIER and hasattr(model, "predict_proba")
     outputs = []

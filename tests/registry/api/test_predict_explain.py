@@ -94,3 +94,34 @@ def test_it_refuses_to_explain_a_clustering_model(owner_api, owner, make_dataset
         422,
         "classifiers and regressors",
     )
+
+
+def test_the_cost_budget_counts_the_model_calls_of_an_estimate(
+    owner_api, owner, make_dataset, settings
+):
+    shapley = pytest.importorskip("registry.serving.shapley")
+    version = train_once(
+        owner=owner,
+        dataset=make_dataset("churn.csv"),
+        name="near",
+        algorithm="knn_classifier",
+        target="churned",
+    )
+    from registry import serving
+
+    served = serving.resolve("near", version=1)
+    per_row = serving.row_cost(served, serving.pipeline_cache().get(served))
+    # two plain rows fit; one explained row costs 1 + MAX_CALLS plain ones
+    settings.MLSERVE_MAX_PREDICT_COST = per_row * (1 + shapley.MAX_CALLS) + per_row
+    rows = [dict(zip(NAMES, row, strict=True)) for row in ROWS[:2]]
+    assert owner_api.post("/models/near/predict", {"instances": rows}).status_code == 200
+    one = owner_api.post("/models/near/predict?explain=true", {"instances": rows[:1]})
+    assert one.status_code == 200, one.content
+    assert one.json()["explanations"]["method"] == "sampling_shapley"
+    problem = assert_problem(
+        owner_api.post("/models/near/predict?explain=true", {"instances": rows}),
+        413,
+        "MLSERVE_MAX_PREDICT_COST",
+    )
+    assert "explaining" in problem["detail"]
+    assert version.status == "ready"

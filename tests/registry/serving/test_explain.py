@@ -191,3 +191,37 @@ def test_reasons_are_the_largest_contributions_in_words():
     }
     assert reasons(explanations) == [["b (-2.25)", "a (+0.5)", "d (+0.125)"], ["", "", ""]]
     assert reasons(explanations, k=1) == [["b (-2.25)"], [""]]
+
+
+# The model-agnostic method (registry/serving/shapley.py, merged from the Platt/Shapley work)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "target", "output"),
+    [
+        ("gaussian_nb", "sold", "probability"),
+        ("gaussian_nb", "grade", "probability"),
+        ("knn_regressor", "price", "value"),
+    ],
+)
+def test_the_other_models_get_a_sampling_estimate_that_adds_up(mixed, algorithm, target, output):
+    pytest.importorskip("registry.serving.shapley")
+    served, pipeline, table = mixed(algorithm, target)
+    explained = explain_table(served, pipeline, table)
+    assert (explained["method"], explained["output"]) == ("sampling_shapley", output)
+    assert_every_column_named(explained)
+    assert [list(e) for e in explained["stderr"]] == [FEATURES] * len(ROWS)
+    if output == "value":
+        expected = pipeline.predict(table)
+    else:
+        proba = pipeline.predict_proba(table)
+        k = np.ones(len(ROWS), dtype=int) if proba.shape[1] == 2 else proba.argmax(axis=1)
+        expected = proba[np.arange(len(ROWS)), k]
+        if proba.shape[1] > 2:
+            classes = estimator_of(pipeline).classes_[k].tolist()
+            assert [row["class"] for row in explained["rows"]] == classes
+    np.testing.assert_allclose(totals(explained), expected, rtol=0, atol=1e-9)
+    # the same rows, explained again (or alone), get the same numbers: a fixed seed
+    assert explain_table(served, pipeline, table) == explained
+    alone = explain_table(served, pipeline, {k: v[1:2] for k, v in table.items()})
+    assert alone["rows"][0]["contributions"] == explained["rows"][1]["contributions"]
