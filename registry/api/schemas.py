@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ninja import Field, Path, Query, Schema
+from pydantic import create_model
 
 from registry import csvio, services
 from registry.algorithms import ALGORITHMS
@@ -273,24 +274,30 @@ class PredictionWarning(Schema):
     detail: str
 
 
-class ExplainedRow(Schema):
-    base_value: float
-    contributions: dict[str, float] = Field(
-        ..., description="by input column; base_value + their sum is the output explained"
-    )
-    class_: Any = Field(None, alias="class", description="the class explained (multiclass)")
-
-
-class Explanations(Schema):
-    method: str = Field(..., description="linear, tree_path or sampling_shapley")
-    output: str = Field(..., description="the units: value, logit or probability")
-    class_: Any = Field(
-        None, alias="class", description="the class explained (two classes: the second)"
-    )
-    rows: list[ExplainedRow]
-    stderr: list[dict[str, float]] | None = Field(
-        None, description="sampling_shapley: each contribution's standard error"
-    )
+# `class` is a Python keyword: these two are made with create_model so that the documented
+# field is named `class`, as the answer's (an alias would be documented as `class_`).
+ExplainedRow = create_model(
+    "ExplainedRow",
+    __base__=Schema,
+    base_value=(float, ...),
+    contributions=(
+        dict[str, float],
+        Field(..., description="by input column; base_value + their sum is the output explained"),
+    ),
+    **{"class": (Any, Field(None, description="the class explained (more than two classes)"))},
+)
+Explanations = create_model(
+    "Explanations",
+    __base__=Schema,
+    method=(str, Field(..., description="linear, tree_path or sampling_shapley")),
+    output=(str, Field(..., description="the units: value, logit or probability")),
+    rows=(list[ExplainedRow], ...),
+    stderr=(
+        list[dict[str, float]] | None,
+        Field(None, description="sampling_shapley: each contribution's standard error"),
+    ),
+    **{"class": (Any, Field(None, description="the class explained (two classes: the second)"))},
+)
 
 
 class PredictionOut(Schema):
@@ -368,7 +375,7 @@ BOARD_TASKS = ("classifier", "regressor")
 MAX_FOLDS, MAX_N_ITER = services.MAX_FOLDS, services.MAX_N_ITER
 MAX_TIME_BUDGET_S, MAX_SEED = services.MAX_TIME_BUDGET_S, services.MAX_SEED
 SUPERVISED = tuple(a.id for a in ALGORITHMS.values() if a.kind in BOARD_TASKS)
-SupervisedId = Literal[SUPERVISED]  # type: ignore[valid-type]
+SupervisedId = Literal[SUPERVISED]
 
 
 class SearchIn(Schema):

@@ -125,3 +125,23 @@ def test_the_cost_budget_counts_the_model_calls_of_an_estimate(
     )
     assert "explaining" in problem["detail"]
     assert version.status == "ready"
+
+
+def test_the_openapi_document_describes_explain(owner_api):
+    doc = owner_api.client.get("/api/v1/openapi.json").json()
+    for path in (
+        "/api/v1/models/{name}/predict",
+        "/api/v1/models/{name}/versions/{version}/predict",
+    ):
+        names = [p["name"] for p in doc["paths"][path]["post"]["parameters"]]
+        assert "explain" in names
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Explanations"]["properties"]) == {
+        "method",
+        "output",
+        "class",
+        "rows",
+        "stderr",
+    }
+    assert set(schemas["ExplainedRow"]["properties"]) == {"base_value", "contributions", "class"}
+    assert "explanations" in schemas["PredictionOut"]["properties"]
