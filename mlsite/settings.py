@@ -230,6 +230,9 @@ MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=
 # multiply-add per unit; registry/algorithms.py): over it, 413 saying how many rows would fit.
 # The default is a few seconds of one core for a k-NN model; 0 turns it off.
 MLSERVE_MAX_PREDICT_COST = env_int("MLSERVE_MAX_PREDICT_COST", 20_000_000_000)
+# Most rows one prediction request may have explained (?explain=true, the page's Explain,
+# batch reasons): over it, 413 before any of it runs.
+MLSERVE_MAX_EXPLAIN_ROWS = env_int("MLSERVE_MAX_EXPLAIN_ROWS", 1000, minimum=1)
 # A request still running after this many seconds is answered 503 (mlsite/errors.py), a few
 # seconds before gunicorn's timeout (GUNICORN_TIMEOUT, mlsite/gunicorn.conf.py) kills the
 # worker; 0 turns it off.

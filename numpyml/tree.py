@@ -707,6 +707,49 @@ class BaseDecisionTree(BaseEstimator):
         X = validate_data(self, X, reset=False)
         return self._leaves(X)
 
+    def node_path(self, X: Any) -> np.ndarray:
+        """The nodes each sample passes from the root to its leaf.
+
+        Unlike scikit-learn's `decision_path` (a sparse node indicator), this is the
+        path itself, in order: what path contributions (the change of node value at
+        each split) are read from.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, max_depth_ + 1)
+            Node ids, the root (0) first; a path that reaches its leaf before the
+            deepest level repeats the leaf to the end.
+        """
+        check_is_fitted(self, "tree_children_left_")
+        X = validate_data(self, X, reset=False)
+        n, d = X.shape
+        depth = self.max_depth_
+        if n == 1:
+            return np.array([self._path_of_row(X[0].tolist(), depth)], dtype=np.intp)
+        flat = np.ascontiguousarray(X).ravel()
+        paths = np.zeros((n, depth + 1), dtype=np.intp)
+        offsets = np.arange(n) * d
+        current = paths[:, 0].copy()
+        for level in range(1, depth + 1):
+            go_right = flat[self._feature[current] + offsets] > self._threshold[current]
+            current = self._children[current * 2 + go_right]
+            paths[:, level] = current
+        return paths
+
+    def _path_of_row(self, row: list[float], depth: int) -> list[int]:
+        left, right = self.tree_children_left_, self.tree_children_right_
+        node, path = 0, [0]
+        while left[node] != TREE_LEAF:
+            node = int(
+                left[node] if row[self._feature[node]] <= self._threshold[node] else right[node]
+            )
+            path.append(node)
+        return path + [node] * (depth + 1 - len(path))
+
     def get_depth(self) -> int:
         """Depth of the tree (the root alone has depth 0)."""
         check_is_fitted(self, "tree_children_left_")

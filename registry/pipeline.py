@@ -10,7 +10,13 @@ from typing import Any
 
 from numpyml.compose import ColumnTransformer
 from numpyml.pipeline import Pipeline
-from numpyml.preprocessing import DateFeatures, OneHotEncoder, SimpleImputer, StandardScaler
+from numpyml.preprocessing import (
+    DATE_PARTS,
+    DateFeatures,
+    OneHotEncoder,
+    SimpleImputer,
+    StandardScaler,
+)
 from registry.algorithms import Algorithm
 
 STEPS = ("prep", "model")
@@ -81,14 +87,30 @@ def categories_of(pipeline: Pipeline) -> dict[str, list[str]]:
 
 def encoded_labels(pipeline: Pipeline) -> list[str]:
     """The user's words for each column the fitted preprocessing hands the estimator, in
-    its order: a number column by its name, a one-hot column as `column = category`
-    (where get_feature_names_out says `num__carat` and `cat__clarity_SI2`)."""
-    labels: list[str] = []
+    its order: a number column by its name, a date's calendar part as `column (month)`, a
+    one-hot column as `column = category` (where get_feature_names_out says `num__carat`,
+    `date__day_month` and `cat__clarity_SI2`)."""
+    return [label for label, _ in _encoded(pipeline)]
+
+
+def encoded_columns(pipeline: Pipeline) -> list[str]:
+    """The user's column behind each column the fitted preprocessing hands the estimator,
+    in its order: a date's calendar parts and a category's one-hot columns all name the
+    date or category column, so per-column amounts can be summed back to it."""
+    return [column for _, column in _encoded(pipeline)]
+
+
+def _encoded(pipeline: Pipeline) -> list[tuple[str, str]]:
+    """(label, original column) per estimator column, in the ColumnTransformer's order
+    (the order of its parts: numbers, dates, categories)."""
+    encoded: list[tuple[str, str]] = []
     for name, transformer, columns in preprocessing_of(pipeline).transformers_:
         if name == NUMERIC:
-            labels.extend(str(c) for c in columns)
+            encoded.extend((str(c), str(c)) for c in columns)
+        elif name == DATE:
+            encoded.extend((f"{c} ({part})", str(c)) for c in columns for part in DATE_PARTS)
         elif name == CATEGORICAL:
             encoder = transformer.named_steps["onehot"]
             for column, values in zip(columns, encoder.categories_, strict=True):
-                labels.extend(f"{column} = {value}" for value in values)
-    return labels
+                encoded.extend((f"{column} = {value}", str(column)) for value in values)
+    return encoded

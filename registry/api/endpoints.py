@@ -32,6 +32,7 @@ from registry.api.schemas import (
     DatasetTypesIn,
     DriftOut,
     DriftQuery,
+    ExplainQuery,
     LeaderboardIn,
     LeaderboardOut,
     LeaderboardPage,
@@ -497,7 +498,9 @@ _PREDICT_BODY = {
 }
 
 
-def _predict(request: HttpRequest, served: serving.ServedVersion, strict: bool) -> HttpResponse:
+def _predict(
+    request: HttpRequest, served: serving.ServedVersion, strict: bool, explain: bool = False
+) -> HttpResponse:
     result = serving.predict(
         served,
         request.body,
@@ -505,6 +508,7 @@ def _predict(request: HttpRequest, served: serving.ServedVersion, strict: bool) 
         source="api",
         content_type=request.content_type or "",
         strict=strict,
+        explain=explain,
     )
     return HttpResponse(serving.result_json(result), content_type="application/json")
 
@@ -521,13 +525,16 @@ def predict(
     version: VersionQuery = None,
     alias: AliasQuery = None,
     strict: StrictQuery = False,
+    explain: ExplainQuery = False,
 ) -> HttpResponse:
     """Predict with a model: its `production` alias (409 if it has none: a newer ready
     version never takes these calls by itself; `?alias=` or `?version=` choose another;
     both: 409 unless the alias is at that version). Rows by position (the input schema's
     feature order) or by name; MLflow's dataframe_split / dataframe_records; or text/csv.
     Keys and columns the model does not take are ignored (`?strict=true`: refused, 422).
-    Each row's `warnings` name its categories unseen in training."""
+    Each row's `warnings` name its categories unseen in training. `?explain=true` adds
+    `explanations`: per row, a base value and each input column's contribution, in the
+    units `output` states (`value`, `logit`, `probability`)."""
     if version is not None and alias is not None:
         # Both: predict only if the alias points at that version (a guard against a move).
         served = serving.resolve(name, alias=alias)
@@ -536,8 +543,9 @@ def predict(
                 f"{name}@{alias} is v{served.version}, not v{version}: give ?version= or "
                 "?alias= alone."
             )
-        return _predict(request, served, strict)
-    return _predict(request, serving.resolve(name, version=version, alias=alias), strict)
+        return _predict(request, served, strict, explain)
+    served = serving.resolve(name, version=version, alias=alias)
+    return _predict(request, served, strict, explain)
 
 
 @api.post(
@@ -547,11 +555,15 @@ def predict(
     openapi_extra=_PREDICT_BODY,
 )
 def predict_version(
-    request: HttpRequest, name: str, version: VersionNumber, strict: StrictQuery = False
+    request: HttpRequest,
+    name: str,
+    version: VersionNumber,
+    strict: StrictQuery = False,
+    explain: ExplainQuery = False,
 ) -> HttpResponse:
-    """Predict with one version of a model (same bodies and answer as
+    """Predict with one version of a model (same bodies, `?explain=` and answer as
     /models/{name}/predict)."""
-    return _predict(request, serving.resolve(name, version=version), strict)
+    return _predict(request, serving.resolve(name, version=version), strict, explain)
 
 
 @api.get(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ninja import Field, Path, Query, Schema
+from pydantic import create_model
 
 from registry import csvio, services
 from registry.algorithms import ALGORITHMS
@@ -36,6 +37,13 @@ StrictQuery = Query[
     {
         "description": "refuse (422) keys and CSV columns the model does not take, instead "
         "of ignoring them"
+    },
+]
+ExplainQuery = Query[
+    bool,
+    {
+        "description": "add `explanations`: per row a base value and one contribution per "
+        "input column, in the units `output` states (at most MLSERVE_MAX_EXPLAIN_ROWS rows)"
     },
 ]
 # No NUL: an address holding %00 is refused (400) before the API reads it.
@@ -282,6 +290,32 @@ class PredictionWarning(Schema):
     detail: str
 
 
+# `class` is a Python keyword: these two are made with create_model so that the documented
+# field is named `class`, as the answer's (an alias would be documented as `class_`).
+ExplainedRow = create_model(
+    "ExplainedRow",
+    __base__=Schema,
+    base_value=(float, ...),
+    contributions=(
+        dict[str, float],
+        Field(..., description="by input column; base_value + their sum is the output explained"),
+    ),
+    **{"class": (Any, Field(None, description="the class explained (more than two classes)"))},
+)
+Explanations = create_model(
+    "Explanations",
+    __base__=Schema,
+    method=(str, Field(..., description="linear, tree_path or sampling_shapley")),
+    output=(str, Field(..., description="the units: value, logit or probability")),
+    rows=(list[ExplainedRow], ...),
+    stderr=(
+        list[dict[str, float]] | None,
+        Field(None, description="sampling_shapley: each contribution's standard error"),
+    ),
+    **{"class": (Any, Field(None, description="the class explained (two classes: the second)"))},
+)
+
+
 class PredictionOut(Schema):
     predictions: list[Any]
     model: dict[str, Any]
@@ -292,6 +326,9 @@ class PredictionOut(Schema):
     classes: list[Any] | None = None
     threshold: float | None = Field(
         None, description="the version's decision threshold, when one is set (PUT .../threshold)"
+    )
+    explanations: Explanations | None = Field(
+        None, description="with ?explain=true: each row's output split among its columns"
     )
 
 
@@ -357,7 +394,7 @@ BOARD_TASKS = ("classifier", "regressor")
 MAX_FOLDS, MAX_N_ITER = services.MAX_FOLDS, services.MAX_N_ITER
 MAX_TIME_BUDGET_S, MAX_SEED = services.MAX_TIME_BUDGET_S, services.MAX_SEED
 SUPERVISED = tuple(a.id for a in ALGORITHMS.values() if a.kind in BOARD_TASKS)
-SupervisedId = Literal[SUPERVISED]  # type: ignore[valid-type]
+SupervisedId = Literal[SUPERVISED]
 
 
 class SearchIn(Schema):

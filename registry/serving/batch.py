@@ -1,5 +1,6 @@
 """Batch prediction of an uploaded CSV: the file, unchanged, with the prediction columns
-and a `warnings` column (categories the model did not see in training, per row)."""
+and a `warnings` column (categories the model did not see in training, per row), and on
+request reason_1..reason_3 (the columns that moved each row's prediction most)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import numpy as np
 from registry import csvio
 from registry.algorithms import CLUSTERING, DECOMPOSITION
 from registry.serving.bodies import CsvUpload
+from registry.serving.explain import reasons
 from registry.serving.predict import predict
 from registry.serving.resolve import ServedVersion
+
+REASONS = 3  # reason_1..reason_3
 
 
 def _unique(name: str, taken: list[str]) -> str:
@@ -48,16 +52,34 @@ def warning_column(result: dict[str, Any]) -> tuple[str, list[str]]:
     return "warnings", [" ".join(w["detail"] for w in row) for row in result["warnings"]]
 
 
-def predict_csv(served: ServedVersion, data: bytes, *, user: Any, source: str = "batch") -> bytes:
-    """The uploaded CSV, unchanged, with the prediction (and probability) columns added."""
+def reason_columns(result: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """reason_1..reason_3: each row's columns that moved its prediction most, signed."""
+    per_row = reasons(result["explanations"], k=REASONS)
+    return [(f"reason_{i + 1}", [row[i] for row in per_row]) for i in range(REASONS)]
+
+
+def predict_csv(
+    served: ServedVersion,
+    data: bytes,
+    *,
+    user: Any,
+    source: str = "batch",
+    with_reasons: bool = False,
+) -> bytes:
+    """The uploaded CSV, unchanged, with the prediction (and probability) columns added;
+    `with_reasons`: and reason_1..reason_3 (explain.reasons; at most
+    MLSERVE_MAX_EXPLAIN_ROWS rows)."""
     upload = CsvUpload(data)
-    result = predict(served, upload, user=user, source=source)
+    result = predict(served, upload, user=user, source=source, explain=with_reasons)
     assert upload.read is not None  # read by predict
     assert upload.read.text_columns is not None
     header, texts = upload.read.columns, upload.read.text_columns()  # echoed as sent
     columns = list(header)
     values: dict[str, Any] = dict(zip(header, texts, strict=True))
-    for name, column in prediction_columns(served, result):
+    added = prediction_columns(served, result)
+    if with_reasons:
+        added += reason_columns(result)
+    for name, column in added:
         name = _unique(name, columns)
         columns.append(name)
         values[name] = column

@@ -18,6 +18,7 @@ from registry.errors import TooLarge
 from registry.pipeline import estimator_of, preprocessing_of
 from registry.serving import bodies
 from registry.serving.cache import loaded_bytes, pipeline_cache
+from registry.serving.explain import check_explainable, explain_factor, explain_table
 from registry.serving.resolve import ServedVersion
 
 Body = bytes | list[Any] | dict[str, np.ndarray] | bodies.CsvUpload
@@ -31,14 +32,17 @@ def predict(
     source: str,
     content_type: str = "application/json",
     strict: bool = False,
+    explain: bool = False,
 ) -> dict[str, Any]:
     """Predictions for `body`: request bytes (JSON in any accepted format, or CSV with
     content_type="text/csv"), a list of rows (by position or by name), a typed table, or a
     CsvUpload (its cells kept for the caller). `source` names the caller in the log. Keys
-    and columns the model does not take are ignored, or refused (422) when `strict`."""
+    and columns the model does not take are ignored, or refused (422) when `strict`.
+    `explain`: the answer's "explanations" split each row's output among its columns
+    (serving/explain.py)."""
     with monitoring.Observation(served, getattr(user, "pk", None), source) as seen:
         seen.table = table = _table(served, body, content_type, strict)
-        seen.result = result = predict_table(served, table)
+        seen.result = result = predict_table(served, table, explain=explain)
     return result
 
 
@@ -63,11 +67,12 @@ def row_cost(served: ServedVersion, pipeline: Any) -> int:
     return max(1, cost + len(served.features))
 
 
-def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
+def check_cost(served: ServedVersion, pipeline: Any, n_rows: int, *, explain: bool = False) -> None:
     """TooLarge (413) for a request whose estimated cost is over MLSERVE_MAX_PREDICT_COST,
-    before any of it runs: one request must not hold a web worker for a minute."""
+    before any of it runs: one request must not hold a web worker for a minute. An
+    explained row costs explain_factor plain ones (a sampling estimate: many)."""
     budget = settings.MLSERVE_MAX_PREDICT_COST
-    per_row = row_cost(served, pipeline)
+    per_row = row_cost(served, pipeline) * (explain_factor(pipeline) if explain else 1)
     if not budget or n_rows * per_row <= budget:
         return
     fits = budget // per_row
@@ -76,8 +81,9 @@ def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
         if fits
         else "even one row is over it: ask the operator to raise it"
     )
+    doing = "Predicting and explaining" if explain else "Predicting"
     raise TooLarge(
-        f"Predicting {n_rows:,} rows with {served.model} version {served.version} would cost "
+        f"{doing} {n_rows:,} rows with {served.model} version {served.version} would cost "
         f"about {n_rows * per_row:.2g} operations, over the budget of {budget:.2g} "
         f"(MLSERVE_MAX_PREDICT_COST): {advice}."
     )
@@ -88,16 +94,20 @@ def check_cost(served: ServedVersion, pipeline: Any, n_rows: int) -> None:
 CHUNK_ROWS = 8192
 
 
-def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[str, Any]:
+def predict_table(
+    served: ServedVersion, table: dict[str, np.ndarray], *, explain: bool = False
+) -> dict[str, Any]:
     """Predictions (and class probabilities) for a typed table, and per row the warnings
-    of bodies.category_warnings.
+    of bodies.category_warnings; with `explain`, "explanations" (explain.explain_table).
 
     Numeric outputs stay numpy arrays: turning 10,000 rows into Python floats costs more
     than the prediction. Use `result_json` (or `.tolist()`) to serialise them.
     """
     pipeline = pipeline_cache().get(served)
     n_rows = len(next(iter(table.values()))) if table else 0
-    check_cost(served, pipeline, n_rows)
+    if explain:
+        check_explainable(served, n_rows)
+    check_cost(served, pipeline, n_rows, explain=explain)
     prep, model = preprocessing_of(pipeline), estimator_of(pipeline)
     with_proba = served.kind == CLASSIFIER and hasattr(model, "predict_proba")
     outputs = []
@@ -132,6 +142,8 @@ def predict_table(served: ServedVersion, table: dict[str, np.ndarray]) -> dict[s
     if thresholded:
         result["threshold"] = served.threshold
     result["warnings"] = bodies.category_warnings(served, table)
+    if explain:
+        result["explanations"] = explain_table(served, pipeline, table)
     return result
 
 

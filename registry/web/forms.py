@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.forms.boundfield import BoundField
 
 from registry import csvio
-from registry.algorithms import ALGORITHMS, Algorithm, Param
+from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm, Param
 from registry.cards import is_number
 from registry.leaderboard import METRICS
 from registry.models import Dataset, ModelVersion, name_validator
@@ -469,6 +469,18 @@ class PredictForm(forms.Form):
         profile = profile if isinstance(profile, dict) else {}
         for index, feature in enumerate(self.features):
             self.fields[f"f{index}"] = self._field(feature, profile.get(feature["name"]))
+        if version.kind in (CLASSIFIER, REGRESSOR):
+            self.fields["explain"] = forms.BooleanField(
+                required=False,
+                label="Explain",
+                help_text="Also show how much each column moved this prediction.",
+            )
+
+    def feature_fields(self) -> list[BoundField]:
+        return [self[f"f{index}"] for index in range(len(self.features))]
+
+    def explain_field(self) -> BoundField | None:
+        return self["explain"] if "explain" in self.fields else None
 
     @staticmethod
     def _field(feature: dict[str, Any], profile: Any) -> forms.Field:
@@ -505,10 +517,19 @@ class PredictForm(forms.Form):
             row[feature["name"]] = None if value in ("", None) else value
         return row
 
+    def wants_explanation(self) -> bool:
+        return bool(self.cleaned_data.get("explain"))
+
 
 class BatchPredictForm(forms.Form):
     file = CSVFileField(
         help_text="A header line with the model's feature columns (extra columns are kept).",
+    )
+    reasons = forms.BooleanField(
+        required=False,
+        label="Add reasons",
+        help_text="reason_1 to reason_3: the columns that moved each row's prediction most, "
+        "with their contributions.",
     )
 
 

@@ -485,3 +485,53 @@ def trial_rows(trials: Any, metric: str) -> list[dict[str, Any]]:
             }
         )
     return shown
+
+
+# Explanations (registry/serving/explain.py) ---------------------------------------------
+
+_EXPLAIN_METHODS = {
+    "linear": "coefficient times value, exact",
+    "tree_path": "changes along the tree's decision path, exact",
+    "sampling_shapley": "sampling Shapley estimate against training rows",
+}
+
+
+def _explained_units(output: str, label: Any, *, multiclass: bool) -> str:
+    if output == "logit":
+        return f"{'softmax score' if multiclass else 'log-odds'} of {label}"
+    if output == "probability":
+        return f"probability of {label}"
+    return "the predicted value"
+
+
+def _amount(value: float, *, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    return f"{value:{sign},.1f}" if abs(value) >= 100 else f"{value:{sign}.4f}"
+
+
+def explanation_view(explanations: dict[str, Any]) -> dict[str, Any]:
+    """A one-row explanation in the page's words: the units, the base value, and each
+    column's contribution (largest first), with a bar on one scale for all of them."""
+    row = explanations["rows"][0]
+    label = row.get("class", explanations.get("class"))
+    ranked = sorted(row["contributions"].items(), key=lambda item: -abs(item[1]))
+    top = max((abs(v) for _, v in ranked), default=0.0) or 1.0
+    stderr = (explanations.get("stderr") or [{}])[0]
+    total = row["base_value"] + sum(row["contributions"].values())
+    return {
+        "units": _explained_units(explanations["output"], label, multiclass="class" in row),
+        "method": _EXPLAIN_METHODS.get(explanations["method"], explanations["method"]),
+        "base": _amount(row["base_value"]),
+        "total": _amount(total),
+        "contributions": [
+            {
+                "column": column,
+                "value": _amount(value, signed=True),
+                "size": abs(value),
+                "top": top,
+                "down": value < 0,
+                "stderr": _amount(stderr[column]) if column in stderr else "",
+            }
+            for column, value in ranked
+        ],
+    }

@@ -544,6 +544,8 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
             {"label": str(c), "value": p, "percent": f"{100 * p:.1f}%"}
             for c, p in sorted(pairs, key=lambda pair: -pair[1])
         ]
+    if result.get("explanations") is not None:
+        shown["explanation"] = presenters.explanation_view(result["explanations"])
     return shown
 
 
@@ -682,7 +684,13 @@ def version_predict(request: HttpRequest, name: str, version: int) -> HttpRespon
     if form.is_valid():
         try:
             served = serving.resolve(name, version=version)
-            result = serving.predict(served, [form.row()], user=request.user, source="page")
+            result = serving.predict(
+                served,
+                [form.row()],
+                user=request.user,
+                source="page",
+                explain=form.wants_explanation(),
+            )
             prediction = _prediction(found, result)
         except serving.PredictionError as exc:
             _problems_to_fields(form, exc)
@@ -732,7 +740,12 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
         upload = form.cleaned_data["file"]
         try:
             served = serving.resolve(name, version=version)
-            body = serving.predict_csv(served, upload.read(), user=request.user)
+            body = serving.predict_csv(
+                served,
+                upload.read(),
+                user=request.user,
+                with_reasons=form.cleaned_data["reasons"],
+            )
         except RegistryError as exc:
             form.add_error("file", exc.message)
         except serving.ArtifactError as exc:

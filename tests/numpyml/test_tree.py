@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import numpy as np
@@ -613,3 +614,29 @@ def test_an_unfitted_tree_saves_and_loads() -> None:
     assert loaded.max_depth == 2
     with pytest.raises(NotFittedError):
         loaded.predict(np.zeros((1, 1)))
+
+
+# --------------------------------------------------------------------------------------
+# Decision paths (per-prediction explanations walk them)
+
+
+@pytest.mark.parametrize("max_depth", [None, 3])
+def test_node_path_walks_from_the_root_to_the_leaf_apply_names(
+    diabetes: tuple, max_depth: int | None
+) -> None:
+    X_train, X_test, y_train, _ = diabetes
+    model = DecisionTreeRegressor(max_depth=max_depth, random_state=0).fit(X_train, y_train)
+    paths = model.node_path(X_test)
+    assert paths.shape == (X_test.shape[0], model.get_depth() + 1)
+    assert_array_equal(paths[:, 0], 0)
+    assert_array_equal(paths[:, -1], model.apply(X_test))
+    left, right = model.tree_children_left_, model.tree_children_right_
+    for row, path in zip(X_test, paths, strict=True):
+        for parent, child in itertools.pairwise(path):
+            if left[parent] == -1:  # a leaf repeats itself to the end
+                assert child == parent
+            else:
+                goes_left = row[model.tree_feature_[parent]] <= model.tree_threshold_[parent]
+                assert child == (left[parent] if goes_left else right[parent])
+    # one row alone walks the same path as in a batch
+    assert_array_equal(model.node_path(X_test[3:4]), paths[3:4])
