@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from numpyml.compose import ColumnTransformer
 from numpyml.pipeline import Pipeline
 from numpyml.preprocessing import (
@@ -98,6 +100,24 @@ def encoded_columns(pipeline: Pipeline) -> list[str]:
     in its order: a date's calendar parts and a category's one-hot columns all name the
     date or category column, so per-column amounts can be summed back to it."""
     return [column for _, column in _encoded(pipeline)]
+
+
+def encoded_means(pipeline: Pipeline) -> np.ndarray:
+    """The training mean of each column the fitted preprocessing hands the estimator,
+    where the preprocessing knows it: a number (or a date's calendar part) that is not
+    scaled has its imputer's mean, a scaled one 0 (what scaling makes of the mean); a
+    one-hot column 0 (its "category absent")."""
+    means: list[np.ndarray] = []
+    for name, transformer, columns in preprocessing_of(pipeline).transformers_:
+        if name in (NUMERIC, DATE):
+            steps = transformer.named_steps
+            width = len(columns) * (len(DATE_PARTS) if name == DATE else 1)
+            unscaled = "scale" not in steps
+            means.append(steps["impute"].statistics_ if unscaled else np.zeros(width))
+        elif name == CATEGORICAL:
+            encoder = transformer.named_steps["onehot"]
+            means.append(np.zeros(sum(len(values) for values in encoder.categories_)))
+    return np.concatenate(means).astype(float) if means else np.zeros(0)
 
 
 def _encoded(pipeline: Pipeline) -> list[tuple[str, str]]:

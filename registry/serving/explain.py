@@ -4,8 +4,10 @@ back to it), in the units of the model's output, such that
 
     base_value + sum(contributions) == the output explained
 
-- Linear and logistic regression ("linear"): coefficient x the value the estimator sees
-  (standardised where the algorithm scales); the base is the intercept. Exact.
+- Linear and logistic regression ("linear"): coefficient x (the value the estimator sees -
+  its training mean), that is the standardised coefficient x the standardised value for a
+  number (a category contributes its coefficient when present); the base is the output at
+  the training means. Exact.
 - Decision trees ("tree_path"): path contributions (Saabas): the base is the root's value,
   and each split on the way to the leaf adds the change of node value to its feature. Exact.
 - Every other classifier and regressor ("sampling_shapley"): a sampling Shapley estimate
@@ -28,7 +30,7 @@ from numpyml.linear_model import LinearRegression, LogisticRegression
 from numpyml.tree import BaseDecisionTree
 from registry.algorithms import CLASSIFIER, REGRESSOR
 from registry.errors import InvalidInput, TooLarge
-from registry.pipeline import encoded_columns, estimator_of, preprocessing_of
+from registry.pipeline import encoded_columns, encoded_means, estimator_of, preprocessing_of
 from registry.serving.resolve import ServedVersion
 
 # Estimators explained exactly; every other classifier and regressor gets a sampling estimate.
@@ -79,21 +81,28 @@ def explain_table(served: ServedVersion, pipeline: Any, table: dict[str, np.ndar
             base, parts, k, output = _tree_path(model, encoded)
             method = TREE_PATH
         else:
-            base, parts, k, output = _linear(model, encoded)
+            base, parts, k, output = _linear(model, encoded, encoded_means(pipeline))
             method = LINEAR
         contributions = parts @ _to_columns(pipeline, served.feature_names)
         return _answer(served, model, method, output, base, contributions, k)
     return _sampled(served, pipeline, model, table)
 
 
-def _linear(model: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, str]:
-    """Coefficient x value per estimator column; the base is the intercept."""
+def _linear(
+    model: Any, X: np.ndarray, means: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, Any, str]:
+    """Coefficient x (value - training mean) per estimator column; the base is the output
+    at the means."""
+    n, centred = X.shape[0], X - means
     if isinstance(model, LinearRegression):
-        return np.full(X.shape[0], float(model.intercept_)), X * model.coef_, None, VALUE
+        base = float(model.intercept_) + float(means @ model.coef_)
+        return np.full(n, base), centred * model.coef_, None, VALUE
     if model.coef_.shape[0] == 1:  # two classes: one row of weights, for classes_[1]
-        return np.full(X.shape[0], model.intercept_[0]), X * model.coef_[0], None, LOGIT
+        base = model.intercept_[0] + means @ model.coef_[0]
+        return np.full(n, base), centred * model.coef_[0], None, LOGIT
     k = (X @ model.coef_.T + model.intercept_).argmax(axis=1)  # as predict chooses
-    return model.intercept_[k], X * model.coef_[k], k, LOGIT
+    bases = model.intercept_ + model.coef_ @ means
+    return bases[k], centred * model.coef_[k], k, LOGIT
 
 
 def _tree_path(model: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, str]:

@@ -88,17 +88,33 @@ def test_linear_regression_adds_up_to_the_prediction(mixed):
     assert_every_column_named(explained)
     np.testing.assert_allclose(totals(explained), pipeline.predict(table), rtol=0, atol=1e-9)
     model = estimator_of(pipeline)
-    for row in explained["rows"]:
-        assert row["base_value"] == pytest.approx(model.intercept_, abs=1e-12)
-    # A category's contribution is its one-hot coefficient; an unseen one contributes 0.
     features = preprocessing_of(pipeline).get_feature_names_out().tolist()
+    # The base is the output at the training means of the numbers (linear regression does
+    # not scale: each number contributes coefficient x (value - its training mean), the
+    # standardised coefficient x the standardised value), categories absent.
+    prep = preprocessing_of(pipeline)
+    means = np.zeros(len(features))
+    for part in ("num", "date"):  # unscaled: the imputers' means are the training means
+        statistics = prep.named_transformers_[part].named_steps["impute"].statistics_
+        at = [i for i, name in enumerate(features) if name.startswith(f"{part}__")]
+        means[at] = statistics
+    for row in explained["rows"]:
+        assert row["base_value"] == pytest.approx(model.intercept_ + means @ model.coef_, abs=1e-9)
+    size = features.index("num__size")
+    X = preprocessing_of(pipeline).transform(table)
+    np.testing.assert_allclose(
+        [row["contributions"]["size"] for row in explained["rows"]],
+        (X[:, size] - means[size]) * model.coef_[size],
+        rtol=0,
+        atol=1e-9,
+    )
+    # A category's contribution is its one-hot coefficient; an unseen one contributes 0.
     red = model.coef_[features.index("cat__colour_red")]
     assert explained["rows"][0]["contributions"]["colour"] == pytest.approx(red, abs=1e-12)
     assert explained["rows"][3]["contributions"]["colour"] == 0.0
     # The date's five calendar parts land on `day`.
-    X = preprocessing_of(pipeline).transform(table)
     parts = [i for i, name in enumerate(features) if name.startswith("date__day_")]
-    expected_day = X[:, parts] @ model.coef_[parts]
+    expected_day = (X[:, parts] - means[parts]) @ model.coef_[parts]
     got_day = [row["contributions"]["day"] for row in explained["rows"]]
     np.testing.assert_allclose(got_day, expected_day, rtol=0, atol=1e-9)
 
