@@ -14,6 +14,7 @@ from registry.errors import InvalidInput, TooLarge
 from registry.models import PRODUCTION, Alias, Dataset, ModelVersion, RegisteredModel
 
 MAX_VERSIONS = 5
+MAX_VERSION_NUMBER = 2**31 - 1  # a PositiveIntegerField's largest
 # Only supervised versions have a right answer to be measured against.
 EVALUATED_KINDS = (CLASSIFIER, REGRESSOR)
 
@@ -39,7 +40,8 @@ def default_versions(model: RegisteredModel) -> list[int]:
 
 def _chosen(versions: Any) -> list[int]:
     if not isinstance(versions, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in versions
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_VERSION_NUMBER
+        for v in versions
     ):
         raise InvalidInput(
             "Versions are a list of version numbers (1, 2, 3...).",

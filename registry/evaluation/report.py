@@ -69,7 +69,7 @@ def _number(value: Any) -> float | None:
 
 def download_url(evaluation: Evaluation, version: int) -> str:
     return reverse(
-        "api-1.0.0:download_evaluation_rows",
+        "api:download_evaluation_rows",
         kwargs={"name": evaluation.model.name, "evaluation_id": evaluation.pk, "version": version},
     )
 
