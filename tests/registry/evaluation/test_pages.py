@@ -84,3 +84,16 @@ def test_another_users_evaluation_is_not_found(owner, other_client, churn_two, f
     assert other_client.get(f"/models/churn/evaluations/{created.pk}/").status_code == 404
     assert other_client.get(f"/models/churn/evaluations/{created.pk}/status/").status_code == 404
     assert other_client.post("/models/churn/evaluations/", {}).status_code == 403
+
+
+def test_the_admin_lists_evaluations_and_shows_one(admin_user, owner, churn_two, fresh, client):
+    created = services.evaluation_create(user=owner, model=churn_two, dataset=fresh)
+    run.run(created.pk)
+    client.force_login(admin_user)
+    listed = client.get("/admin/registry/evaluation/")
+    assert listed.status_code == 200
+    assert b"fresh" in listed.content
+    shown = client.get(f"/admin/registry/evaluation/{created.pk}/change/")
+    assert shown.status_code == 200
+    assert b"150 of 150 rows scored" in shown.content
+    assert client.get("/admin/registry/evaluation/add/").status_code == 403
