@@ -200,3 +200,32 @@ def test_the_wrong_rows_download_is_the_rows_as_written_with_the_prediction(
     ):
         assert line == [*rows[index], said]
         assert said != rows[index][header.index("churned")]
+
+
+def test_a_regressor_is_measured_like_its_holdout_and_its_largest_errors_come_first(
+    owner, make_dataset
+):
+    from tests.conftest import demo_bytes, train_once
+
+    houses = make_dataset("houses.csv")
+    model = train_once(
+        owner=owner, dataset=houses, name="houses", algorithm="linear_regression", target="price"
+    ).model
+    text = demo_bytes("houses.csv").decode().splitlines()
+    header, rows = text[0].split(","), [line.split(",") for line in text[1:101]]
+    labelled = services.dataset_create(owner=owner, data=to_csv(header, rows), name="recent")
+
+    created = services.evaluation_create(user=owner, model=model, dataset=labelled)
+    assert run.run(created.pk) == "done"
+
+    result = Evaluation.objects.get(pk=created.pk).results["1"]
+    served = serving.resolve("houses", version=1)
+    price = header.index("price")
+    features = [dict(zip(header, row, strict=True)) for row in rows]
+    predicted = np.asarray(serving.predict_rows(served, features)["predictions"], dtype=float)
+    truth = np.array([float(row[price]) for row in rows])
+    assert result["metrics"]["rmse"] == pytest.approx(M.root_mean_squared_error(truth, predicted))
+    assert result["metrics"]["r2"] == pytest.approx(M.r2_score(truth, predicted))
+    errors = np.abs(predicted - truth)[result["wrong_rows"]]
+    assert list(errors) == sorted(errors, reverse=True)
+    assert result["wrong_predicted"] == pytest.approx(predicted[result["wrong_rows"]].tolist())
