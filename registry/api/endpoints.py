@@ -22,6 +22,7 @@ from registry import csvio, evaluation, selectors, services, serving, transfer
 from registry.algorithms import ALGORITHMS
 from registry.api.app import api
 from registry.api.schemas import (
+    EVALUATION_VERSIONS_PATTERN,
     AlgorithmOut,
     AliasIn,
     AliasOut,
@@ -709,7 +710,7 @@ _EVALUATION_FORM = {
     "versions": {
         "type": "string",
         "maxLength": 100,
-        "pattern": f"^[0-9]{{1,10}}(,[0-9]{{1,10}}){{0,{evaluation.MAX_VERSIONS - 1}}}$",
+        "pattern": EVALUATION_VERSIONS_PATTERN,
         "description": "version numbers separated by commas; default: production and the "
         "newest ready version",
     },

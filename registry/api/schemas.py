@@ -462,6 +462,10 @@ class RegisterIn(Schema):
 # Evaluations ---------------------------------------------------------------------------
 
 EvaluationId = Path[int, {"ge": 1, "le": MAX_ID}]
+# A multipart request's `versions` field: "3" or "3,4" (at most MAX_EVALUATED_VERSIONS).
+EVALUATION_VERSIONS_PATTERN = _ecma(
+    rf"^[0-9]{{1,10}}(,[0-9]{{1,10}}){{0,{MAX_EVALUATED_VERSIONS - 1}}}\Z"
+)
 EvaluatedVersion = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
