@@ -505,3 +505,21 @@ def reap_stale_trials() -> int:
                     logger.warning("trial %s lost its worker twice: failed", trial_id)
                     update_board(board_id)
     return len(stale)
+
+
+def reap_stale_evaluations() -> int:
+    """Fail evaluations whose worker died. An evaluation keeps no heartbeat of its own, but
+    its worker stops it at MLSERVE_TRAIN_TIMEOUT_S (twice that with the one retry after a
+    stall), so one still running well past that has lost its worker. Returns how many."""
+    limit = 2 * settings.MLSERVE_TRAIN_TIMEOUT_S + settings.MLSERVE_STALE_TRAINING_S
+    cutoff = timezone.now() - timedelta(seconds=limit)
+    failed = Evaluation.objects.filter(
+        status=EvaluationStatus.RUNNING, started_at__lt=cutoff
+    ).update(
+        status=EvaluationStatus.FAILED,
+        error="The worker stopped (killed or crashed) during the evaluation: evaluate again.",
+        finished_at=timezone.now(),
+    )
+    if failed:
+        logger.warning("%s evaluations lost their worker: failed", failed)
+    return failed

@@ -229,3 +229,26 @@ def test_a_regressor_is_measured_like_its_holdout_and_its_largest_errors_come_fi
     errors = np.abs(predicted - truth)[result["wrong_rows"]]
     assert list(errors) == sorted(errors, reverse=True)
     assert result["wrong_predicted"] == pytest.approx(predicted[result["wrong_rows"]].tolist())
+
+
+def test_an_evaluation_whose_worker_died_is_failed_by_the_reaper(owner, churn_two, fresh, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from registry.tasks import reap_stale_evaluations
+
+    settings.MLSERVE_TRAIN_TIMEOUT_S, settings.MLSERVE_STALE_TRAINING_S = 60.0, 30.0
+    lost = services.evaluation_create(user=owner, model=churn_two, dataset=fresh)
+    alive = services.evaluation_create(user=owner, model=churn_two, dataset=fresh)
+    assert run.claim(lost.pk)
+    assert run.claim(alive.pk)
+    long_ago = timezone.now() - timedelta(seconds=151)  # past 2 x 60 + 30
+    Evaluation.objects.filter(pk=lost.pk).update(started_at=long_ago)
+
+    assert reap_stale_evaluations() == 1
+
+    failed = Evaluation.objects.get(pk=lost.pk)
+    assert failed.status == "failed"
+    assert "worker stopped" in failed.error
+    assert Evaluation.objects.get(pk=alive.pk).status == "running"
