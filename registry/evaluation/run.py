@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.utils import timezone
 
 from numpyml import metrics as M
@@ -32,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 # Row indices of a version's wrong answers kept with its results (the download's rows).
 MAX_WRONG_ROWS = 100_000
-# Rows scored per predict_table call: each call is bounded like a request (its cost
-# checked), and the progress moves between calls.
+# Rows scored per predict_table call (at most): each call is bounded like a request (its
+# cost checked), and the progress moves between calls.
 SCORE_ROWS = 20_000
 MISSING_TARGET = "no value for the target"
 PROGRESS_WRITE_INTERVAL_S = 0.3
@@ -257,8 +258,9 @@ def _predict(
 ) -> tuple[np.ndarray, np.ndarray | None, float | None]:
     """Predictions (and probabilities) of `rows`, through serving, a slice at a time."""
     predicted, probabilities, threshold = [], [], None
-    for start in range(0, rows.size, SCORE_ROWS):
-        part = rows[start : start + SCORE_ROWS]
+    step = _slice_rows(served) if rows.size else SCORE_ROWS
+    for start in range(0, rows.size, step):
+        part = rows[start : start + step]
         answer = serving.predict_table(served, {name: col[part] for name, col in X.items()})
         labels = answer["predictions"]
         predicted.append(
@@ -272,6 +274,17 @@ def _predict(
         return np.empty(0), None, threshold
     proba = np.concatenate(probabilities) if probabilities else None
     return np.concatenate(predicted), proba, threshold
+
+
+def _slice_rows(served: serving.ServedVersion) -> int:
+    """Rows per predict_table call: SCORE_ROWS, or fewer for a model whose rows cost so much
+    that a slice would be over MLSERVE_MAX_PREDICT_COST (a large k-NN). One row over it is
+    refused by predict_table, in words."""
+    budget = settings.MLSERVE_MAX_PREDICT_COST
+    if not budget:
+        return SCORE_ROWS
+    per_row = serving.row_cost(served, serving.pipeline_cache().get(served))
+    return max(1, min(SCORE_ROWS, budget // per_row))
 
 
 def _keys(values: np.ndarray) -> np.ndarray:

@@ -252,3 +252,24 @@ def test_an_evaluation_whose_worker_died_is_failed_by_the_reaper(owner, churn_tw
     assert failed.status == "failed"
     assert "worker stopped" in failed.error
     assert Evaluation.objects.get(pk=alive.pk).status == "running"
+
+
+def test_a_costly_model_is_scored_in_slices_within_the_prediction_budget(
+    owner, churn_two, fresh, settings
+):
+    whole = services.evaluation_create(user=owner, model=churn_two, dataset=fresh, versions=[1])
+    run.run(whole.pk)
+    served = serving.resolve("churn", version=1)
+    per_row = serving.row_cost(served, serving.pipeline_cache().get(served))
+    settings.MLSERVE_MAX_PREDICT_COST = per_row * 7  # 150 rows: 22 slices
+    sliced = services.evaluation_create(user=owner, model=churn_two, dataset=fresh, versions=[1])
+
+    assert run.run(sliced.pk) == "done"
+
+    assert Evaluation.objects.get(pk=sliced.pk).results == (
+        Evaluation.objects.get(pk=whole.pk).results
+    )
+    settings.MLSERVE_MAX_PREDICT_COST = per_row - 1  # not even one row
+    refused = services.evaluation_create(user=owner, model=churn_two, dataset=fresh, versions=[1])
+    assert run.run(refused.pk) == "failed"
+    assert "MLSERVE_MAX_PREDICT_COST" in Evaluation.objects.get(pk=refused.pk).error
