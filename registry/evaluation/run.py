@@ -76,6 +76,13 @@ def score(evaluation_id: int, heartbeat: Heartbeat | None = None) -> str:
     except (EvaluationError, RegistryError) as exc:
         fail(evaluation_id, str(exc))
         return EvaluationStatus.FAILED
+    except MemoryError:
+        fail(
+            evaluation_id,
+            "The evaluation ran out of memory (MLSERVE_TRAIN_MAX_MEMORY_MB): evaluate fewer "
+            "rows or fewer versions.",
+        )
+        return EvaluationStatus.FAILED
     except Exception as exc:
         logger.exception("evaluation %s failed", evaluation_id)
         fail(
@@ -134,7 +141,9 @@ def read_rows(evaluation: Evaluation) -> csvio.Table:
 
 def evaluate(evaluation: Evaluation, progress: _Progress) -> dict[str, Any]:
     """results[str(version)] for each version of the evaluation (see the module's doc)."""
+    progress.heartbeat.quiet()  # reading the file reports nothing: the time limit applies
     table = read_rows(evaluation)
+    progress.heartbeat.beat()
     if evaluation.target not in table.data:
         raise EvaluationError(f"The dataset has no column {evaluation.target!r}.")
     # Resolved before any scoring: a version deleted meanwhile fails the whole evaluation.
@@ -246,6 +255,7 @@ def score_version(
     }
     if rows.size == 0:
         return result
+    progress.heartbeat.quiet()  # the metrics report nothing either
     if served.kind == CLASSIFIER:
         result.update(_classifier(served, y[rows], predicted, proba, rows))
     else:
