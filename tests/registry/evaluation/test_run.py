@@ -273,3 +273,19 @@ def test_a_costly_model_is_scored_in_slices_within_the_prediction_budget(
     refused = services.evaluation_create(user=owner, model=churn_two, dataset=fresh, versions=[1])
     assert run.run(refused.pk) == "failed"
     assert "MLSERVE_MAX_PREDICT_COST" in Evaluation.objects.get(pk=refused.pk).error
+
+
+def test_columns_read_as_another_type_are_typed_as_the_version_takes_them(churn_two):
+    from registry import csvio
+
+    data = (
+        b"tenure_months,monthly_charges,contract,internet,support_calls\n"
+        b"2024-01-31,70.5,1,fiber,2\n"
+        b",80,2,dsl,1\n"
+    )
+    table = csvio.parse_csv(data)
+    X, reason_of, reasons = run.version_table(serving.resolve("churn", version=1), table)
+    assert X["contract"].tolist() == ["1", "2"]  # numbers in the file, a category to the model
+    assert np.isnan(X["tenure_months"]).all()
+    assert reasons == ["the column 'tenure_months' holds dates, not numbers"]
+    assert reason_of.tolist() == [0, -1]  # the missing date is missing, not wrong
