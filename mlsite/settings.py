@@ -226,6 +226,9 @@ MLSERVE_REAP_INTERVAL_S = env_float("MLSERVE_REAP_INTERVAL_S", 10.0, minimum=0.1
 MLSERVE_TRAIN_STALL_S = env_float("MLSERVE_TRAIN_STALL_S", 120.0)
 MLSERVE_MODEL_CACHE_MB = env_int("MLSERVE_MODEL_CACHE_MB", 512, minimum=1)
 MLSERVE_MAX_PREDICT_ROWS = env_int("MLSERVE_MAX_PREDICT_ROWS", 100_000, minimum=1)
+# Most rows one evaluation scores, counted once per version evaluated (registry/evaluation/):
+# a dataset of 400,000 rows can compare five versions under the default.
+MLSERVE_MAX_EVALUATION_ROWS = env_int("MLSERVE_MAX_EVALUATION_ROWS", 2_000_000, minimum=1)
 # Most estimated work in one prediction request (rows x the model's cost per row, about one
 # multiply-add per unit; registry/algorithms.py): over it, 413 saying how many rows would fit.
 # The default is a few seconds of one core for a k-NN model; 0 turns it off.

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from registry import services
-from registry.models import Alias, AuditEntry, Dataset, ModelVersion, RegisteredModel
+from registry.models import Alias, AuditEntry, Dataset, Evaluation, ModelVersion, RegisteredModel
 
 
 @admin.register(Dataset)
@@ -330,3 +330,53 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(admin.ModelAdmin):
+    """Evaluations are made on the model page or through the API (the plan is checked and
+    the task queued there): here they are read, and deleted."""
+
+    list_display = ("pk", "model", "owner", "dataset_name", "versions", "status", "created_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("model__name", "owner__username", "dataset_name")
+    list_select_related = ("model", "owner")
+    readonly_fields = (
+        "model",
+        "owner",
+        "dataset",
+        "dataset_name",
+        "dataset_sha256",
+        "target",
+        "versions",
+        "status",
+        "progress",
+        "error",
+        "summary",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The results (row indices, up to MBs) are read only by the one evaluation shown.
+        return super().get_queryset(request).defer("results")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="results")
+    def summary(self, obj: Evaluation) -> str:
+        lines = []
+        for number, result in (obj.results or {}).items():
+            metrics = ", ".join(
+                f"{k} {v:.4f}" for k, v in result.get("metrics", {}).items() if isinstance(v, float)
+            )
+            lines.append(
+                f"v{number}: {result['n_scored']} of {result['n_rows']} rows scored; {metrics}"
+            )
+        return "\n".join(lines) or "-"

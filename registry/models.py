@@ -685,6 +685,9 @@ class Evaluation(models.Model):
     def __str__(self) -> str:
         return f"evaluation {self.pk} of {self.model_id} on {self.dataset_name}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("evaluation_detail", args=[self.model.name, self.pk])
+
     @property
     def is_finished(self) -> bool:
         return self.status in (EvaluationStatus.DONE, EvaluationStatus.FAILED)

@@ -45,6 +45,7 @@ from registry.models import (
     Alias,
     AuditEntry,
     Dataset,
+    Evaluation,
     Leaderboard,
     ModelVersion,
     PredictionLog,
@@ -573,3 +574,24 @@ def _row_status(trials: list[dict[str, Any]]) -> str:
         if status in statuses:
             return status
     return "queued"
+
+
+# Evaluations ---------------------------------------------------------------------------
+
+
+def evaluations(user: Any) -> QuerySet:
+    """The evaluations `user` may read: their own (a superuser reads all), newest first;
+    without their results (a listing shows the status)."""
+    found = Evaluation.objects.select_related("model", "owner").defer("results")
+    return found if user.is_superuser else found.filter(owner_id=user.pk)
+
+
+def evaluation(user: Any, name: str, pk: int) -> Evaluation:
+    """Another user's evaluation does not exist, as far as `user` can tell (it is made of
+    their private dataset)."""
+    found = Evaluation.objects.select_related("model", "owner").filter(model__name=name, pk=pk)
+    found = found if user.is_superuser else found.filter(owner_id=user.pk)
+    first = found.first()
+    if first is None:
+        raise NotFound(f"You have no evaluation {pk} of {name}.")
+    return first

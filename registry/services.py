@@ -20,7 +20,7 @@ from django.db.models import Max, ProtectedError, Sum
 from django.utils import timezone
 
 from numpyml.preprocessing import DATE_PARTS
-from registry import csvio, selectors, serving
+from registry import csvio, evaluation, selectors, serving
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, ParamsError, clean_params
 from registry.errors import (  # noqa: F401  (services.X stays a way to name them)
     Conflict,
@@ -39,6 +39,8 @@ from registry.models import (
     Alias,
     AuditEntry,
     Dataset,
+    Evaluation,
+    EvaluationStatus,
     Leaderboard,
     ModelVersion,
     RegisteredModel,
@@ -1195,3 +1197,73 @@ def leaderboard_cancel(*, board: Leaderboard, user: AbstractBaseUser) -> Leaderb
         )
     board.refresh_from_db()
     return board
+
+
+# Evaluations ---------------------------------------------------------------------------
+
+
+def _check_evaluation_cap(user: AbstractBaseUser) -> None:
+    """At most MLSERVE_USER_MAX_TRAININGS queued or running evaluations per user, like
+    trainings and leaderboards: one user cannot fill the queue."""
+    cap = settings.MLSERVE_USER_MAX_TRAININGS
+    if not cap or user.is_superuser:
+        return
+    _lock_user(user)
+    active = Evaluation.objects.filter(
+        owner=user, status__in=(EvaluationStatus.QUEUED, EvaluationStatus.RUNNING)
+    ).count()
+    if active >= cap:
+        raise QuotaExceeded(
+            f"You have {active} evaluations queued or running, the most one user may "
+            "(MLSERVE_USER_MAX_TRAININGS): wait for one to finish."
+        )
+
+
+def evaluation_create(
+    *,
+    user: AbstractBaseUser,
+    model: RegisteredModel,
+    dataset: Dataset,
+    versions: list[int] | None = None,
+    target: str | None = None,
+) -> Evaluation:
+    """Queue an evaluation of `model`'s versions (default: production and the newest ready)
+    on `dataset`, which the caller chose among the datasets they may read
+    (selectors.dataset). Only the model's owner (or a superuser) evaluates it: the results
+    name their data."""
+    from registry.tasks import enqueue_evaluation
+
+    ensure_owner(model, user)
+    planned = evaluation.plan(model=model, dataset=dataset, versions=versions, target=target)
+    with transaction.atomic():
+        _check_evaluation_cap(user)
+        created = Evaluation.objects.create(
+            model=model,
+            owner=user,
+            dataset=dataset,
+            dataset_name=dataset.name,
+            dataset_sha256=dataset.sha256,
+            target=planned.target,
+            versions=planned.versions,
+        )
+        transaction.on_commit(lambda: enqueue_evaluation(created.pk))
+    return created
+
+
+def evaluation_create_from_file(
+    *,
+    user: AbstractBaseUser,
+    model: RegisteredModel,
+    data: bytes,
+    filename: str | None = None,
+    versions: list[int] | None = None,
+    target: str | None = None,
+) -> Evaluation:
+    """evaluation_create on an uploaded CSV, which becomes one of the caller's datasets
+    (dataset_create); refused whole, the dataset included, when the evaluation is."""
+    ensure_owner(model, user)
+    with transaction.atomic():
+        dataset = dataset_create(owner=user, data=data, filename=filename)
+        return evaluation_create(
+            user=user, model=model, dataset=dataset, versions=versions, target=target
+        )

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TASK_MIN_PRIORITY
 
-from registry.models import ModelVersion, Trial, TrialStatus
+from registry.models import Evaluation, EvaluationStatus, ModelVersion, Trial, TrialStatus
 
 logger = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -93,6 +93,21 @@ def run_trial(trial_id: int) -> str:
     if job.board_id is not None:
         update_board(job.board_id)
     return status
+
+
+def enqueue_evaluation(evaluation_id: int) -> None:
+    run_evaluation.enqueue(evaluation_id)
+
+
+@task()
+def run_evaluation(evaluation_id: int) -> str:
+    """Score an evaluation (registry/evaluation/) in a child process, like a training: its
+    memory and time are limited the same way, and a crash fails it with the reason."""
+    from registry.evaluation.run import claim
+
+    if not claim(evaluation_id):
+        return "skipped"
+    return _run_isolated(EvaluationJob(evaluation_id))
 
 
 class Job:
@@ -201,6 +216,44 @@ class TrialJob(Job):
         from registry.leaderboard.run import run_trial as score
 
         score(self.trial_id, heartbeat)
+
+
+class EvaluationJob(Job):
+    noun = "The evaluation"
+    live = (EvaluationStatus.RUNNING, EvaluationStatus.DONE, EvaluationStatus.FAILED)
+    running = EvaluationStatus.RUNNING
+    active = (EvaluationStatus.QUEUED, EvaluationStatus.RUNNING)
+
+    def __init__(self, evaluation_id: int) -> None:
+        self.evaluation_id = evaluation_id
+        self.name = f"evaluation-{evaluation_id}"
+        self.rows = Evaluation.objects.filter(pk=evaluation_id)
+        self.tries = 1  # an evaluation keeps no count of its own: this process counts
+
+    def status(self) -> str | None:
+        return self.rows.values_list("status", flat=True).first()
+
+    def beat(self, **fields: Any) -> None:
+        pass  # its progress is its sign of life (the page shows it)
+
+    def fail(self, message: str) -> None:
+        from registry.evaluation.run import fail
+
+        fail(self.evaluation_id, message)
+
+    def attempts(self) -> int | None:
+        return self.tries
+
+    def retry_after_stall(self, attempts: int, stall: float) -> None:
+        self.tries = attempts
+        self.rows.update(
+            progress=0, error=f"The evaluation made no progress for {stall:g} s; retrying."
+        )
+
+    def work(self, heartbeat: Any) -> None:
+        from registry.evaluation.run import score
+
+        score(self.evaluation_id, heartbeat)
 
 
 # Training children (trainings and trials) run this much nicer than the worker, so that the
@@ -379,7 +432,7 @@ def _heartbeat_interval() -> float:
 
 
 def _crash_message(exitcode: int | None, noun: str = "Training") -> str:
-    process = "training" if noun == "Training" else "trial's"
+    process = {"Training": "training", "The evaluation": "evaluation's"}.get(noun, "trial's")
     if exitcode is not None and exitcode < 0:
         name = (
             signal.Signals(-exitcode).name
@@ -452,3 +505,21 @@ def reap_stale_trials() -> int:
                     logger.warning("trial %s lost its worker twice: failed", trial_id)
                     update_board(board_id)
     return len(stale)
+
+
+def reap_stale_evaluations() -> int:
+    """Fail evaluations whose worker died. An evaluation keeps no heartbeat of its own, but
+    its worker stops it at MLSERVE_TRAIN_TIMEOUT_S (twice that with the one retry after a
+    stall), so one still running well past that has lost its worker. Returns how many."""
+    limit = 2 * settings.MLSERVE_TRAIN_TIMEOUT_S + settings.MLSERVE_STALE_TRAINING_S
+    cutoff = timezone.now() - timedelta(seconds=limit)
+    failed = Evaluation.objects.filter(
+        status=EvaluationStatus.RUNNING, started_at__lt=cutoff
+    ).update(
+        status=EvaluationStatus.FAILED,
+        error="The worker stopped (killed or crashed) during the evaluation: evaluate again.",
+        finished_at=timezone.now(),
+    )
+    if failed:
+        logger.warning("%s evaluations lost their worker: failed", failed)
+    return failed

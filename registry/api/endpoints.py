@@ -11,15 +11,18 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import orjson
+import pydantic
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from ninja import Query, Status
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 
-from registry import csvio, selectors, services, serving, transfer
+from registry import csvio, evaluation, selectors, services, serving, transfer
 from registry.algorithms import ALGORITHMS
 from registry.api.app import api
 from registry.api.schemas import (
+    EVALUATION_VERSIONS_PATTERN,
     AlgorithmOut,
     AliasIn,
     AliasOut,
@@ -32,6 +35,11 @@ from registry.api.schemas import (
     DatasetTypesIn,
     DriftOut,
     DriftQuery,
+    EvaluationFields,
+    EvaluationId,
+    EvaluationIn,
+    EvaluationOut,
+    EvaluationPage,
     ExplainQuery,
     LeaderboardIn,
     LeaderboardOut,
@@ -725,3 +733,154 @@ def register_leaderboard(request: HttpRequest, board_id: BoardId, body: Register
         model_name=body.model,
     )
     return _accepted(version)
+
+
+# Evaluations ---------------------------------------------------------------------------
+
+_EVALUATION_FORM = {
+    "file": {"type": "string", "format": "binary"},
+    "versions": {
+        "type": "string",
+        "maxLength": 100,
+        "pattern": EVALUATION_VERSIONS_PATTERN,
+        "description": "version numbers separated by commas; default: production and the "
+        "newest ready version",
+    },
+    "target": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+_EVALUATION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": EvaluationIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": _EVALUATION_FORM, "required": ["file"]}
+            },
+        },
+    }
+}
+
+
+def _evaluation_body(request: HttpRequest) -> EvaluationFields:
+    """The JSON body (EvaluationIn), or the multipart fields next to the file."""
+    schema: type[EvaluationFields] = EvaluationIn
+    if request.content_type == "multipart/form-data":
+        schema = EvaluationFields
+        raw = ",".join(request.POST.getlist("versions"))
+        fields: dict[str, Any] = {"target": request.POST.get("target") or None}
+        if raw.strip():
+            try:
+                fields["versions"] = [int(v) for v in raw.split(",")]
+            except ValueError:
+                message = "Version numbers separated by commas (1,2)."
+                raise services.InvalidInput(message, {"versions": message}) from None
+        data: Any = fields
+    elif request.content_type in ("application/json", ""):
+        try:
+            data = serving.load_json(request.body)
+        except orjson.JSONDecodeError as exc:
+            raise HttpError(400, f"The body is not valid JSON: {str(exc)[:200]}") from None
+    else:
+        raise HttpError(
+            415,
+            "Send JSON naming one of your datasets, or a labelled CSV as multipart/form-data "
+            "(field 'file').",
+        )
+    try:
+        return schema.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(exc.errors(include_url=False)) from None
+
+
+@api.post(
+    "/models/{name}/evaluations",
+    response={202: EvaluationOut, **errors(403, 404, 409, 413, 415, 422, 429)},
+    tags=["evaluations"],
+    openapi_extra=_EVALUATION_BODY,
+)
+def create_evaluation(request: HttpRequest, name: str) -> Status:
+    """Score versions of your model on new labelled rows, side by side: JSON naming one of
+    your datasets (`dataset`, optional `versions` and `target`), or a labelled CSV as
+    multipart field `file` (it becomes one of your datasets) with optional fields `versions`
+    ("1,2") and `target`. Default versions: production and the newest ready one. Queued
+    (202); poll the evaluation until its status is done or failed."""
+    user = _user(request)
+    model = selectors.model(name)
+    body = _evaluation_body(request)
+    if isinstance(body, EvaluationIn):
+        created = services.evaluation_create(
+            user=user,
+            model=model,
+            dataset=selectors.dataset(user, body.dataset),
+            versions=body.versions,
+            target=body.target,
+        )
+    else:
+        services.ensure_owner(model, user)  # before the file is read into a dataset
+        data, filename = _uploaded_file(request, "the labelled CSV", (), "JSON")
+        created = services.evaluation_create_from_file(
+            user=user,
+            model=model,
+            data=data,
+            filename=filename,
+            versions=body.versions,
+            target=body.target,
+        )
+    found = selectors.evaluation(user, name, created.pk)
+    return Status(202, evaluation.to_dict(found, detail=True))
+
+
+@api.get(
+    "/models/{name}/evaluations",
+    response={200: EvaluationPage, **errors(404, 422)},
+    tags=["evaluations"],
+)
+def list_evaluations(
+    request: HttpRequest, name: str, pagination: Query[Pagination]
+) -> dict[str, Any]:
+    """Your evaluations of this model, newest first (evaluations, like datasets, are private)."""
+    model = selectors.model(name)
+    return _page(
+        selectors.evaluations(_user(request)).filter(model=model),
+        pagination,
+        lambda found: evaluation.to_dict(found, detail=False),
+    )
+
+
+@api.get(
+    "/models/{name}/evaluations/{evaluation_id}",
+    response={200: EvaluationOut, **errors(404, 422)},
+    tags=["evaluations"],
+)
+def get_evaluation(request: HttpRequest, name: str, evaluation_id: EvaluationId) -> dict[str, Any]:
+    """Status and progress; once done, per version its metrics, rows scored and rows it could
+    not score (by reason), and the link to the rows it got wrong; and the metrics side by
+    side with each version's delta against the first."""
+    return evaluation.to_dict(
+        selectors.evaluation(_user(request), name, evaluation_id), detail=True
+    )
+
+
+@api.get(
+    "/models/{name}/evaluations/{evaluation_id}/versions/{version}/wrong_rows",
+    response={200: None, **errors(404, 422)},
+    tags=["evaluations"],
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The dataset's rows the version got wrong (a regressor's: every "
+                "row it scored, largest error first), as written, with a `predicted` column.",
+                "content": {"text/csv": _TEXT},
+            }
+        }
+    },
+)
+def download_evaluation_rows(
+    request: HttpRequest, name: str, evaluation_id: EvaluationId, version: VersionNumber
+) -> HttpResponse:
+    """Download the rows one version of a done evaluation got wrong, as CSV."""
+    found = selectors.evaluation(_user(request), name, evaluation_id)
+    filename, data = evaluation.wrong_rows_csv(found, version)
+    return FileResponse(
+        io.BytesIO(data), as_attachment=True, filename=filename, content_type="text/csv"
+    )

@@ -4,13 +4,14 @@ OpenAPI document states and ninja enforces (422 outside them)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Path, Query, Schema
 from pydantic import create_model
 
 from registry import csvio, services
 from registry.algorithms import ALGORITHMS
+from registry.evaluation import MAX_VERSIONS as MAX_EVALUATED_VERSIONS
 from registry.models import NAME_RE
 from registry.monitoring import drift
 
@@ -512,3 +513,70 @@ class RegisterIn(Schema):
     algorithm: SupervisedId | None = Field(
         None, description="register this algorithm's best configuration; default: the board's best"
     )
+
+
+# Evaluations ---------------------------------------------------------------------------
+
+EvaluationId = Path[int, {"ge": 1, "le": MAX_ID}]
+# A multipart request's `versions` field: "3" or "3,4" (at most MAX_EVALUATED_VERSIONS).
+EVALUATION_VERSIONS_PATTERN = _ecma(
+    rf"^[0-9]{{1,10}}(,[0-9]{{1,10}}){{0,{MAX_EVALUATED_VERSIONS - 1}}}\Z"
+)
+EvaluatedVersion = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+
+
+class EvaluationFields(Schema):
+    """What an evaluation of an uploaded file takes besides the file."""
+
+    versions: list[EvaluatedVersion] | None = Field(
+        None,
+        max_length=MAX_EVALUATED_VERSIONS,
+        description="ready versions to compare, the first the reference of the deltas; "
+        "default: production and the newest ready version",
+    )
+    target: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="the column holding the right answers; default: the versions' target",
+    )
+
+
+class EvaluationIn(EvaluationFields):
+    dataset: int = Field(
+        ..., ge=1, le=MAX_ID, description="id of a dataset of yours, labelled with the target"
+    )
+
+
+class EvaluationSummary(Schema):
+    id: int
+    model: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: int
+    dataset: DatasetRef
+    target: str
+    versions: list[int]
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    url: str
+
+
+class EvaluationOut(EvaluationSummary):
+    results: dict[str, dict[str, Any]] = Field(
+        ...,
+        description="per version: metrics (as its holdout metrics), n_rows, n_scored, "
+        "n_unscorable, unscorable (reason -> rows), n_wrong, threshold, wrong_rows_url",
+    )
+    comparison: list[dict[str, Any]] = Field(
+        ...,
+        description="per metric: each version's value and its delta against the first version",
+    )
+
+
+class EvaluationPage(Schema):
+    items: list[EvaluationSummary]
+    count: int
+    page: int
+    page_size: int

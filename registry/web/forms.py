@@ -668,3 +668,38 @@ class TokenForm(forms.Form):
 
 class SignupForm(UserCreationForm):
     """Self-service accounts, offered only when MLSERVE_ALLOW_SIGNUP is on."""
+
+
+# Evaluations ----------------------------------------------------------------------------
+
+
+class EvaluationForm(forms.Form):
+    """Evaluate versions of a model on new labelled rows: an uploaded CSV or a dataset."""
+
+    file = CSVFileField(
+        required=False,
+        help_text="Rows with the model's columns and the target's right answers.",
+    )
+    dataset = forms.TypedChoiceField(
+        label="or one of your datasets", coerce=int, required=False, empty_value=None
+    )
+    versions = forms.TypedMultipleChoiceField(
+        label="Versions",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="At most 5; none ticked: production and the newest ready version. Deltas "
+        "are against the first.",
+    )
+
+    def __init__(self, *args: Any, datasets: Any = (), versions: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].choices = [("", "—"), *((d.pk, d.name) for d in datasets)]
+        self.fields["versions"].choices = [(v["version"], v["label"]) for v in versions]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        has_file, has_dataset = cleaned.get("file") is not None, cleaned.get("dataset") is not None
+        if has_file == has_dataset and not self.errors:
+            raise ValidationError("Upload a labelled CSV or choose one of your datasets (one).")
+        return cleaned

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from registry import cards, selectors
+from registry import cards, evaluation, selectors
 from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.models import ModelVersion
 
@@ -535,3 +535,53 @@ def explanation_view(explanations: dict[str, Any]) -> dict[str, Any]:
             for column, value in ranked
         ],
     }
+
+
+def evaluation_rows(found: Any) -> list[dict[str, Any]]:
+    """An evaluation's metrics side by side: per metric each version's value and its change
+    from the first version's, with whether that is better or worse."""
+    rows = []
+    for row in evaluation.comparison(found):
+        cells = []
+        for cell in row["values"]:
+            delta, verdict = "", ""
+            if cell["delta"] is not None:
+                change = cell["delta"]
+                delta = (
+                    "same"
+                    if not change
+                    else ("+" if change > 0 else "-") + format_metric(abs(change))
+                )
+                if change:
+                    verdict = "better" if (change < 0) == row["lower_is_better"] else "worse"
+            cells.append(
+                {"value": format_metric(cell["value"]), "delta": delta, "verdict": verdict}
+            )
+        rows.append({"key": row["metric"], "label": metric_label(row["metric"]), "cells": cells})
+    return rows
+
+
+def evaluation_versions(found: Any) -> list[dict[str, Any]]:
+    """Per version of an evaluation: its rows scored, the rows it could not score by reason,
+    and the rows it got wrong (with the download's address)."""
+    results = found.results or {}
+    shown = []
+    for number in found.versions:
+        result = results.get(str(number))
+        if result is None:
+            continue
+        shown.append(
+            {
+                "version": number,
+                "url": reverse("version_detail", args=[found.model.name, number]),
+                "n_rows": result["n_rows"],
+                "n_scored": result["n_scored"],
+                "n_unscorable": result["n_unscorable"],
+                "unscorable": sorted(result["unscorable"].items(), key=lambda kv: -kv[1]),
+                "n_wrong": result["n_wrong"],
+                "kept_wrong": len(result.get("wrong_rows") or []),
+                "threshold": result.get("threshold"),
+                "download": reverse("evaluation_rows", args=[found.model.name, found.pk, number]),
+            }
+        )
+    return shown

@@ -67,6 +67,22 @@ urlpatterns = [
         views.version_export,
         name="version_export",
     ),
+    path("models/<str:name>/evaluations/", views.evaluation_create, name="evaluation_create"),
+    path(
+        "models/<str:name>/evaluations/<int:pk>/",
+        views.evaluation_detail,
+        name="evaluation_detail",
+    ),
+    path(
+        "models/<str:name>/evaluations/<int:pk>/status/",
+        views.evaluation_status,
+        name="evaluation_status",
+    ),
+    path(
+        "models/<str:name>/evaluations/<int:pk>/versions/<int:version>/wrong-rows.csv",
+        views.evaluation_rows,
+        name="evaluation_rows",
+    ),
     path("import/", views.version_import, name="version_import"),
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),

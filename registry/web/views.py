@@ -30,7 +30,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from registry import cards, selectors, services, serving, tokens, transfer
+from registry import cards, evaluation, selectors, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, DECOMPOSITION
 from registry.errors import NotFound
 from registry.leaderboard import METRICS
@@ -45,6 +45,7 @@ from registry.web.forms import (
     BatchPredictForm,
     CompareForm,
     DatasetUploadForm,
+    EvaluationForm,
     ImportForm,
     LeaderboardForm,
     PredictForm,
@@ -385,6 +386,11 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         "can_change": selectors.can_change(request.user, model),
         "compare": (ready[1]["version"], ready[0]["version"]) if len(ready) > 1 else None,
         "running": any(not v.is_finished for v in page),
+        # Evaluations are private (made of the caller's data): the caller's own only.
+        "evaluations": selectors.evaluations(request.user).filter(model=model)[:10],
+        "evaluation_form": _evaluation_form(request, model, ready)
+        if selectors.can_change(request.user, model) and ready
+        else None,
         # The last 24 hours of each listed version, from the prediction log (aggregates).
         "traffic": _unless_log_unavailable(
             lambda: charts.traffic_rows(page, predlog.traffic([v.pk for v in page]))
@@ -1014,3 +1020,94 @@ def leaderboard_register(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return redirect(version)
     return _render_board(request, board, status=400, register_form=form)
+
+
+# Evaluations ----------------------------------------------------------------------------
+
+
+def _evaluation_form(
+    request: HttpRequest, model: RegisteredModel, ready: list[dict[str, Any]], *args: Any
+) -> EvaluationForm:
+    datasets = services.training_datasets(request.user).only(*selectors.DATASET_LIST_FIELDS)
+    return EvaluationForm(*args, datasets=datasets, versions=ready, prefix="evaluate")
+
+
+def _get_evaluation(request: HttpRequest, name: str, pk: int) -> Any:
+    """Evaluations are private like datasets: another user's does not exist for you."""
+    return _or_404(selectors.evaluation, request.user, name, pk)
+
+
+@login_required
+@require_POST
+def evaluation_create(request: HttpRequest, name: str) -> HttpResponse:
+    """The model page's "Evaluate on new data" form: an uploaded CSV (it becomes one of your
+    datasets) or one of your datasets, and the versions to compare."""
+    model = _get_model_for_owner(request, name)
+    ready = [
+        {"version": v.version, "label": presenters.version_label(v)}
+        for v in selectors.ready_versions(model)
+    ]
+    form = _evaluation_form(request, model, ready, request.POST, request.FILES)
+    if form.is_valid():
+        chosen, upload = form.cleaned_data["versions"] or None, form.cleaned_data["file"]
+        try:
+            if upload is not None:
+                created = services.evaluation_create_from_file(
+                    user=request.user,
+                    model=model,
+                    data=upload.read(),
+                    filename=upload.name,
+                    versions=chosen,
+                )
+            else:
+                dataset = _get_dataset_for_owner(request, form.cleaned_data["dataset"])
+                created = services.evaluation_create(
+                    user=request.user, model=model, dataset=dataset, versions=chosen
+                )
+        except RegistryError as exc:
+            apply_registry_error(form, exc)
+        else:
+            return redirect(created)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, f"Not evaluated: {error}")
+    return redirect(f"{model.get_absolute_url()}#evaluate-title")
+
+
+@login_required
+@require_GET
+def evaluation_detail(request: HttpRequest, name: str, pk: int) -> HttpResponse:
+    found = _get_evaluation(request, name, pk)
+    context = {
+        "evaluation": found,
+        "rows": presenters.evaluation_rows(found),
+        "versions": presenters.evaluation_versions(found),
+    }
+    return render(request, "registry/evaluation_detail.html", context)
+
+
+@login_required
+@require_GET
+def evaluation_status(request: HttpRequest, name: str, pk: int) -> JsonResponse:
+    """What the evaluation page's progress bar polls (static/js/progress.js)."""
+    found = _get_evaluation(request, name, pk)
+    response = JsonResponse(
+        {
+            "status": found.status,
+            "progress": found.progress,
+            "finished": found.is_finished,
+            "error": found.error or None,
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def evaluation_rows(request: HttpRequest, name: str, pk: int, version: int) -> HttpResponse:
+    """The rows one version got wrong, as CSV with a `predicted` column."""
+    filename, data = _or_404(evaluation.wrong_rows_csv, _get_evaluation(request, name, pk), version)
+    return FileResponse(
+        io.BytesIO(data), as_attachment=True, filename=filename, content_type="text/csv"
+    )

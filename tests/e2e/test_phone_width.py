@@ -65,8 +65,15 @@ def registry(churn, owner):
 
 
 def test_no_page_is_wider_than_a_phone(browser: Browser, live_server, registry, settings):
+    from registry import services
+    from registry.evaluation import run
+
     settings.MLSERVE_ALLOW_SIGNUP = True
     dataset = registry.dataset
+    evaluated = services.evaluation_create(
+        user=registry.model.owner, model=registry.model, dataset=dataset, versions=[1]
+    )
+    run.run(evaluated.pk)
     long_model = RegisteredModel.objects.filter(name__startswith=LONG).first().name
     # A phone: its layout viewport is 980 px wide unless the page asks for the device's.
     context = browser.new_context(
@@ -102,6 +109,7 @@ def test_no_page_is_wider_than_a_phone(browser: Browser, live_server, registry, 
         "/models/churn/versions/1/delete/",
         "/models/churn/versions/3/",
         "/models/churn/versions/3/cancel/",
+        f"/models/churn/evaluations/{evaluated.pk}/",
         "/import/",
         "/tokens/",
         "/no-such-page/",

@@ -16,7 +16,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver
 
-from registry import transfer
+from registry import services, transfer
+from registry.evaluation import run
 from tests.conftest import ApiClient
 from tests.security.conftest import TOKEN_NAME, api_operations, fill_path, owned_by, snapshot
 
@@ -53,6 +54,7 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
     reach of the owner's)."""
     ds, token, theirs = objects["dataset"].pk, objects["token"].pk, objects["their_dataset"].pk
     board = objects["board"].pk
+    ev = objects["evaluation"].pk
     v = "/models/churn/versions"
     register = {"model": "mine", "algorithm": "logistic_regression"}
     return {
@@ -123,6 +125,17 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("post", f"{v}/2/cancel/", {}, DENIED),
         ],
         "version_export": [("get", f"{v}/1/export/", None, DENIED)],
+        # Evaluations are private (made of the caller's data); only the model's owner
+        # evaluates it.
+        "evaluation_create": [
+            ("post", "/models/churn/evaluations/", {"evaluate-dataset": theirs}, DENIED),
+            ("post", "/models/churn/evaluations/", {"evaluate-dataset": ds}, DENIED),
+        ],
+        "evaluation_detail": [("get", f"/models/churn/evaluations/{ev}/", None, HIDDEN)],
+        "evaluation_status": [("get", f"/models/churn/evaluations/{ev}/status/", None, HIDDEN)],
+        "evaluation_rows": [
+            ("get", f"/models/churn/evaluations/{ev}/versions/1/wrong-rows.csv", None, HIDDEN)
+        ],
         "version_import": [
             ("get", "/import/?model=churn", None, READ),
             ("post", "/import/", {"file": export_file(objects), "name": "churn"}, DENIED),
@@ -176,7 +189,12 @@ def objects(registry, owner, other):
     # The owner's leaderboard still running (a probe could cancel it: its status is in the
     # snapshot) with one algorithm's trials done (a row a probe could register).
     board = finish(make_board(owner, registry["dataset"]), {"logistic_regression": [0.8, 0.9]})
-    return {**registry, "other": other, "board": board}
+    # The owner's evaluation of their model, done (its rows downloadable by them only).
+    evaluation = services.evaluation_create(
+        user=owner, model=registry["model"], dataset=registry["dataset"], versions=[1]
+    )
+    run.run(evaluation.pk)
+    return {**registry, "other": other, "board": board, "evaluation": evaluation}
 
 
 def test_every_page_route_has_an_ownership_expectation(objects):
@@ -232,6 +250,7 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
     """(method, path template) -> [(path values, JSON body, allowed statuses)]."""
     ds, theirs = objects["dataset"].pk, objects["their_dataset"].pk
     board = {"board_id": objects["board"].pk}
+    evaluation = {"name": "churn", "evaluation_id": objects["evaluation"].pk}
     train = {"algorithm": "logistic_regression", "target": "churned"}
     churn = {"name": "churn"}
     return {
@@ -296,6 +315,17 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
             (board, {"model": "mine"}, HIDDEN),
             (board, {"model": "churn"}, HIDDEN),  # into the owner's model
         ],
+        ("post", "/api/v1/models/{name}/evaluations"): [
+            (churn, {"dataset": theirs}, DENIED),
+            (churn, {"dataset": ds}, DENIED),
+            (churn, ("multipart/form-data", {"file": csv_file()}), DENIED),
+        ],
+        ("get", "/api/v1/models/{name}/evaluations"): [(churn, None, READ)],  # the caller's own
+        ("get", "/api/v1/models/{name}/evaluations/{evaluation_id}"): [(evaluation, None, HIDDEN)],
+        (
+            "get",
+            "/api/v1/models/{name}/evaluations/{evaluation_id}/versions/{version}/wrong_rows",
+        ): [({**evaluation, "version": 1}, None, HIDDEN)],
         ("get", "/api/v1/models/{name}/versions/{version}/drift"): [
             ({**churn, "version": 1}, None, READ),  # aggregates only, readable like the version
         ],
@@ -319,7 +349,9 @@ def test_no_api_operation_lets_a_user_change_another_users_objects(objects, owne
         for values, body, allowed in probes:
             path = fill_path(template, values).removeprefix("/api/v1")
             call = getattr(api, method)
-            if isinstance(body, tuple):  # (content type, raw bytes)
+            if isinstance(body, tuple) and body[0] == "multipart/form-data":
+                response = call(path, body[1], content_type=None)
+            elif isinstance(body, tuple):  # (content type, raw bytes)
                 response = call(path, body[1], content_type=body[0])
             else:
                 response = call(path, body) if body is not None else call(path)

@@ -25,6 +25,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from registry.models import ModelVersion, Trial
 from registry.tasks import (
     _preload_training,
+    reap_stale_evaluations,
     reap_stale_trials,
     reap_stale_versions,
     run_trial,
@@ -38,6 +39,7 @@ def reap_safely() -> None:
     try:
         reap_stale_versions()
         reap_stale_trials()
+        reap_stale_evaluations()
     except Exception:  # the reaper must never take the worker down
         logger.exception("reaping stale trainings failed")
     finally:

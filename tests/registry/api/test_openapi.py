@@ -34,6 +34,10 @@ ENDPOINTS = {
     ("get", "/api/v1/leaderboards/{board_id}"),
     ("post", "/api/v1/leaderboards/{board_id}/cancel"),
     ("post", "/api/v1/leaderboards/{board_id}/register"),
+    ("post", "/api/v1/models/{name}/evaluations"),
+    ("get", "/api/v1/models/{name}/evaluations"),
+    ("get", "/api/v1/models/{name}/evaluations/{evaluation_id}"),
+    ("get", "/api/v1/models/{name}/evaluations/{evaluation_id}/versions/{version}/wrong_rows"),
 }
 
 
