@@ -361,7 +361,11 @@ class EvaluationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         # The results (row indices, up to MBs) are read only by the one evaluation shown.
-        return super().get_queryset(request).defer("results")
+        # Staff who are not superusers read the evaluations of their own models only.
+        evaluations = super().get_queryset(request).defer("results")
+        if request.user.is_superuser:
+            return evaluations
+        return evaluations.filter(model__owner=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

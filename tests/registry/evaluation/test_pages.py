@@ -97,3 +97,20 @@ def test_the_admin_lists_evaluations_and_shows_one(admin_user, owner, churn_two,
     assert shown.status_code == 200
     assert b"150 of 150 rows scored" in shown.content
     assert client.get("/admin/registry/evaluation/add/").status_code == 403
+
+
+def test_a_staff_user_lists_the_evaluations_of_their_own_models_only(
+    owner, other, churn_two, fresh, client
+):
+    from django.contrib.auth.models import Permission
+
+    created = services.evaluation_create(user=owner, model=churn_two, dataset=fresh)
+    other.is_staff = True
+    other.save(update_fields=["is_staff"])
+    other.user_permissions.add(Permission.objects.get(codename="view_evaluation"))
+    client.force_login(other)
+    listed = client.get("/admin/registry/evaluation/")
+    assert listed.status_code == 200
+    assert b"fresh" not in listed.content
+    shown = client.get(f"/admin/registry/evaluation/{created.pk}/change/")
+    assert shown.status_code in (302, 404)
