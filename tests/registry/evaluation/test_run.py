@@ -289,3 +289,20 @@ def test_columns_read_as_another_type_are_typed_as_the_version_takes_them(churn_
     assert np.isnan(X["tenure_months"]).all()
     assert reasons == ["the column 'tenure_months' holds dates, not numbers"]
     assert reason_of.tolist() == [0, -1]  # the missing date is missing, not wrong
+
+
+def test_a_versions_decision_threshold_decides_its_evaluated_labels(owner, churn_two, fresh):
+    v1 = churn_two.versions.get(version=1)
+    services.set_threshold(v1, 0.2, actor=owner, via="api")
+    serving.forget_resolutions()
+    created = services.evaluation_create(user=owner, model=churn_two, dataset=fresh)
+    assert run.run(created.pk) == "done"
+    mine = Evaluation.objects.get(pk=created.pk).results["1"]
+    assert mine["threshold"] == 0.2
+    header, rows = churn_rows(400, 550)
+    hand = by_hand(1, header, rows)
+    lowered = np.where(np.asarray(hand["proba"])[:, 1] >= 0.2, "yes", "no")
+    assert (hand["predicted"] == lowered).all()  # serving applies the threshold...
+    truth = hand["truth"]
+    assert mine["metrics"]["accuracy"] == pytest.approx(M.accuracy_score(truth, lowered))
+    assert mine["wrong_rows"] == np.flatnonzero(truth != lowered).tolist()  # ...and so do we
