@@ -394,7 +394,11 @@ def import_version(request: HttpRequest, name: str) -> Status:
 def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dict[str, Any]:
     """Point an alias (e.g. production) at a ready version, in one atomic update."""
     moved = services.alias_move(
-        model=selectors.model(name), name=alias, version_number=body.version, user=_user(request)
+        model=selectors.model(name),
+        name=alias,
+        version_number=body.version,
+        user=_user(request),
+        via="api",
     )
     return {
         "model": name,
@@ -408,7 +412,7 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
     "/models/{name}/aliases/{alias}", response={204: None, **errors(403, 404)}, tags=["models"]
 )
 def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
-    services.alias_delete(model=selectors.model(name), name=alias, user=_user(request))
+    services.alias_delete(model=selectors.model(name), name=alias, user=_user(request), via="api")
     return Status(204, None)
 
 

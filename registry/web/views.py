@@ -467,10 +467,10 @@ def alias_move(request: HttpRequest, name: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if removing:
-                services.alias_delete(model=model, name=alias, user=request.user)
+                services.alias_delete(model=model, name=alias, user=request.user, via="page")
             else:
                 services.alias_move(
-                    model=model, name=alias, version_number=number, user=request.user
+                    model=model, name=alias, version_number=number, user=request.user, via="page"
                 )
         except RegistryError as exc:
             apply_registry_error(form, exc)
