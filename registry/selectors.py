@@ -362,6 +362,32 @@ def alias_at(model: RegisteredModel, name: str, at: datetime) -> dict[str, Any]:
     raise NotFound(f"{model.name} had no {name} alias at {when}, as far as its history tells.")
 
 
+def utc(at: datetime) -> datetime:
+    """`at` in UTC (a naive time is taken as UTC); the first or last moment a datetime
+    holds for one that only another offset makes fit (year 1 or 9999)."""
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if at.year < 5000 else datetime.max).replace(tzinfo=UTC)
+
+
+def alias_state(model: RegisteredModel, name: str, at: datetime | None) -> dict[str, Any]:
+    """{"version", "since", "at"}: what alias `name` points at now (`at` None: its row, the
+    truth serving reads) or pointed at, at time `at` (from its history, alias_at)."""
+    if at is not None:
+        at = utc(at)
+        return {**alias_at(model, name, at), "at": at}
+    row = model.aliases.filter(name=name).values_list("version__version", "updated_at").first()
+    if row is None:
+        raise NotFound(f"{model.name} has no alias {name!r}.")
+    last = alias_entries(model, name).only("created_at", "after").first()
+    # Since its last recorded change; a move to where it pointed already touches updated_at.
+    since = last.created_at if last is not None and last.after.get("version") == row[0] else row[1]
+    return {"version": row[0], "since": since, "at": None}
+
+
 def alias_rollback_target(model: RegisteredModel, name: str) -> tuple[int, ModelVersion]:
     """The version alias `name` points at now and the one a rollback moves it to: where it
     pointed before its last change, or, if that version was deleted or is not ready, before

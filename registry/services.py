@@ -973,12 +973,12 @@ def alias_rollback(
     user: AbstractBaseUser,
     via: str,
     check_owner: bool = True,
-) -> Alias:
+) -> tuple[Alias, int]:
     """Move alias `name` back to the version it pointed at before its last change (going
     further back past versions since deleted or no longer ready), recorded as
     "alias.rollback". Rolling back twice returns to where it started, like any undo of the
     last change. 404 if the alias is not set, 409 if its history holds no version to go
-    back to."""
+    back to. Returns the alias and the version number it pointed at before."""
     _check_via(via)
     if check_owner:
         ensure_owner(model, user)
@@ -989,7 +989,7 @@ def alias_rollback(
             raise Conflict(
                 f"{target} was deleted or changed while the alias was being rolled back: try again."
             )
-        return _point_alias(
+        alias = _point_alias(
             model=model,
             name=name,
             version=version,
@@ -998,6 +998,7 @@ def alias_rollback(
             action="alias.rollback",
             expected=current,
         )
+    return alias, current
 
 
 # Leaderboards ----------------------------------------------------------------------------

@@ -21,9 +21,12 @@ from registry.algorithms import ALGORITHMS
 from registry.api.app import api
 from registry.api.schemas import (
     AlgorithmOut,
+    AliasAtQuery,
     AliasIn,
     AliasOut,
     AliasQuery,
+    AliasRollbackOut,
+    AliasStateOut,
     BoardId,
     DatasetId,
     DatasetNameQuery,
@@ -414,6 +417,43 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
 def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
     services.alias_delete(model=selectors.model(name), name=alias, user=_user(request), via="api")
     return Status(204, None)
+
+
+@api.get(
+    "/models/{name}/aliases/{alias}",
+    response={200: AliasStateOut, **errors(404, 422)},
+    tags=["models"],
+)
+def get_alias(
+    request: HttpRequest, name: str, alias: str, query: Query[AliasAtQuery]
+) -> dict[str, Any]:
+    """The version an alias points at now, or with `at` the version it pointed at then,
+    from the recorded history of its changes (`?at=2026-12-01T10:00:00Z`; a time without
+    an offset is UTC). 404 if it was not set then, or its history does not reach back."""
+    state = selectors.alias_state(selectors.model(name), alias, query.at)
+    return {"model": name, "alias": alias, **state}
+
+
+@api.post(
+    "/models/{name}/aliases/{alias}/rollback",
+    response={200: AliasRollbackOut, **errors(403, 404, 409)},
+    tags=["models"],
+)
+def rollback_alias(request: HttpRequest, name: str, alias: str) -> dict[str, Any]:
+    """Move an alias back to the version it pointed at before its last change (past
+    versions since deleted or not ready), served everywhere within about 2 seconds like any
+    move. Rolling back twice returns to where it started. 409 if there is no earlier
+    version to go back to."""
+    moved, previous = services.alias_rollback(
+        model=selectors.model(name), name=alias, user=_user(request), via="api"
+    )
+    return {
+        "model": name,
+        "alias": moved.name,
+        "version": moved.version.version,
+        "previous": previous,
+        "updated_at": moved.updated_at,
+    }
 
 
 # Prediction ----------------------------------------------------------------------------

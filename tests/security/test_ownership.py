@@ -268,6 +268,13 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("delete", "/api/v1/models/{name}/aliases/{alias}"): [
             ({**churn, "alias": "production"}, None, DENIED),
         ],
+        # The alias history is read like the model; a rollback is a change.
+        ("get", "/api/v1/models/{name}/aliases/{alias}"): [
+            ({**churn, "alias": "production"}, None, READ),
+        ],
+        ("post", "/api/v1/models/{name}/aliases/{alias}/rollback"): [
+            ({**churn, "alias": "production"}, None, DENIED),
+        ],
         ("post", "/api/v1/models/{name}/predict"): [(churn, {"instances": [ROW]}, READ)],
         ("get", "/api/v1/models/{name}/versions/{version}/export"): [
             ({**churn, "version": 1}, None, DENIED),
