@@ -619,6 +619,16 @@ class AliasForm(forms.Form):
     )
 
 
+class AliasAtForm(forms.Form):
+    """The model page's "which version served <alias> at <time>" question."""
+
+    alias = forms.RegexField(regex=r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?\Z", max_length=50)
+    at = forms.DateTimeField(
+        label="At (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
+    )
+
+
 class CompareForm(forms.Form):
     a = forms.TypedChoiceField(label="Version", coerce=int)
     b = forms.TypedChoiceField(label="with version", coerce=int)

@@ -103,6 +103,10 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
                 DENIED,
             ),
         ],
+        "alias_rollback": [
+            ("get", "/models/churn/aliases/production/rollback/", None, DENIED),
+            ("post", "/models/churn/aliases/production/rollback/", {}, DENIED),
+        ],
         "version_detail": [("get", f"{v}/1/", None, READ)],
         "version_status": [("get", f"{v}/1/status/", None, READ)],
         "version_plot": [("get", f"{v}/1/plots/confusion_matrix.svg", None, READ)],

@@ -67,7 +67,9 @@ def test_it_runs_a_fixed_number_of_queries_and_loads_no_bytes(owner_client, make
     for number in range(3, 501):
         make_version(model, number, status="running" if number % 50 == 0 else "ready")
     many = page_queries(owner_client, reverse("model_detail", args=["churn"]))
-    assert len(many) == len(few) <= 8, [q["sql"] for q in many]  # 8th: the traffic summary
+    # 8th: the traffic summary; 9th: the alias history (tests/registry/web/test_alias_history.py
+    # counts it with its versions).
+    assert len(many) == len(few) <= 9, [q["sql"] for q in many]
     loads_no_bytes(many)
     assert model.versions.count() == 500
 
