@@ -18,7 +18,13 @@ from registry.algorithms import ALGORITHMS, Algorithm, Param
 from registry.cards import is_number
 from registry.leaderboard import METRICS
 from registry.models import Dataset, ModelVersion, name_validator
-from registry.services import MAX_FOLDS, MAX_N_ITER, MAX_NUMERIC_CLASSES, RegistryError
+from registry.services import (
+    ALIAS_RE,
+    MAX_FOLDS,
+    MAX_N_ITER,
+    MAX_NUMERIC_CLASSES,
+    RegistryError,
+)
 from registry.web.presenters import metric_label
 
 ALIASES = ("production", "staging")
@@ -622,7 +628,7 @@ class AliasForm(forms.Form):
 class AliasAtForm(forms.Form):
     """The model page's "which version served <alias> at <time>" question."""
 
-    alias = forms.RegexField(regex=r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?\Z", max_length=50)
+    alias = forms.RegexField(regex=ALIAS_RE, max_length=50)
     at = forms.DateTimeField(
         label="At (UTC)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
