@@ -350,7 +350,10 @@ def alias_at(model: RegisteredModel, name: str, at: datetime) -> dict[str, Any]:
     found = entry.first()
     if found is not None and isinstance(found.after.get("version"), int):
         return {"version": found.after["version"], "since": found.created_at}
-    if found is None and not alias_entries(model, name).exists():
+    first = None
+    if found is None:
+        first = alias_entries(model, name).order_by("created_at", "id").only("created_at").first()
+    if found is None and first is None:
         row = (
             model.aliases.filter(name=name, updated_at__lte=at)
             .values_list("version__version", "updated_at")
@@ -358,8 +361,15 @@ def alias_at(model: RegisteredModel, name: str, at: datetime) -> dict[str, Any]:
         )
         if row is not None:
             return {"version": row[0], "since": row[1]}
-    when = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    raise NotFound(f"{model.name} had no {name} alias at {when}, as far as its history tells.")
+    when = _iso(at)
+    starts = f" (its recorded history starts at {_iso(first.created_at)})" if first else ""
+    raise NotFound(
+        f"{model.name} had no {name} alias at {when}, as far as its history tells{starts}."
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def utc(at: datetime) -> datetime:

@@ -63,7 +63,8 @@ def test_it_refuses_a_time_before_the_history_or_not_a_time(owner_api, owner, ma
     assert_problem(
         owner_api.get(URL + "?at=2026-12-01T08:59:59Z"),
         404,
-        "churn had no production alias at 2026-12-01T08:59:59Z",
+        "churn had no production alias at 2026-12-01T08:59:59Z, as far as its history "
+        "tells (its recorded history starts at 2026-12-01T09:00:00Z).",
     )
     assert_problem(owner_api.get(URL + "?at=yesterday"), 422)
     assert_problem(owner_api.get(URL + "?at=2026-13-01T00:00:00Z"), 422)
