@@ -844,8 +844,9 @@ def _point_alias(
     the change (a move to where it points already changes nothing and records nothing).
     With `expected`, refuse (409) unless the alias points at that version now: a rollback
     decided on what it read before taking the locks."""
-    # The alias row is locked after the version's, in the order alias_delete and
-    # version_delete take them; its version number is read apart, so no other row is locked.
+    # The alias row is locked after the version's (version_delete locks only the version's,
+    # alias_delete only the alias's: no two wait on each other in a cycle); the number of the
+    # version it points at now is read apart, so that row is not locked too.
     current_id = (
         Alias.objects.select_for_update()
         .filter(model=model, name=name)
