@@ -55,12 +55,15 @@ def _alias_save(request: HttpRequest, alias: Alias) -> None:
     with transaction.atomic():
         if old is not None and old != (alias.model_id, alias.name):
             previous = RegisteredModel.objects.get(pk=old[0])
-            services.alias_delete(model=previous, name=old[1], user=request.user, check_owner=False)
+            services.alias_delete(
+                model=previous, name=old[1], user=request.user, via="admin", check_owner=False
+            )
         moved = services.alias_move(
             model=alias.model,
             name=alias.name,
             version_number=alias.version.version,
             user=request.user,
+            via="admin",
             check_owner=False,
         )
     alias.pk, alias.updated_at, alias.updated_by = moved.pk, moved.updated_at, moved.updated_by
@@ -69,7 +72,7 @@ def _alias_save(request: HttpRequest, alias: Alias) -> None:
 def _alias_delete(request: HttpRequest, alias: Alias) -> None:
     try:
         services.alias_delete(
-            model=alias.model, name=alias.name, user=request.user, check_owner=False
+            model=alias.model, name=alias.name, user=request.user, via="admin", check_owner=False
         )
     except services.NotFound:
         pass  # deleted meanwhile: what was asked is done

@@ -377,12 +377,12 @@ class ModelVersion(models.Model):
             )
         return data
 
-    def take_production_if_first(self) -> bool:
+    def take_production_if_first(self, *, via: str) -> bool:
         """Inside the transaction that made this version ready: if it is its model's first
         ready version, point `production` at it, recorded like any move (by whoever created
-        the version); True then. A later version never changes what calls without a version
-        get; a model whose `production` was deleted stays without one until someone promotes
-        a version."""
+        the version, through `via`: "system" for a training, "import"); True then. A later
+        version never changes what calls without a version get; a model whose `production`
+        was deleted stays without one until someone promotes a version."""
         # The model row lock orders two versions of one model finishing at the same time (a
         # no-key lock: inserting a version or an alias of the model does not wait for it).
         RegisteredModel.objects.select_for_update(no_key=True).filter(pk=self.model_id).first()
@@ -398,6 +398,15 @@ class ModelVersion(models.Model):
             name=PRODUCTION,
             version_id=self.pk,
             updated_by_id=self.created_by_id,
+        )
+        AuditEntry.objects.create(
+            actor_id=self.created_by_id,
+            via=via,
+            action="alias.move",
+            model_id=self.model_id,
+            version_id=self.pk,
+            before={"alias": PRODUCTION, "version": None},
+            after={"alias": PRODUCTION, "version": self.version},
         )
         return True
 

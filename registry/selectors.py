@@ -12,7 +12,7 @@ one plot) with a database-side substring or JSON key.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from registry import csvio
 from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
-from registry.errors import NotFound
+from registry.errors import Conflict, NotFound
 from registry.models import (
     TRIAL_ACTIVE,
     Alias,
@@ -326,6 +326,138 @@ def ready_versions(model: RegisteredModel, limit: int = 50) -> QuerySet:
 def alias_numbers(model: RegisteredModel) -> dict[str, int]:
     """Each alias of a model and the version number it points at."""
     return dict(model.aliases.values_list("name", "version__version"))
+
+
+# Alias history (the audit log's alias entries) ------------------------------------------
+
+ALIAS_ACTIONS = ("alias.move", "alias.delete", "alias.rollback")
+# How far back a rollback looks for a version still ready to go back to.
+ROLLBACK_LOOKBACK = 200
+HISTORY_SHOWN = 50
+
+
+def alias_entries(model: RegisteredModel, name: str | None = None) -> QuerySet:
+    """The changes of a model's aliases (of one, given `name`), newest first."""
+    entries = AuditEntry.objects.filter(model=model, action__in=ALIAS_ACTIONS)
+    return entries.filter(after__alias=name) if name is not None else entries
+
+
+def alias_at(model: RegisteredModel, name: str, at: datetime) -> dict[str, Any]:
+    """What alias `name` pointed at, at time `at`: {"version": n, "since": when it was set}
+    from the last change at or before `at`. An alias with no recorded change at all (set
+    before changes were recorded) answers from its row, set at its updated_at. NotFound
+    when it was not set then, or nothing says what it was."""
+    entry = alias_entries(model, name).filter(created_at__lte=at).only("created_at", "after")
+    found = entry.first()
+    if found is not None and isinstance(found.after.get("version"), int):
+        return {"version": found.after["version"], "since": found.created_at}
+    first = None
+    if found is None:
+        first = alias_entries(model, name).order_by("created_at", "id").only("created_at").first()
+    if found is None and first is None:
+        row = (
+            model.aliases.filter(name=name, updated_at__lte=at)
+            .values_list("version__version", "updated_at")
+            .first()
+        )
+        if row is not None:
+            return {"version": row[0], "since": row[1]}
+    when = _iso(at)
+    starts = f" (its recorded history starts at {_iso(first.created_at)})" if first else ""
+    raise NotFound(
+        f"{model.name} had no {name} alias at {when}, as far as its history tells{starts}."
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc(at: datetime) -> datetime:
+    """`at` in UTC (a naive time is taken as UTC); the first or last moment a datetime
+    holds for one that only another offset makes fit (year 1 or 9999)."""
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if at.year < 5000 else datetime.max).replace(tzinfo=UTC)
+
+
+def alias_state(model: RegisteredModel, name: str, at: datetime | None) -> dict[str, Any]:
+    """{"version", "since", "at"}: what alias `name` points at now (`at` None: its row, the
+    truth serving reads) or pointed at, at time `at` (from its history, alias_at)."""
+    if at is not None:
+        at = utc(at)
+        return {**alias_at(model, name, at), "at": at}
+    row = model.aliases.filter(name=name).values_list("version__version", "updated_at").first()
+    if row is None:
+        raise NotFound(f"{model.name} has no alias {name!r}.")
+    last = alias_entries(model, name).only("created_at", "after").first()
+    # Since its last recorded change; a move to where it pointed already touches updated_at.
+    since = last.created_at if last is not None and last.after.get("version") == row[0] else row[1]
+    return {"version": row[0], "since": since, "at": None}
+
+
+def alias_rollback_target(model: RegisteredModel, name: str) -> tuple[int, ModelVersion]:
+    """The version alias `name` points at now and the one a rollback moves it to: where it
+    pointed before its last change, or, if that version was deleted or is not ready, before
+    the change before, and so on. NotFound if the alias is not set; Conflict if there is no
+    version to go back to."""
+    current = model.aliases.filter(name=name).values_list("version__version", flat=True).first()
+    if current is None:
+        raise NotFound(f"{model.name} has no alias {name!r}: there is nothing to roll back.")
+    befores = alias_entries(model, name).values_list("before", flat=True)[:ROLLBACK_LOOKBACK]
+    candidates = list(
+        dict.fromkeys(
+            b.get("version")
+            for b in befores
+            if isinstance(b, dict) and isinstance(b.get("version"), int)
+        )
+    )
+    candidates = [n for n in candidates if n != current]
+    ready = {
+        v.version: v
+        for v in model.versions.filter(version__in=candidates, status=Status.READY).only(
+            "pk", "model_id", "version", "status"
+        )
+    }
+    for number in candidates:
+        if number in ready:
+            return current, ready[number]
+    raise Conflict(
+        f"The {name} alias of {model.name} has no earlier version to go back to"
+        + (" that is still ready" if candidates else "")
+        + f": it points at v{current}. Move it to another version instead."
+    )
+
+
+def alias_history(model: RegisteredModel, limit: int = HISTORY_SHOWN) -> list[dict[str, Any]]:
+    """The latest alias changes of a model for its page, each with the versions it moved
+    between (their headline metric; None for no version or one since deleted): three
+    queries whatever the number of rows."""
+    entries = list(alias_entries(model).select_related("actor")[:limit])
+    numbers = {
+        side.get("version")
+        for e in entries
+        for side in (e.before or {}, e.after or {})
+        if isinstance(side.get("version"), int)
+    }
+    versions = {v.version: v for v in listed(model.versions.filter(version__in=numbers))}
+
+    def side(value: Any) -> dict[str, Any]:
+        number = value.get("version") if isinstance(value, dict) else None
+        return {"number": number, "version": versions.get(number)}
+
+    return [
+        {
+            "entry": e,
+            "alias": (e.after or {}).get("alias", ""),
+            "before": side(e.before),
+            "after": side(e.after),
+        }
+        for e in entries
+    ]
 
 
 # What comparing a version with production reads (no bytes, no plots).

@@ -741,7 +741,7 @@ def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None
             training_seconds=card["training"]["seconds"],
         )
         RegisteredModel.objects.filter(pk=model.pk).update(updated_at=now)
-        if version.take_production_if_first():
+        if version.take_production_if_first(via="import"):
             served_names_changed()
     return version
 
@@ -825,6 +825,63 @@ def model_delete(
 
 
 ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?\Z")
+# Through which door a change came, as the audit log records it.
+VIAS = ("page", "api", "admin", "import", "system")
+
+
+def _check_via(via: str) -> None:
+    if via not in VIAS:  # a caller's mistake, not a user's
+        raise ValueError(f"via must be one of {', '.join(VIAS)}, not {via!r}")
+
+
+def _point_alias(
+    *,
+    model: RegisteredModel,
+    name: str,
+    version: ModelVersion,
+    user: AbstractBaseUser,
+    via: str,
+    action: str,
+    expected: int | None = None,
+) -> Alias:
+    """Inside the transaction that locked `version`'s row: point the alias at it and record
+    the change (a move to where it points already changes nothing and records nothing).
+    With `expected`, refuse (409) unless the alias points at that version now: a rollback
+    decided on what it read before taking the locks."""
+    # The alias row is locked after the version's (version_delete locks only the version's,
+    # alias_delete only the alias's: no two wait on each other in a cycle); the number of the
+    # version it points at now is read apart, so that row is not locked too.
+    current_id = (
+        Alias.objects.select_for_update()
+        .filter(model=model, name=name)
+        .values_list("version_id", flat=True)
+        .first()
+    )
+    before = (
+        ModelVersion.objects.filter(pk=current_id).values_list("version", flat=True).first()
+        if current_id is not None
+        else None
+    )
+    if expected is not None and before != expected:
+        raise Conflict(
+            f"The {name} alias of {model.name} was moved meanwhile "
+            f"(it points at {f'v{before}' if before else 'no version'} now): try again."
+        )
+    alias, _ = Alias.objects.update_or_create(
+        model=model, name=name, defaults={"version": version, "updated_by": user}
+    )
+    if before != version.version:
+        AuditEntry.objects.create(
+            actor=user,
+            via=via,
+            action=action,
+            model=model,
+            version=version,
+            before={"alias": name, "version": before},
+            after={"alias": name, "version": version.version},
+        )
+    served_names_changed()
+    return alias
 
 
 def alias_move(
@@ -833,10 +890,13 @@ def alias_move(
     name: str,
     version_number: int,
     user: AbstractBaseUser,
+    via: str,
     check_owner: bool = True,
 ) -> Alias:
-    """Point alias `name` of `model` at one of its ready versions, in one atomic update.
+    """Point alias `name` of `model` at one of its ready versions, in one atomic update,
+    recorded in the audit log (who, through which door `via`, from which version).
     `check_owner=False` is for the admin, whose permissions were checked already."""
+    _check_via(via)
     if check_owner:
         ensure_owner(model, user)
     if not ALIAS_RE.match(name or ""):
@@ -864,10 +924,9 @@ def alias_move(
                     f"{version} is {version.status}; only a ready version can take an alias.",
                     {"version": "This version is not ready."},
                 )
-            alias, _ = Alias.objects.update_or_create(
-                model=model, name=name, defaults={"version": version, "updated_by": user}
+            alias = _point_alias(
+                model=model, name=name, version=version, user=user, via=via, action="alias.move"
             )
-            served_names_changed()
     except IntegrityError:  # the model was deleted meanwhile
         raise Conflict(
             f"{model.name} was deleted while the alias was being moved.",
@@ -877,14 +936,38 @@ def alias_move(
 
 
 def alias_delete(
-    *, model: RegisteredModel, name: str, user: AbstractBaseUser, check_owner: bool = True
+    *,
+    model: RegisteredModel,
+    name: str,
+    user: AbstractBaseUser,
+    via: str,
+    check_owner: bool = True,
 ) -> None:
+    """Remove an alias, recorded in the audit log like a move to no version."""
+    _check_via(via)
     if check_owner:
         ensure_owner(model, user)
     with transaction.atomic():
-        deleted, _ = Alias.objects.filter(model=model, name=name).delete()
-        if not deleted:
+        # Only the alias row is locked (its version read apart), as _point_alias does.
+        found = (
+            Alias.objects.select_for_update()
+            .filter(model=model, name=name)
+            .values_list("pk", "version_id")
+            .first()
+        )
+        if found is None:
             raise NotFound(f"{model.name} has no alias {name!r}.")
+        number = ModelVersion.objects.filter(pk=found[1]).values_list("version", flat=True).first()
+        Alias.objects.filter(pk=found[0]).delete()
+        AuditEntry.objects.create(
+            actor=user,
+            via=via,
+            action="alias.delete",
+            model=model,
+            version_id=found[1],
+            before={"alias": name, "version": number},
+            after={"alias": name, "version": None},
+        )
         served_names_changed()
 
 
@@ -965,6 +1048,41 @@ def set_threshold(
         )
         served_names_changed()
     return ModelVersion.objects.select_related("model", "created_by").get(pk=version.pk)
+
+
+def alias_rollback(
+    *,
+    model: RegisteredModel,
+    name: str,
+    user: AbstractBaseUser,
+    via: str,
+    check_owner: bool = True,
+) -> tuple[Alias, int]:
+    """Move alias `name` back to the version it pointed at before its last change (going
+    further back past versions since deleted or no longer ready), recorded as
+    "alias.rollback". Rolling back twice returns to where it started, like any undo of the
+    last change. 404 if the alias is not set, 409 if its history holds no version to go
+    back to. Returns the alias and the version number it pointed at before."""
+    _check_via(via)
+    if check_owner:
+        ensure_owner(model, user)
+    current, target = selectors.alias_rollback_target(model, name)
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().filter(pk=target.pk).first()
+        if version is None or version.status != ModelVersion.Status.READY:
+            raise Conflict(
+                f"{target} was deleted or changed while the alias was being rolled back: try again."
+            )
+        alias = _point_alias(
+            model=model,
+            name=name,
+            version=version,
+            user=user,
+            via=via,
+            action="alias.rollback",
+            expected=current,
+        )
+    return alias, current
 
 
 # Leaderboards ----------------------------------------------------------------------------

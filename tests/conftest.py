@@ -349,6 +349,7 @@ def install_churn(owner, model: str = "churn") -> World:
         name="production",
         version_number=1,
         user=owner,
+        via="api",
     )
     token = token_create(user=owner, name="hostile")[1]
     return World(token=token, dataset_id=dataset.pk, model=model)

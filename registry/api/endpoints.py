@@ -24,9 +24,12 @@ from registry.api.app import api
 from registry.api.schemas import (
     EVALUATION_VERSIONS_PATTERN,
     AlgorithmOut,
+    AliasAtQuery,
     AliasIn,
     AliasOut,
     AliasQuery,
+    AliasRollbackOut,
+    AliasStateOut,
     BoardId,
     DatasetId,
     DatasetNameQuery,
@@ -423,7 +426,11 @@ def import_version(request: HttpRequest, name: str) -> Status:
 def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dict[str, Any]:
     """Point an alias (e.g. production) at a ready version, in one atomic update."""
     moved = services.alias_move(
-        model=selectors.model(name), name=alias, version_number=body.version, user=_user(request)
+        model=selectors.model(name),
+        name=alias,
+        version_number=body.version,
+        user=_user(request),
+        via="api",
     )
     return {
         "model": name,
@@ -437,8 +444,45 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
     "/models/{name}/aliases/{alias}", response={204: None, **errors(403, 404)}, tags=["models"]
 )
 def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
-    services.alias_delete(model=selectors.model(name), name=alias, user=_user(request))
+    services.alias_delete(model=selectors.model(name), name=alias, user=_user(request), via="api")
     return Status(204, None)
+
+
+@api.get(
+    "/models/{name}/aliases/{alias}",
+    response={200: AliasStateOut, **errors(404, 422)},
+    tags=["models"],
+)
+def get_alias(
+    request: HttpRequest, name: str, alias: str, query: Query[AliasAtQuery]
+) -> dict[str, Any]:
+    """The version an alias points at now, or with `at` the version it pointed at then,
+    from the recorded history of its changes (`?at=2026-12-01T10:00:00Z`; a time without
+    an offset is UTC). 404 if it was not set then, or its history does not reach back."""
+    state = selectors.alias_state(selectors.model(name), alias, query.at)
+    return {"model": name, "alias": alias, **state}
+
+
+@api.post(
+    "/models/{name}/aliases/{alias}/rollback",
+    response={200: AliasRollbackOut, **errors(403, 404, 409)},
+    tags=["models"],
+)
+def rollback_alias(request: HttpRequest, name: str, alias: str) -> dict[str, Any]:
+    """Move an alias back to the version it pointed at before its last change (past
+    versions since deleted or not ready), served everywhere within about 2 seconds like any
+    move. Rolling back twice returns to where it started. 409 if there is no earlier
+    version to go back to."""
+    moved, previous = services.alias_rollback(
+        model=selectors.model(name), name=alias, user=_user(request), via="api"
+    )
+    return {
+        "model": name,
+        "alias": moved.name,
+        "version": moved.version.version,
+        "previous": previous,
+        "updated_at": moved.updated_at,
+    }
 
 
 # Prediction ----------------------------------------------------------------------------

@@ -278,6 +278,26 @@ class AliasOut(Schema):
     updated_at: datetime
 
 
+class AliasAtQuery(Schema):
+    at: datetime | None = Field(
+        None,
+        description="a moment (ISO 8601; without an offset, UTC): the version the alias "
+        "pointed at then, from its recorded history; default: now",
+    )
+
+
+class AliasStateOut(Schema):
+    model: str
+    alias: str
+    version: int
+    since: datetime = Field(..., description="when the alias was set to this version")
+    at: datetime | None = Field(..., description="the moment asked about (null: now)")
+
+
+class AliasRollbackOut(AliasOut):
+    previous: int = Field(..., description="the version the alias pointed at before")
+
+
 class Pagination(Schema):
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)

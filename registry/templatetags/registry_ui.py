@@ -29,6 +29,7 @@ SECTIONS = {
     "model_delete": "models",
     "version_compare": "models",
     "alias_move": "models",
+    "alias_rollback": "models",
     "version_detail": "models",
     "version_predict": "models",
     "version_batch_predict": "models",

@@ -226,6 +226,6 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
             profile=profile,
         )
         if updated:
-            version.take_production_if_first()
+            version.take_production_if_first(via="system")
     if not updated:
         logger.warning("version %s stopped running before it could be saved", version.pk)

@@ -18,7 +18,13 @@ from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm, Pa
 from registry.cards import is_number
 from registry.leaderboard import METRICS
 from registry.models import Dataset, ModelVersion, name_validator
-from registry.services import MAX_FOLDS, MAX_N_ITER, MAX_NUMERIC_CLASSES, RegistryError
+from registry.services import (
+    ALIAS_RE,
+    MAX_FOLDS,
+    MAX_N_ITER,
+    MAX_NUMERIC_CLASSES,
+    RegistryError,
+)
 from registry.web.presenters import metric_label
 
 ALIASES = ("production", "staging")
@@ -637,6 +643,16 @@ class AliasForm(forms.Form):
     version = forms.IntegerField(min_value=1)
     action = forms.ChoiceField(
         choices=[("move", "move"), ("remove", "remove")], required=False, initial="move"
+    )
+
+
+class AliasAtForm(forms.Form):
+    """The model page's "which version served <alias> at <time>" question."""
+
+    alias = forms.RegexField(regex=ALIAS_RE, max_length=50)
+    at = forms.DateTimeField(
+        label="At (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
     )
 
 

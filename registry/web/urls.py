@@ -26,6 +26,11 @@ urlpatterns = [
     path("models/<str:name>/delete/", views.model_delete, name="model_delete"),
     path("models/<str:name>/compare/", views.version_compare, name="version_compare"),
     path("models/<str:name>/aliases/", views.alias_move, name="alias_move"),
+    path(
+        "models/<str:name>/aliases/<str:alias>/rollback/",
+        views.alias_rollback,
+        name="alias_rollback",
+    ),
     path("models/<str:name>/versions/<int:version>/", views.version_detail, name="version_detail"),
     path(
         "models/<str:name>/versions/<int:version>/status/",

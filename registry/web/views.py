@@ -41,6 +41,7 @@ from registry.training import plots
 from registry.web import charts, presenters
 from registry.web.forms import (
     ALIASES,
+    AliasAtForm,
     AliasForm,
     BatchPredictForm,
     CompareForm,
@@ -396,6 +397,7 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
             lambda: charts.traffic_rows(page, predlog.traffic([v.pk for v in page]))
         ),
     }
+    context.update(_alias_history_context(request, model))
     return render(request, "registry/model_detail.html", context)
 
 
@@ -473,10 +475,10 @@ def alias_move(request: HttpRequest, name: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if removing:
-                services.alias_delete(model=model, name=alias, user=request.user)
+                services.alias_delete(model=model, name=alias, user=request.user, via="page")
             else:
                 services.alias_move(
-                    model=model, name=alias, version_number=number, user=request.user
+                    model=model, name=alias, version_number=number, user=request.user, via="page"
                 )
         except RegistryError as exc:
             apply_registry_error(form, exc)
@@ -502,6 +504,60 @@ def alias_move(request: HttpRequest, name: str) -> HttpResponse:
     if target is not None and not removing and not form.errors:
         context["comparison"] = _promotion_context(model, target)
     return render(request, "registry/alias_confirm.html", context)
+
+
+# Alias history and rollback -------------------------------------------------------------
+
+
+def _alias_history_context(request: HttpRequest, model: RegisteredModel) -> dict[str, Any]:
+    """The model page's timeline of alias changes and its "which version served <alias> at
+    <time>" form, answered on the page when asked (?alias=&at=)."""
+    asked = "at" in request.GET
+    form = AliasAtForm(request.GET if asked else None, initial={"alias": "production"})
+    answer = None
+    if asked and form.is_valid():
+        alias, at = form.cleaned_data["alias"], form.cleaned_data["at"]
+        try:
+            found = selectors.alias_at(model, alias, selectors.utc(at))
+        except NotFound as exc:
+            answer = {"alias": alias, "at": at, "error": exc.message}
+        else:
+            version = selectors.listed(model.versions.filter(version=found["version"])).first()
+            answer = {"alias": alias, "at": at, "number": found["version"], "version": version}
+            answer["since"] = found["since"]
+    return {"alias_history": selectors.alias_history(model), "at_form": form, "at_answer": answer}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alias_rollback(request: HttpRequest, name: str, alias: str) -> HttpResponse:
+    """GET says where the alias goes back to and asks to confirm; POST rolls it back."""
+    model = _get_model_for_owner(request, name)
+    error = None
+    if request.method == "POST":
+        try:
+            moved, previous = services.alias_rollback(
+                model=model, name=alias, user=request.user, via="page"
+            )
+        except RegistryError as exc:
+            error = exc.message
+        else:
+            messages.success(
+                request,
+                f"The {alias} alias is back on v{moved.version.version} (it pointed at "
+                f"v{previous}).",
+            )
+            return redirect(model)
+    context: dict[str, Any] = {"model": model, "alias": alias, "error": error}
+    try:
+        current, target = selectors.alias_rollback_target(model, alias)
+    except RegistryError as exc:
+        context["error"] = error or exc.message
+    else:
+        pair = selectors.listed(model.versions.filter(version__in=[current, target.version]))
+        found = {v.version: v for v in pair}
+        context.update(current=found.get(current), target=found.get(target.version))
+    return render(request, "registry/alias_confirm_rollback.html", context)
 
 
 def _promotion_context(model: RegisteredModel, candidate: ModelVersion) -> dict[str, Any] | None:

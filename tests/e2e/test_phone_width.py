@@ -5,6 +5,7 @@ dashboard on a laptop: long model names wrap between words, nothing beside them 
 import pytest
 from playwright.sync_api import Browser, Page
 
+from registry import services
 from registry.models import RegisteredModel
 from registry.tokens import token_create
 from tests.registry.conftest import bulk_registry, make_version
@@ -59,6 +60,11 @@ def registry(churn, owner):
     with a long name: the pages as a busy user sees them."""
     make_version(churn.model, 2)
     make_version(churn.model, 3, status="running", progress=40)
+    # An alias history: production moved to v2 and rolled back to v1.
+    services.alias_move(
+        model=churn.model, name="production", version_number=2, user=owner, via="api"
+    )
+    services.alias_rollback(model=churn.model, name="production", user=owner, via="page")
     bulk_registry(owner, n_models=12, n_versions=2, prefix=LONG)
     token_create(user=owner, name="nightly scoring job for the quarterly churn forecast")
     return churn
@@ -105,6 +111,8 @@ def test_no_page_is_wider_than_a_phone(browser: Browser, live_server, registry, 
         "/models/churn/delete/",
         "/models/churn/compare/?a=1&b=2",
         "/models/churn/aliases/?alias=production&version=1",
+        "/models/churn/aliases/production/rollback/",
+        "/models/churn/?alias=production&at=2999-01-01T00:00:00#alias-history",
         "/models/churn/versions/1/",
         "/models/churn/versions/1/delete/",
         "/models/churn/versions/3/",

@@ -142,7 +142,9 @@ def test_only_the_owner_changes_a_model(owner, other, make_dataset):
     with pytest.raises(services.Forbidden):
         services.model_delete(model=version.model, user=other)
     with pytest.raises(services.Forbidden):
-        services.alias_move(model=version.model, name="production", version_number=1, user=other)
+        services.alias_move(
+            model=version.model, name="production", version_number=1, user=other, via="api"
+        )
     assert RegisteredModel.objects.filter(name="prices").exists()
 
 
@@ -152,11 +154,17 @@ def test_an_alias_needs_a_ready_version_of_its_model(owner, make_dataset):
         owner=owner, name="prices", dataset=dataset, algorithm="linear_regression", target="price"
     )
     with pytest.raises(services.Conflict, match="only a ready version"):
-        services.alias_move(model=version.model, name="production", version_number=1, user=owner)
+        services.alias_move(
+            model=version.model, name="production", version_number=1, user=owner, via="api"
+        )
     with pytest.raises(services.NotFound):
-        services.alias_move(model=version.model, name="production", version_number=7, user=owner)
+        services.alias_move(
+            model=version.model, name="production", version_number=7, user=owner, via="api"
+        )
     with pytest.raises(services.InvalidInput):
-        services.alias_move(model=version.model, name="Bad Name", version_number=1, user=owner)
+        services.alias_move(
+            model=version.model, name="Bad Name", version_number=1, user=owner, via="api"
+        )
     assert not Alias.objects.exists()
 
 

@@ -105,6 +105,10 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
                 DENIED,
             ),
         ],
+        "alias_rollback": [
+            ("get", "/models/churn/aliases/production/rollback/", None, DENIED),
+            ("post", "/models/churn/aliases/production/rollback/", {}, DENIED),
+        ],
         "version_detail": [("get", f"{v}/1/", None, READ)],
         "version_status": [("get", f"{v}/1/status/", None, READ)],
         "version_plot": [("get", f"{v}/1/plots/confusion_matrix.svg", None, READ)],
@@ -293,6 +297,13 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
             ({**churn, "alias": "staging"}, {"version": 1}, DENIED),
         ],
         ("delete", "/api/v1/models/{name}/aliases/{alias}"): [
+            ({**churn, "alias": "production"}, None, DENIED),
+        ],
+        # The alias history is read like the model; a rollback is a change.
+        ("get", "/api/v1/models/{name}/aliases/{alias}"): [
+            ({**churn, "alias": "production"}, None, READ),
+        ],
+        ("post", "/api/v1/models/{name}/aliases/{alias}/rollback"): [
             ({**churn, "alias": "production"}, None, DENIED),
         ],
         ("post", "/api/v1/models/{name}/predict"): [(churn, {"instances": [ROW]}, READ)],

@@ -9,6 +9,7 @@ check and its write, through a hook on the request's own connection.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -198,3 +199,30 @@ def test_an_unforeseen_integrity_error_is_a_409_on_the_api_and_the_pages(owner, 
     assert page.status_code == 409
     assert "at the same time" in page.content.decode()
     assert "secret_fk" not in page.content.decode()
+
+
+def test_concurrent_moves_and_rollbacks_leave_a_history_without_gaps(owner):
+    """Each recorded change starts where the one before it ended, and the last one ends
+    where the alias points: the alias row is locked while its change is recorded."""
+    from registry.models import AuditEntry
+
+    apis = [_api(owner) for _ in range(4)]
+    model = RegisteredModel.objects.create(name="churn", owner=owner)
+    for number in (1, 2, 3):
+        make_version(model, number)
+    path = "/models/churn/aliases/production"
+    for n in range(ROUNDS // 2):
+        answers = _at_once(
+            lambda n=n: apis[0].put(path, {"version": 1 + n % 3}),
+            lambda n=n: apis[1].put(path, {"version": 1 + (n + 1) % 3}),
+            lambda: apis[2].post(path + "/rollback"),
+            lambda n=n: apis[3].put(path, {"version": 1 + (n + 2) % 3}),
+        )
+        for response in answers[:2] + answers[3:]:
+            _assert_answer(response, 200, 409)
+        _assert_answer(answers[2], 200, 404, 409)
+    entries = list(AuditEntry.objects.order_by("created_at", "id"))
+    assert len(entries) >= ROUNDS // 2
+    for earlier, later in itertools.pairwise(entries):
+        assert later.before["version"] == earlier.after["version"], (earlier.pk, later.pk)
+    assert entries[-1].after["version"] == model.aliases.get().version.version

@@ -24,6 +24,8 @@ ENDPOINTS = {
     ("put", "/api/v1/models/{name}/versions/{version}/threshold"),
     ("put", "/api/v1/models/{name}/aliases/{alias}"),
     ("delete", "/api/v1/models/{name}/aliases/{alias}"),
+    ("get", "/api/v1/models/{name}/aliases/{alias}"),
+    ("post", "/api/v1/models/{name}/aliases/{alias}/rollback"),
     ("post", "/api/v1/models/{name}/predict"),
     ("post", "/api/v1/models/{name}/versions/{version}/predict"),
     ("get", "/api/v1/models/{name}/versions/{version}/drift"),

@@ -127,7 +127,7 @@ def test_rows_a_version_cannot_score_are_counted_with_the_reason(owner, make_dat
 
 def test_the_default_versions_are_production_and_the_newest_ready(owner, churn_two, fresh):
     assert evaluation.default_versions(churn_two) == [1, 2]
-    services.alias_move(model=churn_two, name="production", version_number=2, user=owner)
+    services.alias_move(model=churn_two, name="production", version_number=2, user=owner, via="api")
     assert evaluation.default_versions(churn_two) == [2]
     chosen = evaluation.plan(model=churn_two, dataset=fresh, versions=[2, 1, 2], target=None)
     assert chosen.versions == [2, 1]

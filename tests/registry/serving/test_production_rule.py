@@ -49,7 +49,7 @@ def test_it_keeps_unpinned_calls_on_production_when_a_later_version_is_ready(
 @pytest.mark.django_db
 def test_it_does_not_give_production_back_after_it_was_deleted(owner_api, owner, churn):
     model = RegisteredModel.objects.get(name="churn")
-    services.alias_delete(model=model, name="production", user=owner)
+    services.alias_delete(model=model, name="production", user=owner, via="api")
     v2 = services.version_create(
         model=model, user=owner, dataset=churn.dataset, algorithm="gaussian_nb", target="churned"
     )
@@ -62,7 +62,7 @@ def test_it_does_not_give_production_back_after_it_was_deleted(owner_api, owner,
 @pytest.mark.django_db
 def test_it_refuses_unpinned_calls_when_production_was_deleted(owner_api, owner, churn):
     services.alias_delete(
-        model=RegisteredModel.objects.get(name="churn"), name="production", user=owner
+        model=RegisteredModel.objects.get(name="churn"), name="production", user=owner, via="api"
     )
     body = assert_problem(predict(owner_api), 409, "promote a version to production")
     assert "?version=" in body["detail"]

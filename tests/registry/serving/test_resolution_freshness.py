@@ -19,7 +19,7 @@ def _resolutions_kept_long(monkeypatch):
 @pytest.fixture
 def churn_model(owner, make_model):
     model = make_model("churn", versions=2)
-    services.alias_move(model=model, name="production", version_number=1, user=owner)
+    services.alias_move(model=model, name="production", version_number=1, user=owner, via="api")
     return model
 
 
@@ -135,6 +135,6 @@ def test_a_service_call_alone_is_enough(owner, churn_model):
     services.version_delete(version=churn_model.versions.get(version=2), user=owner)
     with pytest.raises(services.NotFound):
         serving.resolve("churn", version=2)
-    services.alias_delete(model=churn_model, name="production", user=owner)
+    services.alias_delete(model=churn_model, name="production", user=owner, via="api")
     with pytest.raises(services.NotFound):
         serving.resolve("churn", alias="production")

@@ -160,10 +160,14 @@ def test_the_default_version_is_production_only(owner, make_dataset, worker):
     worker()
     serving.forget_resolutions()
     assert serving.resolve("prices").version == 1  # the first ready one became production
-    services.alias_move(model=version.model, name="production", version_number=2, user=owner)
+    services.alias_move(
+        model=version.model, name="production", version_number=2, user=owner, via="api"
+    )
     serving.forget_resolutions()
     assert serving.resolve("prices").version == 2
-    services.alias_move(model=version.model, name="production", version_number=1, user=owner)
+    services.alias_move(
+        model=version.model, name="production", version_number=1, user=owner, via="api"
+    )
     serving.forget_resolutions()
     assert serving.resolve("prices").version == 1
     assert serving.resolve("prices", alias="production").version == 1

@@ -68,8 +68,9 @@ def test_it_runs_a_fixed_number_of_queries_and_loads_no_bytes(owner_client, make
         make_version(model, number, status="running" if number % 50 == 0 else "ready")
     many = page_queries(owner_client, reverse("model_detail", args=["churn"]))
     # 8th: the traffic summary; 9th and 10th: the caller's evaluations and their datasets
-    # (the "Evaluate on new data" form).
-    assert len(many) == len(few) <= 10, [q["sql"] for q in many]
+    # (the "Evaluate on new data" form); 11th: the alias history
+    # (tests/registry/web/test_alias_history.py counts it with its versions).
+    assert len(many) == len(few) <= 11, [q["sql"] for q in many]
     loads_no_bytes(many)
     assert model.versions.count() == 500
 
