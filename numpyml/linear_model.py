@@ -659,6 +659,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     A < 0 (the usual case) and B is near 0.
     """
 
+    # Files saved before `probability` existed load with its default (numpyml.persistence).
+    _params_added_later = ("probability",)
+
     def __init__(
         self,
         *,

@@ -522,6 +522,9 @@ class SVC(ClassifierMixin, BaseEstimator):
     boundary the most probable class may differ from the predicted one.
     """
 
+    # Files saved before `probability` existed load with its default (numpyml.persistence).
+    _params_added_later = ("probability",)
+
     def __init__(
         self,
         C: float = 1.0,
