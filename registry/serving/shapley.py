@@ -22,7 +22,7 @@ value) and the whole pipeline scores the mixed rows, so one-hot parts never need
 - Error: `stderr` is the standard error of each estimate over the independent pairs. With
   K pairs and a score within a range of width R (1 for a probability), Hoeffding's
   inequality bounds the error: |phi_hat - phi| <= R * sqrt(2 ln(2 / delta) / K) with
-  probability at least 1 - delta (docs/api.md, "How explanations are computed").
+  probability at least 1 - delta (docs/explanations.md).
 
 The background is a small seeded sample of the training rows, stored with the version at
 training (`ModelVersion.profile["background"]`, from `background_sample`); a version trained
