@@ -32,6 +32,7 @@ before that gets one made up from its training-data profile (`background_of`).
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -271,6 +272,7 @@ def profile_background(
 
 _CACHE_SIZE = 64
 _cache: OrderedDict[tuple[int, str], Table] = OrderedDict()
+_cache_lock = threading.Lock()  # a threaded web worker's requests share it
 
 
 def background_of(source: Any, features: list[dict[str, Any]] | None = None) -> Table:
@@ -284,10 +286,11 @@ def background_of(source: Any, features: list[dict[str, Any]] | None = None) -> 
     if isinstance(source, dict):
         return _background(source, list(features or []))
     key = (int(source.id if hasattr(source, "id") else source.pk), source.artifact_sha256)
-    cached = _cache.get(key)
-    if cached is not None:
-        _cache.move_to_end(key)
-        return cached
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
     profile = getattr(source, "profile", None)
     if profile is None:  # a ServedVersion carries no profile: read it (only it)
         from registry.models import ModelVersion
@@ -296,9 +299,10 @@ def background_of(source: Any, features: list[dict[str, Any]] | None = None) -> 
     built = _background(profile or {}, list(features or source.features))
     for column in built.values():
         column.setflags(write=False)
-    _cache[key] = built
-    while len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+    with _cache_lock:
+        _cache[key] = built
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
     return built
 
 
