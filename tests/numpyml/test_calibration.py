@@ -223,3 +223,30 @@ def test_binary_perceptron_probabilities_rise_with_its_score():
     assert model.probA_[0] < 0
     order = np.argsort(model.decision_function(X_test))
     assert np.all(np.diff(model.predict_proba(X_test)[order, 1]) >= 0)
+
+
+# ------------------------------------------------------------------------------ the contract
+
+
+@pytest.mark.parametrize("estimator", [SVC, Perceptron])
+def test_probabilities_keep_the_estimator_contract(estimator):
+    X_train, X_test, y_train, _ = _split("wine")
+    with pytest.raises(numpyml.NotFittedError, match="not fitted"):
+        estimator(probability=True).predict_proba(X_test)
+    model = estimator(probability=True, random_state=0).fit(X_train, y_train)
+    with pytest.raises(ValueError, match=r"features") as error:
+        model.predict_proba(X_test[:, :3])
+    assert "3" in str(error.value)
+    bad = X_test.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict_proba(bad)
+    with pytest.raises(TypeError, match="probability"):
+        estimator(probability="yes").fit(X_train, y_train)
+    # a table of named columns, and strings as labels
+    names = [f"f{j}" for j in range(X_train.shape[1])]
+    labels = np.array(["a", "b", "c"], dtype=object)[y_train]
+    table = {n: X_train[:, j] for j, n in enumerate(names)}
+    named = estimator(probability=True, random_state=0).fit(table, labels)
+    assert_array_equal(named.classes_, ["a", "b", "c"])
+    assert_array_equal(named.predict_proba(X_test), model.predict_proba(X_test))
