@@ -19,7 +19,9 @@ from numpyml.validation import is_fitted
 
 # A fit's progress callback gets {"iteration", "max_iter", "loss"} and, from fits whose
 # iterations do not measure their work (a solver that stops when it converges, a tree that
-# stops when its leaves are pure), "share": an estimate in [0, 1] of the work done.
+# stops when its leaves are pure), "share": an estimate in [0, 1] of the work done. A fit
+# made of several (probability=True: calibration folds, then the final model) marks the
+# folds' reports "calibration": True, their losses being of other models.
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from numpyml import calibration
 from numpyml.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -603,7 +604,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     random_state : int, numpy Generator or None, default=0
-        Seed of the shuffling.
+        Seed of the shuffling and of the internal folds of `probability=True`.
+    probability : bool, default=False
+        Also learn class probabilities by Platt scaling (`predict_proba`, which exists
+        only then), as scikit-learn's SVC(probability=True) does; numpyml's extension
+        (scikit-learn's Perceptron has no probabilities). Fit then runs 5 more fits, on
+        internal folds. See Notes.
 
     Attributes
     ----------
@@ -617,6 +623,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         Number of epochs run (the largest over the one-vs-rest problems).
     loss_curve_ : list of float
         Mean perceptron loss of each epoch, averaged over the one-vs-rest problems.
+    probA_, probB_ : ndarray of shape (1,) or (n_classes,)
+        With `probability=True`: the Platt sigmoid of each one-vs-rest score,
+        P(class k | f_k) = 1 / (1 + exp(A_k f_k + B_k)) (for two classes, of `classes_[1]`).
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -639,7 +648,19 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     not improved by `tol` for `n_iter_no_change` epochs, as in scikit-learn, after
     which its weights are frozen. Penalties shrink the weights once per batch by what
     the batch's samples would have applied one by one.
+
+    With `probability=True`, the rows are dealt to 5 stratified folds (seeded by
+    `random_state`), each row's scores come from a perceptron fitted on the other folds,
+    a sigmoid per score is fitted to them by Platt's method (Lin, Lin and Weng 2007;
+    numpyml.calibration), and the model that predicts is fitted on all rows (the very
+    model probability=False gives). More than two classes: the one-vs-rest sigmoids'
+    outputs are divided by their sum (scikit-learn's CalibratedClassifierCV). `predict`
+    keeps the largest score, which for two classes is also the more probable class when
+    A < 0 (the usual case) and B is near 0.
     """
+
+    # Files saved before `probability` existed load with its default (numpyml.persistence).
+    _params_added_later = ("probability",)
 
     def __init__(
         self,
@@ -653,6 +674,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         eta0: float = 1.0,
         n_iter_no_change: int = 5,
         random_state: int | np.random.Generator | None = 0,
+        probability: bool = False,
     ) -> None:
         self.penalty = penalty
         self.alpha = alpha
@@ -663,6 +685,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.eta0 = eta0
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
+        self.probability = probability
 
     def _validate_params(self) -> dict[str, Any]:
         tol = self.tol
@@ -681,6 +704,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             "n_iter_no_change": int(
                 check_scalar(self.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
             ),
+            "probability": _check_bool(self.probability, "probability"),
         }
 
     def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> Perceptron:
@@ -694,13 +718,75 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             Class labels (numbers or strings), at least two distinct.
         callback : callable, default=None
             Called with {"iteration", "max_iter", "loss"} (loss = mean perceptron loss of
-            the epoch) as fit runs.
+            the epoch) as fit runs. With probability=True the internal folds' fits report
+            first, marked "calibration": True, and "share" spans all six fits.
 
         Returns
         -------
         self : Perceptron
         """
         params = self._validate_params()
+        self.__dict__.pop("probA_", None)
+        self.__dict__.pop("probB_", None)
+        if not params["probability"]:
+            return self._fit_model(X, y, params, callback)
+        X_checked = validate_data(self, X, reset=True)
+        y_checked = check_targets(y, X_checked.shape[0], numeric=False, estimator=self)
+        classes = check_classification_targets(y_checked, estimator=self)
+        y_index = _encode_labels(y_checked, classes)
+        folds = calibration.stratified_folds(
+            y_index,
+            min(calibration.N_FOLDS, y_index.shape[0]),
+            check_random_state(self.random_state),
+        )
+        train_sizes = [int(np.sum(folds != f)) for f in range(int(folds.max()) + 1)]
+        stages = calibration.Stages(callback, [*train_sizes, y_index.shape[0]])
+        held_out = self._held_out_scores(X_checked, y_index, classes.shape[0], folds, stages)
+        self._fit_model(X, y, params, stages.stage(len(train_sizes), calibration=False))
+        fitted = [
+            calibration.sigmoid_fit(held_out[:, k], y_index == (1 if held_out.shape[1] == 1 else k))
+            for k in range(held_out.shape[1])
+        ]
+        self.probA_ = np.array([a for a, _ in fitted])
+        self.probB_ = np.array([b for _, b in fitted])
+        return self
+
+    def _held_out_scores(
+        self,
+        X: np.ndarray,
+        y_index: np.ndarray,
+        n_classes: int,
+        folds: np.ndarray,
+        stages: calibration.Stages,
+    ) -> np.ndarray:
+        """Each row's scores, (n, 1) for two classes else (n, n_classes), from a perceptron
+        fitted without it. A class missing from a fold's training part scores -1 there and
+        a fold that saw one class only scores +1 for it (libsvm's rule)."""
+        out = np.zeros((X.shape[0], 1 if n_classes == 2 else n_classes))
+        params = {**self.get_params(deep=False), "probability": False}
+        for fold in range(int(folds.max()) + 1):
+            test = folds == fold
+            seen = np.unique(y_index[~test])
+            if seen.shape[0] < 2:
+                scores = np.full((int(test.sum()), n_classes), -1.0)
+                scores[:, seen] = 1.0
+            else:
+                model = Perceptron(**params)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)  # the final fit says it
+                    model.fit(X[~test], y_index[~test], stages.stage(fold, calibration=True))
+                decision = model.decision_function(X[test])
+                if decision.ndim == 1:
+                    decision = np.column_stack([-decision, decision])
+                scores = np.full((int(test.sum()), n_classes), -1.0)
+                scores[:, seen] = decision
+            out[test] = scores[:, 1:] if n_classes == 2 else scores
+        return out
+
+    def _fit_model(
+        self, X: Any, y: Any, params: dict[str, Any], callback: ProgressCallback | None
+    ) -> Perceptron:
+        """The perceptron itself (probabilities aside), on every row."""
         rng = check_random_state(self.random_state)
         X = validate_data(self, X, reset=True)
         y = check_targets(y, X.shape[0], numeric=False, estimator=self)
@@ -758,10 +844,45 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
             Labels from `classes_`.
         """
-        scores = self.decision_function(X)
+        return self._label(self.decision_function(X))
+
+    def _label(self, scores: np.ndarray) -> np.ndarray:
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(np.intp)]
         return self.classes_[scores.argmax(axis=1)]
+
+    def _proba(self, scores: np.ndarray) -> np.ndarray:
+        if scores.ndim == 1:
+            proba = np.empty((scores.shape[0], 2))
+            proba[:, 1] = calibration.sigmoid_proba(scores, self.probA_[0], self.probB_[0])
+            # 1 - p written as its own sigmoid: a tiny probability keeps its digits.
+            proba[:, 0] = calibration.sigmoid_proba(scores, -self.probA_[0], -self.probB_[0])
+            return proba
+        return calibration.normalised(calibration.sigmoid_proba(scores, self.probA_, self.probB_))
+
+    @calibration.if_probability
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities by Platt scaling (only with probability=True).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`; rows sum to 1.
+        """
+        check_is_fitted(self, "probA_")
+        return self._proba(self.decision_function(X))
+
+    @calibration.if_probability
+    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """`predict(X)` and `predict_proba(X)` from one scoring pass (the served path)."""
+        check_is_fitted(self, "probA_")
+        scores = self.decision_function(X)
+        return self._label(scores), self._proba(scores)
 
 
 def _train_perceptron(

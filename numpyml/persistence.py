@@ -182,7 +182,10 @@ class _Decoder:
         if not isinstance(params, dict) or not isinstance(state, dict):
             raise self._fail(f"{name} entry lacks params or state")
         expected = set(cls._param_names())
-        if set(params) != expected:
+        # A parameter added to a class after files were saved without it takes its default
+        # (the behaviour those files had); any other difference is refused.
+        later = set(getattr(cls, "_params_added_later", ()))
+        if not expected - later <= set(params) <= expected:
             raise self._fail(f"{name} parameters {sorted(params)} != {sorted(expected)}")
         obj = cls(**{k: self.decode(v, depth + 1) for k, v in params.items()})
         for key, value in state.items():

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from numpyml import calibration
 from numpyml.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -67,6 +68,11 @@ def _kernel_block(
         block -= (gamma * _row_norms(X))[:, None]
         np.exp(block, out=block)
     return block
+
+
+def _pairs(n_classes: int) -> list[tuple[int, int]]:
+    """The one-vs-one problems (i, j), i < j, in libsvm's order."""
+    return [(a, b) for a in range(n_classes) for b in range(a + 1, n_classes)]
 
 
 class _KernelRows:
@@ -443,6 +449,10 @@ class SVC(ClassifierMixin, BaseEstimator):
         1 / n_features; a float must be > 0. Ignored by the linear kernel.
     shrinking : bool, default=True
         Set aside variables stuck at a bound (libsvm's shrinking heuristic).
+    probability : bool, default=False
+        Also learn class probabilities by Platt scaling (`predict_proba`, which exists
+        only then): fit then runs 5 more fits, on internal folds, so it costs about five
+        times as much. See Notes.
     tol : float, default=1e-3
         Stop when the largest KKT violation of the working pair is below tol.
     cache_size : float, default=200
@@ -456,7 +466,8 @@ class SVC(ClassifierMixin, BaseEstimator):
         Shape of `decision_function` for more than two classes: one-vs-rest votes plus
         confidences, or the raw one-vs-one values.
     random_state : int, Generator or None, default=None
-        Accepted for scikit-learn compatibility; the solver is deterministic.
+        Seed of the internal folds of `probability=True`; the solver itself is
+        deterministic.
 
     Attributes
     ----------
@@ -481,6 +492,10 @@ class SVC(ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         Dual objective (summed over the sub-problems solved so far) once per group of
         min(n_samples, 1000) SMO steps and at the end of each sub-problem.
+    probA_, probB_ : ndarray of shape (n_classes * (n_classes - 1) / 2,)
+        With `probability=True`: each one-vs-one problem's Platt sigmoid,
+        P(class i | i or j, f) = 1 / (1 + exp(A f + B)) for its decision value f in the
+        "ovo" orientation (positive means i).
     n_features_in_ : int
         Number of features seen during fit.
 
@@ -496,7 +511,19 @@ class SVC(ClassifierMixin, BaseEstimator):
     the most to first order (i) and decreases the objective the most to second order
     (j), with a closed-form step clipped to the box. The decision value is
     f(x) = sum_t y_t a_t K(x_t, x) + b; a sample is classified by one-vs-one votes.
+
+    With `probability=True` (scikit-learn's SVC(probability=True), libsvm's method): the
+    training rows are dealt to 5 stratified folds (seeded by `random_state`); each fold's
+    rows get their one-vs-one decision values from an SVC fitted on the other folds, each
+    pair's sigmoid is fitted to its held-out values by Platt's method (Lin, Lin and Weng
+    2007; numpyml.calibration), and the model that predicts is fitted on all rows. More
+    than two classes combine the pairwise probabilities by pairwise coupling (Wu, Lin and
+    Weng 2004). As in scikit-learn, `predict` keeps its votes: on a few rows near the
+    boundary the most probable class may differ from the predicted one.
     """
+
+    # Files saved before `probability` existed load with its default (numpyml.persistence).
+    _params_added_later = ("probability",)
 
     def __init__(
         self,
@@ -504,6 +531,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         kernel: str = "rbf",
         gamma: str | float = "scale",
         shrinking: bool = True,
+        probability: bool = False,
         tol: float = 1e-3,
         cache_size: float = 200,
         max_iter: int = -1,
@@ -514,6 +542,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         self.kernel = kernel
         self.gamma = gamma
         self.shrinking = shrinking
+        self.probability = probability
         self.tol = tol
         self.cache_size = cache_size
         self.max_iter = max_iter
@@ -530,6 +559,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         else:
             check_scalar(self.gamma, "gamma", numbers.Real, min_val=0, include_min=False)
         check_scalar(self.shrinking, "shrinking", bool)
+        check_scalar(self.probability, "probability", bool)
         check_scalar(self.tol, "tol", numbers.Real, min_val=0, include_min=False)
         check_scalar(self.cache_size, "cache_size", numbers.Real, min_val=0, include_min=False)
         check_scalar(self.max_iter, "max_iter", numbers.Integral, min_val=-1)
@@ -565,7 +595,9 @@ class SVC(ClassifierMixin, BaseEstimator):
             Receives {"iteration", "max_iter", "loss"} at most ~100 times. An iteration is
             a group of min(n_samples, 1000) SMO steps or the end of a one-vs-one
             sub-problem; max_iter is the bound implied by the step cap (huge when
-            max_iter=-1); loss is the dual objective summed over the sub-problems.
+            max_iter=-1); loss is the dual objective summed over the sub-problems. With
+            probability=True the internal folds' fits report first, marked
+            "calibration": True, and "share" spans all six fits.
 
         Returns
         -------
@@ -573,6 +605,66 @@ class SVC(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        self.__dict__.pop("probA_", None)
+        self.__dict__.pop("probB_", None)
+        if not self.probability:
+            return self._fit_model(X, y, callback)
+        X_checked = validate_data(self, X, reset=True)
+        y_checked = check_targets(y, X_checked.shape[0], numeric=False, estimator=self)
+        classes = check_classification_targets(y_checked, estimator=self)
+        y_index = np.searchsorted(classes, y_checked)
+        folds = calibration.stratified_folds(
+            y_index,
+            min(calibration.N_FOLDS, y_index.shape[0]),
+            check_random_state(self.random_state),
+        )
+        train_sizes = [int(np.sum(folds != f)) for f in range(int(folds.max()) + 1)]
+        stages = calibration.Stages(callback, [*train_sizes, y_index.shape[0]])
+        held_out = self._held_out_pair_decisions(X_checked, y_index, folds, stages)
+        self._fit_model(X, y, stages.stage(len(train_sizes), calibration=False))
+        probA, probB = [], []
+        for k, (a, b) in enumerate(_pairs(classes.shape[0])):
+            rows = (y_index == a) | (y_index == b)
+            A, B = calibration.sigmoid_fit(held_out[rows, k], y_index[rows] == a)
+            probA.append(A)
+            probB.append(B)
+        self.probA_ = np.array(probA)
+        self.probB_ = np.array(probB)
+        return self
+
+    def _held_out_pair_decisions(
+        self,
+        X: np.ndarray,
+        y_index: np.ndarray,
+        folds: np.ndarray,
+        stages: calibration.Stages,
+    ) -> np.ndarray:
+        """Each row's one-vs-one decision values ("ovo" orientation: positive means the
+        pair's first class) from an SVC fitted without it. A pair with a class missing
+        from a fold's training part gets libsvm's rule: +1 or -1 for the class it saw."""
+        n_classes = int(y_index.max()) + 1
+        pairs = _pairs(n_classes)
+        out = np.zeros((X.shape[0], len(pairs)))
+        params = {**self.get_params(deep=False), "probability": False}
+        for fold in range(int(folds.max()) + 1):
+            test = folds == fold
+            seen = np.unique(y_index[~test])
+            if seen.shape[0] >= 2:
+                model = SVC(**params)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)  # the final fit says it
+                    model.fit(X[~test], y_index[~test], stages.stage(fold, calibration=True))
+                decision = model._ovo_decision(X[test])
+                for column, (i, j) in enumerate(_pairs(seen.shape[0])):
+                    out[test, pairs.index((int(seen[i]), int(seen[j])))] = decision[:, column]
+            for k, (a, b) in enumerate(pairs):
+                has_a, has_b = a in seen, b in seen
+                if not (has_a and has_b):
+                    out[test, k] = 1.0 if has_a else -1.0 if has_b else 0.0
+        return out
+
+    def _fit_model(self, X: Any, y: Any, callback: ProgressCallback | None) -> SVC:
+        """The SVC itself (probabilities aside), on every row."""
         X = validate_data(self, X, reset=True)
         y = check_targets(y, X.shape[0], numeric=False, estimator=self)
         self.classes_ = check_classification_targets(y, estimator=self)
@@ -580,7 +672,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         X = np.ascontiguousarray(X)
         self._gamma = self._resolve_gamma(X)
         n_classes = self.classes_.shape[0]
-        pairs = [(a, b) for a in range(n_classes) for b in range(a + 1, n_classes)]
+        pairs = _pairs(n_classes)
         pair_rows = [np.flatnonzero((y_index == a) | (y_index == b)) for a, b in pairs]
         caps = [self._step_cap(rows.shape[0]) for rows in pair_rows]
         # One progress step per shrinking interval of SMO steps plus one per sub-problem.
@@ -780,7 +872,64 @@ class SVC(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
+        return self._labels(self._pair_decision(X))
+
+    def _ovo_decision(self, X: Any) -> np.ndarray:
+        """One-vs-one decision values with positive meaning each pair's first class (the
+        binary decision is stored the other way round, scikit-learn's sign)."""
         dec = self._pair_decision(X)
+        return -dec if self.classes_.shape[0] == 2 else dec
+
+    def _proba(self, dec: np.ndarray) -> np.ndarray:
+        ovo = -dec if self.classes_.shape[0] == 2 else dec
+        if ovo.shape[1] == 1:
+            proba = np.empty((ovo.shape[0], 2))
+            proba[:, 0] = calibration.sigmoid_proba(ovo[:, 0], self.probA_[0], self.probB_[0])
+            # 1 - p written as its own sigmoid: a tiny probability keeps its digits.
+            proba[:, 1] = calibration.sigmoid_proba(ovo[:, 0], -self.probA_[0], -self.probB_[0])
+            return proba
+        pair_proba = calibration.sigmoid_proba(ovo, self.probA_, self.probB_)
+        return calibration.pairwise_coupling(pair_proba, self.classes_.shape[0])
+
+    @calibration.if_probability
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities by Platt scaling (only with probability=True).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow `classes_`; rows sum to 1.
+        """
+        check_is_fitted(self, "probA_")
+        return self._proba(self._pair_decision(X))
+
+    @calibration.if_probability
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log of `predict_proba` (only with probability=True).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    @calibration.if_probability
+    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """`predict(X)` and `predict_proba(X)` from one scoring pass (the served path)."""
+        check_is_fitted(self, "probA_")
+        dec = self._pair_decision(X)
+        return self._labels(dec), self._proba(dec)
+
+    def _labels(self, dec: np.ndarray) -> np.ndarray:
         if dec.shape[1] == 1:
             return self.classes_[(dec[:, 0] >= 0).view(np.int8)]
         wins = dec > 0

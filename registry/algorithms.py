@@ -155,8 +155,17 @@ def _sizes(model: Any, *names: str) -> int:
 
 def _svm_row_cost(model: Any) -> int:
     if model.kernel == "linear" and hasattr(model, "coef_"):
-        return _sizes(model, "coef_")
-    return _sizes(model, "support_vectors_", "dual_coef_")
+        cost = _sizes(model, "coef_")
+    else:
+        cost = _sizes(model, "support_vectors_", "dual_coef_")
+    return cost + _coupling_cost(model)
+
+
+def _coupling_cost(model: Any) -> int:
+    """Probabilities of more than two classes from pairwise ones: a (k + 1)-square linear
+    system per row (numpyml.calibration.pairwise_coupling)."""
+    k = int(np.size(getattr(model, "classes_", ())))
+    return (k + 1) ** 3 if hasattr(model, "probA_") and k > 2 else 0
 
 
 def _tree_row_cost(model: Any) -> int:
@@ -304,6 +313,10 @@ _TABLE = (
             _seed(),
         ),
         iterative=True,
+        # Class probabilities by Platt scaling (5 more fits on internal folds), so that its
+        # answers carry probabilities, its ROC curve is of them and it can be thresholded.
+        extra={"probability": True},
+        row_cost=lambda model: _sizes(model, "coef_", "probA_"),
     ),
     Algorithm(
         "svm",
@@ -328,6 +341,9 @@ _TABLE = (
         iterative=True,
         keeps_training_rows=True,
         row_cost=_svm_row_cost,
+        # Platt scaling as scikit-learn's SVC(probability=True): 5 more fits on internal
+        # folds, dealt by a fixed seed so that a training is repeatable.
+        extra={"probability": True, "random_state": 0},
     ),
     Algorithm(
         "knn_classifier",

@@ -359,10 +359,32 @@ class CategoryProfile(Strict):
     distinct: count()
 
 
+def _cell(value: Any) -> Any:
+    """A background cell: a finite number (a number or a date), text (a category) or null."""
+    if value is None:
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"must be at most {MAX_TEXT} characters")
+        return value
+    return _number(value, None, None)
+
+
+class Background(Strict):
+    """A sample of training rows, the reference of model-agnostic explanations
+    (registry/serving/shapley.py)."""
+
+    rows: count(1, 1000)
+    columns: dict[
+        Name, Annotated[list[Annotated[Any, PlainValidator(_cell)]], Field(max_length=1000)]
+    ]
+
+
 class Profile(Strict):
     format: Literal[1]
     rows: count()
     features: dict[Name, dict[str, Any]]  # each checked against its feature's type
+    background: Background | None = None
 
 
 # Checking a card --------------------------------------------------------------------------------
@@ -474,6 +496,20 @@ def _check_profile(profile: Profile, features: list[Feature]) -> None:
                 raise CardError(f"{where}.edges", "must be in increasing order")
             if len(spec.proportions) != len(spec.edges) + 1:
                 raise CardError(f"{where}.proportions", "must hold one share per bin")
+    if profile.background is not None:
+        _check_background(profile.background, types)
+
+
+def _check_background(background: Background, types: dict[str, str]) -> None:
+    for name, values in background.columns.items():
+        where = f"profile.background.columns.{name[:60]}"
+        if name not in types:
+            raise CardError(where, "must be one of the card's features")
+        if len(values) != background.rows:
+            raise CardError(where, f"must hold {background.rows} values (the rows)")
+        text = types[name] not in ("number", "date")
+        if any(v is not None and isinstance(v, str) != text for v in values):
+            raise CardError(where, "must hold text" if text else "must hold numbers")
 
 
 def _check_origin_depth(origin: Origin | None) -> None:

@@ -68,9 +68,11 @@ class ProgressWriter:
     def callback(self, info: dict[str, Any]) -> None:
         """numpyml's fit callback (numpyml.base.ProgressCallback): the fit's own estimate of
         its share of work done when it gives one, else its iterations out of max_iter; the
-        bar never moves back."""
+        bar never moves back. The losses of a calibration fold's fit (numpyml.calibration:
+        an SVM or perceptron with probabilities) are of another model: the curve skips them."""
         loss = float(info["loss"])
-        self.losses.append(loss if np.isfinite(loss) else None)
+        if not info.get("calibration"):
+            self.losses.append(loss if np.isfinite(loss) else None)
         share = info.get("share")
         if share is None:
             share = info["iteration"] / max(info["max_iter"], 1)

@@ -79,16 +79,24 @@ def train(version_id: int, heartbeat: Heartbeat | None = None) -> str:
     return ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
 
 
-def _profile(X_train: dict[str, np.ndarray], features: list[dict]) -> dict[str, Any]:
-    """The training data's profile for drift reports (monitoring/drift.py). A version without
-    one still serves: it only has no drift report, so a failure here is logged, not fatal."""
+def _profile(X_train: dict[str, np.ndarray], features: list[dict], seed: int) -> dict[str, Any]:
+    """The training data's profile for drift reports (monitoring/drift.py), with a seeded
+    sample of training rows under "background" for explanations (serving/shapley.py). A
+    version without them still serves: it only has no drift report (a background made up
+    from the profile), so a failure here is logged, not fatal."""
     from registry.monitoring import drift
+    from registry.serving import shapley
 
     try:
-        return drift.profile_of(X_train, features)
+        profile = drift.profile_of(X_train, features)
     except Exception:
         logger.exception("the training data profile could not be computed")
         return {}
+    try:
+        profile["background"] = shapley.background_sample(X_train, features, seed)
+    except Exception:
+        logger.exception("the background sample could not be taken")
+    return profile
 
 
 def _labels(pipeline: Pipeline) -> list[str]:
@@ -208,7 +216,7 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     if algorithm.kind == CLASSIFIER:
         classes = [jsonsafe.label(c) for c in pipeline.classes_]
     artifact = numpyml.save(pipeline)
-    profile = _profile(X_train, features)
+    profile = _profile(X_train, features, version.seed)
     with transaction.atomic():
         # What a call without a version gets changes if this is the model's first ready
         # version (for this process at once; the others within serving.RESOLVE_TTL_S).

@@ -706,7 +706,9 @@ def _adapter(name: str) -> type:
         "__module__": __name__,
         "__qualname__": f"Sk{name}",
         "__sklearn_tags__": __sklearn_tags__,
-        **{m: _translating(getattr(cls, m)) for m in _TRANSLATED if hasattr(cls, m)},
+        # Only the methods an instance has: predict_proba of an SVC exists with
+        # probability=True only (available_if), and the adapter must not make it appear.
+        **{m: _translating(getattr(cls, m)) for m in _TRANSLATED if hasattr(build(name), m)},
     }
     adapter = type(f"Sk{name}", (*mixins, cls, sk_base.BaseEstimator), namespace)
     globals()[adapter.__name__] = adapter  # so that pickle finds it

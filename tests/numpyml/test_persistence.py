@@ -598,3 +598,16 @@ def test_fuzz_any_json_root_only_refuses_or_builds_an_estimator(tree):
     except ModelFormatError:
         return
     assert isinstance(obj, BaseEstimator)
+
+
+@pytest.mark.parametrize("estimator", [numpyml.SVC, numpyml.Perceptron])
+def test_a_file_saved_before_a_parameter_was_added_loads_with_its_default(estimator):
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.9], [1.0, 0.1]])
+    model = estimator().fit(X, np.array([0, 1, 0, 1]))
+
+    def older(meta: dict[str, Any]) -> None:
+        meta["root"]["params"].pop("probability")
+
+    loaded = numpyml.load(with_header(numpyml.save(model), older))
+    assert loaded.probability is False
+    assert_array_equal(loaded.predict(X), model.predict(X))

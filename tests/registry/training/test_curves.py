@@ -41,7 +41,8 @@ def holdout(version):
     ("algorithm", "score"),
     [
         ("logistic_regression", lambda p, X: p.predict_proba(X)[:, 1]),
-        ("perceptron", lambda p, X: p.decision_function(X)),
+        ("perceptron", lambda p, X: p.predict_proba(X)[:, 1]),
+        ("svm", lambda p, X: p.predict_proba(X)[:, 1]),
     ],
 )
 def test_it_stores_the_auc_scikit_learn_computes_on_the_holdout_scores(trained, algorithm, score):

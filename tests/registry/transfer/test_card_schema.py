@@ -139,6 +139,23 @@ def test_it_imports_the_genuine_export_of_every_algorithm(train_version, other, 
             "profile.features.contract.categories.0",
         ),
         (lambda c: c["profile"]["features"].update(ghost=None), "profile.features.ghost"),
+        (lambda c: c["profile"]["background"].update(rows=0), "profile.background.rows"),
+        (
+            lambda c: c["profile"]["background"]["columns"].update(ghost=[]),
+            "profile.background.columns.ghost",
+        ),
+        (
+            lambda c: c["profile"]["background"]["columns"]["tenure_months"].append(1.0),
+            "profile.background.columns.tenure_months",
+        ),
+        (
+            lambda c: c["profile"]["background"]["columns"]["tenure_months"].__setitem__(0, "x"),
+            "profile.background.columns.tenure_months",
+        ),
+        (
+            lambda c: c["profile"]["background"]["columns"]["contract"].__setitem__(0, [1]),
+            "profile.background.columns.contract.0",
+        ),
         (lambda c: c["params"].update(C="x"), "params.C"),
         (lambda c: c["params"].update(evil=1), "params.evil"),
         (lambda c: c.update(classes=[{"a": 1}, "b"]), "classes.0"),
