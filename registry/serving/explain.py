@@ -32,6 +32,7 @@ from registry.algorithms import CLASSIFIER, REGRESSOR
 from registry.errors import InvalidInput, TooLarge
 from registry.pipeline import encoded_columns, encoded_means, estimator_of, preprocessing_of
 from registry.serving.resolve import ServedVersion
+from registry.serving.shapley import MAX_CALLS, background_of, sampling_shapley
 
 # Estimators explained exactly; every other classifier and regressor gets a sampling estimate.
 _EXACT = (LinearRegression, LogisticRegression, BaseDecisionTree)
@@ -63,8 +64,6 @@ def explain_factor(pipeline: Any) -> int:
     MAX_CALLS mixed rows."""
     if isinstance(estimator_of(pipeline), _EXACT):
         return 2
-    from registry.serving.shapley import MAX_CALLS
-
     return 1 + MAX_CALLS
 
 
@@ -174,8 +173,6 @@ def _sampled(
     served: ServedVersion, pipeline: Any, model: Any, table: dict[str, np.ndarray]
 ) -> dict[str, Any]:
     """A sampling Shapley estimate of the probability (classifiers) or value (regressors)."""
-    from registry.serving.shapley import background_of, sampling_shapley
-
     names = list(served.feature_names)
     background = background_of(served)
     n = len(next(iter(table.values())))
