@@ -25,7 +25,7 @@ def shown(page: Page) -> dict[str, str]:
 
 
 def test_moving_the_slider_saving_and_predicting_with_the_threshold(
-    page: Page, live_server, churn, owner
+    page: Page, live_server, churn, owner, screenshot
 ):
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
@@ -55,6 +55,7 @@ def test_moving_the_slider_saving_and_predicting_with_the_threshold(
     assert AuditEntry.objects.get().via == "page"
     expect(page.locator("[data-threshold-entry]")).to_have_count(1)
     assert shown(page) == expected  # as the page is first shown, at the saved threshold
+    screenshot("24-version-threshold", page.locator("#threshold"))
 
     form = page.locator("form.predict-form")
     for index, value in enumerate(row.values()):
