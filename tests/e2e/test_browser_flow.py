@@ -109,7 +109,8 @@ def test_a_person_trains_watches_predicts_and_promotes(
     version = ModelVersion.objects.get(model__name="churn", version=1)
     assert version.status == "ready"
     assert version.progress == 100
-    expect(page.locator("table.confusion td.diagonal")).to_have_count(2)
+    holdout = page.locator('table.confusion[aria-label^="Confusion matrix: rows"]')
+    expect(holdout.locator("td.diagonal")).to_have_count(2)  # the threshold's has its own
     loaded = page.get_by_role("img", name="Confusion matrix").evaluate(
         "img => img.complete && img.naturalWidth > 0"
     )
