@@ -317,6 +317,25 @@ if MLSERVE_REQUIRE_SIGNED_IMPORTS and not MLSERVE_SIGNING_KEY:
         "could be verified. Set the key shared by the instances that exchange models."
     )
 
+# Alerts and webhooks (registry/alerts/). Endpoint secrets are kept encrypted with a key
+# derived from MLSERVE_WEBHOOK_KEY, or from DJANGO_SECRET_KEY when it is not set (changing
+# the key then makes the stored secrets unreadable: recreate the endpoints).
+MLSERVE_WEBHOOK_KEY = env_str("MLSERVE_WEBHOOK_KEY")
+if MLSERVE_WEBHOOK_KEY and len(MLSERVE_WEBHOOK_KEY) < 32:
+    raise ImproperlyConfigured(
+        "MLSERVE_WEBHOOK_KEY is too short: use at least 32 random characters."
+    )
+# Off: a webhook URL whose host is (or resolves to) a private, loopback, link-local or
+# reserved address is refused, when it is saved and again at every delivery.
+MLSERVE_WEBHOOK_ALLOW_PRIVATE = env_bool("MLSERVE_WEBHOOK_ALLOW_PRIVATE", False)
+# A delivery is tried this many times at most, waiting RETRY_BASE_S, then twice as long
+# after each failure; each attempt waits TIMEOUT_S at most for the receiver.
+MLSERVE_WEBHOOK_MAX_ATTEMPTS = env_int("MLSERVE_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+MLSERVE_WEBHOOK_RETRY_BASE_S = env_float("MLSERVE_WEBHOOK_RETRY_BASE_S", 30.0)
+MLSERVE_WEBHOOK_TIMEOUT_S = env_float("MLSERVE_WEBHOOK_TIMEOUT_S", 10.0, minimum=0.1)
+# How often the task worker checks the alert rules.
+MLSERVE_ALERT_INTERVAL_S = env_float("MLSERVE_ALERT_INTERVAL_S", 60.0, minimum=1.0)
+
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,

@@ -700,3 +700,138 @@ class Evaluation(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (EvaluationStatus.DONE, EvaluationStatus.FAILED)
+
+
+# Alerts and webhooks (registry/alerts/) ---------------------------------------------------
+
+
+class WebhookEndpoint(models.Model):
+    """Where a user's registry events and alerts are POSTed, signed with the endpoint's
+    secret (Standard Webhooks). The secret is kept encrypted (registry/alerts/secrets.py):
+    signing needs it back, so it cannot be a hash; it is shown once, at creation."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    # null: every model of the owner's.
+    model = models.ForeignKey(
+        RegisteredModel,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+    )
+    url = models.URLField(max_length=2000)
+    secret_encrypted = models.TextField(editable=False)
+    events = models.JSONField(default=list)  # event names; empty: every event
+    description = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} -> {self.url}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.pk,
+            "model": self.model.name if self.model_id else None,
+            "url": self.url,
+            "events": list(self.events or []),
+            "description": self.description,
+            "active": self.active,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one endpoint, with its attempts' outcome."""
+
+    Status = DeliveryStatus
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The webhook-id header: the same on every attempt, so a receiver can drop a repeat.
+    message_id = models.CharField(max_length=40, unique=True)
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["endpoint", "created_at"], name="delivery_endpoint_time")]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> endpoint {self.endpoint_id} ({self.status})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.pk,
+            "message_id": self.message_id,
+            "event": self.event,
+            "payload": self.payload,
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "response_status": self.response_status,
+            "response_excerpt": self.response_excerpt,
+            "error": self.error,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+class AlertRule(models.Model):
+    """A condition on a model checked by the task worker (registry/alerts/rules.py); when it
+    starts to hold, "alert.fired" is sent once, until it stops holding."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="alert_rules")
+    kind = models.CharField(max_length=30)  # registry.alerts.rules.KINDS
+    params = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+    state = models.CharField(max_length=10, default="ok")  # ok | firing
+    last_value = models.FloatField(null=True, blank=True)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} rule {self.pk} on {self.model_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.pk,
+            "model": self.model.name,
+            "kind": self.kind,
+            "params": self.params,
+            "active": self.active,
+            "state": self.state,
+            "last_value": self.last_value,
+            "last_evaluated_at": (
+                self.last_evaluated_at.isoformat() if self.last_evaluated_at else None
+            ),
+            "last_fired_at": self.last_fired_at.isoformat() if self.last_fired_at else None,
+            "created_at": self.created_at.isoformat(),
+        }

@@ -42,6 +42,7 @@ from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
 from registry.errors import Conflict, NotFound
 from registry.models import (
     TRIAL_ACTIVE,
+    AlertRule,
     Alias,
     AuditEntry,
     Dataset,
@@ -51,6 +52,8 @@ from registry.models import (
     PredictionLog,
     RegisteredModel,
     Trial,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from registry.serving.resolve import DEFAULT_ALIAS as PRODUCTION
 
@@ -727,3 +730,34 @@ def evaluation(user: Any, name: str, pk: int) -> Evaluation:
     if first is None:
         raise NotFound(f"You have no evaluation {pk} of {name}.")
     return first
+
+
+# Alerts and webhooks ---------------------------------------------------------------------
+
+
+def webhook_endpoints(user: Any) -> QuerySet:
+    """The user's own webhook endpoints (nobody else's is listed or found)."""
+    return WebhookEndpoint.objects.filter(owner_id=user.pk).select_related("model")
+
+
+def webhook_endpoint(user: Any, pk: int) -> WebhookEndpoint:
+    found = webhook_endpoints(user).filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"You have no webhook endpoint {pk}.")
+    return found
+
+
+def webhook_deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[WebhookDelivery]:
+    """The endpoint's latest deliveries, newest first."""
+    return list(endpoint.deliveries.order_by("-created_at", "-id")[:limit])
+
+
+def alert_rules(model: RegisteredModel) -> QuerySet:
+    return model.alert_rules.select_related("model").order_by("id")
+
+
+def alert_rule(model: RegisteredModel, pk: int) -> AlertRule:
+    found = alert_rules(model).filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"{model.name} has no alert rule {pk}.")
+    return found

@@ -20,7 +20,9 @@ from django.db.models import Max, ProtectedError, Sum
 from django.utils import timezone
 
 from numpyml.preprocessing import DATE_PARTS
-from registry import csvio, evaluation, selectors, serving
+from registry import alerts, csvio, evaluation, selectors, serving
+from registry.alerts import rules, webhooks
+from registry.alerts import secrets as secrets_
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, ParamsError, clean_params
 from registry.errors import (  # noqa: F401  (services.X stays a way to name them)
     Conflict,
@@ -36,6 +38,7 @@ from registry.models import (
     ACTIVE,
     BOARD_ACTIVE,
     TRIAL_ACTIVE,
+    AlertRule,
     Alias,
     AuditEntry,
     Dataset,
@@ -45,6 +48,8 @@ from registry.models import (
     ModelVersion,
     RegisteredModel,
     Trial,
+    WebhookDelivery,
+    WebhookEndpoint,
     name_validator,
 )
 from registry.pipeline import estimator_of
@@ -880,8 +885,23 @@ def _point_alias(
             before={"alias": name, "version": before},
             after={"alias": name, "version": version.version},
         )
+        alerts.emit(
+            ALIAS_EVENTS[action],
+            model,
+            {
+                "alias": name,
+                "version": version.version,
+                "previous": before,
+                "by": user.get_username() if user is not None else None,
+                "via": via,
+            },
+        )
     served_names_changed()
     return alias
+
+
+# The webhook event (registry/alerts/) of each recorded alias change.
+ALIAS_EVENTS = {"alias.move": "alias.moved", "alias.rollback": "alias.rollback"}
 
 
 def alias_move(
@@ -1385,3 +1405,100 @@ def evaluation_create_from_file(
         return evaluation_create(
             user=user, model=model, dataset=dataset, versions=versions, target=target
         )
+
+
+# Alerts and webhooks (registry/alerts/) --------------------------------------------------
+
+# Most webhook endpoints one user may have, and alert rules one model.
+MAX_WEBHOOKS_PER_USER = 20
+MAX_RULES_PER_MODEL = 20
+
+
+def webhook_create(
+    *,
+    owner: AbstractBaseUser,
+    url: str,
+    events: list[str] | None = None,
+    model: RegisteredModel | None = None,
+    description: str = "",
+) -> tuple[WebhookEndpoint, str]:
+    """A webhook endpoint of `owner` (for one of their models, or all of them when `model`
+    is None) and its "whsec_..." secret, returned this once: the database keeps it
+    encrypted. The URL is checked for server-side request forgery (registry/alerts/)."""
+    if model is not None:
+        ensure_owner(model, owner)
+    url = (url or "").strip()
+    if not url or len(url) > 2000:
+        raise InvalidInput(
+            "Give the endpoint's URL (2000 characters at most).", {"url": "Required."}
+        )
+    events = list(dict.fromkeys(events or []))
+    unknown = [e for e in events if e not in alerts.EVENTS]
+    if unknown:
+        raise InvalidInput(
+            f"{quote_short(unknown[0])} is not an event: use {', '.join(alerts.EVENTS)}.",
+            {"events": f"Events are {', '.join(alerts.EVENTS)}."},
+        )
+    try:
+        webhooks.check_url(url)
+    except webhooks.UnsafeURL as exc:
+        raise InvalidInput(str(exc), {"url": str(exc)}) from None
+    except OSError:
+        raise InvalidInput(
+            f"The host of {quote_short(url)} cannot be resolved.", {"url": "Unknown host."}
+        ) from None
+    secret = secrets_.new_secret()
+    with transaction.atomic():
+        _lock_user(owner)
+        if WebhookEndpoint.objects.filter(owner=owner).count() >= MAX_WEBHOOKS_PER_USER:
+            raise QuotaExceeded(
+                f"You have {MAX_WEBHOOKS_PER_USER} webhook endpoints, the most one user may "
+                "have: delete one first."
+            )
+        endpoint = WebhookEndpoint.objects.create(
+            owner=owner,
+            model=model,
+            url=url,
+            secret_encrypted=secrets_.encrypt(secret),
+            events=events,
+            description=(description or "")[:200],
+        )
+    return endpoint, secret
+
+
+def webhook_delete(*, endpoint: WebhookEndpoint, user: AbstractBaseUser) -> None:
+    if endpoint.owner_id != user.pk:
+        raise NotFound("No such webhook endpoint.")
+    endpoint.delete()
+
+
+def webhook_send_test(*, endpoint: WebhookEndpoint, user: AbstractBaseUser) -> WebhookDelivery:
+    """Queue a "test" event to the endpoint (after commit); the delivery log shows how it went."""
+    if endpoint.owner_id != user.pk:
+        raise NotFound("No such webhook endpoint.")
+    with transaction.atomic():
+        return alerts.send_test(endpoint)
+
+
+def alert_rule_create(
+    *, model: RegisteredModel, user: AbstractBaseUser, kind: str, params: Any = None
+) -> AlertRule:
+    """A rule on `model` that the task worker checks periodically (registry/alerts/rules.py)."""
+    ensure_owner(model, user)
+    try:
+        cleaned = rules.clean_params(kind, {} if params is None else params)
+    except rules.RuleError as exc:
+        raise InvalidInput(str(exc), exc.fields) from None
+    with transaction.atomic():
+        RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
+        if model.alert_rules.count() >= MAX_RULES_PER_MODEL:
+            raise QuotaExceeded(
+                f"{model.name} has {MAX_RULES_PER_MODEL} alert rules, the most a model may "
+                "have: delete one first."
+            )
+        return AlertRule.objects.create(model=model, kind=kind, params=cleaned)
+
+
+def alert_rule_delete(*, rule: AlertRule, user: AbstractBaseUser) -> None:
+    ensure_owner(rule.model, user)
+    rule.delete()

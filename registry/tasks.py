@@ -461,10 +461,14 @@ def reap_stale_versions() -> int:
                     logger.warning("version %s lost its worker: retrying", version_id)
                     transaction.on_commit(lambda v=version_id: enqueue_training(v))
             else:
-                still_stale.filter(status=Status.RUNNING).mark_failed(
+                message = (
                     f"The training worker stopped (killed or crashed) during {attempts} "
                     "attempts; the version was not retried again. Train a new version."
                 )
+                if still_stale.filter(status=Status.RUNNING).mark_failed(message):
+                    from registry.training.run import announce_failed
+
+                    announce_failed(version_id, message)
                 logger.warning("version %s lost its worker twice: failed", version_id)
     return len(stale)
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 import numpyml
 from numpyml.pipeline import Pipeline
-from registry import csvio, jsonsafe
+from registry import alerts, csvio, jsonsafe
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm
 from registry.models import ModelVersion
 from registry.pipeline import build_pipeline, encoded_labels
@@ -49,7 +49,20 @@ def _claim(version_id: int) -> ModelVersion | None:
 
 
 def fail(version_id: int, message: str) -> None:
-    ModelVersion.objects.filter(pk=version_id).mark_failed(message)
+    with transaction.atomic():
+        if ModelVersion.objects.filter(pk=version_id).mark_failed(message):
+            announce_failed(version_id, message)
+
+
+def announce_failed(version_id: int, message: str) -> None:
+    """The "version.failed" webhook event (registry/alerts/), sent once the failure commits."""
+    version = ModelVersion.objects.select_related("model").filter(pk=version_id).first()
+    if version is not None:
+        alerts.emit(
+            "version.failed",
+            version.model,
+            {"version": version.version, "algorithm": version.algorithm, "error": message[:1000]},
+        )
 
 
 def train(version_id: int, heartbeat: Heartbeat | None = None) -> str:
@@ -235,5 +248,14 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         )
         if updated:
             version.take_production_if_first(via="system")
+            alerts.emit(
+                "version.ready",
+                version.model,
+                {
+                    "version": version.version,
+                    "algorithm": version.algorithm,
+                    "metrics": jsonsafe.finite(result),
+                },
+            )
     if not updated:
         logger.warning("version %s stopped running before it could be saved", version.pk)

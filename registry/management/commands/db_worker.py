@@ -1,5 +1,5 @@
 """django-tasks-db's worker, single-threaded, with the stale-training reaper in its loop
-(trainings and leaderboard trials alike).
+(trainings and leaderboard trials alike) and the alert rules' periodic check.
 
 A training is forked from this process (registry/tasks.py), and a fork taken while
 another thread holds a lock (SQLite's allocator, psycopg, a logging handler) hands the
@@ -22,6 +22,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from registry.alerts.rules import evaluate_rules
 from registry.models import ModelVersion, Trial
 from registry.tasks import (
     _preload_training,
@@ -42,6 +43,15 @@ def reap_safely() -> None:
         reap_stale_evaluations()
     except Exception:  # the reaper must never take the worker down
         logger.exception("reaping stale trainings failed")
+    finally:
+        close_old_connections()
+
+
+def evaluate_rules_safely() -> None:
+    try:
+        evaluate_rules()
+    except Exception:  # the alert rules must never take the worker down
+        logger.exception("evaluating alert rules failed")
     finally:
         close_old_connections()
 
@@ -130,12 +140,18 @@ class TrainingWorker(Worker):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.next_reap = 0.0
+        self.next_alerts = 0.0
 
     def reap_when_due(self) -> None:
         now = time.monotonic()
         if now >= self.next_reap:
             self.next_reap = now + settings.MLSERVE_REAP_INTERVAL_S
             reap_safely()
+        if now >= self.next_alerts:
+            # The alert rules (registry/alerts/rules.py) are checked here too, between
+            # tasks, for the same reason as the reaper: no thread beside the forks.
+            self.next_alerts = now + settings.MLSERVE_ALERT_INTERVAL_S
+            evaluate_rules_safely()
 
     def claim_next(self) -> tuple[bool, DBTaskResult | None]:
         """(whether the queue could be read, the task claimed or None)."""

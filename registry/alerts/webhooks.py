@@ -1,0 +1,210 @@
+"""Webhook delivery: a signed POST to the endpoint, retried with backoff, by the task worker.
+
+Signing follows the Standard Webhooks convention: headers `webhook-id` (the delivery's
+message id, the same on every attempt), `webhook-timestamp` (Unix seconds of the attempt)
+and `webhook-signature` = "v1," + base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}")),
+where the key is the bytes behind the endpoint's "whsec_..." secret.
+
+Server-side request forgery: only http(s) URLs are taken, and unless
+MLSERVE_WEBHOOK_ALLOW_PRIVATE is on, a host that is or resolves to a private, loopback,
+link-local or otherwise non-public address is refused, when the endpoint is saved and
+again at each attempt. The attempt then connects to the very address it checked (the Host
+header and TLS name stay the URL's), so a name that resolves to a public address for the
+check and a private one for the connection (DNS rebinding) gets nowhere. Redirects are not
+followed: a 3xx answer is a failed attempt.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import logging
+import socket
+import ssl
+import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from django_tasks import task
+
+from registry.alerts import secrets
+from registry.models import DeliveryStatus, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_CHARS = 1000  # of each answer's body kept in the delivery log
+USER_AGENT = "mlserve-webhooks/1"
+
+
+class UnsafeURL(ValueError):
+    """A URL a webhook may not be sent to (scheme, or an address in a private range)."""
+
+
+def enqueue_delivery(delivery_id: int, *, after_s: float = 0.0) -> None:
+    if after_s > 0:
+        deliver.using(run_after=timezone.now() + timedelta(seconds=after_s)).enqueue(delivery_id)
+    else:
+        deliver.enqueue(delivery_id)
+
+
+def _refused(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def check_url(url: str) -> tuple[str, int, str]:
+    """(host, port, the address to connect to) for a webhook URL, or UnsafeURL saying why
+    it is refused. A name that does not resolve raises OSError (socket.gaierror)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeURL(f"{url!r} is not a valid URL ({exc}).") from None
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeURL("Only http:// and https:// URLs can receive webhooks.")
+    host = parts.hostname
+    if not host:
+        raise UnsafeURL("The URL has no host name.")
+    port = port or (443 if parts.scheme == "https" else 80)
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise OSError(f"{host} resolves to no address")
+    if not settings.MLSERVE_WEBHOOK_ALLOW_PRIVATE:
+        refused = [a for a in addresses if _refused(a)]
+        if refused:
+            raise UnsafeURL(
+                f"{host} is or resolves to a private, loopback, link-local or reserved "
+                f"address ({refused[0]}): webhooks go to public addresses only "
+                "(MLSERVE_WEBHOOK_ALLOW_PRIVATE)."
+            )
+    return host, port, addresses[0]
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secrets.key_bytes(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the address already checked, whatever the name resolves to now."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, headers: dict[str, str], body: bytes) -> tuple[int, str]:
+    """POST `body` to `url` (checked again here); (status, the start of the answer)."""
+    host, port, address = check_url(url)
+    parts = urlsplit(url)
+    kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    connection = kind(host, port, address, settings.MLSERVE_WEBHOOK_TIMEOUT_S)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        excerpt = response.read(EXCERPT_CHARS).decode("utf-8", errors="replace")
+        return response.status, excerpt
+    finally:
+        connection.close()
+
+
+def backoff_s(attempts: int) -> float:
+    """Wait before the next attempt after `attempts` failed ones: doubling each time."""
+    return settings.MLSERVE_WEBHOOK_RETRY_BASE_S * 2 ** (attempts - 1)
+
+
+@task()
+def deliver(delivery_id: int) -> str:
+    """One attempt at a delivery; called by the task worker."""
+    return attempt(delivery_id)
+
+
+def attempt(delivery_id: int) -> str:
+    """Send a pending delivery once; on a non-2xx answer or a connection error, queue the
+    next attempt after a backoff until MLSERVE_WEBHOOK_MAX_ATTEMPTS, then mark it failed.
+    Returns the delivery's status."""
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint")
+        .filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+        .first()
+    )
+    if delivery is None:
+        return "skipped"
+    # Counted before sending, conditionally: two workers never make the same attempt.
+    rows = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=DeliveryStatus.PENDING, attempts=delivery.attempts
+    )
+    if not rows.update(attempts=F("attempts") + 1, next_attempt_at=None):
+        return "skipped"
+    attempts = delivery.attempts + 1
+    endpoint = delivery.endpoint
+    body = orjson.dumps(delivery.payload)
+    status: int | None = None
+    excerpt = error = ""
+    retry = True
+    try:
+        secret = secrets.decrypt(endpoint.secret_encrypted)
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "webhook-id": delivery.message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(secret, delivery.message_id, timestamp, body),
+        }
+        status, excerpt = post(endpoint.url, headers, body)
+    except (UnsafeURL, secrets.SecretUnreadable) as exc:
+        error, retry = str(exc), False  # no later attempt would do better
+    except (OSError, http.client.HTTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    fields: dict[str, Any] = {
+        "response_status": status,
+        "response_excerpt": excerpt,
+        "error": error[:500],
+        "updated_at": timezone.now(),  # update() leaves auto_now alone
+    }
+    if status is not None and 200 <= status < 300:
+        fields["status"] = DeliveryStatus.DELIVERED
+    elif retry and attempts < settings.MLSERVE_WEBHOOK_MAX_ATTEMPTS:
+        wait = backoff_s(attempts)
+        fields["next_attempt_at"] = timezone.now() + timedelta(seconds=wait)
+        if status is not None and not error:
+            fields["error"] = f"The endpoint answered {status}; retrying."
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+        enqueue_delivery(delivery.pk, after_s=wait)
+        return DeliveryStatus.PENDING
+    else:
+        fields["status"] = DeliveryStatus.FAILED
+        if status is not None and not error:
+            fields["error"] = f"The endpoint answered {status} to the last of {attempts} attempts."
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    logger.info("webhook delivery %s: %s", delivery.pk, fields["status"])
+    return fields["status"]
