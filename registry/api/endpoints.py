@@ -23,6 +23,8 @@ from registry.algorithms import ALGORITHMS
 from registry.api.app import api
 from registry.api.schemas import (
     EVALUATION_VERSIONS_PATTERN,
+    AlertRuleIn,
+    AlertRuleOut,
     AlgorithmOut,
     AliasAtQuery,
     AliasIn,
@@ -36,6 +38,7 @@ from registry.api.schemas import (
     DatasetOut,
     DatasetPage,
     DatasetTypesIn,
+    DeliveryOut,
     DriftOut,
     DriftQuery,
     EvaluationFields,
@@ -54,12 +57,17 @@ from registry.api.schemas import (
     PredictionOut,
     ReadOptionQuery,
     RegisterIn,
+    RuleId,
     StrictQuery,
     ThresholdIn,
     TrainIn,
     VersionNumber,
     VersionOut,
     VersionQuery,
+    WebhookCreatedOut,
+    WebhookId,
+    WebhookIn,
+    WebhookOut,
     errors,
 )
 from registry.models import Dataset, Leaderboard, ModelVersion, RegisteredModel
@@ -928,3 +936,111 @@ def download_evaluation_rows(
     return FileResponse(
         io.BytesIO(data), as_attachment=True, filename=filename, content_type="text/csv"
     )
+
+
+# Alerts and webhooks (registry/alerts/) ---------------------------------------------------
+
+
+@api.get("/webhooks", response={200: list[WebhookOut], **errors()}, tags=["alerts"])
+def list_webhooks(request: HttpRequest) -> list[dict[str, Any]]:
+    """Your webhook endpoints (their secrets are never shown again)."""
+    return [e.to_dict() for e in selectors.webhook_endpoints(_user(request))]
+
+
+@api.post(
+    "/webhooks",
+    response={201: WebhookCreatedOut, **errors(403, 404, 422, 429)},
+    tags=["alerts"],
+)
+def create_webhook(request: HttpRequest, body: WebhookIn) -> Status:
+    """A webhook endpoint for registry events and alerts (one model of yours, or all). Each
+    POST is signed as Standard Webhooks says (webhook-id, webhook-timestamp,
+    webhook-signature); the secret to check it is in this answer only."""
+    model = selectors.model(body.model) if body.model else None
+    endpoint, secret = services.webhook_create(
+        owner=_user(request),
+        url=body.url,
+        events=list(body.events),
+        model=model,
+        description=body.description,
+    )
+    return Status(201, {**endpoint.to_dict(), "secret": secret})
+
+
+@api.get("/webhooks/{webhook_id}", response={200: WebhookOut, **errors(404, 422)}, tags=["alerts"])
+def get_webhook(request: HttpRequest, webhook_id: WebhookId) -> dict[str, Any]:
+    return selectors.webhook_endpoint(_user(request), webhook_id).to_dict()
+
+
+@api.delete("/webhooks/{webhook_id}", response={204: None, **errors(404, 422)}, tags=["alerts"])
+def delete_webhook(request: HttpRequest, webhook_id: WebhookId) -> Status:
+    user = _user(request)
+    services.webhook_delete(endpoint=selectors.webhook_endpoint(user, webhook_id), user=user)
+    return Status(204, None)
+
+
+@api.get(
+    "/webhooks/{webhook_id}/deliveries",
+    response={200: list[DeliveryOut], **errors(404, 422)},
+    tags=["alerts"],
+)
+def list_deliveries(request: HttpRequest, webhook_id: WebhookId) -> list[dict[str, Any]]:
+    """The endpoint's latest deliveries, newest first, with the answers they got."""
+    endpoint = selectors.webhook_endpoint(_user(request), webhook_id)
+    return [d.to_dict() for d in selectors.webhook_deliveries(endpoint)]
+
+
+@api.post(
+    "/webhooks/{webhook_id}/test",
+    response={202: DeliveryOut, **errors(404, 422)},
+    tags=["alerts"],
+)
+def test_webhook(request: HttpRequest, webhook_id: WebhookId) -> Status:
+    """Queue a "test" event to the endpoint; its delivery log shows the answer."""
+    user = _user(request)
+    delivery = services.webhook_send_test(
+        endpoint=selectors.webhook_endpoint(user, webhook_id), user=user
+    )
+    return Status(202, delivery.to_dict())
+
+
+def _owned_model(request: HttpRequest, name: str) -> RegisteredModel:
+    """The caller's model (an alert rule is its owner's business: 403 for anyone else)."""
+    model = selectors.model(name)
+    services.ensure_owner(model, _user(request))
+    return model
+
+
+@api.get(
+    "/models/{name}/alert_rules",
+    response={200: list[AlertRuleOut], **errors(403, 404)},
+    tags=["alerts"],
+)
+def list_alert_rules(request: HttpRequest, name: str) -> list[dict[str, Any]]:
+    """Your model's alert rules with their state (ok or firing), checked by the worker."""
+    return [r.to_dict() for r in selectors.alert_rules(_owned_model(request, name))]
+
+
+@api.post(
+    "/models/{name}/alert_rules",
+    response={201: AlertRuleOut, **errors(403, 404, 422, 429)},
+    tags=["alerts"],
+)
+def create_alert_rule(request: HttpRequest, name: str, body: AlertRuleIn) -> Status:
+    """A rule the task worker checks periodically; when it starts to hold, "alert.fired"
+    goes once to your webhook endpoints."""
+    rule = services.alert_rule_create(
+        model=selectors.model(name), user=_user(request), kind=body.kind, params=body.params
+    )
+    return Status(201, rule.to_dict())
+
+
+@api.delete(
+    "/models/{name}/alert_rules/{rule_id}",
+    response={204: None, **errors(403, 404, 422)},
+    tags=["alerts"],
+)
+def delete_alert_rule(request: HttpRequest, name: str, rule_id: RuleId) -> Status:
+    model = _owned_model(request, name)
+    services.alert_rule_delete(rule=selectors.alert_rule(model, rule_id), user=_user(request))
+    return Status(204, None)

@@ -600,3 +600,84 @@ class EvaluationPage(Schema):
     count: int
     page: int
     page_size: int
+
+
+# Alerts and webhooks (registry/alerts/) ---------------------------------------------------
+
+WebhookId = Path[int, {"ge": 1, "le": MAX_ID}]
+RuleId = Path[int, {"ge": 1, "le": MAX_ID}]
+EventName = Literal[
+    "version.ready", "version.failed", "alias.moved", "alias.rollback", "alert.fired", "test"
+]
+
+
+class WebhookIn(Schema):
+    url: str = Field(
+        ..., min_length=1, max_length=2000, description="http(s) URL that receives the POSTs"
+    )
+    events: list[EventName] = Field(
+        default_factory=list, max_length=6, description="events to send; empty: every event"
+    )
+    model: str | None = Field(
+        None,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="one of your models; null: all of them",
+    )
+    description: str = Field("", max_length=200)
+
+
+class WebhookOut(Schema):
+    id: int
+    model: str | None
+    url: str
+    events: list[str]
+    description: str
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(
+        ...,
+        description='the signing secret ("whsec_..."), shown this once: the server keeps it '
+        "encrypted",
+    )
+
+
+class DeliveryOut(Schema):
+    id: int
+    message_id: str = Field(..., description="the webhook-id header, the same on every attempt")
+    event: str
+    payload: dict[str, Any]
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    response_status: int | None
+    response_excerpt: str
+    error: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AlertRuleIn(Schema):
+    kind: Literal["drift", "error_rate", "live_metric", "canary_error_rate"]
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="alias (default production); error_rate: percent, minutes, "
+        "min_requests; live_metric: below or drop, days; canary_error_rate: margin, "
+        "minutes, min_requests",
+    )
+
+
+class AlertRuleOut(Schema):
+    id: int
+    model: str
+    kind: str
+    params: dict[str, Any]
+    active: bool
+    state: Literal["ok", "firing"]
+    last_value: float | None
+    last_evaluated_at: datetime | None
+    last_fired_at: datetime | None
+    created_at: datetime

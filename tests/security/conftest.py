@@ -58,12 +58,15 @@ def snapshot() -> dict:
     from django.contrib.auth import get_user_model
 
     from registry.models import (
+        AlertRule,
         Alias,
         ApiToken,
         Dataset,
         Leaderboard,
         ModelVersion,
         RegisteredModel,
+        WebhookDelivery,
+        WebhookEndpoint,
     )
 
     return {
@@ -92,6 +95,15 @@ def snapshot() -> dict:
         "leaderboards": sorted(
             Leaderboard.objects.values_list("pk", "owner_id", "status", "trials_done")
         ),
+        "webhooks": sorted(
+            WebhookEndpoint.objects.values_list(
+                "pk", "owner_id", "model_id", "url", "secret_encrypted", "events", "active"
+            )
+        ),
+        "deliveries": sorted(WebhookDelivery.objects.values_list("pk", "endpoint__owner_id")),
+        "alert_rules": sorted(
+            AlertRule.objects.values_list("pk", "model_id", "kind", "params", "active")
+        ),
     }
 
 
@@ -105,6 +117,9 @@ def owned_by(state: dict, user_id: int) -> dict:
         "datasets": [d for d in state["datasets"] if d[2] == user_id],
         "tokens": [t for t in state["tokens"] if t[1] == user_id],
         "leaderboards": [b for b in state["leaderboards"] if b[1] == user_id],
+        "webhooks": [w for w in state["webhooks"] if w[1] == user_id],
+        "deliveries": [d for d in state["deliveries"] if d[1] == user_id],
+        "alert_rules": [r for r in state["alert_rules"] if r[1] in model_ids],
         "user": [u for u in state["users"] if u[0] == user_id],
     }
 

@@ -16,8 +16,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver
 
-from registry import services, transfer
+from registry import alerts, services, transfer
+from registry.alerts.secrets import encrypt, new_secret
 from registry.evaluation import run
+from registry.models import AlertRule, WebhookEndpoint
 from tests.conftest import ApiClient
 from tests.security.conftest import TOKEN_NAME, api_operations, fill_path, owned_by, snapshot
 
@@ -198,7 +200,22 @@ def objects(registry, owner, other):
         user=owner, model=registry["model"], dataset=registry["dataset"], versions=[1]
     )
     run.run(evaluation.pk)
-    return {**registry, "other": other, "board": board, "evaluation": evaluation}
+    # The owner's webhook endpoint (with a delivery in its log) and an alert rule on churn.
+    hook = WebhookEndpoint.objects.create(
+        owner=owner, url="https://hooks.example.com/ml", secret_encrypted=encrypt(new_secret())
+    )
+    alerts.send_test(hook)
+    rule = AlertRule.objects.create(
+        model=registry["model"], kind="error_rate", params={"percent": 5.0, "minutes": 60}
+    )
+    return {
+        **registry,
+        "other": other,
+        "board": board,
+        "evaluation": evaluation,
+        "hook": hook,
+        "rule": rule,
+    }
 
 
 def test_every_page_route_has_an_ownership_expectation(objects):
@@ -257,6 +274,7 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
     evaluation = {"name": "churn", "evaluation_id": objects["evaluation"].pk}
     train = {"algorithm": "logistic_regression", "target": "churned"}
     churn = {"name": "churn"}
+    hook = {"webhook_id": objects["hook"].pk}
     return {
         ("get", "/api/v1/algorithms"): [({}, None, READ)],
         ("get", "/api/v1/datasets"): [({}, None, READ)],
@@ -339,6 +357,22 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ): [({**evaluation, "version": 1}, None, HIDDEN)],
         ("get", "/api/v1/models/{name}/versions/{version}/drift"): [
             ({**churn, "version": 1}, None, READ),  # aggregates only, readable like the version
+        ],
+        # Webhook endpoints are private like datasets; alert rules are the model owner's.
+        ("get", "/api/v1/webhooks"): [({}, None, READ)],  # the caller's own only
+        ("post", "/api/v1/webhooks"): [
+            ({}, {"url": "https://hooks.example.com/x", "model": "churn"}, DENIED),
+        ],
+        ("get", "/api/v1/webhooks/{webhook_id}"): [(hook, None, HIDDEN)],
+        ("delete", "/api/v1/webhooks/{webhook_id}"): [(hook, None, HIDDEN)],
+        ("get", "/api/v1/webhooks/{webhook_id}/deliveries"): [(hook, None, HIDDEN)],
+        ("post", "/api/v1/webhooks/{webhook_id}/test"): [(hook, None, HIDDEN)],
+        ("get", "/api/v1/models/{name}/alert_rules"): [(churn, None, DENIED)],
+        ("post", "/api/v1/models/{name}/alert_rules"): [
+            (churn, {"kind": "error_rate", "params": {"percent": 1}}, DENIED),
+        ],
+        ("delete", "/api/v1/models/{name}/alert_rules/{rule_id}"): [
+            ({**churn, "rule_id": objects["rule"].pk}, None, DENIED),
         ],
     }
 

@@ -40,6 +40,15 @@ ENDPOINTS = {
     ("get", "/api/v1/models/{name}/evaluations"),
     ("get", "/api/v1/models/{name}/evaluations/{evaluation_id}"),
     ("get", "/api/v1/models/{name}/evaluations/{evaluation_id}/versions/{version}/wrong_rows"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks/{webhook_id}"),
+    ("delete", "/api/v1/webhooks/{webhook_id}"),
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries"),
+    ("post", "/api/v1/webhooks/{webhook_id}/test"),
+    ("get", "/api/v1/models/{name}/alert_rules"),
+    ("post", "/api/v1/models/{name}/alert_rules"),
+    ("delete", "/api/v1/models/{name}/alert_rules/{rule_id}"),
 }
 
 
