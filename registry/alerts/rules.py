@@ -41,7 +41,7 @@ class RuleError(ValueError):
 def _number(params: dict, name: str, low: float, high: float, default: float | None) -> float:
     value = params.get(name, default)
     if value is None:
-        raise RuleError(f"{name} is required.", {name: "Required."})
+        raise RuleError(f"{name} is required.", {name: "Required for this kind of rule."})
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise RuleError(
             f"{name} must be a number from {low:g} to {high:g}.",

@@ -40,6 +40,9 @@ SECTIONS = {
     "dataset_delete": "datasets",
     "train": "train",
     "token_list": "tokens",
+    "webhook_list": "webhooks",
+    "webhook_detail": "webhooks",
+    "alert_rules": "models",
 }
 
 

@@ -719,3 +719,64 @@ class EvaluationForm(forms.Form):
         if has_file == has_dataset and not self.errors:
             raise ValidationError("Upload a labelled CSV or choose one of your datasets (one).")
         return cleaned
+
+
+# Alerts and webhooks (registry/alerts/) ---------------------------------------------------
+
+EVENT_CHOICES = [
+    ("version.ready", "a version is ready"),
+    ("version.failed", "a training failed"),
+    ("alias.moved", "an alias moved"),
+    ("alias.rollback", "an alias was rolled back"),
+    ("alert.fired", "an alert rule fired"),
+    ("test", "test events"),
+]
+
+
+class WebhookForm(forms.Form):
+    url = forms.CharField(
+        label="URL",
+        max_length=2000,
+        help_text="http:// or https://; each event is POSTed here as signed JSON.",
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/mlserve"}),
+    )
+    model = forms.ChoiceField(label="Model", required=False)
+    events = forms.MultipleChoiceField(
+        choices=EVENT_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event.",
+    )
+    description = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args: Any, model_names: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "All my models")] + [(n, n) for n in model_names]
+
+
+RULE_KIND_CHOICES = [
+    ("error_rate", "Error rate above a percentage"),
+    ("drift", "Drift verdict becomes drifting"),
+    ("live_metric", "Live metric below a value, or down from training"),
+    ("canary_error_rate", "Canary's error rate above the champion's"),
+]
+
+
+class AlertRuleForm(forms.Form):
+    kind = forms.ChoiceField(choices=RULE_KIND_CHOICES)
+    alias = forms.CharField(max_length=50, initial="production")
+    percent = forms.FloatField(required=False, help_text="error_rate: above this %")
+    minutes = forms.IntegerField(required=False, help_text="error rates: the window (default 60)")
+    below = forms.FloatField(required=False, help_text="live_metric: below this value")
+    drop = forms.FloatField(required=False, help_text="live_metric: or this far under training")
+    margin = forms.FloatField(required=False, help_text="canary: percentage points over")
+
+    def params(self) -> dict[str, Any]:
+        """The parameters given (services.alert_rule_create checks them against the kind)."""
+        names = {
+            "error_rate": ("alias", "percent", "minutes"),
+            "drift": ("alias",),
+            "live_metric": ("alias", "below", "drop"),
+            "canary_error_rate": ("alias", "margin", "minutes"),
+        }[self.cleaned_data["kind"]]
+        return {n: self.cleaned_data[n] for n in names if self.cleaned_data.get(n) is not None}

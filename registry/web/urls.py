@@ -89,6 +89,16 @@ urlpatterns = [
         name="evaluation_rows",
     ),
     path("import/", views.version_import, name="version_import"),
+    path("webhooks/", views.webhook_list, name="webhook_list"),
+    path("webhooks/<int:pk>/", views.webhook_detail, name="webhook_detail"),
+    path("webhooks/<int:pk>/test/", views.webhook_test, name="webhook_test"),
+    path("webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
+    path("models/<str:name>/alerts/", views.alert_rules, name="alert_rules"),
+    path(
+        "models/<str:name>/alerts/<int:pk>/delete/",
+        views.alert_rule_delete,
+        name="alert_rule_delete",
+    ),
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     # Offered only when MLSERVE_ALLOW_SIGNUP is on (the view 404s otherwise).

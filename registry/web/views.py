@@ -41,6 +41,7 @@ from registry.training import plots
 from registry.web import charts, presenters
 from registry.web.forms import (
     ALIASES,
+    AlertRuleForm,
     AliasAtForm,
     AliasForm,
     BatchPredictForm,
@@ -54,6 +55,7 @@ from registry.web.forms import (
     SignupForm,
     TokenForm,
     TrainForm,
+    WebhookForm,
     apply_registry_error,
 )
 
@@ -1167,3 +1169,101 @@ def evaluation_rows(request: HttpRequest, name: str, pk: int, version: int) -> H
     return FileResponse(
         io.BytesIO(data), as_attachment=True, filename=filename, content_type="text/csv"
     )
+
+
+# Alerts and webhooks (registry/alerts/) ---------------------------------------------------
+
+
+def _webhook_form(request: HttpRequest, data: Any = None) -> WebhookForm:
+    names = list(request.user.models.order_by("name").values_list("name", flat=True)[:500])
+    return WebhookForm(data, model_names=names)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    """Create (the secret is shown once, in this response only) and list your endpoints."""
+    form = _webhook_form(request, request.POST if request.method == "POST" else None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            model = _get_model(data["model"]) if data["model"] else None
+            endpoint, secret = services.webhook_create(
+                owner=request.user,
+                url=data["url"],
+                events=data["events"],
+                model=model,
+                description=data["description"],
+            )
+        except RegistryError as exc:
+            apply_registry_error(form, exc)
+        else:
+            created = {"endpoint": endpoint, "secret": secret}
+            form = _webhook_form(request)
+    context = {
+        "form": form,
+        "created": created,
+        "endpoints": selectors.webhook_endpoints(request.user),
+        "current": "webhooks",
+    }
+    response = render(request, "registry/webhook_list.html", context)
+    response["Cache-Control"] = "no-store"  # a new secret must not linger in any cache
+    return response
+
+
+@login_required
+@require_GET
+def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An endpoint's delivery log (newest first) and its test and delete buttons."""
+    endpoint = _or_404(selectors.webhook_endpoint, request.user, pk)
+    context = {"endpoint": endpoint, "deliveries": selectors.webhook_deliveries(endpoint)}
+    return render(request, "registry/webhook_detail.html", context)
+
+
+@login_required
+@require_POST
+def webhook_test(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _or_404(selectors.webhook_endpoint, request.user, pk)
+    services.webhook_send_test(endpoint=endpoint, user=request.user)
+    messages.success(request, "A test event is queued: its delivery shows below.")
+    return redirect("webhook_detail", pk=endpoint.pk)
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _or_404(selectors.webhook_endpoint, request.user, pk)
+    services.webhook_delete(endpoint=endpoint, user=request.user)
+    messages.success(request, f"Deleted the webhook to {endpoint.url}.")
+    return redirect("webhook_list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alert_rules(request: HttpRequest, name: str) -> HttpResponse:
+    """Your model's alert rules: their state, a form for a new one."""
+    model = _get_model_for_owner(request, name)
+    form = AlertRuleForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.alert_rule_create(
+                model=model, user=request.user, kind=form.cleaned_data["kind"], params=form.params()
+            )
+        except RegistryError as exc:
+            apply_registry_error(form, exc)
+        else:
+            messages.success(request, "Alert rule saved: the task worker checks it from now on.")
+            return redirect("alert_rules", name=model.name)
+    context = {"model": model, "form": form, "rules": selectors.alert_rules(model)}
+    return render(request, "registry/alert_rules.html", context)
+
+
+@login_required
+@require_POST
+def alert_rule_delete(request: HttpRequest, name: str, pk: int) -> HttpResponse:
+    model = _get_model_for_owner(request, name)
+    rule = _or_404(selectors.alert_rule, model, pk)
+    services.alert_rule_delete(rule=rule, user=request.user)
+    messages.success(request, "Alert rule deleted.")
+    return redirect("alert_rules", name=model.name)

@@ -57,6 +57,7 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
     ds, token, theirs = objects["dataset"].pk, objects["token"].pk, objects["their_dataset"].pk
     board = objects["board"].pk
     ev = objects["evaluation"].pk
+    hook, rule = objects["hook"].pk, objects["rule"].pk
     v = "/models/churn/versions"
     register = {"model": "mine", "algorithm": "logistic_regression"}
     return {
@@ -146,6 +147,19 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("get", "/import/?model=churn", None, READ),
             ("post", "/import/", {"file": export_file(objects), "name": "churn"}, DENIED),
         ],
+        # Webhook endpoints are private like tokens; a model's alert rules are its owner's.
+        "webhook_list": [
+            ("get", "/webhooks/", None, READ),  # lists the caller's own only
+            ("post", "/webhooks/", {"url": "https://hooks.example.com/x", "model": "churn"}, {200}),
+        ],
+        "webhook_detail": [("get", f"/webhooks/{hook}/", None, HIDDEN)],
+        "webhook_test": [("post", f"/webhooks/{hook}/test/", {}, HIDDEN)],
+        "webhook_delete": [("post", f"/webhooks/{hook}/delete/", {}, HIDDEN)],
+        "alert_rules": [
+            ("get", "/models/churn/alerts/", None, DENIED),
+            ("post", "/models/churn/alerts/", {"kind": "drift", "alias": "production"}, DENIED),
+        ],
+        "alert_rule_delete": [("post", f"/models/churn/alerts/{rule}/delete/", {}, DENIED)],
         "token_list": [("get", "/tokens/", None, READ)],
         "token_revoke": [("post", f"/tokens/{token}/revoke/", {}, HIDDEN)],
         "signup": [("get", "/accounts/signup/", None, {404})],  # off by default
