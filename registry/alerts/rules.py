@@ -10,7 +10,6 @@ requests, no drift verdict yet) leaves the state as it is.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -76,8 +75,8 @@ def clean_params(kind: str, params: Any) -> dict[str, Any]:
     cleaned: dict[str, Any] = {"alias": _alias(params)}
     if kind in ("error_rate", "canary_error_rate"):
         cleaned["minutes"] = int(_number(params, "minutes", 1, MAX_WINDOW_MINUTES, 60))
-        cleaned["min_requests"] = int(_number(params, "min_requests", 1, 1_000_000, 20))
     if kind == "error_rate":
+        cleaned["min_requests"] = int(_number(params, "min_requests", 1, 1_000_000, 20))
         cleaned["percent"] = _number(params, "percent", 0, 100, None)
     if kind == "canary_error_rate":
         cleaned["margin"] = _number(params, "margin", 0, 100, 0)
@@ -137,17 +136,27 @@ def _error_rate(rule: AlertRule) -> tuple[bool | None, float | None]:
     return percent > rule.params["percent"], percent
 
 
-def _optional(module: str) -> Any:
-    """A monitoring module another part of the product may not have yet (live metrics,
-    rollouts): None when it is absent, and its rules then have no verdict."""
+def _live_module() -> Any:
+    """registry.monitoring.live (ground-truth feedback), or None in a build without it: its
+    rules then have no verdict."""
     try:
-        return importlib.import_module(module)
+        from registry.monitoring import live
     except ImportError:
         return None
+    return live
+
+
+def _rollout_module() -> Any:
+    """registry.monitoring.rollout (canary traffic), or None in a build without it."""
+    try:
+        from registry.monitoring import rollout
+    except ImportError:
+        return None
+    return rollout
 
 
 def _live_metric(rule: AlertRule) -> tuple[bool | None, float | None]:
-    live = _optional("registry.monitoring.live")
+    live = _live_module()
     version = _version(rule.model, rule.params.get("alias", "production"))
     if live is None or version is None:
         return None, None
@@ -157,14 +166,16 @@ def _live_metric(rule: AlertRule) -> tuple[bool | None, float | None]:
         return None, None
     if "below" in rule.params:
         return value < rule.params["below"], float(value)
-    trained = (version.metrics or {}).get(result.get("metric"))
+    trained = result.get("training_value")
+    if trained is None:
+        trained = (version.metrics or {}).get(result.get("metric"))
     if not isinstance(trained, (int, float)):
         return None, float(value)
     return trained - value > rule.params["drop"], float(value)
 
 
 def _canary_error_rate(rule: AlertRule) -> tuple[bool | None, float | None]:
-    rollouts = _optional("registry.monitoring.rollout")
+    rollouts = _rollout_module()
     if rollouts is None or not hasattr(rollouts, "rollout_error_rates"):
         return None, None
     rates = rollouts.rollout_error_rates(
@@ -195,10 +206,10 @@ KINDS: dict[str, dict[str, Any]] = {
         "more than `drop` under its training value",
     },
     "canary_error_rate": {
-        "params": ("alias", "margin", "minutes", "min_requests"),
+        "params": ("alias", "margin", "minutes"),
         "check": _canary_error_rate,
-        "help": "the alias's canary's error rate exceeds its champion's by more than `margin` "
-        "percentage points",
+        "help": "the alias's canary's error rate (registry.monitoring.rollout) exceeds its "
+        "champion's by more than `margin` percentage points",
     },
 }
 

@@ -665,8 +665,7 @@ class AlertRuleIn(Schema):
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="alias (default production); error_rate: percent, minutes, "
-        "min_requests; live_metric: below or drop, days; canary_error_rate: margin, "
-        "minutes, min_requests",
+        "min_requests; live_metric: below or drop, days; canary_error_rate: margin, minutes",
     )
 
 

@@ -135,6 +135,8 @@ def test_the_api_with_a_browser_session_needs_the_csrf_token(registry, owner):
         "version": 1,
         "alias": "production",
         "board_id": 1,  # no such board: the CSRF check answers first
+        "webhook_id": 1,
+        "rule_id": 1,
     }
     before = snapshot()
     for method, template in operations:

@@ -160,3 +160,73 @@ def test_only_the_owner_makes_rules(other, make_model):
         services.alert_rule_create(
             model=make_model("churn"), user=other, kind="error_rate", params={"percent": 5}
         )
+
+
+def _stand_in(monkeypatch, name, **functions):
+    """A stand-in for another helper's monitoring module (contract 19: G's live.py, F's
+    rollout.py), with the documented function; the integrator's build has the real one."""
+    import sys
+    import types
+
+    module = types.ModuleType(f"registry.monitoring.{name}")
+    for attribute, function in functions.items():
+        setattr(module, attribute, function)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+
+
+def test_a_live_metric_rule_fires_below_its_value(owner, make_model, hook, monkeypatch):
+    model = make_model("churn", versions=1)
+    model.aliases.create(name="production", version=model.versions.get())
+    value = {"now": 0.9}
+    _stand_in(
+        monkeypatch,
+        "live",
+        live_metric=lambda version, *, days=None, last_n=None: {
+            "metric": "accuracy",
+            "value": value["now"],
+            "training_value": 0.85,
+        },
+    )
+    below = services.alert_rule_create(
+        model=model, user=owner, kind="live_metric", params={"below": 0.8}
+    )
+    drop = services.alert_rule_create(
+        model=model, user=owner, kind="live_metric", params={"drop": 0.1}
+    )
+    assert (check_now(below), check_now(drop)) == ("ok", "ok")
+    value["now"] = 0.78  # below 0.8, and only 0.07 under training
+    assert (check_now(below), check_now(drop)) == ("firing", "ok")
+    value["now"] = 0.7  # 0.15 under training
+    assert (check_now(below), check_now(drop)) == ("firing", "firing")
+    assert len(fired()) == 2
+    assert drop.last_value == pytest.approx(0.7)
+
+
+def test_a_canary_rule_compares_the_canary_with_its_champion(owner, make_model, hook, monkeypatch):
+    model = make_model("churn", versions=2)
+    rates = {"champion": 0.01, "canary": 0.02}
+    _stand_in(monkeypatch, "rollout", rollout_error_rates=lambda model, alias, minutes: rates)
+    rule = services.alert_rule_create(
+        model=model, user=owner, kind="canary_error_rate", params={"margin": 5}
+    )
+    assert check_now(rule) == "ok"
+    rates["canary"] = 0.2
+    assert check_now(rule) == "firing"
+    assert rule.last_value == pytest.approx(20.0)
+    assert len(fired()) == 1
+
+
+def test_without_those_modules_the_rules_have_no_verdict(owner, make_model, hook, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "registry.monitoring.live", None)  # import fails
+    monkeypatch.setitem(sys.modules, "registry.monitoring.rollout", None)
+    model = make_model("churn", versions=1)
+    model.aliases.create(name="production", version=model.versions.get())
+    live = services.alert_rule_create(
+        model=model, user=owner, kind="live_metric", params={"below": 2}
+    )
+    canary = services.alert_rule_create(model=model, user=owner, kind="canary_error_rate")
+    assert (check_now(live), check_now(canary)) == ("ok", "ok")
+    assert live.last_evaluated_at is not None
+    assert fired() == []
