@@ -76,7 +76,10 @@ def check_url(url: str) -> tuple[str, int, str]:
     if not host:
         raise UnsafeURL("The URL has no host name.")
     port = port or (443 if parts.scheme == "https" else 80)
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:  # not a host name at all (an empty label, a lone surrogate...)
+        raise UnsafeURL(f"{host[:100]!r} is not a valid host name.") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise OSError(f"{host} resolves to no address")

@@ -613,7 +613,11 @@ EventName = Literal[
 
 class WebhookIn(Schema):
     url: str = Field(
-        ..., min_length=1, max_length=2000, description="http(s) URL that receives the POSTs"
+        ...,
+        min_length=1,
+        max_length=2000,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://",
+        description="http(s) URL that receives the POSTs",
     )
     events: list[EventName] = Field(
         default_factory=list, max_length=6, description="events to send; empty: every event"

@@ -168,6 +168,16 @@ def test_it_takes_http_and_https_only(owner, settings, url):
     assert not WebhookEndpoint.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url", ["http://a..b/hook", "http://\udbce\udc89.example/", "http://[::1/"]
+)
+def test_a_host_that_is_no_name_is_refused_in_words(owner, settings, url):
+    settings.MLSERVE_WEBHOOK_ALLOW_PRIVATE = True
+    with pytest.raises(InvalidInput, match="valid"):
+        services.webhook_create(owner=owner, url=url)
+    assert not WebhookEndpoint.objects.exists()
+
+
 def test_it_checks_the_address_again_when_it_delivers(
     receiver, owner, worker, settings, django_capture_on_commit_callbacks
 ):

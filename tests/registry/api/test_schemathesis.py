@@ -127,6 +127,11 @@ def _realistic_bodies(operation, body) -> list:
         return [{"threshold": 0.4}, {"threshold": None}]
     if method == "PUT" and isinstance(body, dict):
         return [{"version": CURRENT["version"]}]
+    if method == "POST" and path == "/api/v1/webhooks":
+        # A public address literal: no name to resolve, and no worker runs to send anything.
+        return [{"url": "https://1.1.1.1/hooks/mlserve"}]
+    if method == "POST" and path.endswith("/alert_rules"):
+        return [{"kind": "error_rate", "params": {"percent": 5}}, {"kind": "drift"}]
     if path.endswith("/import"):  # a real export file of the served version
         return [{"file": CURRENT["export"]} if isinstance(body, dict) else CURRENT["export"]]
     return []
