@@ -150,3 +150,21 @@ def test_an_event_rolled_back_sends_nothing(owner, make_model, hook):
 def test_an_unknown_event_is_a_programming_error(make_model):
     with pytest.raises(ValueError, match="event must be one of"):
         alerts.emit("version.exploded", make_model("churn"), {})
+
+
+def test_a_version_the_reaper_fails_is_sent(owner, make_model, hook, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from registry.tasks import reap_stale_versions
+
+    endpoint = hook(events=["version.failed"])
+    model = make_model("churn", versions=0)
+    stale = timezone.now() - timedelta(seconds=settings.MLSERVE_STALE_TRAINING_S + 60)
+    make_version(model, 1, status="running", heartbeat_at=stale, attempts=2)
+    assert reap_stale_versions() == 1
+    [(event, data)] = events(endpoint)
+    assert event == "version.failed"
+    assert data["version"] == 1
+    assert "worker stopped" in data["error"]
