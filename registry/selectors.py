@@ -727,3 +727,24 @@ def evaluation(user: Any, name: str, pk: int) -> Evaluation:
     if first is None:
         raise NotFound(f"You have no evaluation {pk} of {name}.")
     return first
+
+
+# Rollouts ----------------------------------------------------------------------------------
+
+
+def rollout_state(model: RegisteredModel) -> dict[str, dict[str, Any]]:
+    """Per alias of `model`: {"champion": its version number, "canary": {"version",
+    "percent"} or None, "shadow": a version number or None}, in one query."""
+    state = {}
+    for alias in model.aliases.select_related("version", "canary_version", "shadow_version"):
+        canary = alias.canary_version
+        state[alias.name] = {
+            "champion": alias.version.version,
+            "canary": (
+                {"version": canary.version, "percent": alias.canary_percent}
+                if canary is not None
+                else None
+            ),
+            "shadow": alias.shadow_version.version if alias.shadow_version else None,
+        }
+    return state
