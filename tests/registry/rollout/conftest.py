@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.registry.monitoring.conftest import prediction_log  # noqa: F401  (a fixture)
+
 
 def add_version(churn, number: int, **fields):
     """Version `number` of churn's model, ready: version 1's trained fields, `fields` over."""
