@@ -109,6 +109,12 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("get", "/models/churn/aliases/production/rollback/", None, DENIED),
             ("post", "/models/churn/aliases/production/rollback/", {}, DENIED),
         ],
+        "alias_canary": [
+            ("get", "/models/churn/aliases/production/canary/promote/", None, DENIED),
+            ("post", "/models/churn/aliases/production/canary/promote/", {}, DENIED),
+            ("get", "/models/churn/aliases/production/canary/end/", None, DENIED),
+            ("post", "/models/churn/aliases/production/canary/end/", {}, DENIED),
+        ],
         "version_detail": [("get", f"{v}/1/", None, READ)],
         "version_status": [("get", f"{v}/1/status/", None, READ)],
         "version_plot": [("get", f"{v}/1/plots/confusion_matrix.svg", None, READ)],
