@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, ProtectedError, Sum
+from django.db.models import Max, ProtectedError, Q, Sum
 from django.utils import timezone
 
 from numpyml.preprocessing import DATE_PARTS
@@ -794,6 +794,16 @@ def version_delete(
                 raise Conflict(
                     f"{version} is the target of alias(es) {', '.join(aliases)}: "
                     "move or delete them first."
+                )
+            rollouts = list(
+                Alias.objects.filter(
+                    Q(canary_version=version) | Q(shadow_version=version)
+                ).values_list("name", flat=True)
+            )
+            if rollouts:
+                raise Conflict(
+                    f"{version} is the canary or shadow of alias(es) {', '.join(rollouts)}: "
+                    "end that rollout first."
                 )
             version.delete()
             served_names_changed()

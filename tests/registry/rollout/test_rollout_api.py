@@ -175,3 +175,16 @@ def test_another_user_can_neither_set_promote_nor_end(other_api, owner_api, roll
         "shadow": None,
     }
     assert_problem(owner_api.post("/models/churn/aliases/staging/canary/promote"), 404)
+
+
+def test_a_canary_or_shadow_version_cannot_be_deleted_but_its_model_can(owner_api, owner, rollout):
+    owner_api.put(
+        URL, {"version": 1, "canary": {"version": 2, "percent": 10}, "shadow": {"version": 3}}
+    )
+    for number in (2, 3):
+        assert_problem(
+            owner_api.delete(f"/models/churn/versions/{number}"), 409, "end that rollout first"
+        )
+    assert rollout.versions.filter(version__in=[2, 3]).count() == 2
+    assert owner_api.delete("/models/churn").status_code == 204
+    assert not Alias.objects.filter(model_id=rollout.pk).exists()
