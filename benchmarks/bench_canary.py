@@ -89,7 +89,8 @@ def main() -> None:
         csv_path.write_bytes(synthetic_csv())
         run([PYTHON, "manage.py", "migrate", "-v", "0"], env)
         setup = SETUP.format(csv=str(csv_path), models=MODELS)
-        token = json.loads(run([PYTHON, "-c", setup], env).stdout.strip().splitlines()[-1])
+        setup_env = {**env, "MLSERVE_USER_MAX_TRAININGS": "10"}  # six queued at once
+        token = json.loads(run([PYTHON, "-c", setup], setup_env).stdout.strip().splitlines()[-1])
         token = token["token"]
         body = workdir / "single.json"
         body.write_text(json.dumps(SINGLE_ROW))

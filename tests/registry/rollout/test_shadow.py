@@ -130,3 +130,28 @@ def test_error_rates_per_role_for_an_alert_rule(prediction_log, owner_api, owner
         "champion": None,
         "canary": None,
     }
+
+
+def test_one_request_the_shadow_cannot_score_loses_only_its_own_row(monkeypatch, rollout):
+    from registry.monitoring import predlog
+
+    def scorer(served, rows):
+        if any(row.get("bad") for row in rows):
+            raise ValueError("cannot score this row")
+        return {"predictions": [row["x"] * 2 for row in rows]}
+
+    monkeypatch.setattr(predlog, "_shadow_scorer", scorer)
+    writer = predlog.Writer(100)
+    shadow = serving.resolve("churn", version=3)
+    for i in range(5):
+        row = {"x": i, "bad": i == 2}
+        entry = (1.0 + i, 1, None, "api", 200, 1.0, 1, f"[{predlog._json(row)}]",
+                 predlog._json({"predictions": [i]}), "", "champion")  # fmt: skip
+        writer.add_shadow((shadow, entry))
+    assert writer.score_shadows() == 4
+    scored = list(writer.entries)
+    assert [e[0] for e in scored] == [1.0, 2.0, 4.0, 5.0]
+    assert all(e[1] == shadow.id and e[-1] == "shadow" for e in scored)
+    import orjson
+
+    assert [orjson.loads(e[8]) for e in scored][3] == {"predictions": [8], "answered": [4]}
