@@ -640,7 +640,8 @@ def predict(
                 f"{name}@{alias} is v{served.version}, not v{version}: give ?version= or "
                 "?alias= alone."
             )
-        return _predict(request, served, strict, explain)
+        # That version answers, as asked: a canary of the alias does not take these calls.
+        return _predict(request, serving.resolve(name, version=version), strict, explain)
     served = serving.resolve(name, version=version, alias=alias)
     return _predict(request, served, strict, explain)
 

@@ -112,3 +112,10 @@ def test_the_split_costs_no_query_per_request(
             serving.predict(
                 serving.resolve("churn"), [CHURN_ROW], user=owner, source="api", key=f"k{i}"
             )
+
+
+def test_an_alias_and_its_version_together_are_answered_by_that_version(owner_api, owner, rollout):
+    set_rollout(rollout, owner, canary=(2, 99))
+    for _ in range(20):
+        response = owner_api.post(URL + "?alias=production&version=1", {"instances": [CHURN_ROW]})
+        assert served_by(response) == (1, "champion")
