@@ -541,6 +541,8 @@ def score_shadow(shadow: ServedVersion, entries: list[Entry]) -> list[Entry]:
             outputs["probabilities"] = result["probabilities"][offset:stop]
         outputs["answered"] = orjson.loads(answered)["predictions"] if answered else None
         offset = stop
+        # INTEGRATOR (issue 19, G's PredictionLog.request_id): give the shadow's entry the
+        # champion entry's request_id here, so both rows of a request share it.
         scored.append(
             (when, shadow.id, user_id, source, 200, latency_ms, n_rows, inputs, _json(outputs),
              "", "shadow")
