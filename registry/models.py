@@ -504,7 +504,7 @@ class PredictionLog(models.Model):
     error = models.CharField(max_length=300, blank=True)
     # Which part of a rollout wrote the row: the alias's own version or a pinned one
     # (champion), its canary, or its shadow (scored off the request path, never answered).
-    role = models.CharField(max_length=8, default="champion")
+    role = models.CharField(max_length=8, default="champion", db_default="champion")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -330,7 +330,8 @@ def alias_numbers(model: RegisteredModel) -> dict[str, int]:
 
 # Alias history (the audit log's alias entries) ------------------------------------------
 
-ALIAS_ACTIONS = ("alias.move", "alias.delete", "alias.rollback")
+# A promoted canary moves its alias too (issue 19): in its history like any move.
+ALIAS_ACTIONS = ("alias.move", "alias.delete", "alias.rollback", "alias.canary.promote")
 # How far back a rollback looks for a version still ready to go back to.
 ROLLBACK_LOOKBACK = 200
 HISTORY_SHOWN = 50
@@ -735,16 +736,15 @@ def evaluation(user: Any, name: str, pk: int) -> Evaluation:
 def rollout_state(model: RegisteredModel) -> dict[str, dict[str, Any]]:
     """Per alias of `model`: {"champion": its version number, "canary": {"version",
     "percent"} or None, "shadow": a version number or None}, in one query."""
-    state = {}
-    for alias in model.aliases.select_related("version", "canary_version", "shadow_version"):
-        canary = alias.canary_version
-        state[alias.name] = {
-            "champion": alias.version.version,
-            "canary": (
-                {"version": canary.version, "percent": alias.canary_percent}
-                if canary is not None
-                else None
-            ),
-            "shadow": alias.shadow_version.version if alias.shadow_version else None,
+    rows = model.aliases.order_by("name").values_list(
+        "name", "version__version", "canary_version__version", "canary_percent",
+        "shadow_version__version",
+    )  # fmt: skip
+    return {
+        name: {
+            "champion": champion,
+            "canary": {"version": canary, "percent": percent} if canary is not None else None,
+            "shadow": shadow,
         }
-    return state
+        for name, champion, canary, percent, shadow in rows
+    }

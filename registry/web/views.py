@@ -366,7 +366,9 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = _get_model(name)
     versions = selectors.listed(model.versions.select_related("created_by"))
     page = _page(request, versions.order_by("-version"))
-    aliases = selectors.alias_numbers(model)
+    # The aliases and their rollouts in one query (the rollouts section reads them too).
+    rollout_state = selectors.rollout_state(model)
+    aliases = {alias: state["champion"] for alias, state in rollout_state.items()}
     by_version: dict[int, list[str]] = {}
     for alias, number in sorted(aliases.items()):
         by_version.setdefault(number, []).append(alias)
@@ -398,15 +400,16 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         ),
     }
     context.update(_alias_history_context(request, model))
-    context["rollouts"] = _rollouts(model)
+    context["rollouts"] = _rollouts(model, rollout_state)
     return render(request, "registry/model_detail.html", context)
 
 
-def _rollouts(model: RegisteredModel) -> list[dict[str, Any]]:
-    """Per alias with a canary or a shadow: its state, and the shadow's agreement with the
-    answers it shadowed (from the prediction log; None when the log cannot be read)."""
+def _rollouts(model: RegisteredModel, states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per alias with a canary or a shadow (`states`: selectors.rollout_state): its state,
+    and the shadow's agreement with the answers it shadowed (from the prediction log; None
+    when the log cannot be read)."""
     rows = []
-    for alias, state in selectors.rollout_state(model).items():
+    for alias, state in states.items():
         if state["canary"] is None and state["shadow"] is None:
             continue
         agreement = None

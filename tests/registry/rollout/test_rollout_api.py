@@ -188,3 +188,19 @@ def test_a_canary_or_shadow_version_cannot_be_deleted_but_its_model_can(owner_ap
     assert rollout.versions.filter(version__in=[2, 3]).count() == 2
     assert owner_api.delete("/models/churn").status_code == 204
     assert not Alias.objects.filter(model_id=rollout.pk).exists()
+
+
+def test_a_promoted_canary_is_in_the_alias_history_and_rolls_back(owner_api, owner, rollout):
+    owner_api.put(URL, {"version": 1, "canary": {"version": 2, "percent": 25}})
+    assert owner_api.post(URL + "/canary/promote").status_code == 200
+    from django.utils import timezone
+
+    at = timezone.now().isoformat().replace("+00:00", "Z")
+    answer = owner_api.get(f"{URL}?at={at}").json()
+    assert (answer["version"], answer["at"] is not None) == (2, True)
+    assert [e.action for e in selectors.alias_entries(rollout, "production")][:1] == [
+        "alias.canary.promote"
+    ]
+    response = owner_api.post(URL + "/rollback")
+    assert response.status_code == 200, response.content
+    assert (response.json()["version"], response.json()["previous"]) == (1, 2)
