@@ -286,7 +286,14 @@ class AliasAdmin(admin.ModelAdmin):
     list_filter = ("name",)
     search_fields = ("model__name", "name")
     list_select_related = ("model", "version", "updated_by")
-    readonly_fields = ("updated_by", "updated_at")
+    # A rollout is set through the API (services.alias_rollout, recorded): shown here only.
+    readonly_fields = (
+        "updated_by",
+        "updated_at",
+        "canary_version",
+        "canary_percent",
+        "shadow_version",
+    )
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "version":

@@ -419,6 +419,16 @@ class Alias(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A rollout (services.alias_rollout): a canary takes canary_percent of the alias's
+    # traffic (serving/resolve.py splits it); a shadow scores the logged requests off the
+    # request path and never answers (monitoring/predlog.py).
+    canary_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    canary_percent = models.FloatField(null=True, blank=True)
+    shadow_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["model", "name"]
@@ -492,6 +502,9 @@ class PredictionLog(models.Model):
     # {"predictions": [...], "probabilities": [[...]]} for those rows; null for an error.
     outputs = models.JSONField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
+    # Which part of a rollout wrote the row: the alias's own version or a pinned one
+    # (champion), its canary, or its shadow (scored off the request path, never answered).
+    role = models.CharField(max_length=8, default="champion", db_default="champion")
 
     class Meta:
         ordering = ["-created_at", "-id"]

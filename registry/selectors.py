@@ -333,7 +333,8 @@ def alias_numbers(model: RegisteredModel) -> dict[str, int]:
 
 # Alias history (the audit log's alias entries) ------------------------------------------
 
-ALIAS_ACTIONS = ("alias.move", "alias.delete", "alias.rollback")
+# A promoted canary moves its alias too (issue 19): in its history like any move.
+ALIAS_ACTIONS = ("alias.move", "alias.delete", "alias.rollback", "alias.canary.promote")
 # How far back a rollback looks for a version still ready to go back to.
 ROLLBACK_LOOKBACK = 200
 HISTORY_SHOWN = 50
@@ -761,3 +762,23 @@ def alert_rule(model: RegisteredModel, pk: int) -> AlertRule:
     if found is None:
         raise NotFound(f"{model.name} has no alert rule {pk}.")
     return found
+
+
+# Rollouts ----------------------------------------------------------------------------------
+
+
+def rollout_state(model: RegisteredModel) -> dict[str, dict[str, Any]]:
+    """Per alias of `model`: {"champion": its version number, "canary": {"version",
+    "percent"} or None, "shadow": a version number or None}, in one query."""
+    rows = model.aliases.order_by("name").values_list(
+        "name", "version__version", "canary_version__version", "canary_percent",
+        "shadow_version__version",
+    )  # fmt: skip
+    return {
+        name: {
+            "champion": champion,
+            "canary": {"version": canary, "percent": percent} if canary is not None else None,
+            "shadow": shadow,
+        }
+        for name, champion, canary, percent, shadow in rows
+    }

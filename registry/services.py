@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, ProtectedError, Sum
+from django.db.models import Max, ProtectedError, Q, Sum
 from django.utils import timezone
 
 from numpyml.preprocessing import DATE_PARTS
@@ -800,6 +800,16 @@ def version_delete(
                     f"{version} is the target of alias(es) {', '.join(aliases)}: "
                     "move or delete them first."
                 )
+            rollouts = list(
+                Alias.objects.filter(
+                    Q(canary_version=version) | Q(shadow_version=version)
+                ).values_list("name", flat=True)
+            )
+            if rollouts:
+                raise Conflict(
+                    f"{version} is the canary or shadow of alias(es) {', '.join(rollouts)}: "
+                    "end that rollout first."
+                )
             version.delete()
             served_names_changed()
     except (IntegrityError, ProtectedError):
@@ -875,6 +885,7 @@ def _point_alias(
     alias, _ = Alias.objects.update_or_create(
         model=model, name=name, defaults={"version": version, "updated_by": user}
     )
+    _rollout_follows_move(alias, version, user=user, via=via)
     if before != version.version:
         AuditEntry.objects.create(
             actor=user,
@@ -989,6 +1000,219 @@ def alias_delete(
             after={"alias": name, "version": None},
         )
         served_names_changed()
+
+
+# Rollouts: an alias's canary and shadow ---------------------------------------------------
+
+
+def _rollout_follows_move(
+    alias: Alias, version: ModelVersion, *, user: AbstractBaseUser, via: str
+) -> None:
+    """An alias moved to its own canary or shadow version: that part of the rollout ends
+    (a version cannot split traffic with itself), recorded like an end."""
+    if alias.canary_version_id == version.pk:
+        _set_canary(alias, None, None, user=user, via=via, action="alias.canary.end")
+    if alias.shadow_version_id == version.pk:
+        _set_shadow(alias, None, user=user, via=via)
+
+
+def _set_canary(
+    alias: Alias,
+    canary: ModelVersion | None,
+    percent: float | None,
+    *,
+    user: AbstractBaseUser,
+    via: str,
+    action: str = "alias.canary",
+) -> None:
+    """Inside the transaction that locked the alias: set (or with None end) its canary,
+    recorded when it changes."""
+    before = _canary_state(alias)
+    Alias.objects.filter(pk=alias.pk).update(
+        canary_version=canary, canary_percent=percent if canary is not None else None
+    )
+    alias.canary_version = canary
+    alias.canary_percent = percent if canary is not None else None
+    after = _canary_state(alias)
+    if before != after:
+        AuditEntry.objects.create(
+            actor=user,
+            via=via,
+            action=action,
+            model_id=alias.model_id,
+            version=canary,
+            before={"alias": alias.name, "canary": before},
+            after={"alias": alias.name, "canary": after},
+        )
+
+
+def _canary_state(alias: Alias) -> dict[str, Any] | None:
+    if alias.canary_version_id is None:
+        return None
+    number = (
+        ModelVersion.objects.filter(pk=alias.canary_version_id)
+        .values_list("version", flat=True)
+        .first()
+    )
+    return {"version": number, "percent": alias.canary_percent}
+
+
+def _set_shadow(
+    alias: Alias, shadow: ModelVersion | None, *, user: AbstractBaseUser, via: str
+) -> None:
+    """Inside the transaction that locked the alias: set (or with None end) its shadow,
+    recorded as "alias.shadow" when it changes."""
+    before_id = alias.shadow_version_id
+    if before_id == (shadow.pk if shadow is not None else None):
+        return
+    before = ModelVersion.objects.filter(pk=before_id).values_list("version", flat=True).first()
+    Alias.objects.filter(pk=alias.pk).update(shadow_version=shadow)
+    alias.shadow_version = shadow
+    AuditEntry.objects.create(
+        actor=user,
+        via=via,
+        action="alias.shadow",
+        model_id=alias.model_id,
+        version=shadow,
+        before={"alias": alias.name, "shadow": before},
+        after={"alias": alias.name, "shadow": shadow.version if shadow is not None else None},
+    )
+
+
+def _canary_percent(percent: Any) -> float:
+    """A share of traffic strictly between 0 and 100 percent."""
+    number = isinstance(percent, (int, float)) and not isinstance(percent, bool)
+    if not number or not math.isfinite(percent) or not 0 < percent < 100:
+        message = (
+            "The canary's percent must be a number between 0 and 100 (exclusive): the share of "
+            f"the alias's requests it answers; got {quote_short(percent)}."
+        )
+        raise InvalidInput(message, {"canary.percent": message})
+    return float(percent)
+
+
+def _rollout_version(model: RegisteredModel, number: int, role: str) -> ModelVersion:
+    """A ready version of `model` for a canary or a shadow, locked like an alias's target."""
+    found = ModelVersion.objects.select_for_update().filter(model=model, version=number).first()
+    if found is None:
+        raise NotFound(
+            f"{model.name} has no version {number} to be the {role}.",
+            {f"{role}.version": "No such version."},
+        )
+    if found.status != ModelVersion.Status.READY:
+        raise Conflict(
+            f"{found} is {found.status}; only a ready version can be a {role}.",
+            {f"{role}.version": "This version is not ready."},
+        )
+    return found
+
+
+def alias_rollout(
+    *,
+    model: RegisteredModel,
+    name: str,
+    version_number: int,
+    canary: tuple[int, Any] | None,
+    shadow: int | None,
+    user: AbstractBaseUser,
+    via: str,
+) -> Alias:
+    """Point alias `name` at a ready version with its rollout, in one transaction: a canary
+    (version, percent) answering that share of the alias's requests, a shadow version
+    scoring them off the request path; None ends either. Each change is recorded
+    ("alias.move", "alias.canary", "alias.shadow"). The canary and the shadow must be other
+    ready versions of the model than the alias's own, and not the same one."""
+    _check_via(via)
+    ensure_owner(model, user)
+    percent = _canary_percent(canary[1]) if canary is not None else None
+    numbers = [version_number, canary[0] if canary else None, shadow]
+    if canary is not None and canary[0] == version_number:
+        raise InvalidInput(
+            f"v{version_number} cannot be the canary of an alias that points at it already.",
+            {"canary.version": "Choose another version than the alias's own."},
+        )
+    if shadow is not None and shadow in numbers[:2]:
+        raise InvalidInput(
+            f"v{shadow} cannot be the shadow: it answers this alias's requests already.",
+            {"shadow.version": "Choose a version that neither the alias nor its canary has."},
+        )
+    with transaction.atomic():
+        alias = alias_move(
+            model=model,
+            name=name,
+            version_number=version_number,
+            user=user,
+            via=via,
+            check_owner=False,
+        )
+        alias = Alias.objects.select_for_update().get(pk=alias.pk)
+        canary_version = _rollout_version(model, canary[0], "canary") if canary else None
+        shadow_version = _rollout_version(model, shadow, "shadow") if shadow else None
+        _set_canary(alias, canary_version, percent, user=user, via=via)
+        _set_shadow(alias, shadow_version, user=user, via=via)
+        served_names_changed()
+    return Alias.objects.select_related(*_ROLLOUT_FIELDS).get(pk=alias.pk)
+
+
+_ROLLOUT_FIELDS = ("version", "canary_version", "shadow_version")
+
+
+def _locked_alias(model: RegisteredModel, name: str) -> Alias:
+    alias = Alias.objects.select_for_update().filter(model=model, name=name).first()
+    if alias is None:
+        raise NotFound(f"{model.name} has no alias {name!r}.")
+    return alias
+
+
+def alias_canary_promote(
+    *, model: RegisteredModel, name: str, user: AbstractBaseUser, via: str
+) -> tuple[Alias, int]:
+    """The canary becomes the alias's version and the split ends, in one step (recorded as
+    "alias.canary.promote"). 409 if the alias has no canary. Returns the alias and the
+    version it pointed at before."""
+    _check_via(via)
+    ensure_owner(model, user)
+    with transaction.atomic():
+        alias = _locked_alias(model, name)
+        if alias.canary_version_id is None:
+            raise Conflict(f"{model.name}@{name} has no canary to promote.")
+        canary = ModelVersion.objects.select_for_update().get(pk=alias.canary_version_id)
+        previous = ModelVersion.objects.values_list("version", flat=True).get(pk=alias.version_id)
+        percent = alias.canary_percent
+        Alias.objects.filter(pk=alias.pk).update(
+            version=canary, canary_version=None, canary_percent=None, updated_by=user
+        )
+        AuditEntry.objects.create(
+            actor=user,
+            via=via,
+            action="alias.canary.promote",
+            model=model,
+            version=canary,
+            before={
+                "alias": name,
+                "version": previous,
+                "canary": {"version": canary.version, "percent": percent},
+            },
+            after={"alias": name, "version": canary.version, "canary": None},
+        )
+        served_names_changed()
+    return Alias.objects.select_related(*_ROLLOUT_FIELDS).get(pk=alias.pk), previous
+
+
+def alias_canary_end(
+    *, model: RegisteredModel, name: str, user: AbstractBaseUser, via: str
+) -> Alias:
+    """End the alias's canary (all its traffic back to its own version), recorded as
+    "alias.canary.end". 409 if it has none."""
+    _check_via(via)
+    ensure_owner(model, user)
+    with transaction.atomic():
+        alias = _locked_alias(model, name)
+        if alias.canary_version_id is None:
+            raise Conflict(f"{model.name}@{name} has no canary to end.")
+        _set_canary(alias, None, None, user=user, via=via, action="alias.canary.end")
+        served_names_changed()
+    return Alias.objects.select_related(*_ROLLOUT_FIELDS).get(pk=alias.pk)
 
 
 # Decision thresholds ----------------------------------------------------------------------

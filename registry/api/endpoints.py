@@ -33,6 +33,7 @@ from registry.api.schemas import (
     AliasRollbackOut,
     AliasStateOut,
     BoardId,
+    CanaryPromoteOut,
     DatasetId,
     DatasetNameQuery,
     DatasetOut,
@@ -70,7 +71,7 @@ from registry.api.schemas import (
     WebhookOut,
     errors,
 )
-from registry.models import Dataset, Leaderboard, ModelVersion, RegisteredModel
+from registry.models import Alias, Dataset, Leaderboard, ModelVersion, RegisteredModel
 from registry.monitoring import drift
 
 # Helpers -------------------------------------------------------------------------------
@@ -432,20 +433,63 @@ def import_version(request: HttpRequest, name: str) -> Status:
     tags=["models"],
 )
 def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dict[str, Any]:
-    """Point an alias (e.g. production) at a ready version, in one atomic update."""
-    moved = services.alias_move(
+    """Point an alias (e.g. production) at a ready version, with its rollout, in one atomic
+    update: `canary` {"version", "percent"} answers that share of its requests, `shadow`
+    {"version"} scores its logged requests off the request path; either omitted: none (a
+    running one ends)."""
+    moved = services.alias_rollout(
         model=selectors.model(name),
         name=alias,
         version_number=body.version,
+        canary=(body.canary.version, body.canary.percent) if body.canary else None,
+        shadow=body.shadow.version if body.shadow else None,
         user=_user(request),
         via="api",
     )
+    return _alias_dict(name, moved)
+
+
+def _alias_dict(name: str, alias: Alias) -> dict[str, Any]:
+    """An alias and its rollout as the API answers them."""
+    canary = alias.canary_version
     return {
         "model": name,
-        "alias": moved.name,
-        "version": body.version,
-        "updated_at": moved.updated_at,
+        "alias": alias.name,
+        "version": alias.version.version,
+        "updated_at": alias.updated_at,
+        "canary": (
+            {"version": canary.version, "percent": alias.canary_percent} if canary else None
+        ),
+        "shadow": alias.shadow_version.version if alias.shadow_version else None,
     }
+
+
+@api.post(
+    "/models/{name}/aliases/{alias}/canary/promote",
+    response={200: CanaryPromoteOut, **errors(403, 404, 409)},
+    tags=["models"],
+)
+def promote_canary(request: HttpRequest, name: str, alias: str) -> dict[str, Any]:
+    """The alias's canary becomes its version and the split ends, in one step (served
+    everywhere within about 2 seconds like any move). 409 if it has no canary."""
+    moved, previous = services.alias_canary_promote(
+        model=selectors.model(name), name=alias, user=_user(request), via="api"
+    )
+    return {**_alias_dict(name, moved), "previous": previous}
+
+
+@api.delete(
+    "/models/{name}/aliases/{alias}/canary",
+    response={200: AliasOut, **errors(403, 404, 409)},
+    tags=["models"],
+)
+def end_canary(request: HttpRequest, name: str, alias: str) -> dict[str, Any]:
+    """End the alias's canary: all its requests go to its own version again. 409 if it has
+    none."""
+    ended = services.alias_canary_end(
+        model=selectors.model(name), name=alias, user=_user(request), via="api"
+    )
+    return _alias_dict(name, ended)
 
 
 @api.delete(
@@ -569,6 +613,7 @@ def _predict(
         content_type=request.content_type or "",
         strict=strict,
         explain=explain,
+        key=request.headers.get("X-Request-Key"),
     )
     return HttpResponse(serving.result_json(result), content_type="application/json")
 
@@ -603,7 +648,8 @@ def predict(
                 f"{name}@{alias} is v{served.version}, not v{version}: give ?version= or "
                 "?alias= alone."
             )
-        return _predict(request, served, strict, explain)
+        # That version answers, as asked: a canary of the alias does not take these calls.
+        return _predict(request, serving.resolve(name, version=version), strict, explain)
     served = serving.resolve(name, version=version, alias=alias)
     return _predict(request, served, strict, explain)
 

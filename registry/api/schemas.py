@@ -256,8 +256,29 @@ class ModelIn(TrainIn):
     description: str = Field("", max_length=5000)
 
 
+class CanaryIn(Schema):
+    version: int = Field(..., ge=1, le=MAX_VERSION)
+    percent: float = Field(
+        ..., gt=0, lt=100, allow_inf_nan=False, description="the share of requests it answers"
+    )
+
+
+class ShadowIn(Schema):
+    version: int = Field(..., ge=1, le=MAX_VERSION)
+
+
 class AliasIn(Schema):
     version: int = Field(..., ge=1, le=MAX_VERSION)
+    canary: CanaryIn | None = Field(
+        None,
+        description="a version answering `percent`% of the alias's requests (by X-Request-Key "
+        "or the body's `key` when given, at random otherwise); omitted: none",
+    )
+    shadow: ShadowIn | None = Field(
+        None,
+        description="a version scoring the alias's logged requests off the request path, "
+        "never answering; omitted: none",
+    )
 
 
 class ThresholdIn(Schema):
@@ -271,11 +292,18 @@ class ThresholdIn(Schema):
     )
 
 
+class CanaryOut(Schema):
+    version: int
+    percent: float
+
+
 class AliasOut(Schema):
     model: str
     alias: str
     version: int
     updated_at: datetime
+    canary: CanaryOut | None = None
+    shadow: int | None = Field(None, description="the shadow version's number")
 
 
 class AliasAtQuery(Schema):
@@ -295,6 +323,10 @@ class AliasStateOut(Schema):
 
 
 class AliasRollbackOut(AliasOut):
+    previous: int = Field(..., description="the version the alias pointed at before")
+
+
+class CanaryPromoteOut(AliasOut):
     previous: int = Field(..., description="the version the alias pointed at before")
 
 
@@ -339,7 +371,11 @@ Explanations = create_model(
 
 class PredictionOut(Schema):
     predictions: list[Any]
-    model: dict[str, Any]
+    model: dict[str, Any] = Field(
+        ...,
+        description='{"name", "version", "role"}: the version that answered, and its role: '
+        '"champion" (the alias\'s own version, or the version asked for) or "canary"',
+    )
     warnings: list[list[PredictionWarning]] = Field(
         ..., description="per row: its category values the model did not see in training"
     )

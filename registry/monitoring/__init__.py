@@ -34,6 +34,7 @@ from registry.monitoring.metrics import (
     PREDICTION_LATENCY,
     PREDICTION_REQUESTS,
     REGISTRY,
+    ROLE_REQUESTS,
     TRAINING_BUCKETS,
 )
 
@@ -45,11 +46,11 @@ logger = logging.getLogger(__name__)
 # Observing a prediction --------------------------------------------------------------------
 
 # Per version: its label children, made once (labels() takes a lock and a dict lookup).
-_children: dict[tuple[int, str, int], tuple[Any, Any, Any]] = {}
+_children: dict[tuple[int, str, int, str], tuple[Any, Any, Any, Any]] = {}
 
 
-def _version_children(served: ServedVersion) -> tuple[Any, Any, Any]:
-    key = (served.id, served.model, served.version)
+def _version_children(served: ServedVersion) -> tuple[Any, Any, Any, Any]:
+    key = (served.id, served.model, served.version, served.role)
     children = _children.get(key)
     if children is None:
         labels = (served.model, str(served.version))
@@ -57,6 +58,7 @@ def _version_children(served: ServedVersion) -> tuple[Any, Any, Any]:
             PREDICTION_REQUESTS.labels(*labels),
             PREDICTION_LATENCY.labels(*labels),
             PREDICTED_ROWS.labels(*labels),
+            ROLE_REQUESTS.labels(*labels, served.role),
         )
         if len(_children) > 10_000:
             _children.clear()
@@ -102,8 +104,9 @@ class Observation:
         elapsed = time.perf_counter() - self.started
         try:
             status = 200 if exc is None else status_of(exc)
-            requests, latency, rows = _version_children(self.served)
+            requests, latency, rows, by_role = _version_children(self.served)
             requests.inc()
+            by_role.inc()
             latency.observe(elapsed)
             table = self.table
             n_rows = len(next(iter(table.values()))) if table else 0

@@ -8,6 +8,8 @@ this process. Counters get `_total` appended by prometheus_client.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # This process's metrics. In multiprocess mode the values live in PROMETHEUS_MULTIPROC_DIR
@@ -86,3 +88,28 @@ LOG_ROWS_SKIPPED = Counter(
     "MLSERVE_PREDICTION_LOG_MAX_BYTES (the request itself is logged).",
     registry=REGISTRY,
 )
+
+# Rollouts (an alias's canary and shadow). Labels bounded like the others: a role is one of
+# three words, and versions are those that served.
+ROLE_REQUESTS = Counter(
+    "mlserve_prediction_role_requests",
+    "Prediction requests by model, version and role: champion (an alias's own version or "
+    "a pinned one), canary (an alias's canary) or shadow (scored off the request path from "
+    "the prediction log, so only logged requests).",
+    ["model", "version", "role"],
+    registry=REGISTRY,
+)
+SHADOW_FAILURES = Counter(
+    "mlserve_shadow_failures",
+    "Logged requests a shadow version did not score: error (it failed; the answer was not "
+    "affected) or buffer_full (the writer fell behind).",
+    ["reason"],
+    registry=REGISTRY,
+)
+SHADOW_FAILURES.labels("error")
+SHADOW_FAILURES.labels("buffer_full")
+
+
+def shadow_requests(served: Any) -> Any:
+    """The ROLE_REQUESTS child of a shadow version."""
+    return ROLE_REQUESTS.labels(served.model, str(served.version), "shadow")

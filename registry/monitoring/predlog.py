@@ -30,6 +30,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,13 @@ from django.utils import timezone
 
 from registry import jsonsafe
 from registry.models import PredictionLog
-from registry.monitoring.metrics import LOG_DROPPED, LOG_ROWS_SKIPPED, LOG_WRITTEN
+from registry.monitoring.metrics import (
+    LOG_DROPPED,
+    LOG_ROWS_SKIPPED,
+    LOG_WRITTEN,
+    SHADOW_FAILURES,
+    shadow_requests,
+)
 
 if TYPE_CHECKING:
     from registry.serving import ServedVersion
@@ -55,8 +62,12 @@ BATCH_SIZE = 1000  # requests per INSERT
 ERROR_LOG_INTERVAL_S = 60.0  # log a failing database at most this often
 
 # An entry: (time, version id, user id, source, status, latency ms, n_rows, inputs JSON,
-# outputs JSON, error): the columns of a log row, serialised when the request is recorded.
-Entry = tuple[float, int, int | None, str, int, float, int, str | None, str | None, str]
+# outputs JSON, error, role): the columns of a log row, serialised when the request is
+# recorded.
+Entry = tuple[float, int, int | None, str, int, float, int, str | None, str | None, str, str]
+# Work for the shadow (score_shadow): the shadow version, the champion's entry (its rows
+# and the answer it got, as logged).
+ShadowJob = tuple["ServedVersion", Entry]
 
 
 def record(
@@ -86,20 +97,22 @@ def record(
         max_bytes=settings.MLSERVE_PREDICTION_LOG_MAX_BYTES,
     )
     error = error[:300]
-    writer().add(
-        (
-            time.time(),
-            served.id,
-            user_id,
-            source,
-            status,
-            round(latency_ms, 3),
-            n_rows,
-            inputs,
-            outputs,
-            error.replace("\x00", NUL_MARK) if "\x00" in error else error,
-        )
+    entry = (
+        time.time(),
+        served.id,
+        user_id,
+        source,
+        status,
+        round(latency_ms, 3),
+        n_rows,
+        inputs,
+        outputs,
+        error.replace("\x00", NUL_MARK) if "\x00" in error else error,
+        served.role,
     )
+    writer().add(entry)
+    if served.shadow is not None and status < 400 and inputs is not None:
+        writer().add_shadow((served.shadow, entry))
 
 
 # The writer --------------------------------------------------------------------------------
@@ -111,12 +124,14 @@ class Writer:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.entries: deque[Entry] = deque()
+        self.shadows: deque[ShadowJob] = deque()
         self.wake = threading.Event()
         self.flushing = threading.Lock()  # the thread and flush() never write the same entry
         self.stopped = False
         self.thread: threading.Thread | None = None
         self.failures = 0
         self.last_error_logged = -math.inf
+        self.last_shadow_error_logged = -math.inf
 
     def add(self, entry: Entry) -> None:
         entries = self.entries
@@ -128,6 +143,54 @@ class Writer:
             self.start()
         elif len(entries) >= FLUSH_AT:
             self.wake.set()
+
+    def add_shadow(self, job: ShadowJob) -> None:
+        """Queue a logged request for its alias's shadow, scored by this thread after it
+        writes (never on the request path); dropped and counted when the queue is full."""
+        if len(self.shadows) >= self.capacity:
+            SHADOW_FAILURES.labels("buffer_full").inc()
+            return
+        self.shadows.append(job)
+
+    def score_shadows(self) -> int:
+        """Score every queued request with its shadow and queue the outputs as log rows
+        of role "shadow"; returns how many were scored. The requests of one shadow are
+        scored together (one prediction for all their rows: a prediction per single-row
+        request would cost the server's requests the GIL for longer); when that fails,
+        one by one, so a failure loses only its own request's shadow row (logged at most
+        every ERROR_LOG_INTERVAL_S, and counted)."""
+        groups: dict[int, tuple[ServedVersion, list[Entry]]] = {}
+        while self.shadows:
+            shadow, entry = self.shadows.popleft()
+            groups.setdefault(shadow.id, (shadow, []))[1].append(entry)
+        scored = 0
+        for shadow, entries in groups.values():
+            for start in range(0, len(entries), BATCH_SIZE):
+                batch = entries[start : start + BATCH_SIZE]
+                try:
+                    done = score_shadow(shadow, batch)
+                except Exception:
+                    done = []
+                    for entry in batch:
+                        try:
+                            done += score_shadow(shadow, [entry])
+                        except Exception as exc:
+                            self._shadow_failed(shadow, exc)
+                self.entries.extend(done)
+                scored += len(done)
+        return scored
+
+    def _shadow_failed(self, shadow: ServedVersion, exc: BaseException) -> None:
+        SHADOW_FAILURES.labels("error").inc()
+        now = time.monotonic()
+        if now - self.last_shadow_error_logged >= ERROR_LOG_INTERVAL_S:
+            self.last_shadow_error_logged = now
+            logger.warning(
+                "shadow %s v%s could not score a request (answers are not affected): %s",
+                shadow.model,
+                shadow.version,
+                exc,
+            )
 
     def start(self) -> None:
         with _writer_lock:
@@ -143,6 +206,9 @@ class Writer:
             try:
                 failures = self.failures
                 keep = self.flush() > 0 and self.failures == failures
+                # The shadow scores what was just logged, then its rows are written too.
+                if self.shadows and self.score_shadows():
+                    self.flush()
             except Exception:  # the thread must outlive anything a flush raises
                 logger.exception("the prediction log writer failed")
             finally:
@@ -222,6 +288,8 @@ class Writer:
             self.thread.join(10)
         if flush:
             self.flush()
+            if self.score_shadows():
+                self.flush()
 
 
 def _refused_rows(exc: BaseException) -> bool:
@@ -277,6 +345,7 @@ _COLUMNS = (
     "inputs",
     "outputs",
     "error",
+    "role",
 )
 
 
@@ -437,6 +506,49 @@ def write(batch: list[Entry]) -> None:
             rows = [_params(entry, adapt) for entry in batch]
             values = ", ".join(["%s"] * len(_COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)  # noqa: S608
+
+
+# Shadow scoring -----------------------------------------------------------------------------
+
+
+# rows -> predictions for a version: registry.serving.predict registers its predict_rows
+# here when it is imported (monitoring never imports serving: serving imports monitoring).
+_shadow_scorer: Callable[[ServedVersion, list[Any]], dict[str, Any]] | None = None
+
+
+def use_shadow_scorer(scorer: Callable[[ServedVersion, list[Any]], dict[str, Any]]) -> None:
+    global _shadow_scorer
+    _shadow_scorer = scorer
+
+
+def score_shadow(shadow: ServedVersion, entries: list[Entry]) -> list[Entry]:
+    """The log entries of `shadow` scoring the rows logged requests were answered for, in
+    one prediction: each with its request's time, caller and rows, its own outputs, and
+    the answered predictions beside them ("answered": what the agreement rate compares,
+    monitoring.rollout.shadow_agreement)."""
+    if _shadow_scorer is None:
+        raise RuntimeError("no shadow scorer: registry.serving is not loaded")
+    parsed = [orjson.loads(entry[7]) for entry in entries]
+    started = time.perf_counter()
+    result = _shadow_scorer(shadow, [row for rows in parsed for row in rows])
+    latency_ms = round((time.perf_counter() - started) * 1000 / len(entries), 3)
+    scored, offset = [], 0
+    for entry, rows in zip(entries, parsed, strict=True):
+        when, _, user_id, source, _, _, n_rows, inputs, answered, _, _ = entry
+        stop = offset + len(rows)
+        outputs: dict[str, Any] = {"predictions": result["predictions"][offset:stop]}
+        if result.get("probabilities") is not None:
+            outputs["probabilities"] = result["probabilities"][offset:stop]
+        outputs["answered"] = orjson.loads(answered)["predictions"] if answered else None
+        offset = stop
+        # INTEGRATOR (issue 19, G's PredictionLog.request_id): give the shadow's entry the
+        # champion entry's request_id here, so both rows of a request share it.
+        scored.append(
+            (when, shadow.id, user_id, source, 200, latency_ms, n_rows, inputs, _json(outputs),
+             "", "shadow")
+        )  # fmt: skip
+    shadow_requests(shadow).inc(len(entries))
+    return scored
 
 
 # Reading: the model page's traffic summary ------------------------------------------------

@@ -726,7 +726,8 @@ def _rows_from_json(served: ServedVersion, body: Any, *, strict: bool) -> dict[s
     if not isinstance(body, dict):
         raise MalformedBody(f"The body must be a JSON object with one of {list(_PREDICT_FORMATS)}.")
     keys = [k for k in _PREDICT_FORMATS if k in body]
-    if len(keys) != 1 or len(body) != 1:
+    # Besides the rows, a "key" field may name the caller for a canary split (predict.py).
+    if len(keys) != 1 or len(body) != 1 + ("key" in body):
         raise MalformedBody(
             f"The body must have exactly one of {list(_PREDICT_FORMATS)}; got {sorted(body)[:5]}."
         )

@@ -19,7 +19,7 @@ from registry.pipeline import estimator_of, preprocessing_of
 from registry.serving import bodies
 from registry.serving.cache import loaded_bytes, pipeline_cache
 from registry.serving.explain import check_explainable, explain_factor, explain_table
-from registry.serving.resolve import ServedVersion
+from registry.serving.resolve import ServedVersion, route
 
 Body = bytes | list[Any] | dict[str, np.ndarray] | bodies.CsvUpload
 
@@ -33,17 +33,49 @@ def predict(
     content_type: str = "application/json",
     strict: bool = False,
     explain: bool = False,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Predictions for `body`: request bytes (JSON in any accepted format, or CSV with
     content_type="text/csv"), a list of rows (by position or by name), a typed table, or a
     CsvUpload (its cells kept for the caller). `source` names the caller in the log. Keys
     and columns the model does not take are ignored, or refused (422) when `strict`.
     `explain`: the answer's "explanations" split each row's output among its columns
-    (serving/explain.py)."""
+    (serving/explain.py). An alias with a canary answers with it for its share of the
+    traffic (resolve.route), by `key` (the X-Request-Key header) or the body's "key" field
+    when given, at random otherwise."""
+    if served.canary is not None:
+        served = route(served, key if key is not None else body_key(body, content_type))
     with monitoring.Observation(served, getattr(user, "pk", None), source) as seen:
         seen.table = table = _table(served, body, content_type, strict)
         seen.result = result = predict_table(served, table, explain=explain)
     return result
+
+
+# A "key" field is looked for in JSON bodies up to this size (a second parse, only for an
+# alias with a canary); larger ones give their key in the X-Request-Key header.
+KEY_BODY_BYTES = 1 << 20
+KEY_MAX_CHARS = 200
+
+
+def body_key(body: Body, content_type: str) -> str | None:
+    """The split key a JSON body gives in a top-level "key" field (a string or an integer),
+    if any."""
+    if (
+        isinstance(body, bytes)
+        and content_type in ("application/json", "")
+        and len(body) <= KEY_BODY_BYTES
+        and b'"key"' in body
+    ):
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None  # the body's own parse says what is wrong with it
+        value = parsed.get("key") if isinstance(parsed, dict) else None
+    else:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value)[:KEY_MAX_CHARS]
 
 
 def _table(
@@ -121,7 +153,9 @@ def predict_table(
         else:
             outputs.append((model.predict(features), None))
     predicted = _joined([predicted for predicted, _ in outputs])
-    result: dict[str, Any] = {"model": {"name": served.model, "version": served.version}}
+    result: dict[str, Any] = {
+        "model": {"name": served.model, "version": served.version, "role": served.role}
+    }
     if served.kind == DECOMPOSITION:
         result["predictions"] = predicted
         result["warnings"] = bodies.category_warnings(served, table)
@@ -161,5 +195,10 @@ def result_json(result: dict[str, Any]) -> bytes:
 
 
 def predict_rows(served: ServedVersion, rows: list[Any]) -> dict[str, Any]:
-    """predict_table for a list of rows, unobserved (tests and checks, not requests)."""
+    """predict_table for a list of rows, unobserved (shadows, tests and checks, not
+    requests)."""
     return predict_table(served, bodies.rows_to_table(served, rows))
+
+
+# The prediction log's writer scores an alias's shadow with it (monitoring/predlog.py).
+monitoring.predlog.use_shadow_scorer(predict_rows)

@@ -1,12 +1,16 @@
 """Which ready version a model name serves right now (name + version or alias -> version).
 
 Resolution is cached per process for RESOLVE_TTL_S, so a moved alias is served everywhere
-within about a second without a database round trip per request.
+within about a second without a database round trip per request. An alias's resolution
+carries its rollout (canary and shadow, read in the same query); `route` picks the version
+that answers each request.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import random
+from dataclasses import dataclass, replace
 from typing import Any
 
 from registry import csvio
@@ -44,6 +48,13 @@ class ServedVersion:
     # A binary classifier's decision threshold (services.set_threshold): a setting read with
     # the version, so a change reaches every server within RESOLVE_TTL_S like an alias move.
     threshold: float | None = None
+    # A rollout, on an alias's resolution only: "champion" (the alias's own version, or a
+    # pinned one) or "canary"; the canary that takes canary_percent of the alias's traffic
+    # (`route`), and the shadow that scores its logged requests (monitoring/predlog.py).
+    role: str = "champion"
+    canary: ServedVersion | None = None
+    canary_percent: float = 0.0
+    shadow: ServedVersion | None = None
 
 
 _resolved = TTLCache(RESOLVE_TTL_S)
@@ -108,14 +119,14 @@ def _lookup(name: str, version: int | None, alias: str | None) -> ServedVersion:
         if found is None:
             raise NotFound(f"{name} has no version {version}.")
     elif alias is not None:
-        link = Alias.objects.filter(model=model, name=alias).select_related("version").first()
+        link = Alias.objects.filter(model=model, name=alias).select_related(*_ROLLOUT).first()
         if link is None:
             raise NotFound(f"{name} has no alias {alias!r}.")
         found = link.version
     else:
         # Only `production`: a newer ready version never takes unpinned traffic by itself.
         link = (
-            Alias.objects.filter(model=model, name=DEFAULT_ALIAS).select_related("version").first()
+            Alias.objects.filter(model=model, name=DEFAULT_ALIAS).select_related(*_ROLLOUT).first()
         )
         if link is None:
             if model.versions.filter(status=ModelVersion.Status.READY).exists():
@@ -128,7 +139,59 @@ def _lookup(name: str, version: int | None, alias: str | None) -> ServedVersion:
         found = link.version
     if found.status != ModelVersion.Status.READY:
         raise Conflict(f"{name} version {found.version} is {found.status}, not ready.")
-    return _served(found, model)
+    served = _served(found, model)
+    if version is None and (link.canary_version_id or link.shadow_version_id):
+        served = _with_rollout(served, link, model)
+    return served
+
+
+# The alias's versions, read in the alias's one query (a rollout costs no query more).
+_ROLLOUT = ("version", "canary_version", "shadow_version")
+
+
+def _with_rollout(served: ServedVersion, link: Alias, model: RegisteredModel) -> ServedVersion:
+    """The alias's resolution with its canary and shadow (only ready ones: a version that
+    is not ready serves nothing)."""
+    ready = ModelVersion.Status.READY
+    canary, shadow = link.canary_version, link.shadow_version
+    return replace(
+        served,
+        canary=(
+            replace(_served(canary, model), role="canary")
+            if canary is not None and canary.status == ready and link.canary_percent
+            else None
+        ),
+        canary_percent=float(link.canary_percent or 0.0),
+        shadow=(
+            replace(_served(shadow, model), role="shadow")
+            if shadow is not None and shadow.status == ready
+            else None
+        ),
+    )
+
+
+# The split: a key's bucket out of SPLIT_BUCKETS (hundredths of a percent).
+SPLIT_BUCKETS = 10_000
+
+
+def key_bucket(key: str) -> int:
+    """A stable bucket for a caller's key: the same key lands in the same bucket on every
+    server and after every restart (Python's hash() is salted per process)."""
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % SPLIT_BUCKETS
+
+
+def route(served: ServedVersion, key: str | None = None) -> ServedVersion:
+    """The version that answers one request to an alias's resolution: its canary for
+    canary_percent of the traffic, by the caller's key when there is one (the same key, the
+    same version while the split stays), at random otherwise; else the alias's own."""
+    canary = served.canary
+    if canary is None:
+        return served
+    bucket = key_bucket(key) if key is not None else random.randrange(SPLIT_BUCKETS)
+    if bucket < served.canary_percent * (SPLIT_BUCKETS / 100):
+        return replace(canary, shadow=served.shadow)
+    return served
 
 
 def resolve(name: str, *, version: int | None = None, alias: str | None = None) -> ServedVersion:

@@ -31,6 +31,11 @@ urlpatterns = [
         views.alias_rollback,
         name="alias_rollback",
     ),
+    path(
+        "models/<str:name>/aliases/<str:alias>/canary/<str:action>/",
+        views.alias_canary,
+        name="alias_canary",
+    ),
     path("models/<str:name>/versions/<int:version>/", views.version_detail, name="version_detail"),
     path(
         "models/<str:name>/versions/<int:version>/status/",

@@ -35,7 +35,7 @@ from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, DECOMPOSITIO
 from registry.errors import NotFound
 from registry.leaderboard import METRICS
 from registry.models import ApiToken, Dataset, Leaderboard, ModelVersion, RegisteredModel
-from registry.monitoring import drift, predlog
+from registry.monitoring import drift, predlog, rollout
 from registry.services import RegistryError
 from registry.training import plots
 from registry.web import charts, presenters
@@ -368,7 +368,9 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = _get_model(name)
     versions = selectors.listed(model.versions.select_related("created_by"))
     page = _page(request, versions.order_by("-version"))
-    aliases = selectors.alias_numbers(model)
+    # The aliases and their rollouts in one query (the rollouts section reads them too).
+    rollout_state = selectors.rollout_state(model)
+    aliases = {alias: state["champion"] for alias, state in rollout_state.items()}
     by_version: dict[int, list[str]] = {}
     for alias, number in sorted(aliases.items()):
         by_version.setdefault(number, []).append(alias)
@@ -400,7 +402,55 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         ),
     }
     context.update(_alias_history_context(request, model))
+    context["rollouts"] = _rollouts(model, rollout_state)
     return render(request, "registry/model_detail.html", context)
+
+
+def _rollouts(model: RegisteredModel, states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per alias with a canary or a shadow (`states`: selectors.rollout_state): its state,
+    and the shadow's agreement with the answers it shadowed (from the prediction log; None
+    when the log cannot be read)."""
+    rows = []
+    for alias, state in states.items():
+        if state["canary"] is None and state["shadow"] is None:
+            continue
+        agreement = None
+        if state["shadow"] is not None:
+            pk = model.versions.filter(version=state["shadow"]).values_list("pk", flat=True)[0]
+            agreement = _unless_log_unavailable(lambda pk=pk: rollout.shadow_agreement(pk))
+        rows.append({"alias": alias, **state, "agreement": agreement})
+    return rows
+
+
+# The page's two one-step rollout actions: a confirmation page (GET), then the change (POST).
+CANARY_ACTIONS = {"promote": services.alias_canary_promote, "end": services.alias_canary_end}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alias_canary(request: HttpRequest, name: str, alias: str, action: str) -> HttpResponse:
+    """GET says what promoting (or ending) the alias's canary changes and asks to confirm;
+    POST does it."""
+    model = _get_model_for_owner(request, name)
+    if action not in CANARY_ACTIONS:
+        raise Http404("No such canary action.")
+    error = None
+    if request.method == "POST":
+        try:
+            CANARY_ACTIONS[action](model=model, name=alias, user=request.user, via="page")
+        except RegistryError as exc:
+            error = exc.message
+        else:
+            done = "is the version now" if action == "promote" else "has ended"
+            messages.success(request, f"The {alias} alias's canary {done}.")
+            return redirect(model)
+    state = selectors.rollout_state(model).get(alias)
+    if state is None:
+        raise Http404(f"{model.name} has no alias {alias!r}.")
+    if state["canary"] is None and error is None:
+        error = f"{model.name}@{alias} has no canary."
+    context = {"model": model, "alias": alias, "action": action, "state": state, "error": error}
+    return render(request, "registry/alias_confirm_canary.html", context)
 
 
 @login_required

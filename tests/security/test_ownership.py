@@ -112,6 +112,12 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("get", "/models/churn/aliases/production/rollback/", None, DENIED),
             ("post", "/models/churn/aliases/production/rollback/", {}, DENIED),
         ],
+        "alias_canary": [
+            ("get", "/models/churn/aliases/production/canary/promote/", None, DENIED),
+            ("post", "/models/churn/aliases/production/canary/promote/", {}, DENIED),
+            ("get", "/models/churn/aliases/production/canary/end/", None, DENIED),
+            ("post", "/models/churn/aliases/production/canary/end/", {}, DENIED),
+        ],
         "version_detail": [("get", f"{v}/1/", None, READ)],
         "version_status": [("get", f"{v}/1/status/", None, READ)],
         "version_plot": [("get", f"{v}/1/plots/confusion_matrix.svg", None, READ)],
@@ -327,6 +333,11 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("put", "/api/v1/models/{name}/aliases/{alias}"): [
             ({**churn, "alias": "production"}, {"version": 2}, DENIED),
             ({**churn, "alias": "staging"}, {"version": 1}, DENIED),
+            (
+                {**churn, "alias": "production"},
+                {"version": 1, "canary": {"version": 2, "percent": 10}, "shadow": {"version": 2}},
+                DENIED,
+            ),
         ],
         ("delete", "/api/v1/models/{name}/aliases/{alias}"): [
             ({**churn, "alias": "production"}, None, DENIED),
@@ -336,6 +347,13 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
             ({**churn, "alias": "production"}, None, READ),
         ],
         ("post", "/api/v1/models/{name}/aliases/{alias}/rollback"): [
+            ({**churn, "alias": "production"}, None, DENIED),
+        ],
+        # A rollout is a change (the owner has none running: a 409 would be the owner's).
+        ("post", "/api/v1/models/{name}/aliases/{alias}/canary/promote"): [
+            ({**churn, "alias": "production"}, None, DENIED),
+        ],
+        ("delete", "/api/v1/models/{name}/aliases/{alias}/canary"): [
             ({**churn, "alias": "production"}, None, DENIED),
         ],
         ("post", "/api/v1/models/{name}/predict"): [(churn, {"instances": [ROW]}, READ)],

@@ -90,7 +90,7 @@ def test_it_serves_through_b_what_a_trained_and_moves_aliases_within_2_seconds(
     from_b = api_b.post("/models/churn/predict", PREDICT_BODY)
     assert from_a.status == from_b.status == 200, (from_a.body, from_b.body)
     assert from_b.body == from_a.body  # byte for byte: same artifact, same code path
-    assert from_b.json()["model"] == {"name": "churn", "version": 1}
+    assert from_b.json()["model"] == {"name": "churn", "version": 1, "role": "champion"}
     assert len(from_b.json()["predictions"]) == 4
 
     # Version 1 became production; version 2, once ready, takes no unpinned call until moved.

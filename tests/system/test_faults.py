@@ -146,7 +146,7 @@ def test_it_replaces_a_killed_gunicorn_worker_and_fails_at_most_its_request_in_f
     assert sum(r.started > replaced for r in after) > 0
     for result in results:
         if result.ok:
-            assert result.json()["model"] == {"name": "churn", "version": 1}
+            assert result.json()["model"] == {"name": "churn", "version": 1, "role": "champion"}
 
 
 # task worker killed ---------------------------------------------------------------------

@@ -26,6 +26,8 @@ ENDPOINTS = {
     ("delete", "/api/v1/models/{name}/aliases/{alias}"),
     ("get", "/api/v1/models/{name}/aliases/{alias}"),
     ("post", "/api/v1/models/{name}/aliases/{alias}/rollback"),
+    ("post", "/api/v1/models/{name}/aliases/{alias}/canary/promote"),
+    ("delete", "/api/v1/models/{name}/aliases/{alias}/canary"),
     ("post", "/api/v1/models/{name}/predict"),
     ("post", "/api/v1/models/{name}/versions/{version}/predict"),
     ("get", "/api/v1/models/{name}/versions/{version}/drift"),

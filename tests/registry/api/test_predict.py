@@ -58,7 +58,7 @@ def test_every_body_format_predicts_the_same(owner_api, churn):
     for response in results:
         assert response.status_code == 200, response.content
     first = results[0].json()
-    assert first["model"] == {"name": "churn", "version": 1}
+    assert first["model"] == {"name": "churn", "version": 1, "role": "champion"}
     assert first["classes"] == ["no", "yes"]
     assert len(first["predictions"]) == 2
     assert set(first["predictions"]) <= {"no", "yes"}

@@ -117,7 +117,7 @@ def test_the_lean_stack_predicts_with_the_full_stacks_headers(owner, churn, lane
     assert lanes == {"predict": 1, "full": 1}
     assert lean["status"] == full["status"] == 200
     assert lean["body"] == full["body"]
-    assert json.loads(lean["body"])["model"] == {"name": "churn", "version": 1}
+    assert json.loads(lean["body"])["model"] == {"name": "churn", "version": 1, "role": "champion"}
     assert "Content-Security-Policy" in lean["headers"]
     assert int(lean["headers"]["Content-Length"]) == len(lean["body"])
     assert {h: lean["headers"].get(h) for h in COMPARED} == {

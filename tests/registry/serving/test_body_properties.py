@@ -142,7 +142,7 @@ def _check_answer(response, body: bytes) -> None:
     assert status < 500, (status, body[:300], response.content[:300])
     if status == 200:
         answer = response.json()
-        assert answer["model"] == {"name": "churn", "version": 1}
+        assert answer["model"] == {"name": "churn", "version": 1, "role": "champion"}
         assert set(answer["predictions"]) <= {"no", "yes"}
         assert len(answer["probabilities"]) == len(answer["predictions"]) >= 1
         return

@@ -96,7 +96,7 @@ def test_every_algorithm_trains_and_serves(owner, make_dataset, worker, algorith
     served = serving.resolve(version.model.name)
     assert served.version == 1
     result = predict_json(served, rows_for(version, ROWS[filename]))
-    assert result["model"] == {"name": version.model.name, "version": 1}
+    assert result["model"] == {"name": version.model.name, "version": 1, "role": "champion"}
     assert len(result["predictions"]) == 2
     if kind == CLASSIFIER:
         assert set(result["predictions"]) <= {"yes", "no"}

@@ -142,8 +142,8 @@ def test_the_imported_version_predicts_exactly_like_the_original(owner_api, chur
     rows = {"instances": CHURN_ROWS}
     original = owner_api.post("/models/churn/versions/1/predict", rows).json()
     imported = owner_api.post("/models/twin/versions/1/predict", rows).json()
-    assert original.pop("model") == {"name": "churn", "version": 1}
-    assert imported.pop("model") == {"name": "twin", "version": 1}
+    assert original.pop("model") == {"name": "churn", "version": 1, "role": "champion"}
+    assert imported.pop("model") == {"name": "twin", "version": 1, "role": "champion"}
     assert imported == original
     assert len(set(original["predictions"])) == 2
 
