@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError
@@ -85,7 +86,7 @@ class Observation:
     counting unresolved failures does not count it twice. Recording never raises.
     """
 
-    __slots__ = ("result", "served", "source", "started", "table", "user_id")
+    __slots__ = ("request_id", "result", "served", "source", "started", "table", "user_id")
 
     def __init__(self, served: ServedVersion, user_id: int | None, source: str) -> None:
         self.served = served
@@ -94,6 +95,8 @@ class Observation:
         self.started = time.perf_counter()
         self.table: dict[str, Any] | None = None
         self.result: dict[str, Any] | None = None
+        # The answer's "prediction_id" and the log row's request_id (feedback joins by it).
+        self.request_id = uuid.uuid4()
 
     def __enter__(self) -> Observation:
         return self
@@ -124,6 +127,7 @@ class Observation:
                 table=table,
                 result=self.result if status < 400 else None,
                 error=str(exc) if exc is not None else "",
+                request_id=self.request_id,
             )
         except Exception:  # observing must never change the answer
             logger.exception("recording a prediction failed")

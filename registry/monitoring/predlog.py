@@ -29,6 +29,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -55,8 +56,11 @@ BATCH_SIZE = 1000  # requests per INSERT
 ERROR_LOG_INTERVAL_S = 60.0  # log a failing database at most this often
 
 # An entry: (time, version id, user id, source, status, latency ms, n_rows, inputs JSON,
-# outputs JSON, error): the columns of a log row, serialised when the request is recorded.
-Entry = tuple[float, int, int | None, str, int, float, int, str | None, str | None, str]
+# outputs JSON, error, request id): the columns of a log row, serialised when the request
+# is recorded.
+Entry = tuple[
+    float, int, int | None, str, int, float, int, str | None, str | None, str, uuid.UUID | None
+]
 
 
 def record(
@@ -70,6 +74,7 @@ def record(
     table: dict[str, np.ndarray] | None,
     result: dict[str, Any] | None,
     error: str = "",
+    request_id: uuid.UUID | None = None,
 ) -> None:
     """Offer one prediction request to the log (sampled; never raises, never waits)."""
     rate = settings.MLSERVE_PREDICTION_LOG_RATE
@@ -98,6 +103,7 @@ def record(
             inputs,
             outputs,
             error.replace("\x00", NUL_MARK) if "\x00" in error else error,
+            request_id,
         )
     )
 
@@ -277,6 +283,7 @@ _COLUMNS = (
     "inputs",
     "outputs",
     "error",
+    "request_id",
 )
 
 
@@ -414,9 +421,11 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-def _params(entry: Entry, adapt: Any) -> tuple[Any, ...]:
-    when, version_id, *rest = entry
-    return (version_id, adapt(datetime.fromtimestamp(when, tz=UTC)), *rest)
+def _params(entry: Entry, adapt: Any, uuid_text: bool = False) -> tuple[Any, ...]:
+    when, version_id, *rest, request_id = entry
+    if uuid_text and request_id is not None:  # SQLite keeps a UUID as its 32 hex digits
+        request_id = request_id.hex
+    return (version_id, adapt(datetime.fromtimestamp(when, tz=UTC)), *rest, request_id)
 
 
 def write(batch: list[Entry]) -> None:
@@ -434,7 +443,8 @@ def write(batch: list[Entry]) -> None:
                     copy.write_row(_params(entry, _as_is))
         else:
             adapt = connection.ops.adapt_datetimefield_value
-            rows = [_params(entry, adapt) for entry in batch]
+            uuid_text = not connection.features.has_native_uuid_field
+            rows = [_params(entry, adapt, uuid_text) for entry in batch]
             values = ", ".join(["%s"] * len(_COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)  # noqa: S608
 

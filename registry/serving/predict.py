@@ -6,6 +6,7 @@ log, registry/monitoring/), errors included.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,17 @@ def predict(
     with monitoring.Observation(served, getattr(user, "pk", None), source) as seen:
         seen.table = table = _table(served, body, content_type, strict)
         seen.result = result = predict_table(served, table, explain=explain)
+        _identify(result, seen.request_id)
     return result
+
+
+def _identify(result: dict[str, Any], request_id: uuid.UUID) -> None:
+    """The ids ground-truth feedback names a row by (registry/monitoring/feedback.py): the
+    request's, logged with it, and row i's "<request id>:<i>"."""
+    prefix = str(request_id)
+    result["prediction_id"] = prefix
+    n_rows = len(result["predictions"])
+    result["prediction_ids"] = [f"{prefix}:{i}" for i in range(n_rows)]
 
 
 def _table(

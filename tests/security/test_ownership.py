@@ -11,13 +11,16 @@ nothing of the owner's changed, and that no page or response shows the owner's t
 
 import io
 import json
+import uuid
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver
+from django.utils import timezone
 
 from registry import services, transfer
 from registry.evaluation import run
+from registry.models import Feedback, PredictionLog
 from tests.conftest import ApiClient
 from tests.security.conftest import TOKEN_NAME, api_operations, fill_path, owned_by, snapshot
 
@@ -198,7 +201,25 @@ def objects(registry, owner, other):
         user=owner, model=registry["model"], dataset=registry["dataset"], versions=[1]
     )
     run.run(evaluation.pk)
-    return {**registry, "other": other, "board": board, "evaluation": evaluation}
+    # A logged prediction of the owner's (its true answer is theirs to send).
+    prediction = PredictionLog.objects.create(
+        version=registry["model"].versions.get(version=1),
+        created_at=timezone.now(),
+        user_id=owner.pk,
+        source="api",
+        status=200,
+        latency_ms=1.0,
+        n_rows=1,
+        outputs={"predictions": ["yes"]},
+        request_id=uuid.uuid4(),
+    )
+    return {
+        **registry,
+        "other": other,
+        "board": board,
+        "evaluation": evaluation,
+        "prediction": prediction,
+    }
 
 
 def test_every_page_route_has_an_ownership_expectation(objects):
@@ -257,6 +278,7 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
     evaluation = {"name": "churn", "evaluation_id": objects["evaluation"].pk}
     train = {"algorithm": "logistic_regression", "target": "churned"}
     churn = {"name": "churn"}
+    prediction = objects["prediction"].request_id
     return {
         ("get", "/api/v1/algorithms"): [({}, None, READ)],
         ("get", "/api/v1/datasets"): [({}, None, READ)],
@@ -340,6 +362,13 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("get", "/api/v1/models/{name}/versions/{version}/drift"): [
             ({**churn, "version": 1}, None, READ),  # aggregates only, readable like the version
         ],
+        # True answers for the owner's own predictions are theirs to send.
+        ("post", "/api/v1/models/{name}/feedback"): [
+            (churn, [{"prediction_id": f"{prediction}:0", "label": "no"}], DENIED),
+        ],
+        ("get", "/api/v1/models/{name}/versions/{version}/live-metrics"): [
+            ({**churn, "version": 1}, None, READ),  # aggregates only, like drift
+        ],
     }
 
 
@@ -374,6 +403,7 @@ def test_no_api_operation_lets_a_user_change_another_users_objects(objects, owne
                 f"{method.upper()} {path} changed the owner's objects"
             )
     assert failures == [], failures
+    assert not Feedback.objects.exists()
     listed = json.loads(api.get("/datasets").content)
     assert objects["dataset"].pk not in [d["id"] for d in listed["items"]]
     print(f"\n{count} API probes as another user: the owner's objects unchanged")

@@ -345,10 +345,10 @@ def test_it_writes_a_refused_batch_again_so_a_bad_row_loses_only_itself(
     writer = prediction_log.writer()
     before = scrape(client)
     now = time.time()
-    good = (now, churn.pk, other.pk, "api", 200, 1.0, 1, '[{"contract": "x"}]', None, "")
+    good = (now, churn.pk, other.pk, "api", 200, 1.0, 1, '[{"contract": "x"}]', None, "", None)
     fields = {"status": 200, "inputs": None, "error": "", **bad_row}
     bad = (now, churn.pk, None, "api", fields["status"], 1.0, 1, fields["inputs"], None,
-           fields["error"])  # fmt: skip
+           fields["error"], None)  # fmt: skip
     with writer.flushing:
         for i in range(40):
             writer.add(bad if i in (7, 30) else good)
