@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from registry.csvio import CSVError
-from registry.monitoring import predlog
+from registry.monitoring import live, predlog
 from registry.monitoring.metrics import (
     PREDICTED_ROWS,
     PREDICTION_ERRORS,
@@ -198,6 +198,7 @@ class TrainingCollector:
 
 _DATABASE_REGISTRY = CollectorRegistry()
 _DATABASE_REGISTRY.register(TrainingCollector())
+_DATABASE_REGISTRY.register(live.LiveCollector())
 
 
 def exposition() -> bytes:

@@ -6,20 +6,35 @@ label arrived), so a live metric reads one version's rows through the (version,
 predicted_at) index and nothing else: accuracy for a classifier, r2 (with mae and rmse)
 for a regressor, over a window of days or the last N labelled rows, and per day (UTC) of
 the prediction.
+
+`/metrics` exports the live metric and drift per feature as gauges (`LiveCollector`), for
+at most GAUGE_MAX_VERSIONS ready versions with predictions logged or labelled in the last
+GAUGE_DAYS days (the newest first): bounded cardinality, whatever the registry holds. They
+are computed at most once per GAUGE_TTL_S per server (a scrape between reads the cache),
+never per scrape for every version.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import orjson
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
 
 from numpyml import metrics as M
 from registry.algorithms import CLASSIFIER, HEADLINE_METRIC, REGRESSOR
-from registry.models import Feedback, ModelVersion
+from registry.models import Feedback, ModelVersion, PredictionLog
+from registry.monitoring import drift
 from registry.monitoring.feedback import key
+
+logger = logging.getLogger(__name__)
 
 MAX_ROWS = 100_000  # labelled rows one live metric reads at most (the newest)
 
@@ -93,3 +108,101 @@ def live_metric(
         ],
     )
     return result
+
+
+# Gauges for /metrics --------------------------------------------------------------------------
+
+GAUGE_DAYS = 7
+GAUGE_MAX_VERSIONS = 50
+GAUGE_TTL_S = 60
+GAUGE_KEY = "live:gauges"
+
+
+def active_versions(days: int = GAUGE_DAYS, limit: int = GAUGE_MAX_VERSIONS) -> list[ModelVersion]:
+    """Ready versions with predictions logged or labelled in the last `days` days, newest
+    first: one index probe per ready version on each table."""
+    since = timezone.now() - timedelta(days=days)
+    logged = PredictionLog.objects.filter(version_id=OuterRef("pk"), created_at__gte=since)
+    labelled = Feedback.objects.filter(version_id=OuterRef("pk"), predicted_at__gte=since)
+    return list(
+        ModelVersion.objects.filter(status=ModelVersion.Status.READY)
+        .filter(Exists(logged) | Exists(labelled))
+        .select_related("model")
+        .order_by("-pk")[:limit]
+    )
+
+
+def gauge_samples() -> dict[str, list]:
+    """{"live": [[model, version, metric], value], "labelled", "psi", "drifting"}, from the
+    cache when computed less than GAUGE_TTL_S ago."""
+    cached = cache.get(GAUGE_KEY)
+    if cached is not None:
+        return orjson.loads(cached)
+    samples: dict[str, list] = {"live": [], "labelled": [], "psi": [], "drifting": []}
+    for version in active_versions():
+        labels = [version.model.name, str(version.version)]
+        measured = live_metric(version, days=GAUGE_DAYS)
+        if measured["n_labelled"]:
+            samples["labelled"].append([labels, measured["n_labelled"]])
+        if measured["value"] is not None:
+            samples["live"].append([[*labels, measured["metric"]], measured["value"]])
+        report = drift.report(version, days=GAUGE_DAYS)
+        if report["drifting"] is None:  # no profile, or too few rows for a verdict
+            continue
+        samples["drifting"].append([labels, float(report["drifting"])])
+        for feature in report["features"]:
+            if feature["psi"] is not None:
+                samples["psi"].append([[*labels, feature["name"]], feature["psi"]])
+    # Kept as JSON bytes, like the drift reports: the cache holds no pickled objects.
+    cache.set(GAUGE_KEY, orjson.dumps(samples), GAUGE_TTL_S)
+    return samples
+
+
+def forget_gauges() -> None:
+    cache.delete(GAUGE_KEY)
+
+
+_GAUGES = (
+    (
+        "live",
+        "mlserve_live_metric",
+        "A version's task metric (accuracy, r2) on its predictions of the last 7 days that "
+        "were given true answers (POST .../feedback).",
+        ["model", "version", "metric"],
+    ),
+    (
+        "labelled",
+        "mlserve_live_labelled_rows",
+        "Predictions of the last 7 days given true answers, per version.",
+        ["model", "version"],
+    ),
+    (
+        "psi",
+        "mlserve_drift_psi",
+        "Population stability index of a feature's last 7 days of inputs against training "
+        "(versions with enough rows for a verdict).",
+        ["model", "version", "feature"],
+    ),
+    (
+        "drifting",
+        "mlserve_drift_drifting",
+        "1 when any feature of the version is drifting, else 0.",
+        ["model", "version"],
+    ),
+)
+
+
+class LiveCollector:
+    """Live metrics and drift of recently active versions, from the database (cached)."""
+
+    def collect(self) -> Any:
+        try:
+            samples = gauge_samples()
+        except DatabaseError:
+            logger.warning("live metric and drift gauges skipped: the database is unavailable")
+            return
+        for part, name, documentation, labels in _GAUGES:
+            family = GaugeMetricFamily(name, documentation, labels=labels)
+            for values, number in samples[part]:
+                family.add_metric(values, number)
+            yield family
