@@ -37,6 +37,7 @@ from registry.monitoring.feedback import key
 logger = logging.getLogger(__name__)
 
 MAX_ROWS = 100_000  # labelled rows one live metric reads at most (the newest)
+PAGE_DAYS = 30  # the window the version and model pages chart
 
 
 def _scores(kind: str, labels: list[Any], predicted: list[Any]) -> dict[str, float | None]:
@@ -108,6 +109,18 @@ def live_metric(
         ],
     )
     return result
+
+
+def labelled_version_ids(version_ids: list[int], *, days: int) -> set[int]:
+    """Which of these versions have labelled predictions in the last `days` days (one
+    query: a page asks before reading any version's live metric)."""
+    since = timezone.now() - timedelta(days=days)
+    return set(
+        Feedback.objects.filter(version_id__in=version_ids, predicted_at__gte=since)
+        .order_by()
+        .values_list("version_id", flat=True)
+        .distinct()
+    )
 
 
 # Gauges for /metrics --------------------------------------------------------------------------

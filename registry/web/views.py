@@ -35,7 +35,7 @@ from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, DECOMPOSITIO
 from registry.errors import NotFound
 from registry.leaderboard import METRICS
 from registry.models import ApiToken, Dataset, Leaderboard, ModelVersion, RegisteredModel
-from registry.monitoring import drift, predlog
+from registry.monitoring import drift, live, predlog
 from registry.services import RegistryError
 from registry.training import plots
 from registry.web import charts, presenters
@@ -395,10 +395,20 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         # The last 24 hours of each listed version, from the prediction log (aggregates).
         "traffic": _unless_log_unavailable(
             lambda: charts.traffic_rows(page, predlog.traffic([v.pk for v in page]))
-        ),
+        ),  # The live metric of each listed version given true answers (feedback).
+        "live": _unless_log_unavailable(lambda: _live_rows(page)),
     }
     context.update(_alias_history_context(request, model))
     return render(request, "registry/model_detail.html", context)
+
+
+def _live_rows(versions: Any) -> list[dict[str, Any]]:
+    labelled = live.labelled_version_ids([v.pk for v in versions], days=live.PAGE_DAYS)
+    return [
+        {"version": v, **charts.live_view(live.live_metric(v, days=live.PAGE_DAYS))}
+        for v in versions
+        if v.pk in labelled
+    ]
 
 
 @login_required
@@ -656,6 +666,9 @@ def _render_version(
                 f"/api/v1/models/{model.name}/versions/{version.version}/predict"
             ),
             drift=_unless_log_unavailable(lambda: charts.drift_view(drift.report(version))),
+            live=_unless_log_unavailable(
+                lambda: charts.live_view(live.live_metric(version, days=live.PAGE_DAYS))
+            ),
             threshold=presenters.threshold_view(
                 version, metrics.get("threshold_counts"), selectors.threshold_history(version)
             ),
