@@ -356,7 +356,11 @@ class PredictionOut(Schema):
         description="this request's id; row i of it is '<prediction_id>:<i>' (POST "
         ".../feedback sends the true answers by these ids)",
     )
-    prediction_ids: list[str] = Field(..., description="per row: '<prediction_id>:<i>'")
+    prediction_ids: list[str] | None = Field(
+        None,
+        description="per row: '<prediction_id>:<i>' (for requests of at most "
+        "MLSERVE_PREDICTION_LOG_MAX_ROWS rows, the rows the prediction log keeps)",
+    )
 
 
 # Drift (registry/monitoring/drift.py) ------------------------------------------------------------

@@ -50,11 +50,14 @@ def predict(
 
 def _identify(result: dict[str, Any], request_id: uuid.UUID) -> None:
     """The ids ground-truth feedback names a row by (registry/monitoring/feedback.py): the
-    request's, logged with it, and row i's "<request id>:<i>"."""
+    request's, logged with it, and row i's "<request id>:<i>" listed for a request the log
+    keeps whole (at most MLSERVE_PREDICTION_LOG_MAX_ROWS rows): past that a row cannot be
+    joined, and a long request's answer would grow by an id per row for nothing."""
     prefix = str(request_id)
     result["prediction_id"] = prefix
     n_rows = len(result["predictions"])
-    result["prediction_ids"] = [f"{prefix}:{i}" for i in range(n_rows)]
+    if n_rows <= settings.MLSERVE_PREDICTION_LOG_MAX_ROWS:
+        result["prediction_ids"] = [f"{prefix}:{i}" for i in range(n_rows)]
 
 
 def _table(

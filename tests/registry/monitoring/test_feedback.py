@@ -60,6 +60,36 @@ def test_every_answer_carries_a_prediction_id_that_the_log_row_records(
     assert logged.outputs["predictions"] == answer["predictions"]
 
 
+def test_rows_past_what_the_log_keeps_get_no_per_row_ids(
+    prediction_log, owner_api, churn, settings
+):
+    settings.MLSERVE_PREDICTION_LOG_MAX_ROWS = 2
+    rows, _ = labelled_churn(3)
+    (answer,) = predict_logged(owner_api, prediction_log, rows, per_request=3)
+    assert "prediction_ids" not in answer
+    first = f"{answer['prediction_id']}:0"
+    third = f"{answer['prediction_id']}:2"
+    sent = owner_api.post(
+        "/models/churn/feedback",
+        [{"prediction_id": first, "label": "no"}, {"prediction_id": third, "label": "no"}],
+    )
+    assert sent.json()["counts"]["accepted"] == 1
+    assert sent.json()["counts"]["unknown"] == 1
+
+
+def test_a_multipart_csv_upload_is_feedback_too(prediction_log, owner_api, churn):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    rows, _ = labelled_churn(1)
+    (answer,) = predict_logged(owner_api, prediction_log, rows, per_request=1)
+    data = f"label,prediction_id\nyes,{answer['prediction_id']}:0\n".encode()
+    upload = SimpleUploadedFile("labels.csv", data, content_type="text/csv")
+    response = owner_api.post("/models/churn/feedback", {"file": upload}, content_type=None)
+    assert response.status_code == 200, response.content
+    assert response.json()["counts"]["accepted"] == 1
+    assert list(Feedback.objects.values_list("label", flat=True)) == ["yes"]
+
+
 def test_labels_join_their_predictions_and_the_live_metric_is_the_metric_by_hand(
     prediction_log, owner, owner_api, churn
 ):
