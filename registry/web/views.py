@@ -610,6 +610,7 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
     else:
         shown["label"] = f"{value:.6g}"
     shown["threshold"] = result.get("threshold")  # the version's decision threshold, if set
+    shown["prediction_id"] = result.get("prediction_ids", [None])[0]  # for feedback
     if result.get("probabilities") is not None:
         pairs = zip(result["classes"], result["probabilities"][0], strict=True)
         shown["probabilities"] = [

@@ -49,3 +49,15 @@ def test_the_model_page_lists_the_live_metric_of_labelled_versions(owner_client,
     assert 'data-live-version="2"' in html
     assert 'data-live-version="1"' not in html
     assert "0.500" in html
+
+
+def test_a_prediction_made_on_the_version_page_shows_its_id(owner_client, churn):
+    from tests.registry.monitoring.conftest import CHURN_ROW
+
+    form = {f"f{i}": str(v) for i, v in enumerate(CHURN_ROW.values())}
+    html = owner_client.post("/models/churn/versions/1/predict/", form).content.decode()
+    assert "data-prediction-id=" in html
+    ident = html.split('data-prediction-id="', 1)[1].split('"', 1)[0]
+    request_id, row = ident.split(":")
+    assert len(request_id) == 36
+    assert row == "0"
