@@ -505,6 +505,9 @@ class PredictionLog(models.Model):
     # Which part of a rollout wrote the row: the alias's own version or a pinned one
     # (champion), its canary, or its shadow (scored off the request path, never answered).
     role = models.CharField(max_length=8, default="champion", db_default="champion")
+    # The request's "prediction_id" (row i of it is "<uuid>:<i>"): ground-truth feedback
+    # finds its prediction by it. Null for rows logged before ids existed.
+    request_id = models.UUIDField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -848,3 +851,38 @@ class AlertRule(models.Model):
             "last_fired_at": self.last_fired_at.isoformat() if self.last_fired_at else None,
             "created_at": self.created_at.isoformat(),
         }
+
+
+class Feedback(models.Model):
+    """The true answer for one logged prediction row (registry/monitoring/live.py).
+
+    The prediction (what the version answered for the row, and when) is copied from the
+    prediction log when the label arrives: the live metric then reads this table alone,
+    through the (version, predicted_at) index, and survives the log being pruned.
+    """
+
+    request_id = models.UUIDField()
+    row = models.PositiveIntegerField()
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="feedback")
+    label = models.JSONField()  # a class label or a number, as the caller sent it
+    predicted = models.JSONField(null=True)  # the version's answer for the row
+    predicted_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-predicted_at", "-id"]
+        verbose_name_plural = "feedback"
+        constraints = [
+            # One label per row and version: a shadow version's log row has the same request id.
+            models.UniqueConstraint(
+                fields=["request_id", "row", "version"], name="feedback_unique_row"
+            )
+        ]
+        indexes = [models.Index(fields=["version", "predicted_at"], name="feedback_version_time")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}:{self.row} = {self.label!r}"

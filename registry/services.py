@@ -44,6 +44,7 @@ from registry.models import (
     Dataset,
     Evaluation,
     EvaluationStatus,
+    Feedback,
     Leaderboard,
     ModelVersion,
     RegisteredModel,
@@ -52,6 +53,7 @@ from registry.models import (
     WebhookEndpoint,
     name_validator,
 )
+from registry.monitoring import feedback
 from registry.pipeline import estimator_of
 from registry.serving import model_budget_bytes, too_large_message
 
@@ -1726,3 +1728,45 @@ def alert_rule_create(
 def alert_rule_delete(*, rule: AlertRule, user: AbstractBaseUser) -> None:
     ensure_owner(rule.model, user)
     rule.delete()
+
+
+# Ground-truth feedback (registry/monitoring/feedback.py) -------------------------------------
+
+
+@transaction.atomic
+def feedback_record(
+    *, user: AbstractBaseUser, model: RegisteredModel, items: list[tuple[Any, Any]]
+) -> feedback.Plan:
+    """Store true answers [(prediction id, label)] for logged predictions of `model`: new
+    labels created, changed ones updated, the same label again left as it is. Only the
+    caller's own predictions, unless they own the model. Returns the plan (counts, the
+    first problems); Forbidden when every label named someone else's prediction."""
+    feedback.check_count(len(items))
+    planned = feedback.plan(
+        user=user, model=model, items=items, owner=selectors.can_change(user, model)
+    )
+    counts = planned.counts
+    if counts["refused"] and not (counts["accepted"] + counts["updated"] + counts["unchanged"]):
+        raise FeedbackRefused(planned)
+    # A label for the same row sent at the same moment by another request: the first wins.
+    Feedback.objects.bulk_create(planned.create, batch_size=1000, ignore_conflicts=True)
+    if planned.update:
+        now = timezone.now()
+        for row in planned.update.values():
+            row.updated_at = now
+        # Only the label changes: a concurrent label for another row is not overwritten.
+        Feedback.objects.bulk_update(
+            list(planned.update.values()), ["label", "updated_at"], batch_size=1000
+        )
+    return planned
+
+
+class FeedbackRefused(Forbidden):
+    """Every label of a batch named another user's prediction (403, with the counts)."""
+
+    def __init__(self, planned: feedback.Plan) -> None:
+        super().__init__(
+            "These predictions were made by another user: only they, or the model's owner, "
+            f"may send their true answers. {planned.summary()}"
+        )
+        self.extra = {"counts": planned.counts, "problems": planned.problems}

@@ -147,7 +147,12 @@ api = ProblemJsonAPI(
 
 def _registry_error(request: HttpRequest, exc: services.RegistryError) -> HttpResponse:
     problems = getattr(exc, "problems", None)
-    return problem(exc.status, exc.message, errors=problems or field_errors(exc.errors))
+    return problem(
+        exc.status,
+        exc.message,
+        errors=problems or field_errors(exc.errors),
+        extra=getattr(exc, "extra", None),
+    )
 
 
 @api.exception_handler(services.RegistryError)

@@ -48,9 +48,13 @@ from registry.api.schemas import (
     EvaluationOut,
     EvaluationPage,
     ExplainQuery,
+    FeedbackItem,
+    FeedbackOut,
     LeaderboardIn,
     LeaderboardOut,
     LeaderboardPage,
+    LiveMetricOut,
+    LiveMetricQuery,
     ModelDetailOut,
     ModelIn,
     ModelPage,
@@ -72,7 +76,7 @@ from registry.api.schemas import (
     errors,
 )
 from registry.models import Alias, Dataset, Leaderboard, ModelVersion, RegisteredModel
-from registry.monitoring import drift
+from registry.monitoring import drift, feedback, live
 
 # Helpers -------------------------------------------------------------------------------
 
@@ -688,6 +692,81 @@ def get_drift(
     if not found.is_ready:
         raise services.Conflict(f"{found} is {found.status}: it has no drift report until ready.")
     return drift.report(found, days=query.days, max_rows=query.max_rows)
+
+
+# Ground-truth feedback and live metrics ------------------------------------------------
+
+_FEEDBACK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "maxItems": feedback.MAX_ITEMS,
+                    "items": FeedbackItem.model_json_schema(),
+                },
+                "example": [
+                    {"prediction_id": "8f14e45f-ceea-467f-a0e6-0f3b1b9c2d10:0", "label": 1}
+                ],
+            },
+            "text/csv": _TEXT,
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+def _feedback_items(request: HttpRequest) -> list[tuple[Any, Any]]:
+    if (request.content_type or "") in ("application/json", ""):
+        try:
+            return feedback.items_from_json(serving.load_json(request.body))
+        except orjson.JSONDecodeError as exc:
+            raise HttpError(400, f"The body is not valid JSON: {str(exc)[:200]}") from None
+    data, _ = _uploaded_file(request, "the CSV", ("text/csv", "application/csv"), "text/csv")
+    return feedback.items_from_csv(data)
+
+
+@api.post(
+    "/models/{name}/feedback",
+    response={200: FeedbackOut, **errors(403, 404, 413, 415, 422)},
+    tags=["monitoring"],
+    openapi_extra=_FEEDBACK_BODY,
+)
+def post_feedback(request: HttpRequest, name: str) -> dict[str, Any]:
+    """Send the true answers of predictions: a JSON list of {"prediction_id", "label"} (the
+    ids every predict answer gives, "<prediction_id>:<row>"), or a CSV with the columns
+    prediction_id and label; at most 10,000 a request. The same label again changes
+    nothing; a different one replaces it (counted as updated). Your own predictions only,
+    unless you own the model (403 when every label names another user's). Predictions the
+    log did not keep (sampled out, beyond its rows per request, pruned) are unknown."""
+    model = selectors.model(name)
+    done = services.feedback_record(
+        user=_user(request), model=model, items=_feedback_items(request)
+    )
+    return {"detail": done.summary(), "counts": done.counts, "problems": done.problems}
+
+
+@api.get(
+    "/models/{name}/versions/{version}/live-metrics",
+    response={200: LiveMetricOut, **errors(404, 422)},
+    tags=["monitoring"],
+)
+def get_live_metrics(
+    request: HttpRequest, name: str, version: VersionNumber, query: Query[LiveMetricQuery]
+) -> dict[str, Any]:
+    """The version's task metric (accuracy, or r2 for a regressor) on its predictions that
+    were given true answers (POST .../feedback): over the window (`days`, `last_n`), per day
+    of the prediction (UTC), and the same metric on the training holdout beside it."""
+    found = selectors.version(name, version)
+    result = live.live_metric(found, days=query.days, last_n=query.last_n)
+    return {"model": name, "version": found.version, **result}
 
 
 # Leaderboards --------------------------------------------------------------------------

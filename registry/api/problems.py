@@ -38,6 +38,7 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     title: str | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     slug, default_title = _KINDS.get(status, ("error", HTTPStatus(status).phrase))
     body: dict[str, Any] = {
@@ -48,6 +49,8 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    if extra:  # members of this kind of problem (RFC 9457 extensions)
+        body.update({k: v for k, v in extra.items() if k not in body})
     response = HttpResponse(json.dumps(body), status=status, content_type=CONTENT_TYPE)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="api"'

@@ -387,6 +387,16 @@ class PredictionOut(Schema):
     explanations: Explanations | None = Field(
         None, description="with ?explain=true: each row's output split among its columns"
     )
+    prediction_id: str = Field(
+        ...,
+        description="this request's id; row i of it is '<prediction_id>:<i>' (POST "
+        ".../feedback sends the true answers by these ids)",
+    )
+    prediction_ids: list[str] | None = Field(
+        None,
+        description="per row: '<prediction_id>:<i>' (for requests of at most "
+        "MLSERVE_PREDICTION_LOG_MAX_ROWS rows, the rows the prediction log keeps)",
+    )
 
 
 # Drift (registry/monitoring/drift.py) ------------------------------------------------------------
@@ -429,6 +439,54 @@ class DriftFeature(Schema):
     )
     drifting: bool | None
     bins: list[DriftBin]
+
+
+class FeedbackItem(Schema):
+    prediction_id: str = Field(..., max_length=100, description="'<prediction_id>:<row>'")
+    label: Any = Field(..., description="the true answer: a class label or a number")
+
+
+class FeedbackProblem(Schema):
+    index: int = Field(..., description="the item's position in the list (CSV: its data row)")
+    prediction_id: str
+    detail: str
+
+
+class FeedbackOut(Schema):
+    detail: str
+    counts: dict[str, int] = Field(
+        ...,
+        description="accepted (new), updated (a different label replaced the old one), "
+        "unchanged (the same label again), unknown (no logged prediction has this id), "
+        "refused (another user's prediction), invalid (not a label this version is scored on)",
+    )
+    problems: list[FeedbackProblem] = Field(..., description="the first few items not stored")
+
+
+class LiveMetricQuery(Schema):
+    days: int | None = Field(None, ge=1, le=365, description="only predictions of the last N days")
+    last_n: int | None = Field(
+        None, ge=1, le=100_000, description="only the newest N labelled predictions"
+    )
+
+
+class LiveMetricDay(Schema):
+    day: str = Field(..., description="the predictions' day (UTC), YYYY-MM-DD")
+    value: float | None
+    n: int
+
+
+class LiveMetricOut(Schema):
+    model: str
+    version: int
+    metric: str | None = Field(..., description="accuracy (classifiers) or r2 (regressors)")
+    value: float | None = Field(..., description="null without enough labelled rows")
+    n_labelled: int
+    metrics: dict[str, float | None]
+    training_value: float | None = Field(..., description="the same metric on the holdout")
+    days: int | None
+    last_n: int | None
+    series: list[LiveMetricDay]
 
 
 class DriftOut(Schema):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError
@@ -27,7 +28,7 @@ from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from registry.csvio import CSVError
-from registry.monitoring import predlog
+from registry.monitoring import live, predlog
 from registry.monitoring.metrics import (
     PREDICTED_ROWS,
     PREDICTION_ERRORS,
@@ -87,7 +88,7 @@ class Observation:
     counting unresolved failures does not count it twice. Recording never raises.
     """
 
-    __slots__ = ("result", "served", "source", "started", "table", "user_id")
+    __slots__ = ("request_id", "result", "served", "source", "started", "table", "user_id")
 
     def __init__(self, served: ServedVersion, user_id: int | None, source: str) -> None:
         self.served = served
@@ -96,6 +97,8 @@ class Observation:
         self.started = time.perf_counter()
         self.table: dict[str, Any] | None = None
         self.result: dict[str, Any] | None = None
+        # The answer's "prediction_id" and the log row's request_id (feedback joins by it).
+        self.request_id = uuid.uuid4()
 
     def __enter__(self) -> Observation:
         return self
@@ -127,6 +130,7 @@ class Observation:
                 table=table,
                 result=self.result if status < 400 else None,
                 error=str(exc) if exc is not None else "",
+                request_id=self.request_id,
             )
         except Exception:  # observing must never change the answer
             logger.exception("recording a prediction failed")
@@ -197,6 +201,7 @@ class TrainingCollector:
 
 _DATABASE_REGISTRY = CollectorRegistry()
 _DATABASE_REGISTRY.register(TrainingCollector())
+_DATABASE_REGISTRY.register(live.LiveCollector())
 
 
 def exposition() -> bytes:

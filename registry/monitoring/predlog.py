@@ -29,6 +29,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -62,9 +63,12 @@ BATCH_SIZE = 1000  # requests per INSERT
 ERROR_LOG_INTERVAL_S = 60.0  # log a failing database at most this often
 
 # An entry: (time, version id, user id, source, status, latency ms, n_rows, inputs JSON,
-# outputs JSON, error, role): the columns of a log row, serialised when the request is
-# recorded.
-Entry = tuple[float, int, int | None, str, int, float, int, str | None, str | None, str, str]
+# outputs JSON, error, role, request id): the columns of a log row, serialised when the
+# request is recorded.
+Entry = tuple[
+    float, int, int | None, str, int, float, int, str | None, str | None, str, str,
+    uuid.UUID | None,
+]  # fmt: skip
 # Work for the shadow (score_shadow): the shadow version, the champion's entry (its rows
 # and the answer it got, as logged).
 ShadowJob = tuple["ServedVersion", Entry]
@@ -81,6 +85,7 @@ def record(
     table: dict[str, np.ndarray] | None,
     result: dict[str, Any] | None,
     error: str = "",
+    request_id: uuid.UUID | None = None,
 ) -> None:
     """Offer one prediction request to the log (sampled; never raises, never waits)."""
     rate = settings.MLSERVE_PREDICTION_LOG_RATE
@@ -109,6 +114,7 @@ def record(
         outputs,
         error.replace("\x00", NUL_MARK) if "\x00" in error else error,
         served.role,
+        request_id,
     )
     writer().add(entry)
     if served.shadow is not None and status < 400 and inputs is not None:
@@ -346,6 +352,7 @@ _COLUMNS = (
     "outputs",
     "error",
     "role",
+    "request_id",
 )
 
 
@@ -483,9 +490,11 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-def _params(entry: Entry, adapt: Any) -> tuple[Any, ...]:
-    when, version_id, *rest = entry
-    return (version_id, adapt(datetime.fromtimestamp(when, tz=UTC)), *rest)
+def _params(entry: Entry, adapt: Any, uuid_text: bool = False) -> tuple[Any, ...]:
+    when, version_id, *rest, request_id = entry
+    if uuid_text and request_id is not None:  # SQLite keeps a UUID as its 32 hex digits
+        request_id = request_id.hex
+    return (version_id, adapt(datetime.fromtimestamp(when, tz=UTC)), *rest, request_id)
 
 
 def write(batch: list[Entry]) -> None:
@@ -503,7 +512,8 @@ def write(batch: list[Entry]) -> None:
                     copy.write_row(_params(entry, _as_is))
         else:
             adapt = connection.ops.adapt_datetimefield_value
-            rows = [_params(entry, adapt) for entry in batch]
+            uuid_text = not connection.features.has_native_uuid_field
+            rows = [_params(entry, adapt, uuid_text) for entry in batch]
             values = ", ".join(["%s"] * len(_COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)  # noqa: S608
 
@@ -534,18 +544,17 @@ def score_shadow(shadow: ServedVersion, entries: list[Entry]) -> list[Entry]:
     latency_ms = round((time.perf_counter() - started) * 1000 / len(entries), 3)
     scored, offset = [], 0
     for entry, rows in zip(entries, parsed, strict=True):
-        when, _, user_id, source, _, _, n_rows, inputs, answered, _, _ = entry
+        when, _, user_id, source, _, _, n_rows, inputs, answered, _, _, request_id = entry
         stop = offset + len(rows)
         outputs: dict[str, Any] = {"predictions": result["predictions"][offset:stop]}
         if result.get("probabilities") is not None:
             outputs["probabilities"] = result["probabilities"][offset:stop]
         outputs["answered"] = orjson.loads(answered)["predictions"] if answered else None
         offset = stop
-        # INTEGRATOR (issue 19, G's PredictionLog.request_id): give the shadow's entry the
-        # champion entry's request_id here, so both rows of a request share it.
+        # The champion's request id: feedback for the request labels the shadow's row too.
         scored.append(
             (when, shadow.id, user_id, source, 200, latency_ms, n_rows, inputs, _json(outputs),
-             "", "shadow")
+             "", "shadow", request_id)
         )  # fmt: skip
     shadow_requests(shadow).inc(len(entries))
     return scored

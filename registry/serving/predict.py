@@ -6,6 +6,7 @@ log, registry/monitoring/), errors included.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ def predict(
     with monitoring.Observation(served, getattr(user, "pk", None), source) as seen:
         seen.table = table = _table(served, body, content_type, strict)
         seen.result = result = predict_table(served, table, explain=explain)
+        _identify(result, seen.request_id)
     return result
 
 
@@ -76,6 +78,18 @@ def body_key(body: Body, content_type: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     return str(value)[:KEY_MAX_CHARS]
+
+
+def _identify(result: dict[str, Any], request_id: uuid.UUID) -> None:
+    """The ids ground-truth feedback names a row by (registry/monitoring/feedback.py): the
+    request's, logged with it, and row i's "<request id>:<i>" listed for a request the log
+    keeps whole (at most MLSERVE_PREDICTION_LOG_MAX_ROWS rows): past that a row cannot be
+    joined, and a long request's answer would grow by an id per row for nothing."""
+    prefix = str(request_id)
+    result["prediction_id"] = prefix
+    n_rows = len(result["predictions"])
+    if n_rows <= settings.MLSERVE_PREDICTION_LOG_MAX_ROWS:
+        result["prediction_ids"] = [f"{prefix}:{i}" for i in range(n_rows)]
 
 
 def _table(

@@ -240,3 +240,32 @@ def leaderboard_chart(
         "low": f"{low:.3g}",
         "high": f"{high:.3g}",
     }
+
+
+def live_view(result: dict[str, Any]) -> dict[str, Any]:
+    """A live metric (monitoring/live.py) with one bar per day of the window, oldest first:
+    accuracy on a 0-1 scale, r2 likewise (below 0 is no bar; the title keeps the value)."""
+    series = result["series"]
+    n = len(series)
+
+    def text(value: float | None) -> str:
+        return NONE_TEXT if value is None else f"{value:.3f}"
+
+    bars = []
+    for i, day in enumerate(series):
+        bar = _bar(
+            i,
+            n,
+            max(day["value"] or 0.0, 0.0),
+            1.0,
+            f"{day['day']}: {text(day['value'])} of {day['n']}",
+        )
+        bars.append({**bar, "kind": "live"})
+    return {
+        **result,
+        "value_text": text(result["value"]),
+        "training_text": text(result["training_value"]),
+        "bars": bars,
+        "first_day": series[0]["day"] if series else None,
+        "last_day": series[-1]["day"] if series else None,
+    }

@@ -35,7 +35,7 @@ from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, DECOMPOSITIO
 from registry.errors import NotFound
 from registry.leaderboard import METRICS
 from registry.models import ApiToken, Dataset, Leaderboard, ModelVersion, RegisteredModel
-from registry.monitoring import drift, predlog, rollout
+from registry.monitoring import drift, live, predlog, rollout
 from registry.services import RegistryError
 from registry.training import plots
 from registry.web import charts, presenters
@@ -399,7 +399,8 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         # The last 24 hours of each listed version, from the prediction log (aggregates).
         "traffic": _unless_log_unavailable(
             lambda: charts.traffic_rows(page, predlog.traffic([v.pk for v in page]))
-        ),
+        ),  # The live metric of each listed version given true answers (feedback).
+        "live": _unless_log_unavailable(lambda: _live_rows(page)),
     }
     context.update(_alias_history_context(request, model))
     context["rollouts"] = _rollouts(model, rollout_state)
@@ -451,6 +452,15 @@ def alias_canary(request: HttpRequest, name: str, alias: str, action: str) -> Ht
         error = f"{model.name}@{alias} has no canary."
     context = {"model": model, "alias": alias, "action": action, "state": state, "error": error}
     return render(request, "registry/alias_confirm_canary.html", context)
+
+
+def _live_rows(versions: Any) -> list[dict[str, Any]]:
+    labelled = live.labelled_version_ids([v.pk for v in versions], days=live.PAGE_DAYS)
+    return [
+        {"version": v, **charts.live_view(live.live_metric(v, days=live.PAGE_DAYS))}
+        for v in versions
+        if v.pk in labelled
+    ]
 
 
 @login_required
@@ -652,6 +662,7 @@ def _prediction(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]
     else:
         shown["label"] = f"{value:.6g}"
     shown["threshold"] = result.get("threshold")  # the version's decision threshold, if set
+    shown["prediction_id"] = result.get("prediction_ids", [None])[0]  # for feedback
     if result.get("probabilities") is not None:
         pairs = zip(result["classes"], result["probabilities"][0], strict=True)
         shown["probabilities"] = [
@@ -708,6 +719,9 @@ def _render_version(
                 f"/api/v1/models/{model.name}/versions/{version.version}/predict"
             ),
             drift=_unless_log_unavailable(lambda: charts.drift_view(drift.report(version))),
+            live=_unless_log_unavailable(
+                lambda: charts.live_view(live.live_metric(version, days=live.PAGE_DAYS))
+            ),
             threshold=presenters.threshold_view(
                 version, metrics.get("threshold_counts"), selectors.threshold_history(version)
             ),

@@ -11,15 +11,17 @@ nothing of the owner's changed, and that no page or response shows the owner's t
 
 import io
 import json
+import uuid
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver
+from django.utils import timezone
 
 from registry import alerts, services, transfer
 from registry.alerts.secrets import encrypt, new_secret
 from registry.evaluation import run
-from registry.models import AlertRule, WebhookEndpoint
+from registry.models import AlertRule, Feedback, PredictionLog, WebhookEndpoint
 from tests.conftest import ApiClient
 from tests.security.conftest import TOKEN_NAME, api_operations, fill_path, owned_by, snapshot
 
@@ -228,6 +230,18 @@ def objects(registry, owner, other):
     rule = AlertRule.objects.create(
         model=registry["model"], kind="error_rate", params={"percent": 5.0, "minutes": 60}
     )
+    # A logged prediction of the owner's (its true answer is theirs to send).
+    prediction = PredictionLog.objects.create(
+        version=registry["model"].versions.get(version=1),
+        created_at=timezone.now(),
+        user_id=owner.pk,
+        source="api",
+        status=200,
+        latency_ms=1.0,
+        n_rows=1,
+        outputs={"predictions": ["yes"]},
+        request_id=uuid.uuid4(),
+    )
     return {
         **registry,
         "other": other,
@@ -235,6 +249,7 @@ def objects(registry, owner, other):
         "evaluation": evaluation,
         "hook": hook,
         "rule": rule,
+        "prediction": prediction,
     }
 
 
@@ -295,6 +310,7 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
     train = {"algorithm": "logistic_regression", "target": "churned"}
     churn = {"name": "churn"}
     hook = {"webhook_id": objects["hook"].pk}
+    prediction = objects["prediction"].request_id
     return {
         ("get", "/api/v1/algorithms"): [({}, None, READ)],
         ("get", "/api/v1/datasets"): [({}, None, READ)],
@@ -406,6 +422,13 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("delete", "/api/v1/models/{name}/alert_rules/{rule_id}"): [
             ({**churn, "rule_id": objects["rule"].pk}, None, DENIED),
         ],
+        # True answers for the owner's own predictions are theirs to send.
+        ("post", "/api/v1/models/{name}/feedback"): [
+            (churn, [{"prediction_id": f"{prediction}:0", "label": "no"}], DENIED),
+        ],
+        ("get", "/api/v1/models/{name}/versions/{version}/live-metrics"): [
+            ({**churn, "version": 1}, None, READ),  # aggregates only, like drift
+        ],
     }
 
 
@@ -440,6 +463,7 @@ def test_no_api_operation_lets_a_user_change_another_users_objects(objects, owne
                 f"{method.upper()} {path} changed the owner's objects"
             )
     assert failures == [], failures
+    assert not Feedback.objects.exists()
     listed = json.loads(api.get("/datasets").content)
     assert objects["dataset"].pk not in [d["id"] for d in listed["items"]]
     print(f"\n{count} API probes as another user: the owner's objects unchanged")

@@ -31,6 +31,8 @@ ENDPOINTS = {
     ("post", "/api/v1/models/{name}/predict"),
     ("post", "/api/v1/models/{name}/versions/{version}/predict"),
     ("get", "/api/v1/models/{name}/versions/{version}/drift"),
+    ("post", "/api/v1/models/{name}/feedback"),
+    ("get", "/api/v1/models/{name}/versions/{version}/live-metrics"),
     ("get", "/api/v1/models/{name}/versions/{version}/export"),
     ("post", "/api/v1/models/{name}/import"),
     ("post", "/api/v1/leaderboards"),

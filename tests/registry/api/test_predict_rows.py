@@ -7,7 +7,7 @@ import json
 import pytest
 
 from registry import serving
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, without_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_it_ignores_keys_the_model_does_not_take(api, shape):
     plain = predict(api, _bodies(ROW)[shape])
     whole = predict(api, _bodies(WHOLE)[shape])
     assert plain.status_code == whole.status_code == 200, whole.content
-    assert whole.json() == plain.json()
+    assert without_ids(whole.json()) == without_ids(plain.json())
 
 
 @pytest.mark.parametrize("shape", list(_bodies(ROW)))
@@ -91,7 +91,7 @@ def test_a_sliced_body_ignores_extra_keys_as_a_whole_one(api, settings, monkeypa
         plain = predict(api, _bodies(ROW)[shape])
         whole = predict(api, _bodies(WHOLE)[shape])
         assert whole.status_code == 200, (shape, whole.content)
-        assert whole.json() == plain.json()
+        assert without_ids(whole.json()) == without_ids(plain.json())
         assert_problem(predict(api, _bodies(WHOLE)[shape], "?strict=true"), 422, "customer_id")
 
 

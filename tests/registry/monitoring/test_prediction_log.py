@@ -357,10 +357,11 @@ def test_it_writes_a_refused_batch_again_so_a_bad_row_loses_only_itself(
         None,
         "",
         "champion",
+        None,
     )
     fields = {"status": 200, "inputs": None, "error": "", **bad_row}
     bad = (now, churn.pk, None, "api", fields["status"], 1.0, 1, fields["inputs"], None,
-           fields["error"], "champion")  # fmt: skip
+           fields["error"], "champion", None)  # fmt: skip
     with writer.flushing:
         for i in range(40):
             writer.add(bad if i in (7, 30) else good)
