@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from registry import alerts
 from registry.models import AlertRule, Alias, ModelVersion, PredictionLog, RegisteredModel
-from registry.monitoring import drift
+from registry.monitoring import drift, live, rollout
 
 logger = logging.getLogger(__name__)
 
@@ -136,29 +136,9 @@ def _error_rate(rule: AlertRule) -> tuple[bool | None, float | None]:
     return percent > rule.params["percent"], percent
 
 
-def _live_module() -> Any:
-    """registry.monitoring.live (ground-truth feedback), or None in a build without it: its
-    rules then have no verdict."""
-    try:
-        from registry.monitoring import live
-    except ImportError:
-        return None
-    return live
-
-
-def _rollout_module() -> Any:
-    """registry.monitoring.rollout (canary traffic), or None in a build without it."""
-    try:
-        from registry.monitoring import rollout
-    except ImportError:
-        return None
-    return rollout
-
-
 def _live_metric(rule: AlertRule) -> tuple[bool | None, float | None]:
-    live = _live_module()
     version = _version(rule.model, rule.params.get("alias", "production"))
-    if live is None or version is None:
+    if version is None:
         return None, None
     result = live.live_metric(version, days=rule.params.get("days"))
     value = result.get("value")
@@ -175,10 +155,7 @@ def _live_metric(rule: AlertRule) -> tuple[bool | None, float | None]:
 
 
 def _canary_error_rate(rule: AlertRule) -> tuple[bool | None, float | None]:
-    rollouts = _rollout_module()
-    if rollouts is None or not hasattr(rollouts, "rollout_error_rates"):
-        return None, None
-    rates = rollouts.rollout_error_rates(
+    rates = rollout.rollout_error_rates(
         rule.model, rule.params.get("alias", "production"), rule.params["minutes"]
     )
     champion, canary = rates.get("champion"), rates.get("canary")
