@@ -17,6 +17,7 @@ never per scrape for every version.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -75,7 +76,7 @@ def live_metric(
         "n_labelled": 0,
         "series": [],
         "metrics": {},
-        "training_value": (version.metrics or {}).get(metric) if metric else None,
+        "training_value": _number((version.metrics or {}).get(metric)) if metric else None,
         "days": days,
         "last_n": last_n,
     }
@@ -219,3 +220,12 @@ class LiveCollector:
             for values, number in samples[part]:
                 family.add_metric(values, number)
             yield family
+
+
+def _number(value: Any) -> float | None:
+    """A stored metric as a finite number, or None: an imported card's metrics are
+    untrusted (a string, a list, an overflowing number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value) if abs(value) < 1e308 else math.inf
+    return number if math.isfinite(number) else None

@@ -9,6 +9,7 @@ import pytest
 from registry import serving
 from registry.models import PredictionLog
 from registry.monitoring import rollout as rollout_monitoring
+from tests.conftest import without_ids
 from tests.registry.monitoring.conftest import CHURN_ROW, churn_rows, scrape, value
 from tests.registry.rollout.conftest import set_rollout
 
@@ -22,7 +23,7 @@ def answers(api, batches, **headers):
     for rows in batches:
         response = api.post(URL, {"instances": rows}, headers=headers)
         assert response.status_code == 200, response.content
-        out.append(response.json())
+        out.append(without_ids(response.json()))  # each request has its own ids
     return out
 
 
@@ -146,12 +147,12 @@ def test_one_request_the_shadow_cannot_score_loses_only_its_own_row(monkeypatch,
     for i in range(5):
         row = {"x": i, "bad": i == 2}
         entry = (1.0 + i, 1, None, "api", 200, 1.0, 1, f"[{predlog._json(row)}]",
-                 predlog._json({"predictions": [i]}), "", "champion")  # fmt: skip
+                 predlog._json({"predictions": [i]}), "", "champion", None)  # fmt: skip
         writer.add_shadow((shadow, entry))
     assert writer.score_shadows() == 4
     scored = list(writer.entries)
     assert [e[0] for e in scored] == [1.0, 2.0, 4.0, 5.0]
-    assert all(e[1] == shadow.id and e[-1] == "shadow" for e in scored)
+    assert all(e[1] == shadow.id and e[-2] == "shadow" for e in scored)
     import orjson
 
     assert [orjson.loads(e[8]) for e in scored][3] == {"predictions": [8], "answered": [4]}
