@@ -91,7 +91,15 @@ def items_from_csv(data: bytes) -> list[tuple[Any, Any]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("The CSV is not UTF-8 text.") from None
-    reader = csv.reader(io.StringIO(text))
+    try:
+        return _csv_items(text)
+    except csv.Error as exc:  # e.g. a line break inside an unquoted cell
+        raise InvalidInput(f"The CSV cannot be read: {exc}.") from None
+
+
+def _csv_items(text: str) -> list[tuple[Any, Any]]:
+    # newline="": the csv module reads line breaks itself (quoted ones are data).
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = [name.strip().lower() for name in next(reader, [])]
     if "prediction_id" not in header or "label" not in header:
         raise InvalidInput(

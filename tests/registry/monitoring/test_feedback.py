@@ -231,3 +231,17 @@ def test_a_csv_of_prediction_ids_and_labels_is_feedback(prediction_log, owner_ap
         "/models/churn/feedback", b"prediction_id,truth\nx,1\n", content_type="text/csv"
     )
     assert_problem(missing, 422)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"prediction_id,label\rx\n",  # a bare carriage return inside an unquoted cell
+        b'prediction_id,label\n"unterminated,no\n',
+        b"\xc2\xae\xf1\xaf\xa4\xbd=\r\xe0\xa0\x970",  # what schemathesis sent
+    ],
+)
+def test_a_csv_the_csv_module_cannot_read_is_a_422_problem(owner_api, churn, data):
+    response = owner_api.post("/models/churn/feedback", data, content_type="text/csv")
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
