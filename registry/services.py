@@ -1138,6 +1138,18 @@ def alias_rollout(
             f"v{shadow} cannot be the shadow: it answers this alias's requests already.",
             {"shadow.version": "Choose a version that neither the alias nor its canary has."},
         )
+    rolling = Alias.objects.filter(model=model, name=name).filter(
+        Q(canary_version__isnull=False) | Q(shadow_version__isnull=False)
+    )
+    if canary is None and shadow is None and not rolling.exists():
+        # A plain move, as alias_move alone makes it: its check of the version and the
+        # locked move are two steps, so a version deleted between them is a 409, not a
+        # move held up behind a transaction of its own.
+        moved = alias_move(
+            model=model, name=name, version_number=version_number, user=user, via=via,
+            check_owner=False,
+        )  # fmt: skip
+        return Alias.objects.select_related(*_ROLLOUT_FIELDS).get(pk=moved.pk)
     with transaction.atomic():
         alias = alias_move(
             model=model,
