@@ -40,17 +40,20 @@ def make_folds(y: np.ndarray, task: str, n_folds: int, seed: int) -> Folds:
 
 def missing_classes(y: np.ndarray, folds: Folds) -> str:
     """A sentence about a class that some fold's training part lacks entirely (a model
-    could never predict it there), or ""."""
+    could never predict it there), or "". Of several, the one with the fewest rows: the
+    cause (a class too small for the folds can also push others' rows into one fold)."""
     codes = _codes(y)
+    absent = set()
     for train, _ in folds:
-        absent = np.setdiff1d(codes, codes[train])
-        if absent.size:
-            value = y[np.flatnonzero(codes == absent[0])[0]]
-            count = int((codes == absent[0]).sum())
-            rows = "row" if count == 1 else "rows"
-            return (
-                f"The class {label(value)!r} has only {count} {rows}: too few for "
-                f"{len(folds)}-fold cross-validation (a fold would have to learn it from "
-                "none); drop or merge its rows, or use fewer folds."
-            )
-    return ""
+        absent.update(np.setdiff1d(codes, codes[train]).tolist())
+    if not absent:
+        return ""
+    counts = {code: int((codes == code).sum()) for code in absent}
+    code = min(sorted(absent), key=counts.__getitem__)
+    value, count = y[np.flatnonzero(codes == code)[0]], counts[code]
+    rows = "row" if count == 1 else "rows"
+    return (
+        f"The class {label(value)!r} has only {count} {rows}: too few for "
+        f"{len(folds)}-fold cross-validation (a fold would have to learn it from "
+        "none); drop or merge its rows, or use fewer folds."
+    )
