@@ -1149,7 +1149,7 @@ def alias_rollout(
             model=model, name=name, version_number=version_number, user=user, via=via,
             check_owner=False,
         )  # fmt: skip
-        return Alias.objects.select_related(*_ROLLOUT_FIELDS).get(pk=moved.pk)
+        return _alias_read_back(model, moved)
     with transaction.atomic():
         alias = alias_move(
             model=model,
@@ -1165,10 +1165,22 @@ def alias_rollout(
         _set_canary(alias, canary_version, percent, user=user, via=via)
         _set_shadow(alias, shadow_version, user=user, via=via)
         served_names_changed()
-    return Alias.objects.select_related(*_ROLLOUT_FIELDS).get(pk=alias.pk)
+    return _alias_read_back(model, alias)
 
 
 _ROLLOUT_FIELDS = ("version", "canary_version", "shadow_version")
+
+
+def _alias_read_back(model: RegisteredModel, alias: Alias) -> Alias:
+    """The alias as the move committed it, with its rollout's versions: read after the
+    commit, so a delete of the model that came just after is a 409, not a 500."""
+    found = Alias.objects.select_related(*_ROLLOUT_FIELDS).filter(pk=alias.pk).first()
+    if found is None:
+        raise Conflict(
+            f"{model.name} was deleted while the alias was being moved.",
+            {"version": "This version was deleted."},
+        )
+    return found
 
 
 def _locked_alias(model: RegisteredModel, name: str) -> Alias:
@@ -1210,7 +1222,7 @@ def alias_canary_promote(
             after={"alias": name, "version": canary.version, "canary": None},
         )
         served_names_changed()
-    return Alias.objects.select_related(*_ROLLOUT_FIELDS).get(pk=alias.pk), previous
+    return _alias_read_back(model, alias), previous
 
 
 def alias_canary_end(
@@ -1226,7 +1238,7 @@ def alias_canary_end(
             raise Conflict(f"{model.name}@{name} has no canary to end.")
         _set_canary(alias, None, None, user=user, via=via, action="alias.canary.end")
         served_names_changed()
-    return Alias.objects.select_related(*_ROLLOUT_FIELDS).get(pk=alias.pk)
+    return _alias_read_back(model, alias)
 
 
 # Decision thresholds ----------------------------------------------------------------------

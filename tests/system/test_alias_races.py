@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from registry import services
 from registry.models import Alias, ModelVersion, RegisteredModel
 from registry.tokens import token_create
 from tests.conftest import ApiClient, assert_problem
@@ -139,6 +140,41 @@ def test_a_version_deleted_between_the_check_and_the_move_gives_409(owner):
     assert not Alias.objects.exists()
 
 
+class _Before(_After):
+    """Runs `act` once, right before the first query of this connection that matches."""
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.done and self.matches(sql):
+            self.done = True
+            self.act()
+        return execute(sql, params, many, context)
+
+
+@pytest.mark.parametrize("canary", [False, True])
+def test_a_model_deleted_right_after_the_move_committed_is_no_500(owner, canary):
+    model = RegisteredModel.objects.create(name="churn", owner=owner)
+    make_version(model, 1)
+    make_version(model, 2)
+    # The answer reads the moved alias back after the move's transaction committed: the
+    # model's delete lands just before that read.
+    reads_back = _Before(
+        lambda sql: (
+            not connection.in_atomic_block
+            and sql.startswith("SELECT")
+            and '"registry_alias"' in sql
+            and "JOIN" in sql
+        ),
+        _elsewhere(lambda: services.model_delete(model=model, user=owner)),
+    )
+    body = {"version": 1, "canary": {"version": 2, "percent": 10}} if canary else {"version": 1}
+    with connection.execute_wrapper(reads_back):
+        response = _api(owner).put("/models/churn/aliases/production", body)
+    assert reads_back.done
+    print(f"\nmodel deleted after the move committed: {response.status_code}")
+    assert_problem(response, 409, "deleted")
+    assert not RegisteredModel.objects.exists()
+
+
 def test_an_alias_set_between_the_check_and_the_delete_gives_409(owner):
     model = RegisteredModel.objects.create(name="churn", owner=owner)
     version = make_version(model, 1)
@@ -179,8 +215,6 @@ def test_the_pages_explain_a_lost_race_instead_of_a_500(owner):
 
 def test_an_unforeseen_integrity_error_is_a_409_on_the_api_and_the_pages(owner, monkeypatch):
     from django.db import IntegrityError
-
-    from registry import services
 
     def lost_race(**kwargs):
         raise IntegrityError('insert or update violates foreign key constraint "secret_fk"')
