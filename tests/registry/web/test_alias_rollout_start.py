@@ -218,12 +218,17 @@ def test_it_shows_the_error_in_the_form_and_keeps_it(
     assert rollout_entries(model) == []
 
 
-def test_a_lost_race_is_the_409_message_and_changes_nothing(owner_client, owner, model):
+@pytest.mark.parametrize(
+    "sent",
+    [{"canary": 3, "percent": 10}, {"shadow": 3}, {}],
+    ids=["canary", "shadow", "nothing-to-roll-out"],  # the last: the service's plain move
+)
+def test_a_lost_race_is_the_409_message_and_changes_nothing(owner_client, owner, model, sent):
     page = owner_client.get(PAGE).content.decode()
     assert f'name="{P}alias_version" value="1"' in page
     # Meanwhile production moves (another tab, a deploy script through the API).
     services.alias_move(model=model, name="production", version_number=2, user=owner, via="api")
-    response = owner_client.post(URL, posted(version=1, canary=3, percent=10))
+    response = owner_client.post(URL, posted(version=1, **sent))
     assert response.status_code == 409
     html = response.content.decode()
     form = html.split('data-rollout-form="production"')[1].split("</form>")[0]
