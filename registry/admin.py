@@ -286,7 +286,8 @@ class AliasAdmin(admin.ModelAdmin):
     list_filter = ("name",)
     search_fields = ("model__name", "name")
     list_select_related = ("model", "version", "updated_by")
-    # A rollout is set through the API (services.alias_rollout, recorded): shown here only.
+    # A rollout is set through the API or the model page (services.alias_rollout, recorded):
+    # shown here only.
     readonly_fields = (
         "updated_by",
         "updated_at",

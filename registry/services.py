@@ -925,10 +925,12 @@ def alias_move(
     user: AbstractBaseUser,
     via: str,
     check_owner: bool = True,
+    expected: int | None = None,
 ) -> Alias:
     """Point alias `name` of `model` at one of its ready versions, in one atomic update,
     recorded in the audit log (who, through which door `via`, from which version).
-    `check_owner=False` is for the admin, whose permissions were checked already."""
+    `check_owner=False` is for the admin, whose permissions were checked already; with
+    `expected`, 409 unless the alias points at that version when the move takes its lock."""
     _check_via(via)
     if check_owner:
         ensure_owner(model, user)
@@ -958,8 +960,9 @@ def alias_move(
                     {"version": "This version is not ready."},
                 )
             alias = _point_alias(
-                model=model, name=name, version=version, user=user, via=via, action="alias.move"
-            )
+                model=model, name=name, version=version, user=user, via=via, action="alias.move",
+                expected=expected,
+            )  # fmt: skip
     except IntegrityError:  # the model was deleted meanwhile
         raise Conflict(
             f"{model.name} was deleted while the alias was being moved.",
@@ -1118,12 +1121,15 @@ def alias_rollout(
     shadow: int | None,
     user: AbstractBaseUser,
     via: str,
+    expected: int | None = None,
 ) -> Alias:
     """Point alias `name` at a ready version with its rollout, in one transaction: a canary
     (version, percent) answering that share of the alias's requests, a shadow version
     scoring them off the request path; None ends either. Each change is recorded
     ("alias.move", "alias.canary", "alias.shadow"). The canary and the shadow must be other
-    ready versions of the model than the alias's own, and not the same one."""
+    ready versions of the model than the alias's own, and not the same one. With
+    `expected` (the version a page showed the alias at), 409 if it was moved since: a
+    rollout set on a stale page would otherwise undo that move."""
     _check_via(via)
     ensure_owner(model, user)
     percent = _canary_percent(canary[1]) if canary is not None else None
@@ -1147,7 +1153,7 @@ def alias_rollout(
         # move held up behind a transaction of its own.
         moved = alias_move(
             model=model, name=name, version_number=version_number, user=user, via=via,
-            check_owner=False,
+            check_owner=False, expected=expected,
         )  # fmt: skip
         return _alias_read_back(model, moved)
     with transaction.atomic():
@@ -1158,6 +1164,7 @@ def alias_rollout(
             user=user,
             via=via,
             check_owner=False,
+            expected=expected,
         )
         alias = Alias.objects.select_for_update().get(pk=alias.pk)
         canary_version = _rollout_version(model, canary[0], "canary") if canary else None
