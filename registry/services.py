@@ -898,16 +898,14 @@ def _point_alias(
             before={"alias": name, "version": before},
             after={"alias": name, "version": version.version},
         )
-        alerts.emit(
+        alerts.alias_changed(
             ALIAS_EVENTS[action],
             model,
-            {
-                "alias": name,
-                "version": version.version,
-                "previous": before,
-                "by": user.get_username() if user is not None else None,
-                "via": via,
-            },
+            alias=name,
+            version=version.version,
+            previous=before,
+            user=user,
+            via=via,
         )
     served_names_changed()
     return alias
@@ -1004,6 +1002,9 @@ def alias_delete(
             before={"alias": name, "version": number},
             after={"alias": name, "version": None},
         )
+        alerts.alias_changed(
+            "alias.deleted", model, alias=name, version=None, previous=number, user=user, via=via
+        )
         served_names_changed()
 
 
@@ -1049,6 +1050,20 @@ def _set_canary(
             before={"alias": alias.name, "canary": before},
             after={"alias": alias.name, "canary": after},
         )
+        if after is None:
+            event, extra = "alias.canary.ended", {}
+        else:
+            event, extra = "alias.canary.started", {"percent": after["percent"]}
+        alerts.alias_changed(
+            event,
+            alias.model,
+            alias=alias.name,
+            version=after["version"] if after else None,
+            previous=before["version"] if before else None,
+            user=user,
+            via=via,
+            **extra,
+        )
 
 
 def _canary_state(alias: Alias) -> dict[str, Any] | None:
@@ -1081,6 +1096,15 @@ def _set_shadow(
         version=shadow,
         before={"alias": alias.name, "shadow": before},
         after={"alias": alias.name, "shadow": shadow.version if shadow is not None else None},
+    )
+    alerts.alias_changed(
+        "alias.shadow.changed",
+        alias.model,
+        alias=alias.name,
+        version=shadow.version if shadow is not None else None,
+        previous=before,
+        user=user,
+        via=via,
     )
 
 
@@ -1227,6 +1251,16 @@ def alias_canary_promote(
                 "canary": {"version": canary.version, "percent": percent},
             },
             after={"alias": name, "version": canary.version, "canary": None},
+        )
+        # One event for the one step: the alias moved onto its canary and the split ended.
+        alerts.alias_changed(
+            "alias.canary.promoted",
+            model,
+            alias=name,
+            version=canary.version,
+            previous=previous,
+            user=user,
+            via=via,
         )
         served_names_changed()
     return _alias_read_back(model, alias), previous

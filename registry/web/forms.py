@@ -13,7 +13,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.forms.boundfield import BoundField
 
-from registry import csvio
+from registry import alerts, csvio
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm, Param
 from registry.cards import is_number
 from registry.leaderboard import METRICS
@@ -794,14 +794,7 @@ class EvaluationForm(forms.Form):
 
 # Alerts and webhooks (registry/alerts/) ---------------------------------------------------
 
-EVENT_CHOICES = [
-    ("version.ready", "a version is ready"),
-    ("version.failed", "a training failed"),
-    ("alias.moved", "an alias moved"),
-    ("alias.rollback", "an alias was rolled back"),
-    ("alert.fired", "an alert rule fired"),
-    ("test", "test events"),
-]
+EVENT_CHOICES = list(alerts.EVENTS.items())
 
 
 class WebhookForm(forms.Form):
