@@ -144,6 +144,24 @@ def test_an_alias_moved_onto_its_canary_sends_the_end_and_the_move(owner, owner_
     ]
 
 
+def test_a_canary_and_a_shadow_started_from_the_model_page_are_sent(owner_client, churn3, hook):
+    form = "rollout-production-"
+    response = owner_client.post(
+        "/models/churn/aliases/production/rollout/",
+        {
+            f"{form}alias_version": 1,
+            f"{form}canary_version": 2,
+            f"{form}canary_percent": 10,
+            f"{form}shadow_version": 3,
+        },
+    )
+    assert response.status_code == 302
+    assert sent(hook) == [
+        ("alias.canary.started", data(2, None, "page", percent=10.0)),
+        ("alias.shadow.changed", data(3, None, "page")),
+    ]
+
+
 def test_a_shadow_set_changed_and_ended_is_sent(owner_api, churn3, hook):
     assert owner_api.put(ALIAS, {"version": 1, "shadow": {"version": 3}}).status_code == 200
     assert owner_api.put(ALIAS, {"version": 1, "shadow": {"version": 3}}).status_code == 200
