@@ -409,17 +409,6 @@ class ModelVersion(models.Model):
             before={"alias": PRODUCTION, "version": None},
             after={"alias": PRODUCTION, "version": self.version},
         )
-        from registry import alerts  # it imports these models
-
-        alerts.alias_changed(
-            "alias.moved",
-            self.model,
-            alias=PRODUCTION,
-            version=self.version,
-            previous=None,
-            user=self.created_by,
-            via=via,
-        )
         return True
 
 

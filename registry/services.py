@@ -748,7 +748,7 @@ def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None
             training_seconds=card["training"]["seconds"],
         )
         RegisteredModel.objects.filter(pk=model.pk).update(updated_at=now)
-        if version.take_production_if_first(via="import"):
+        if alerts.first_production(version, via="import"):
             served_names_changed()
     return version
 

@@ -17,7 +17,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from registry.alerts.webhooks import enqueue_delivery
-from registry.models import RegisteredModel, WebhookDelivery, WebhookEndpoint
+from registry.models import (
+    PRODUCTION,
+    ModelVersion,
+    RegisteredModel,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 # Every event an endpoint can subscribe to, with what it means (the pages' labels): the API's
 # schema and the pages' form read this one table.
@@ -72,6 +78,23 @@ def emit(event: str, model: RegisteredModel, payload: dict[str, Any]) -> None:
         if not endpoint.events or event in endpoint.events
     ]
     _queue_after_commit(ids)
+
+
+def first_production(version: ModelVersion, *, via: str) -> bool:
+    """`version` takes `production` if its model has no other ready version nor that alias
+    (ModelVersion.take_production_if_first), and the move is sent like any other."""
+    if not version.take_production_if_first(via=via):
+        return False
+    alias_changed(
+        "alias.moved",
+        version.model,
+        alias=PRODUCTION,
+        version=version.version,
+        previous=None,
+        user=version.created_by,
+        via=via,
+    )
+    return True
 
 
 def alias_changed(

@@ -257,6 +257,6 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
                 },
             )
             # After "version.ready": a receiver hears of the version before its first move.
-            version.take_production_if_first(via="system")
+            alerts.first_production(version, via="system")
     if not updated:
         logger.warning("version %s stopped running before it could be saved", version.pk)
