@@ -45,12 +45,15 @@ from registry.pipeline import CATEGORICAL, DATE, NUMERIC, is_registry_pipeline, 
 
 logger = logging.getLogger(__name__)
 
-# Up to this many number columns a Python loop over them beats the numpy calls (bench_plan).
-PYTHON_NUMBERS = 12
+# Up to this many number columns a Python loop over them costs less than the numpy calls.
+PYTHON_NUMBERS = 20
 # DateFeatures' range: the seconds of 0001-01-01 and of 9999-12-31 23:59:59 UTC.
 _FIRST_SECOND, _LAST_SECOND = -62135596800.0, 253402300799.0
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 _INFINITIES = (math.inf, -math.inf)
+# Compared by identity, the cheapest test (a byte-swapped float64 array fails it and is
+# left to the pipeline).
+_FLOAT64, _OBJECT = np.dtype(np.float64), np.dtype(object)
 
 
 class Plan:
@@ -100,11 +103,13 @@ class Plan:
             numbers = self._number_vector(table)
             if numbers is None:
                 return None
-            out = np.zeros((1, self._width))
-            out[0, :n] = numbers
+            if n == self._width:
+                return numbers.reshape(1, n)
             row = [0.0] * self._width
             if not self._fill_tail(table, row):
                 return None
+            out = np.empty((1, self._width))
+            out[0, :n] = numbers
             out[0, n:] = row[n:]
             return out
         row = [0.0] * self._width
@@ -117,11 +122,16 @@ class Plan:
         IEEE double operations numpy's elementwise ones are)."""
         scaled = self._scaled
         for position, (name, fill, mean, scale) in enumerate(self._numbers):
-            value = _number(table.get(name))
-            if value is None:
+            column = table.get(name)
+            if type(column) is not np.ndarray or column.dtype is not _FLOAT64:
                 return False
+            if column.shape != (1,):
+                return False
+            value = column.item()
             if value != value:
                 value = fill
+            elif value in _INFINITIES:
+                return False
             row[position] = (value - mean) / scale if scaled else value
         return True
 
@@ -159,7 +169,9 @@ class Plan:
                 row[position + k] = (value - mean) / scale if scaled else value
         for name, fill, positions in self._categories:
             column = table.get(name)
-            if type(column) is not np.ndarray or column.shape != (1,) or column.dtype != object:
+            if type(column) is not np.ndarray or column.dtype is not _OBJECT:
+                return False
+            if column.shape != (1,):
                 return False
             value = column[0]
             if value is None or value == "":
@@ -174,7 +186,7 @@ class Plan:
 
 def _number(column: Any) -> float | None:
     """The value of a one-row float64 column (NaN for missing); None for anything else."""
-    if type(column) is not np.ndarray or column.shape != (1,) or column.dtype != np.float64:
+    if type(column) is not np.ndarray or column.dtype is not _FLOAT64 or column.shape != (1,):
         return None
     value = column.item()
     return None if value in _INFINITIES else value

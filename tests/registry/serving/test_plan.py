@@ -1,12 +1,12 @@
 """The single-row plan (registry/serving/plan.py) against the full pipeline.
 
 For every algorithm of the table (and the linear SVM beside the default RBF one) and
-several column mixes (a few numbers; many numbers, the plan's numpy path; numbers and
-categories; categories only; numbers, a date and a category), on random rows with missing
-values and unseen categories: the plan's features, and the predictions, probabilities,
-scores and outputs from them, equal the unplanned pipeline's bit for bit. Then through the
-one serving entry: a one-row request is answered from the plan, exactly as the pipeline
-would, and rows the plan leaves to the pipeline still are.
+several column mixes (a few numbers; many numbers, the plan's numpy path, alone and with a
+category; numbers and categories; categories only; numbers, a date and a category), on
+random rows with missing values and unseen categories: the plan's features, and the
+predictions, probabilities, scores and outputs from them, equal the unplanned pipeline's
+bit for bit. Then through the one serving entry: a one-row request is answered from the
+plan, exactly as the pipeline would, and rows the plan leaves to the pipeline still are.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ DATE_RANGE = (datetime.datetime(1990, 1, 1).timestamp(), datetime.datetime(2030,
 MIXES = {
     "numbers": [("a", "number"), ("b", "number"), ("c", "number"), ("d", "number")],
     "many numbers": [(f"n{i}", "number") for i in range(PYTHON_NUMBERS + 3)],
+    "many numbers and a category": [
+        *((f"n{i}", "number") for i in range(PYTHON_NUMBERS + 1)),
+        ("size", "category"),
+    ],
     "numbers and categories": [
         ("a", "number"),
         ("b", "number"),
@@ -44,6 +48,7 @@ MIXES = {
 N_CLASSES = {
     "numbers": 3,
     "many numbers": 2,
+    "many numbers and a category": 3,
     "numbers and categories": 2,
     "categories": 2,
     "with a date": 3,
