@@ -13,7 +13,10 @@ keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
 wsgi_app = "mlsite.wsgi:application"
-accesslog = "-"
+# One line per request, the app's (mlsite/middleware.py RequestLogMiddleware: method, path,
+# status, duration, client address; it also runs under runserver and in tests). gunicorn's
+# access log would write each request a second time; GUNICORN_ACCESSLOG=- turns it back on.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 # %(M)s is the request duration in milliseconds.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'

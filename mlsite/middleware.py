@@ -1,4 +1,6 @@
-"""One log line per request: method, path, status and duration in milliseconds."""
+"""One log line per request: method, path, status, duration in milliseconds and the client's
+address (behind proxies, the one DJANGO_PROXY_COUNT picks: login_throttle.client_ip).
+gunicorn's own access log is off (gunicorn.conf.py): this line is the one per request."""
 
 import logging
 import time
@@ -6,6 +8,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from mlsite.login_throttle import client_ip
 from registry.errors import CONFLICT_DETAIL
 
 logger = logging.getLogger("mlsite.requests")
@@ -20,7 +23,12 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         elapsed_ms = (time.perf_counter() - started) * 1000
         logger.info(
-            "%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms
+            "%s %s %s %.1fms %s",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed_ms,
+            client_ip(request) or "-",
         )
         return response
 

@@ -5,6 +5,8 @@
 
 resolve.py   name + version or alias -> ServedVersion (cached per process for about a second)
 cache.py     loaded pipelines, by version id, in an LRU bounded by bytes (MLSERVE_MODEL_CACHE_MB)
+plan.py      each loaded pipeline's single-row plan: one row -> the estimator's input, bit for
+             bit the pipeline's, without the preprocessing's numpy calls
 bodies.py    request bodies (every JSON format and CSV) -> typed table, through one normaliser
 predict.py   THE entry: body -> table -> row and cost limits -> predictions, observed and logged
 batch.py     an uploaded CSV predicted whole, returned with its prediction columns

@@ -1,6 +1,6 @@
 """Loaded pipelines: read, verified and loaded once per version, kept in an LRU bounded by
-bytes (MLSERVE_MODEL_CACHE_MB). A ready version never changes, so the key (its id and
-artifact digest) never goes stale.
+bytes (MLSERVE_MODEL_CACHE_MB), each with its single-row plan (plan.py), compiled at load.
+A ready version never changes, so the key (its id and artifact digest) never goes stale.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpyml
 from registry.errors import ModelTooLarge, NotFound
 from registry.models import ModelVersion
 from registry.monitoring import metrics
+from registry.serving.plan import Plan, build_plan
 from registry.serving.resolve import ServedVersion, forget_resolutions
 
 
@@ -62,12 +63,16 @@ class PipelineCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[int, str], tuple[Any, int]] = OrderedDict()
+        self._items: OrderedDict[tuple[int, str], tuple[Any, Plan | None, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.bytes = 0
         self.hits = self.misses = self.evictions = self.refused = 0
 
     def get(self, served: ServedVersion) -> Any:
+        return self.loaded(served)[0]
+
+    def loaded(self, served: ServedVersion) -> tuple[Any, Plan | None]:
+        """The version's pipeline and its single-row plan (None: serve it unplanned)."""
         with self._lock:
             # Keyed by id and artifact digest: a reused id (a test database reset) can never
             # serve another model's pipeline.
@@ -77,7 +82,7 @@ class PipelineCache:
                 self._items.move_to_end(key)
                 self.hits += 1
                 metrics.CACHE_HITS.inc()
-                return item[0]
+                return item[0], item[1]
             self.misses += 1
             metrics.CACHE_MISSES.inc()
         # A model bigger than the whole cache is refused, not kept: the LRU would hold it
@@ -90,17 +95,19 @@ class PipelineCache:
         size = _nbytes(pipeline)
         if size > self.max_bytes:
             raise self._too_large(what, size)
+        plan = build_plan(pipeline)
+        size += plan.nbytes if plan is not None else 0
         with self._lock:
             if key not in self._items:
-                self._items[key] = (pipeline, size)
+                self._items[key] = (pipeline, plan, size)
                 self.bytes += size
                 while self.bytes > self.max_bytes and len(self._items) > 1:
-                    _, (_, evicted) = self._items.popitem(last=False)
+                    _, (_, _, evicted) = self._items.popitem(last=False)
                     self.bytes -= evicted
                     self.evictions += 1
                     metrics.CACHE_EVICTIONS.inc()
                 self._gauges()
-        return pipeline
+        return pipeline, plan
 
     def _too_large(self, what: str, size: int) -> ModelTooLarge:
         self.refused += 1

@@ -149,7 +149,7 @@ def predict_table(
     Numeric outputs stay numpy arrays: turning 10,000 rows into Python floats costs more
     than the prediction. Use `result_json` (or `.tolist()`) to serialise them.
     """
-    pipeline = pipeline_cache().get(served)
+    pipeline, plan = pipeline_cache().loaded(served)
     n_rows = len(next(iter(table.values()))) if table else 0
     if explain:
         check_explainable(served, n_rows)
@@ -159,7 +159,11 @@ def predict_table(
     outputs = []
     for start in range(0, max(n_rows, 1), CHUNK_ROWS):
         chunk = table if n_rows <= CHUNK_ROWS else _rows(table, start, start + CHUNK_ROWS)
-        features = prep.transform(chunk)  # preprocessing once, then the model
+        # One row: the plan compiled at load (plan.py) gives the same features without
+        # the preprocessing's numpy calls, or None for a row it leaves to the pipeline.
+        features = plan.features(chunk) if plan is not None and n_rows == 1 else None
+        if features is None:
+            features = prep.transform(chunk)  # preprocessing once, then the model
         if served.kind == DECOMPOSITION:
             outputs.append((model.transform(features), None))
         elif with_proba:

@@ -45,7 +45,10 @@ def test_it_serves_healthz_and_readyz_within_90_seconds(make_run):
     output = (tmp_path / "run.log").read_text()
     assert f"http://127.0.0.1:{port}/" in output
     assert "Sign in as 'admin' with password" in output
-    assert 'GET /healthz HTTP/1.1" 200' in output  # gunicorn's access log, with latency
+    # One line per request, the app's (with its duration and the client's address), not
+    # gunicorn's access log as well.
+    assert "mlsite.requests GET /healthz 200 " in output
+    assert 'GET /healthz HTTP/1.1"' not in output
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
     assert (tmp_path / "var" / "mlserving.sqlite3").exists()
     # The task worker runs beside the web server.
