@@ -388,6 +388,18 @@ def utc(at: datetime) -> datetime:
         return (datetime.min if at.year < 5000 else datetime.max).replace(tzinfo=UTC)
 
 
+def alias(model: RegisteredModel, name: str) -> Alias:
+    """Alias `name` of `model` with its version, canary and shadow (one query), or NotFound."""
+    found = (
+        model.aliases.filter(name=name)
+        .select_related("version", "canary_version", "shadow_version")
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"{model.name} has no alias {name!r}.")
+    return found
+
+
 def alias_state(model: RegisteredModel, name: str, at: datetime | None) -> dict[str, Any]:
     """{"version", "since", "at"}: what alias `name` points at now (`at` None: its row, the
     truth serving reads) or pointed at, at time `at` (from its history, alias_at)."""

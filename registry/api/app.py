@@ -123,7 +123,13 @@ class ProblemJsonAPI(NinjaAPI):
         return schema
 
 
-PREDICT_OPERATIONS = ("predict", "predict_version")  # their URL names (the functions' names)
+PREDICT_OPERATIONS = (  # their URL names (the functions' names)
+    "predict",
+    "predict_version",
+    "invoke",
+    "invoke_alias",
+    "invoke_version",
+)
 api = ProblemJsonAPI(
     title="ML Serving API",
     version="1",

@@ -8,7 +8,9 @@ serving entry, registry.serving.predict, which reads it.
 
 from __future__ import annotations
 
+import copy
 import io
+import json
 from typing import Any
 
 import orjson
@@ -50,6 +52,7 @@ from registry.api.schemas import (
     ExplainQuery,
     FeedbackItem,
     FeedbackOut,
+    InvocationOut,
     LeaderboardIn,
     LeaderboardOut,
     LeaderboardPage,
@@ -508,15 +511,20 @@ def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
     "/models/{name}/aliases/{alias}",
     response={200: AliasStateOut, **errors(404, 422)},
     tags=["models"],
+    exclude_unset=True,  # an answer about the past has no rollout fields
 )
 def get_alias(
     request: HttpRequest, name: str, alias: str, query: Query[AliasAtQuery]
 ) -> dict[str, Any]:
-    """The version an alias points at now, or with `at` the version it pointed at then,
-    from the recorded history of its changes (`?at=2026-12-01T10:00:00Z`; a time without
-    an offset is UTC). 404 if it was not set then, or its history does not reach back."""
-    state = selectors.alias_state(selectors.model(name), alias, query.at)
-    return {"model": name, "alias": alias, **state}
+    """The alias now: its version, canary, shadow and updated_at (as PUT answers them) and
+    since when it points at that version; or with `at` the version it pointed at then, from
+    the recorded history of its changes (`?at=2026-12-01T10:00:00Z`; a time without an
+    offset is UTC). 404 if it was not set then, or its history does not reach back."""
+    model = selectors.model(name)
+    state = {"model": name, "alias": alias, **selectors.alias_state(model, alias, query.at)}
+    if query.at is None:
+        state.update(_alias_dict(name, selectors.alias(model, alias)))
+    return state
 
 
 @api.post(
@@ -674,6 +682,106 @@ def predict_version(
     """Predict with one version of a model (same bodies, `?explain=` and answer as
     /models/{name}/predict)."""
     return _predict(request, serving.resolve(name, version=version), strict, explain)
+
+
+# MLflow's scoring protocol ---------------------------------------------------------------
+
+
+def _mlflow_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The predict bodies as MLflow's scoring server takes them: each with `params`."""
+    params = {
+        "anyOf": [{"type": "object"}, {"type": "null"}],
+        "description": "inference parameters: no model here takes any (ignored, with a warning)",
+    }
+    content = copy.deepcopy(body["requestBody"]["content"])
+    for shape in content["application/json"]["schema"]["oneOf"]:
+        shape["properties"]["params"] = params
+    content["application/json"]["example"] = {
+        "dataframe_split": {"columns": ["tenure_months", "contract"], "data": [[3, "two-year"]]},
+        "params": {},
+    }
+    return {"requestBody": {**body["requestBody"], "content": content}}
+
+
+_INVOCATIONS_BODY = _mlflow_body(_PREDICT_BODY)
+_INVOCATIONS_ERRORS = errors(404, 409, 413, 415, 422, 507)
+_UTF8 = ("utf-8", "utf8")
+
+
+def _invoke(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse:
+    """One call of MLflow's scoring protocol, through the one serving entry (as _predict):
+    MLflow's answer, {"predictions": [...]}, with the `params` it ignored named in
+    "warnings" and a Warning header; the version that answered and the prediction id (for
+    POST .../feedback) in the X-Model-Version and X-Prediction-Id headers."""
+    charset = request.content_params.get("charset", "utf-8").lower()
+    others = sorted(set(request.content_params) - {"charset"})
+    if charset not in _UTF8 or others:
+        said = f"charset {charset!r}" if charset not in _UTF8 else f"parameter {others[0]!r}"
+        message = f"The Content-Type {said} is not read here: send UTF-8 JSON or text/csv."
+        raise HttpError(415, message)
+    result = serving.predict(
+        served,
+        request.body,
+        user=request.auth,
+        source="api",
+        content_type=request.content_type or "",
+        key=request.headers.get("X-Request-Key"),
+        mlflow_params=True,
+    )
+    answer: dict[str, Any] = {"predictions": result["predictions"]}
+    ignored = result.get("ignored_params")
+    if ignored:
+        warning = (
+            f"params ignored: the models served here take no inference parameters "
+            f"({', '.join(ignored)})."
+        )
+        answer["warnings"] = [warning]
+    response = HttpResponse(serving.result_json(answer), content_type="application/json")
+    if ignored:
+        response["Warning"] = f"299 - {json.dumps(warning)}"  # an ASCII quoted-string
+    response["X-Model-Version"] = str(result["model"]["version"])
+    response["X-Prediction-Id"] = result["prediction_id"]
+    return response
+
+
+@api.post(
+    "/models/{name}@{alias}/invocations",
+    response={200: InvocationOut, **_INVOCATIONS_ERRORS},
+    tags=["prediction"],
+    openapi_extra=_INVOCATIONS_BODY,
+)
+def invoke_alias(request: HttpRequest, name: str, alias: str) -> HttpResponse:
+    """Score with the version an alias points at (its canary for its share), as MLflow's
+    scoring server does (`models:/name@alias`): the bodies of /models/{name}/invocations."""
+    return _invoke(request, serving.resolve(name, alias=alias))
+
+
+@api.post(
+    "/models/{name}/invocations",
+    response={200: InvocationOut, **_INVOCATIONS_ERRORS},
+    tags=["prediction"],
+    openapi_extra=_INVOCATIONS_BODY,
+)
+def invoke(request: HttpRequest, name: str) -> HttpResponse:
+    """Score with the model's production alias (409 if it has none), as MLflow's scoring
+    server does: JSON with one of `dataframe_split`, `dataframe_records`, `instances` or
+    `inputs`, and optionally `params` (no model here takes any: ignored, named in `warnings`
+    and a `Warning` header); or text/csv. The answer is MLflow's, `{"predictions": [...]}`;
+    the headers X-Model-Version and X-Prediction-Id say which version answered and the id
+    POST .../feedback takes. Errors are problem+json."""
+    return _invoke(request, serving.resolve(name))
+
+
+@api.post(
+    "/models/{name}/versions/{version}/invocations",
+    response={200: InvocationOut, **_INVOCATIONS_ERRORS},
+    tags=["prediction"],
+    openapi_extra=_INVOCATIONS_BODY,
+)
+def invoke_version(request: HttpRequest, name: str, version: VersionNumber) -> HttpResponse:
+    """Score with one version of a model (`models:/name/3`): the bodies and answer of
+    /models/{name}/invocations."""
+    return _invoke(request, serving.resolve(name, version=version))
 
 
 @api.get(

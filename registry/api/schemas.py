@@ -320,6 +320,10 @@ class AliasStateOut(Schema):
     version: int
     since: datetime = Field(..., description="when the alias was set to this version")
     at: datetime | None = Field(..., description="the moment asked about (null: now)")
+    # The alias record now (without `at` only, as PUT answers it).
+    updated_at: datetime | None = Field(None, description="its last change (now only)")
+    canary: CanaryOut | None = Field(None, description="its canary (now only)")
+    shadow: int | None = Field(None, description="the shadow version's number (now only)")
 
 
 class AliasRollbackOut(AliasOut):
@@ -396,6 +400,17 @@ class PredictionOut(Schema):
         None,
         description="per row: '<prediction_id>:<i>' (for requests of at most "
         "MLSERVE_PREDICTION_LOG_MAX_ROWS rows, the rows the prediction log keeps)",
+    )
+
+
+class InvocationOut(Schema):
+    """MLflow's scoring answer."""
+
+    predictions: list[Any] = Field(
+        ..., description="per row: the class, the value, the cluster or the coordinates"
+    )
+    warnings: list[str] | None = Field(
+        None, description="about the request as a whole: the `params` it ignored"
     )
 
 

@@ -722,12 +722,35 @@ def _split_rows(
     return [dict(zip(names, row, strict=True)) for row in data[:1]]
 
 
-def _rows_from_json(served: ServedVersion, body: Any, *, strict: bool) -> dict[str, Any]:
+# Most names of ignored MLflow `params` an answer lists.
+MAX_PARAMS_NAMED = 20
+
+
+def _mlflow_params(body: dict[str, Any], params: list[str] | None) -> bool:
+    """Whether the body carries MLflow's "params" object and it is taken: no model here takes
+    inference parameters, so they are ignored and their names added to `params` (None: the
+    caller does not speak MLflow's protocol, and "params" is an unknown key)."""
+    if params is None or "params" not in body:
+        return False
+    value = body["params"]
+    if value is not None and not isinstance(value, dict):
+        raise MalformedBody("params must be a JSON object of parameter names and values.")
+    params.extend(str(name)[:50] for name in list(value or ())[:MAX_PARAMS_NAMED])
+    if value and len(value) > MAX_PARAMS_NAMED:
+        params.append(f"and {len(value) - MAX_PARAMS_NAMED} more")
+    return True
+
+
+def _rows_from_json(
+    served: ServedVersion, body: Any, *, strict: bool, params: list[str] | None = None
+) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedBody(f"The body must be a JSON object with one of {list(_PREDICT_FORMATS)}.")
     keys = [k for k in _PREDICT_FORMATS if k in body]
-    # Besides the rows, a "key" field may name the caller for a canary split (predict.py).
-    if len(keys) != 1 or len(body) != 1 + ("key" in body):
+    # Besides the rows, a "key" field may name the caller for a canary split (predict.py),
+    # and an MLflow client's body may carry "params".
+    besides = ("key" in body) + _mlflow_params(body, params)
+    if len(keys) != 1 or len(body) != 1 + besides:
         raise MalformedBody(
             f"The body must have exactly one of {list(_PREDICT_FORMATS)}; got {sorted(body)[:5]}."
         )
@@ -826,9 +849,12 @@ def request_table(
     content_type: str = "application/json",
     *,
     strict: bool = False,
+    params: list[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """A request body's rows as typed columns, in any of the accepted formats; keys and
-    columns that are not features are ignored, or refused when `strict`."""
+    columns that are not features are ignored, or refused when `strict`. `params`, a list,
+    takes the names of the MLflow "params" a JSON body carries (ignored: see _mlflow_params);
+    None refuses a "params" key as any other."""
     if content_type == "text/csv":
         read = csv_table(served, body)
         if strict:
@@ -844,7 +870,7 @@ def request_table(
                 parsed = load_json(body)
             except orjson.JSONDecodeError as exc:
                 raise MalformedBody(f"The body is not valid JSON: {str(exc)[:200]}") from None
-            table = _rows_from_json(served, parsed, strict=strict)
+            table = _rows_from_json(served, parsed, strict=strict, params=params)
     else:
         raise UnsupportedMediaType("Send JSON (application/json) or CSV (text/csv).")
     check_rows(len(next(iter(table.values()))) if table else 0)

@@ -93,6 +93,10 @@ def lanes(monkeypatch):
     [
         ("POST", "/api/v1/models/churn/predict", "Bearer mls_x", None, True),
         ("POST", "/api/v1/models/churn/versions/3/predict", "bearer mls_x", None, True),
+        ("POST", "/api/v1/models/churn/invocations", "Bearer mls_x", None, True),
+        ("POST", "/api/v1/models/churn@staging/invocations", "Bearer mls_x", None, True),
+        ("POST", "/api/v1/models/churn/versions/3/invocations", "Bearer mls_x", None, True),
+        ("POST", "/api/v1/models/churn/invocations", "Bearer mls_x", "sessionid=abc", False),
         ("POST", "/api/v1/models/churn/predict", "Bearer mls_x", "sessionid=abc", False),
         ("POST", "/api/v1/models/churn/predict", None, None, False),
         ("POST", "/api/v1/models/churn/predict", "Basic eDp5", None, False),
