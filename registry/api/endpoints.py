@@ -24,6 +24,7 @@ from registry import csvio, evaluation, selectors, services, serving, transfer
 from registry.algorithms import ALGORITHMS
 from registry.api.app import api
 from registry.api.schemas import (
+    EVALUATION_VERSIONS_MAX_CHARS,
     EVALUATION_VERSIONS_PATTERN,
     AlertRuleIn,
     AlertRuleOut,
@@ -1015,7 +1016,7 @@ def register_leaderboard(request: HttpRequest, board_id: BoardId, body: Register
         board=selectors.leaderboard(user, board_id),
         user=user,
         algorithm=body.algorithm,
-        model_name=body.model,
+        model_name=serving.model_name(body.model, field="model"),
     )
     return _accepted(version)
 
@@ -1026,10 +1027,10 @@ _EVALUATION_FORM = {
     "file": {"type": "string", "format": "binary"},
     "versions": {
         "type": "string",
-        "maxLength": 100,
+        "maxLength": EVALUATION_VERSIONS_MAX_CHARS,
         "pattern": EVALUATION_VERSIONS_PATTERN,
-        "description": "version numbers separated by commas; default: production and the "
-        "newest ready version",
+        "description": "versions separated by commas, by number or model URI (2,"
+        "models:/churn@production); default: production and the newest ready version",
     },
     "target": {"type": "string", "minLength": 1, "maxLength": 200},
 }
@@ -1055,9 +1056,13 @@ def _evaluation_body(request: HttpRequest) -> EvaluationFields:
         fields: dict[str, Any] = {"target": request.POST.get("target") or None}
         if raw.strip():
             try:
-                fields["versions"] = [int(v) for v in raw.split(",")]
+                fields["versions"] = [
+                    v.strip() if v.strip().startswith(serving.MODEL_URI_PREFIX) else int(v)
+                    for v in raw.split(",")
+                ]
             except ValueError:
-                message = "Version numbers separated by commas (1,2)."
+                message = "Versions separated by commas, by number or model URI (1,2 or "
+                message += "models:/churn@production,2)."
                 raise services.InvalidInput(message, {"versions": message}) from None
         data: Any = fields
     elif request.content_type in ("application/json", ""):
@@ -1077,6 +1082,24 @@ def _evaluation_body(request: HttpRequest) -> EvaluationFields:
         raise ValidationError(exc.errors(include_url=False)) from None
 
 
+def _version_numbers(
+    model: RegisteredModel, versions: list[int | str] | None, *, multipart: bool
+) -> list[int] | None:
+    """The versions of an evaluation as numbers: a model URI (models:/churn/3,
+    models:/churn@production) names one of `model`'s (422 naming the field otherwise)."""
+    if versions is None:
+        return None
+    numbers = []
+    for i, given in enumerate(versions):
+        if isinstance(given, int):
+            numbers.append(given)
+            continue
+        field = "versions" if multipart else f"versions.{i}"
+        ref = serving.parse_model_uri(given, field=field)
+        numbers.append(selectors.referenced_version(model, ref, field=field))
+    return numbers
+
+
 @api.post(
     "/models/{name}/evaluations",
     response={202: EvaluationOut, **errors(403, 404, 409, 413, 415, 422, 429)},
@@ -1092,12 +1115,13 @@ def create_evaluation(request: HttpRequest, name: str) -> Status:
     user = _user(request)
     model = selectors.model(name)
     body = _evaluation_body(request)
+    versions = _version_numbers(model, body.versions, multipart=not isinstance(body, EvaluationIn))
     if isinstance(body, EvaluationIn):
         created = services.evaluation_create(
             user=user,
             model=model,
             dataset=selectors.dataset(user, body.dataset),
-            versions=body.versions,
+            versions=versions,
             target=body.target,
         )
     else:
@@ -1108,7 +1132,7 @@ def create_evaluation(request: HttpRequest, name: str) -> Status:
             model=model,
             data=data,
             filename=filename,
-            versions=body.versions,
+            versions=versions,
             target=body.target,
         )
     found = selectors.evaluation(user, name, created.pk)
@@ -1189,7 +1213,7 @@ def create_webhook(request: HttpRequest, body: WebhookIn) -> Status:
     """A webhook endpoint for registry events and alerts (one model of yours, or all). Each
     POST is signed as Standard Webhooks says (webhook-id, webhook-timestamp,
     webhook-signature); the secret to check it is in this answer only."""
-    model = selectors.model(body.model) if body.model else None
+    model = selectors.model(serving.model_name(body.model, field="model")) if body.model else None
     endpoint, secret = services.webhook_create(
         owner=_user(request),
         url=body.url,

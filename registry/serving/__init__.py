@@ -3,7 +3,8 @@
     served = serving.resolve("churn", alias="production")
     result = serving.predict(served, body, user=user, source="api")
 
-resolve.py   name + version or alias -> ServedVersion (cached per process for about a second)
+resolve.py   name + version or alias -> ServedVersion (cached per process for about a second);
+             MLflow's model URIs (models:/name/3, models:/name@alias) -> ModelRef
 cache.py     loaded pipelines, by version id, in an LRU bounded by bytes (MLSERVE_MODEL_CACHE_MB)
 bodies.py    request bodies (every JSON format and CSV) -> typed table, through one normaliser
 predict.py   THE entry: body -> table -> row and cost limits -> predictions, observed and logged
@@ -41,17 +42,23 @@ from registry.serving.predict import (
 )
 from registry.serving.resolve import (
     DEFAULT_ALIAS,
+    MODEL_URI_PREFIX,
     RESOLVE_TTL_S,
+    ModelRef,
     ServedVersion,
     forget_resolutions,
+    model_name,
+    parse_model_uri,
     resolve,
 )
 
 __all__ = [
     "DEFAULT_ALIAS",
+    "MODEL_URI_PREFIX",
     "RESOLVE_TTL_S",
     "ArtifactError",
     "CsvUpload",
+    "ModelRef",
     "PipelineCache",
     "PredictionError",
     "ServedVersion",
@@ -63,6 +70,8 @@ __all__ = [
     "load_pipeline",
     "loaded_bytes",
     "model_budget_bytes",
+    "model_name",
+    "parse_model_uri",
     "pipeline_cache",
     "predict",
     "predict_csv",
