@@ -8,6 +8,8 @@ rows, CSV files have other columns): they are ignored, unless the caller asks to
 before they are built: the row limit
 (MLSERVE_MAX_PREDICT_ROWS), a count of JSON values before parsing, and a large body (a list
 of rows, a dataframe_split's data, columnar inputs) parsed a slice of rows at a time.
+MLflow's scoring protocol (the /invocations routes) may add a "params" object to a JSON
+body: no model here takes inference parameters, so it is read, named back and ignored.
 """
 
 from __future__ import annotations
