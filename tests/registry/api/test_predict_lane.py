@@ -169,3 +169,20 @@ def test_the_lean_stack_refuses_as_the_full_stack_does(owner, churn, lanes, sett
     assert {h: lean["headers"].get(h) for h in COMPARED} == {
         h: full["headers"].get(h) for h in COMPARED
     }
+
+
+def test_an_mlflow_invocation_takes_the_lean_stack_and_answers_alike(owner, churn, lanes):
+    token = token_create(user=owner, name="lane")[1]
+    body = json.dumps({"dataframe_split": {"columns": list(ROW), "data": [list(ROW.values())]}})
+    path = "/api/v1/models/churn@production/invocations"
+    lean = call(environ(path, body.encode(), HTTP_AUTHORIZATION=f"Bearer {token}"))
+    full = call(
+        environ(path, body.encode(), HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_COOKIE="a=b")
+    )
+    assert lanes == {"predict": 1, "full": 1}
+    assert lean["status"] == full["status"] == 200
+    assert json.loads(lean["body"]) == json.loads(full["body"])
+    assert set(json.loads(lean["body"])) == {"predictions"}
+    assert {h: lean["headers"].get(h) for h in COMPARED} == {
+        h: full["headers"].get(h) for h in COMPARED
+    }
