@@ -410,7 +410,7 @@ def referenced_version(model: RegisteredModel, ref: ModelRef, *, field: str) -> 
         return InvalidInput(message, {field: message})
 
     if ref.name != model.name:
-        raise refused(f"models:/{ref.name}... names model {ref.name!r}, not {model.name!r}.")
+        raise refused(f"{ref} names model {ref.name!r}, not {model.name!r}.")
     if ref.version is not None:
         return ref.version
     if ref.alias is None:

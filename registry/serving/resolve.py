@@ -228,6 +228,10 @@ class ModelRef:
     version: int | None = None
     alias: str | None = None
 
+    def __str__(self) -> str:
+        at = f"/{self.version}" if self.version is not None else ""
+        return f"{MODEL_URI_PREFIX}{self.name}{at}{f'@{self.alias}' if self.alias else ''}"
+
 
 def _refused(field: str, message: str) -> InvalidInput:
     return InvalidInput(message, {field: message})

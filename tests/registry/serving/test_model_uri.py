@@ -19,6 +19,7 @@ from registry.serving.resolve import ModelRef, model_name, parse_model_uri
 )
 def test_it_reads_each_form(text, expected):
     assert parse_model_uri(text, field="model") == expected
+    assert str(expected) == text  # and writes it back
 
 
 @pytest.mark.parametrize(
