@@ -27,7 +27,7 @@ django.setup(set_prefix=False)  # what get_wsgi_application() does; the imports 
 from mlsite.errors import RequestDeadlineExceeded, deadline, deadline_problem  # noqa: E402
 from registry.api.auth import bearer_token  # noqa: E402
 
-PREDICT_PATH = re.compile(r"/api/v1/models/[^/]+/(?:versions/\d+/)?predict\Z")
+PREDICT_PATH = re.compile(r"/api/v1/models/[^/]+/(?:versions/\d+/)?(?:predict|invocations)\Z")
 PREDICT_MIDDLEWARE = [
     "mlsite.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",

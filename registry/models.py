@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 NAME_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?\Z"
+ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?\Z")
 name_validator = RegexValidator(
     NAME_RE,
     "Use 1-100 lowercase letters, digits, '.', '_' or '-', starting and ending with a "

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from registry import csvio
 from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
-from registry.errors import Conflict, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import (
     TRIAL_ACTIVE,
     AlertRule,
@@ -56,6 +56,7 @@ from registry.models import (
     WebhookEndpoint,
 )
 from registry.serving.resolve import DEFAULT_ALIAS as PRODUCTION
+from registry.serving.resolve import ModelRef
 
 Status = ModelVersion.Status
 HEAD_BYTES = 64 * 1024  # read at most this much of a dataset to show its first rows
@@ -386,6 +387,42 @@ def utc(at: datetime) -> datetime:
         return at.astimezone(UTC)
     except OverflowError:
         return (datetime.min if at.year < 5000 else datetime.max).replace(tzinfo=UTC)
+
+
+def alias(model: RegisteredModel, name: str) -> Alias:
+    """Alias `name` of `model` with its version, canary and shadow (one query), or NotFound."""
+    found = (
+        model.aliases.filter(name=name)
+        .select_related("version", "canary_version", "shadow_version")
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"{model.name} has no alias {name!r}.")
+    return found
+
+
+def referenced_version(model: RegisteredModel, ref: ModelRef, *, field: str) -> int:
+    """The number of the version of `model` a model URI names (resolve.parse_model_uri): its
+    number, or the version its alias points at; 422 naming `field` when it names another
+    model, no version, or an alias the model does not have."""
+
+    def refused(message: str) -> InvalidInput:
+        return InvalidInput(message, {field: message})
+
+    if ref.name != model.name:
+        raise refused(f"{ref} names model {ref.name!r}, not {model.name!r}.")
+    if ref.version is not None:
+        return ref.version
+    if ref.alias is None:
+        raise refused(
+            f"models:/{ref.name} does not name a version: name a version "
+            f"(models:/{ref.name}/3) or an alias (models:/{ref.name}@production)."
+        )
+    number = model.aliases.filter(name=ref.alias).values_list("version__version", flat=True)
+    found = number.first()
+    if found is None:
+        raise refused(f"{model.name} has no alias {ref.alias!r}.")
+    return found
 
 
 def alias_state(model: RegisteredModel, name: str, at: datetime | None) -> dict[str, Any]:

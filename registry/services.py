@@ -36,6 +36,7 @@ from registry.errors import (  # noqa: F401  (services.X stays a way to name the
 )
 from registry.models import (
     ACTIVE,
+    ALIAS_RE,
     BOARD_ACTIVE,
     TRIAL_ACTIVE,
     AlertRule,
@@ -841,7 +842,6 @@ def model_delete(
 # Aliases -------------------------------------------------------------------------------
 
 
-ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,48}[a-z0-9])?\Z")
 # Through which door a change came, as the audit log records it.
 VIAS = ("page", "api", "admin", "import", "system")
 

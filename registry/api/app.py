@@ -123,7 +123,13 @@ class ProblemJsonAPI(NinjaAPI):
         return schema
 
 
-PREDICT_OPERATIONS = ("predict", "predict_version")  # their URL names (the functions' names)
+PREDICT_OPERATIONS = (  # their URL names (the functions' names)
+    "predict",
+    "predict_version",
+    "invoke",
+    "invoke_alias",
+    "invoke_version",
+)
 api = ProblemJsonAPI(
     title="ML Serving API",
     version="1",
@@ -218,6 +224,63 @@ def on_conflict(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
 def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
     # Django would answer its HTML 400 page (a 500 with DEBUG on).
     return problem(400, f"The multipart body cannot be read: {str(exc)[:200]}")
+
+
+# Query parameters: one a GET operation does not declare is refused ---------------------
+
+MAX_NAMED_PARAMETERS = 10
+
+
+class UnknownQueryParameter(services.RegistryError):
+    """A query parameter the operation does not take (400)."""
+
+    status = 400
+
+    def __init__(self, message: str, problems: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def declared_query(operation: Any) -> frozenset[str]:
+    """The query parameters a ninja operation declares (a Query[Schema] one by its fields)."""
+    return frozenset(
+        name
+        for model in operation.models
+        if model.__ninja_param_source__ == "query"
+        for name in model.__ninja_flatten_map__
+    )
+
+
+def refuse_unknown_query(view_func: Any) -> Any:
+    """A GET operation's view, refusing a query parameter its operation does not declare
+    (once the caller is authenticated and the declared ones are valid): ninja would ignore
+    it, and a misspelt `?page_sise=` or an unsupported filter would answer as if unsent."""
+    operation = view_func._ninja_operation
+    if "GET" not in operation.methods:
+        return view_func
+    declared = declared_query(operation)
+    takes = ", ".join(sorted(declared)) or "no query parameters"
+
+    @wraps(view_func)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        unknown = [name for name in request.GET if name not in declared]
+        if unknown:
+            shown = [name[:100] for name in unknown[:MAX_NAMED_PARAMETERS]]
+            more = len(unknown) - len(shown)
+            detail = "not a query parameter of this operation"
+            errors = [{"field": name, "detail": detail} for name in shown]
+            if more:
+                errors.append({"field": "", "detail": f"and {more} more"})
+            named = ", ".join(map(repr, shown)) + (f" and {more} more" if more else "")
+            raise UnknownQueryParameter(
+                f"Unknown query parameter(s) {named}: this operation takes {takes}.", errors
+            )
+        return view_func(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(refuse_unknown_query, mode="operation")
 
 
 @api.exception_handler(RequestDataTooBig)

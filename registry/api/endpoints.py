@@ -8,7 +8,9 @@ serving entry, registry.serving.predict, which reads it.
 
 from __future__ import annotations
 
+import copy
 import io
+import json
 from typing import Any
 
 import orjson
@@ -22,6 +24,7 @@ from registry import csvio, evaluation, selectors, services, serving, transfer
 from registry.algorithms import ALGORITHMS
 from registry.api.app import api
 from registry.api.schemas import (
+    EVALUATION_VERSIONS_MAX_CHARS,
     EVALUATION_VERSIONS_PATTERN,
     AlertRuleIn,
     AlertRuleOut,
@@ -50,6 +53,7 @@ from registry.api.schemas import (
     ExplainQuery,
     FeedbackItem,
     FeedbackOut,
+    InvocationOut,
     LeaderboardIn,
     LeaderboardOut,
     LeaderboardPage,
@@ -508,15 +512,20 @@ def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
     "/models/{name}/aliases/{alias}",
     response={200: AliasStateOut, **errors(404, 422)},
     tags=["models"],
+    exclude_unset=True,  # an answer about the past has no rollout fields
 )
 def get_alias(
     request: HttpRequest, name: str, alias: str, query: Query[AliasAtQuery]
 ) -> dict[str, Any]:
-    """The version an alias points at now, or with `at` the version it pointed at then,
-    from the recorded history of its changes (`?at=2026-12-01T10:00:00Z`; a time without
-    an offset is UTC). 404 if it was not set then, or its history does not reach back."""
-    state = selectors.alias_state(selectors.model(name), alias, query.at)
-    return {"model": name, "alias": alias, **state}
+    """The alias now: its version, canary, shadow and updated_at (as PUT answers them) and
+    since when it points at that version; or with `at` the version it pointed at then, from
+    the recorded history of its changes (`?at=2026-12-01T10:00:00Z`; a time without an
+    offset is UTC). 404 if it was not set then, or its history does not reach back."""
+    model = selectors.model(name)
+    state = {"model": name, "alias": alias, **selectors.alias_state(model, alias, query.at)}
+    if query.at is None:
+        state.update(_alias_dict(name, selectors.alias(model, alias)))
+    return state
 
 
 @api.post(
@@ -674,6 +683,106 @@ def predict_version(
     """Predict with one version of a model (same bodies, `?explain=` and answer as
     /models/{name}/predict)."""
     return _predict(request, serving.resolve(name, version=version), strict, explain)
+
+
+# MLflow's scoring protocol ---------------------------------------------------------------
+
+
+def _mlflow_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The predict bodies as MLflow's scoring server takes them: each with `params`."""
+    params = {
+        "anyOf": [{"type": "object"}, {"type": "null"}],
+        "description": "inference parameters: no model here takes any (ignored, with a warning)",
+    }
+    content = copy.deepcopy(body["requestBody"]["content"])
+    for shape in content["application/json"]["schema"]["oneOf"]:
+        shape["properties"]["params"] = params
+    content["application/json"]["example"] = {
+        "dataframe_split": {"columns": ["tenure_months", "contract"], "data": [[3, "two-year"]]},
+        "params": {},
+    }
+    return {"requestBody": {**body["requestBody"], "content": content}}
+
+
+_INVOCATIONS_BODY = _mlflow_body(_PREDICT_BODY)
+_INVOCATIONS_ERRORS = errors(404, 409, 413, 415, 422, 507)
+_UTF8 = ("utf-8", "utf8")
+
+
+def _invoke(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse:
+    """One call of MLflow's scoring protocol, through the one serving entry (as _predict):
+    MLflow's answer, {"predictions": [...]}, with the `params` it ignored named in
+    "warnings" and a Warning header; the version that answered and the prediction id (for
+    POST .../feedback) in the X-Model-Version and X-Prediction-Id headers."""
+    charset = request.content_params.get("charset", "utf-8").lower()
+    others = sorted(set(request.content_params) - {"charset"})
+    if charset not in _UTF8 or others:
+        said = f"charset {charset!r}" if charset not in _UTF8 else f"parameter {others[0]!r}"
+        message = f"The Content-Type {said} is not read here: send UTF-8 JSON or text/csv."
+        raise HttpError(415, message)
+    result = serving.predict(
+        served,
+        request.body,
+        user=request.auth,
+        source="api",
+        content_type=request.content_type or "",
+        key=request.headers.get("X-Request-Key"),
+        mlflow_params=True,
+    )
+    answer: dict[str, Any] = {"predictions": result["predictions"]}
+    ignored = result.get("ignored_params")
+    if ignored:
+        warning = (
+            f"params ignored: the models served here take no inference parameters "
+            f"({', '.join(ignored)})."
+        )
+        answer["warnings"] = [warning]
+    response = HttpResponse(serving.result_json(answer), content_type="application/json")
+    if ignored:
+        response["Warning"] = f"299 - {json.dumps(warning)}"  # an ASCII quoted-string
+    response["X-Model-Version"] = str(result["model"]["version"])
+    response["X-Prediction-Id"] = result["prediction_id"]
+    return response
+
+
+@api.post(
+    "/models/{name}@{alias}/invocations",
+    response={200: InvocationOut, **_INVOCATIONS_ERRORS},
+    tags=["prediction"],
+    openapi_extra=_INVOCATIONS_BODY,
+)
+def invoke_alias(request: HttpRequest, name: str, alias: str) -> HttpResponse:
+    """Score with the version an alias points at (its canary for its share), as MLflow's
+    scoring server does (`models:/name@alias`): the bodies of /models/{name}/invocations."""
+    return _invoke(request, serving.resolve(name, alias=alias))
+
+
+@api.post(
+    "/models/{name}/invocations",
+    response={200: InvocationOut, **_INVOCATIONS_ERRORS},
+    tags=["prediction"],
+    openapi_extra=_INVOCATIONS_BODY,
+)
+def invoke(request: HttpRequest, name: str) -> HttpResponse:
+    """Score with the model's production alias (409 if it has none), as MLflow's scoring
+    server does: JSON with one of `dataframe_split`, `dataframe_records`, `instances` or
+    `inputs`, and optionally `params` (no model here takes any: ignored, named in `warnings`
+    and a `Warning` header); or text/csv. The answer is MLflow's, `{"predictions": [...]}`;
+    the headers X-Model-Version and X-Prediction-Id say which version answered and the id
+    POST .../feedback takes. Errors are problem+json."""
+    return _invoke(request, serving.resolve(name))
+
+
+@api.post(
+    "/models/{name}/versions/{version}/invocations",
+    response={200: InvocationOut, **_INVOCATIONS_ERRORS},
+    tags=["prediction"],
+    openapi_extra=_INVOCATIONS_BODY,
+)
+def invoke_version(request: HttpRequest, name: str, version: VersionNumber) -> HttpResponse:
+    """Score with one version of a model (`models:/name/3`): the bodies and answer of
+    /models/{name}/invocations."""
+    return _invoke(request, serving.resolve(name, version=version))
 
 
 @api.get(
@@ -907,7 +1016,7 @@ def register_leaderboard(request: HttpRequest, board_id: BoardId, body: Register
         board=selectors.leaderboard(user, board_id),
         user=user,
         algorithm=body.algorithm,
-        model_name=body.model,
+        model_name=serving.model_name(body.model, field="model"),
     )
     return _accepted(version)
 
@@ -918,10 +1027,10 @@ _EVALUATION_FORM = {
     "file": {"type": "string", "format": "binary"},
     "versions": {
         "type": "string",
-        "maxLength": 100,
+        "maxLength": EVALUATION_VERSIONS_MAX_CHARS,
         "pattern": EVALUATION_VERSIONS_PATTERN,
-        "description": "version numbers separated by commas; default: production and the "
-        "newest ready version",
+        "description": "versions separated by commas, by number or model URI (2,"
+        "models:/churn@production); default: production and the newest ready version",
     },
     "target": {"type": "string", "minLength": 1, "maxLength": 200},
 }
@@ -947,9 +1056,13 @@ def _evaluation_body(request: HttpRequest) -> EvaluationFields:
         fields: dict[str, Any] = {"target": request.POST.get("target") or None}
         if raw.strip():
             try:
-                fields["versions"] = [int(v) for v in raw.split(",")]
+                fields["versions"] = [
+                    v.strip() if v.strip().startswith(serving.MODEL_URI_PREFIX) else int(v)
+                    for v in raw.split(",")
+                ]
             except ValueError:
-                message = "Version numbers separated by commas (1,2)."
+                message = "Versions separated by commas, by number or model URI (1,2 or "
+                message += "models:/churn@production,2)."
                 raise services.InvalidInput(message, {"versions": message}) from None
         data: Any = fields
     elif request.content_type in ("application/json", ""):
@@ -969,6 +1082,24 @@ def _evaluation_body(request: HttpRequest) -> EvaluationFields:
         raise ValidationError(exc.errors(include_url=False)) from None
 
 
+def _version_numbers(
+    model: RegisteredModel, versions: list[int | str] | None, *, multipart: bool
+) -> list[int] | None:
+    """The versions of an evaluation as numbers: a model URI (models:/churn/3,
+    models:/churn@production) names one of `model`'s (422 naming the field otherwise)."""
+    if versions is None:
+        return None
+    numbers = []
+    for i, given in enumerate(versions):
+        if isinstance(given, int):
+            numbers.append(given)
+            continue
+        field = "versions" if multipart else f"versions.{i}"
+        ref = serving.parse_model_uri(given, field=field)
+        numbers.append(selectors.referenced_version(model, ref, field=field))
+    return numbers
+
+
 @api.post(
     "/models/{name}/evaluations",
     response={202: EvaluationOut, **errors(403, 404, 409, 413, 415, 422, 429)},
@@ -984,12 +1115,13 @@ def create_evaluation(request: HttpRequest, name: str) -> Status:
     user = _user(request)
     model = selectors.model(name)
     body = _evaluation_body(request)
+    versions = _version_numbers(model, body.versions, multipart=not isinstance(body, EvaluationIn))
     if isinstance(body, EvaluationIn):
         created = services.evaluation_create(
             user=user,
             model=model,
             dataset=selectors.dataset(user, body.dataset),
-            versions=body.versions,
+            versions=versions,
             target=body.target,
         )
     else:
@@ -1000,7 +1132,7 @@ def create_evaluation(request: HttpRequest, name: str) -> Status:
             model=model,
             data=data,
             filename=filename,
-            versions=body.versions,
+            versions=versions,
             target=body.target,
         )
     found = selectors.evaluation(user, name, created.pk)
@@ -1081,7 +1213,7 @@ def create_webhook(request: HttpRequest, body: WebhookIn) -> Status:
     """A webhook endpoint for registry events and alerts (one model of yours, or all). Each
     POST is signed as Standard Webhooks says (webhook-id, webhook-timestamp,
     webhook-signature); the secret to check it is in this answer only."""
-    model = selectors.model(body.model) if body.model else None
+    model = selectors.model(serving.model_name(body.model, field="model")) if body.model else None
     endpoint, secret = services.webhook_create(
         owner=_user(request),
         url=body.url,

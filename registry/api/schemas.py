@@ -14,11 +14,11 @@ from registry.algorithms import ALGORITHMS
 from registry.evaluation import MAX_VERSIONS as MAX_EVALUATED_VERSIONS
 from registry.models import NAME_RE
 from registry.monitoring import drift
+from registry.serving.resolve import MAX_VERSION, MODEL_URI_MAX_CHARS
 
 # Bounds the OpenAPI document states and ninja enforces (422 outside them) -----------------
 
 MAX_ID = 2**63 - 1  # BigAutoField
-MAX_VERSION = 2**31 - 1  # PositiveIntegerField (PostgreSQL integer)
 
 
 def _ecma(pattern: str) -> str:
@@ -54,6 +54,21 @@ DatasetNameQuery = Query[
 # A read option of an upload: a name ("semicolon", "comma", "cp1252"...), or "detect".
 ReadOptionQuery = Query[
     str | None, {"min_length": 1, "max_length": 20, "pattern": _ecma(r"^[^\x00]*\Z")}
+]
+# MLflow's model URIs (serving/resolve.py parses them): `models:/name` for a model,
+# `models:/name/3` or `models:/name@alias` for a version. The patterns are documented, and
+# the parser refuses anything else (422 naming the field) with a sentence saying why.
+_NAME_BODY = NAME_PATTERN.removeprefix("^").removesuffix("$")
+_ALIAS_BODY = ALIAS_PATTERN.removeprefix("^").removesuffix("$")
+VERSION_URI = rf"models:/{_NAME_BODY}(?:/[0-9]{{1,10}}|@{_ALIAS_BODY})"
+MODEL_REF_PATTERN = rf"^(?:models:/)?{_NAME_BODY}$"
+VersionUri = Annotated[
+    str,
+    Field(
+        max_length=MODEL_URI_MAX_CHARS,
+        description="models:/<name>/<version> or models:/<name>@<alias>",
+        json_schema_extra={"pattern": f"^{VERSION_URI}$"},
+    ),
 ]
 # Documented path parameters; the services check them (an unknown name is a 404).
 PATH_PARAMETERS = {
@@ -320,6 +335,10 @@ class AliasStateOut(Schema):
     version: int
     since: datetime = Field(..., description="when the alias was set to this version")
     at: datetime | None = Field(..., description="the moment asked about (null: now)")
+    # The alias record now (without `at` only, as PUT answers it).
+    updated_at: datetime | None = Field(None, description="its last change (now only)")
+    canary: CanaryOut | None = Field(None, description="its canary (now only)")
+    shadow: int | None = Field(None, description="the shadow version's number (now only)")
 
 
 class AliasRollbackOut(AliasOut):
@@ -396,6 +415,17 @@ class PredictionOut(Schema):
         None,
         description="per row: '<prediction_id>:<i>' (for requests of at most "
         "MLSERVE_PREDICTION_LOG_MAX_ROWS rows, the rows the prediction log keeps)",
+    )
+
+
+class InvocationOut(Schema):
+    """MLflow's scoring answer."""
+
+    predictions: list[Any] = Field(
+        ..., description="per row: the class, the value, the cluster or the coordinates"
+    )
+    warnings: list[str] | None = Field(
+        None, description="about the request as a whole: the `params` it ignored"
     )
 
 
@@ -620,9 +650,9 @@ class RegisterIn(Schema):
     model: str = Field(
         ...,
         min_length=1,
-        max_length=100,
-        pattern=NAME_PATTERN,
-        description="a model of yours (its next version) or a new name",
+        max_length=MODEL_URI_MAX_CHARS,
+        description="a model of yours (its next version) or a new name; or models:/<name>",
+        json_schema_extra={"pattern": MODEL_REF_PATTERN},
     )
     algorithm: SupervisedId | None = Field(
         None, description="register this algorithm's best configuration; default: the board's best"
@@ -632,11 +662,14 @@ class RegisterIn(Schema):
 # Evaluations ---------------------------------------------------------------------------
 
 EvaluationId = Path[int, {"ge": 1, "le": MAX_ID}]
-# A multipart request's `versions` field: "3" or "3,4" (at most MAX_EVALUATED_VERSIONS).
+# A multipart request's `versions` field: "3", "3,4" or "models:/churn@production,4" (at
+# most MAX_EVALUATED_VERSIONS).
+_EVALUATED = rf"(?:[0-9]{{1,10}}|{VERSION_URI})"
 EVALUATION_VERSIONS_PATTERN = _ecma(
-    rf"^[0-9]{{1,10}}(,[0-9]{{1,10}}){{0,{MAX_EVALUATED_VERSIONS - 1}}}\Z"
+    rf"^{_EVALUATED}(,{_EVALUATED}){{0,{MAX_EVALUATED_VERSIONS - 1}}}\Z"
 )
-EvaluatedVersion = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+EVALUATION_VERSIONS_MAX_CHARS = MAX_EVALUATED_VERSIONS * (MODEL_URI_MAX_CHARS + 1)
+EvaluatedVersion = Annotated[int, Field(ge=1, le=MAX_VERSION)] | VersionUri
 
 
 class EvaluationFields(Schema):
@@ -645,8 +678,9 @@ class EvaluationFields(Schema):
     versions: list[EvaluatedVersion] | None = Field(
         None,
         max_length=MAX_EVALUATED_VERSIONS,
-        description="ready versions to compare, the first the reference of the deltas; "
-        "default: production and the newest ready version",
+        description="ready versions to compare (numbers, or model URIs: models:/churn/3, "
+        "models:/churn@production), the first the reference of the deltas; default: "
+        "production and the newest ready version",
     )
     target: str | None = Field(
         None,
@@ -718,9 +752,9 @@ class WebhookIn(Schema):
     )
     model: str | None = Field(
         None,
-        max_length=100,
-        pattern=NAME_PATTERN,
-        description="one of your models; null: all of them",
+        max_length=MODEL_URI_MAX_CHARS,
+        description="one of your models (its name, or models:/<name>); null: all of them",
+        json_schema_extra={"pattern": MODEL_REF_PATTERN},
     )
     description: str = Field("", max_length=200)
 

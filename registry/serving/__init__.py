@@ -3,7 +3,8 @@
     served = serving.resolve("churn", alias="production")
     result = serving.predict(served, body, user=user, source="api")
 
-resolve.py   name + version or alias -> ServedVersion (cached per process for about a second)
+resolve.py   name + version or alias -> ServedVersion (cached per process for about a second);
+             MLflow's model URIs (models:/name/3, models:/name@alias) -> ModelRef
 cache.py     loaded pipelines, by version id, in an LRU bounded by bytes (MLSERVE_MODEL_CACHE_MB)
 plan.py      each loaded pipeline's single-row plan: one row -> the estimator's input, bit for
              bit the pipeline's, without the preprocessing's numpy calls
@@ -43,17 +44,23 @@ from registry.serving.predict import (
 )
 from registry.serving.resolve import (
     DEFAULT_ALIAS,
+    MODEL_URI_PREFIX,
     RESOLVE_TTL_S,
+    ModelRef,
     ServedVersion,
     forget_resolutions,
+    model_name,
+    parse_model_uri,
     resolve,
 )
 
 __all__ = [
     "DEFAULT_ALIAS",
+    "MODEL_URI_PREFIX",
     "RESOLVE_TTL_S",
     "ArtifactError",
     "CsvUpload",
+    "ModelRef",
     "PipelineCache",
     "PredictionError",
     "ServedVersion",
@@ -65,6 +72,8 @@ __all__ = [
     "load_pipeline",
     "loaded_bytes",
     "model_budget_bytes",
+    "model_name",
+    "parse_model_uri",
     "pipeline_cache",
     "predict",
     "predict_csv",

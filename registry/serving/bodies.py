@@ -8,6 +8,8 @@ rows, CSV files have other columns): they are ignored, unless the caller asks to
 before they are built: the row limit
 (MLSERVE_MAX_PREDICT_ROWS), a count of JSON values before parsing, and a large body (a list
 of rows, a dataframe_split's data, columnar inputs) parsed a slice of rows at a time.
+MLflow's scoring protocol (the /invocations routes) may add a "params" object to a JSON
+body: no model here takes inference parameters, so it is read, named back and ignored.
 """
 
 from __future__ import annotations
@@ -566,26 +568,61 @@ class _List:
         return values
 
 
-def _row_list_layout(body: bytes, opener: int, commas: np.ndarray, closer: int) -> _List | None:
-    """The rows of a `{"instances" | "inputs" | "dataframe_records": [row, ...]}` body."""
-    if body[closer + 1 :].strip() != b"}":
+def _fits_head(head: Any, key: str, params: list[str] | None) -> bool:
+    """Whether a body with its large list(s) taken out (`head`) holds `key` alone, or also
+    MLflow's "params" (an object or null) when the caller takes them (`params` not None)."""
+    if not isinstance(head, dict) or key not in head:
+        return False
+    others = head.keys() - {key}
+    if not others:
+        return True
+    return (
+        params is not None
+        and others == {"params"}
+        and (head["params"] is None or isinstance(head["params"], dict))
+    )
+
+
+def _row_list_layout(
+    body: bytes, opener: int, commas: np.ndarray, closer: int, params: list[str] | None
+) -> tuple[_List, dict[str, Any]] | None:
+    """The rows of a `{"instances" | "inputs" | "dataframe_records": [row, ...]}` body (and
+    its head: the body with the rows taken out)."""
+    head = _head(body[:opener] + b"null" + body[closer + 1 :])
+    keys = [key for key in _ROW_LISTS if isinstance(head, dict) and key in head]
+    if len(keys) != 1 or head[keys[0]] is not None or not _fits_head(head, keys[0], params):
         return None
-    head = _head(body[:opener] + b"null}")
-    if not isinstance(head, dict) or len(head) != 1 or next(iter(head)) not in _ROW_LISTS:
+    return _List.at(body, opener, closer, commas, 2), head
+
+
+def _list_beside_params(body: bytes) -> tuple[int, np.ndarray, int] | None:
+    """bounds.row_list for a body whose rows have MLflow's "params" beside them: the one
+    list among (at most) two values."""
+    found = bounds.containers(body, 2, most=2)
+    if found is None:
         return None
-    return _List.at(body, opener, closer, commas, 2)
+    openers, closers, commas = found
+    lists = [i for i, opener in enumerate(openers) if body[opener : opener + 1] == b"["]
+    if len(lists) != 1:
+        return None
+    return openers[lists[0]], commas, closers[lists[0]]
 
 
 def _split_layout(
-    body: bytes, openers: list[int], closers: list[int], commas: np.ndarray
-) -> tuple[_List, list[Any]] | None:
-    """A dataframe_split's data (its largest list) and its columns."""
+    body: bytes,
+    openers: list[int],
+    closers: list[int],
+    commas: np.ndarray,
+    params: list[str] | None,
+) -> tuple[_List, list[Any], dict[str, Any]] | None:
+    """A dataframe_split's data (its largest list), its columns, and the body's head."""
     k = max(range(len(openers)), key=lambda i: closers[i] - openers[i])
     opener, closer = openers[k], closers[k]
     if body[opener : opener + 1] != b"[":
         return None
     head = _head(body[:opener] + b"null" + body[closer + 1 :])
-    split = head.get("dataframe_split") if isinstance(head, dict) and len(head) == 1 else None
+    fits = _fits_head(head, "dataframe_split", params)
+    split = head.get("dataframe_split") if fits else None
     if (
         not isinstance(split, dict)
         or "data" not in split
@@ -593,53 +630,75 @@ def _split_layout(
         or not isinstance(split.get("columns"), list)
     ):
         return None
-    return _List.at(body, opener, closer, commas, 3), split["columns"]
+    return _List.at(body, opener, closer, commas, 3), split["columns"], head
 
 
 def _columnar_layout(
-    body: bytes, openers: list[int], closers: list[int], commas: np.ndarray
-) -> dict[str, _List] | None:
-    """Columnar inputs (`{"inputs": {"<feature>": [value, ...], ...}}`): their lists by name."""
+    body: bytes,
+    openers: list[int],
+    closers: list[int],
+    commas: np.ndarray,
+    params: list[str] | None,
+) -> tuple[dict[str, _List], dict[str, Any]] | None:
+    """Columnar inputs (`{"inputs": {"<feature>": [value, ...], ...}}`): their lists by name
+    (and the body's head)."""
     if any(body[opener : opener + 1] != b"[" for opener in openers):
         return None
     between = zip(closers, openers[1:], strict=False)
     outside = [body[: openers[0]], *(body[c + 1 : o] for c, o in between), body[closers[-1] + 1 :]]
     head = _head(b"null".join(outside))
-    inputs = head.get("inputs") if isinstance(head, dict) and len(head) == 1 else None
+    inputs = head.get("inputs") if _fits_head(head, "inputs", params) else None
     if (
         not isinstance(inputs, dict)
         or len(inputs) != len(openers)
         or any(value is not None for value in inputs.values())  # a list taken out each
     ):
         return None
-    return {
+    lists = {
         name: _List.at(body, opener, closer, commas, 3)
         for name, opener, closer in zip(inputs, openers, closers, strict=True)
     }
+    return lists, head
 
 
 def _table_in_slices(
-    served: ServedVersion, body: bytes, strict: bool
+    served: ServedVersion, body: bytes, strict: bool, params: list[str] | None = None
 ) -> dict[str, np.ndarray] | None:
     """A large body of rows (a list of rows, a dataframe_split or columnar inputs) as typed
     columns, parsed _SLICE_ROWS rows at a time: a whole parse makes ~10x the body in Python
     objects. None for any other shape, or a body that fails to parse (then parsed whole, so
-    that the error is the one a whole parse gives)."""
+    that the error is the one a whole parse gives). MLflow's "params" beside the rows (when
+    `params` takes them) are named in `params` once the rows are read."""
+    table, head = _sliced(served, body, strict, params)
+    if table is not None and params is not None:
+        _mlflow_params(head, params)
+    return table
+
+
+def _sliced(
+    served: ServedVersion, body: bytes, strict: bool, params: list[str] | None
+) -> tuple[dict[str, np.ndarray] | None, dict[str, Any]]:
     found = bounds.row_list(body)
+    if found is None and params is not None:
+        found = _list_beside_params(body)
     if found is not None:
-        rows = _row_list_layout(body, *found)
-        return None if rows is None else _rows_in_slices(served, rows, strict=strict)
+        rows = _row_list_layout(body, *found, params)
+        if rows is None:
+            return None, {}
+        return _rows_in_slices(served, rows[0], strict=strict), rows[1]
     # dataframe_split (columns, data and an index) or columnar inputs (one list a feature)
     found = bounds.containers(body, 3, most=max(4, len(served.features)))
     if not found or not found[0]:
-        return None
-    columnar = _columnar_layout(body, *found)
+        return None, {}
+    columnar = _columnar_layout(body, *found, params)
     if columnar is not None:
         if b"\\u0000" in body:
-            return None  # a NUL is refused once the whole body parses: parsed whole
-        return _columns_in_slices(served, columnar, strict)
-    split = _split_layout(body, *found)
-    return None if split is None else _rows_in_slices(served, *split, strict=strict)
+            return None, {}  # a NUL is refused once the whole body parses: parsed whole
+        return _columns_in_slices(served, columnar[0], strict), columnar[1]
+    split = _split_layout(body, *found, params)
+    if split is None:
+        return None, {}
+    return _rows_in_slices(served, split[0], split[1], strict=strict), split[2]
 
 
 def _rows_in_slices(
@@ -722,12 +781,35 @@ def _split_rows(
     return [dict(zip(names, row, strict=True)) for row in data[:1]]
 
 
-def _rows_from_json(served: ServedVersion, body: Any, *, strict: bool) -> dict[str, Any]:
+# Most names of ignored MLflow `params` an answer lists.
+MAX_PARAMS_NAMED = 20
+
+
+def _mlflow_params(body: dict[str, Any], params: list[str] | None) -> bool:
+    """Whether the body carries MLflow's "params" object and it is taken: no model here takes
+    inference parameters, so they are ignored and their names added to `params` (None: the
+    caller does not speak MLflow's protocol, and "params" is an unknown key)."""
+    if params is None or "params" not in body:
+        return False
+    value = body["params"]
+    if value is not None and not isinstance(value, dict):
+        raise MalformedBody("params must be a JSON object of parameter names and values.")
+    params.extend(str(name)[:50] for name in list(value or ())[:MAX_PARAMS_NAMED])
+    if value and len(value) > MAX_PARAMS_NAMED:
+        params.append(f"and {len(value) - MAX_PARAMS_NAMED} more")
+    return True
+
+
+def _rows_from_json(
+    served: ServedVersion, body: Any, *, strict: bool, params: list[str] | None = None
+) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedBody(f"The body must be a JSON object with one of {list(_PREDICT_FORMATS)}.")
     keys = [k for k in _PREDICT_FORMATS if k in body]
-    # Besides the rows, a "key" field may name the caller for a canary split (predict.py).
-    if len(keys) != 1 or len(body) != 1 + ("key" in body):
+    # Besides the rows, a "key" field may name the caller for a canary split (predict.py),
+    # and an MLflow client's body may carry "params".
+    besides = ("key" in body) + _mlflow_params(body, params)
+    if len(keys) != 1 or len(body) != 1 + besides:
         raise MalformedBody(
             f"The body must have exactly one of {list(_PREDICT_FORMATS)}; got {sorted(body)[:5]}."
         )
@@ -826,9 +908,12 @@ def request_table(
     content_type: str = "application/json",
     *,
     strict: bool = False,
+    params: list[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """A request body's rows as typed columns, in any of the accepted formats; keys and
-    columns that are not features are ignored, or refused when `strict`."""
+    columns that are not features are ignored, or refused when `strict`. `params`, a list,
+    takes the names of the MLflow "params" a JSON body carries (ignored: see _mlflow_params);
+    None refuses a "params" key as any other."""
     if content_type == "text/csv":
         read = csv_table(served, body)
         if strict:
@@ -838,13 +923,13 @@ def request_table(
         _check_values(body, served)
         table = None
         if len(body) > _SLICED_BODY_BYTES:
-            table = _table_in_slices(served, body, strict)
+            table = _table_in_slices(served, body, strict, params)
         if table is None:
             try:
                 parsed = load_json(body)
             except orjson.JSONDecodeError as exc:
                 raise MalformedBody(f"The body is not valid JSON: {str(exc)[:200]}") from None
-            table = _rows_from_json(served, parsed, strict=strict)
+            table = _rows_from_json(served, parsed, strict=strict, params=params)
     else:
         raise UnsupportedMediaType("Send JSON (application/json) or CSV (text/csv).")
     check_rows(len(next(iter(table.values()))) if table else 0)

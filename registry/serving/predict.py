@@ -35,6 +35,7 @@ def predict(
     strict: bool = False,
     explain: bool = False,
     key: str | None = None,
+    mlflow_params: bool = False,
 ) -> dict[str, Any]:
     """Predictions for `body`: request bytes (JSON in any accepted format, or CSV with
     content_type="text/csv"), a list of rows (by position or by name), a typed table, or a
@@ -43,13 +44,18 @@ def predict(
     `explain`: the answer's "explanations" split each row's output among its columns
     (serving/explain.py). An alias with a canary answers with it for its share of the
     traffic (resolve.route), by `key` (the X-Request-Key header) or the body's "key" field
-    when given, at random otherwise."""
+    when given, at random otherwise. `mlflow_params`: a JSON body may carry MLflow's "params"
+    (the /invocations routes); no model here takes any, so the answer's "ignored_params"
+    names those it had."""
     if served.canary is not None:
         served = route(served, key if key is not None else body_key(body, content_type))
+    ignored: list[str] | None = [] if mlflow_params else None
     with monitoring.Observation(served, getattr(user, "pk", None), source) as seen:
-        seen.table = table = _table(served, body, content_type, strict)
+        seen.table = table = _table(served, body, content_type, strict, ignored)
         seen.result = result = predict_table(served, table, explain=explain)
         _identify(result, seen.request_id)
+    if ignored:
+        result["ignored_params"] = ignored
     return result
 
 
@@ -93,10 +99,14 @@ def _identify(result: dict[str, Any], request_id: uuid.UUID) -> None:
 
 
 def _table(
-    served: ServedVersion, body: Body, content_type: str, strict: bool
+    served: ServedVersion,
+    body: Body,
+    content_type: str,
+    strict: bool,
+    params: list[str] | None = None,
 ) -> dict[str, np.ndarray]:
     if isinstance(body, bytes):
-        return bodies.request_table(served, body, content_type, strict=strict)
+        return bodies.request_table(served, body, content_type, strict=strict, params=params)
     if isinstance(body, list):
         return bodies.rows_to_table(served, body, strict=strict)
     if isinstance(body, bodies.CsvUpload):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from registry import csvio
 from registry.algorithms import ALGORITHMS
-from registry.errors import Conflict, NotFound
-from registry.models import PRODUCTION, Alias, ModelVersion, RegisteredModel
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.models import ALIAS_RE, NAME_RE, PRODUCTION, Alias, ModelVersion, RegisteredModel
 from registry.ttl import MISSING, TTLCache
 
 RESOLVE_TTL_S = 1.0
@@ -208,3 +209,86 @@ def resolve(name: str, *, version: int | None = None, alias: str | None = None) 
 def forget_resolutions() -> None:
     """Drop this process's resolution cache (tests, and after local alias changes)."""
     _resolved.clear()
+
+
+# Model URIs (MLflow's) -------------------------------------------------------------------
+
+MODEL_URI_PREFIX = "models:/"
+MODEL_URI_MAX_CHARS = 200
+MAX_VERSION = 2**31 - 1  # PositiveIntegerField (PostgreSQL integer)
+_NAME = re.compile(NAME_RE)
+_URI_FORMS = "models:/<name>, models:/<name>/<version> or models:/<name>@<alias>"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model, and at most one of a version number or an alias of it."""
+
+    name: str
+    version: int | None = None
+    alias: str | None = None
+
+    def __str__(self) -> str:
+        at = f"/{self.version}" if self.version is not None else ""
+        return f"{MODEL_URI_PREFIX}{self.name}{at}{f'@{self.alias}' if self.alias else ''}"
+
+
+def _refused(field: str, message: str) -> InvalidInput:
+    return InvalidInput(message, {field: message})
+
+
+def parse_model_uri(text: Any, *, field: str) -> ModelRef:
+    """MLflow's model URI, `models:/churn`, `models:/churn/3` or `models:/churn@production`,
+    as a ModelRef; anything else is refused (422) naming `field`."""
+    shown = repr(text[:MODEL_URI_MAX_CHARS]) if isinstance(text, str) else type(text).__name__
+    if (
+        not isinstance(text, str)
+        or len(text) > MODEL_URI_MAX_CHARS
+        or not text.startswith(MODEL_URI_PREFIX)
+    ):
+        raise _refused(field, f"{shown} is not a model URI: use {_URI_FORMS}.")
+    rest = text.removeprefix(MODEL_URI_PREFIX)
+    name, slash, number = rest.partition("/")
+    name, at, alias = name.partition("@")
+    if not _NAME.match(name):
+        raise _refused(
+            field,
+            f"{shown} does not name a model: after models:/ comes a model name (lowercase "
+            f"letters, digits, '.', '_' or '-'); use {_URI_FORMS}.",
+        )
+    if at and slash:
+        raise _refused(field, f"{shown} gives both an alias and a version: give one.")
+    if at:
+        if not ALIAS_RE.match(alias):
+            raise _refused(
+                field,
+                f"{shown} does not name an alias (lowercase letters, digits, '.', '_' or '-').",
+            )
+        return ModelRef(name, alias=alias)
+    if slash:
+        if not number.isascii() or not number.isdigit() or not 1 <= int(number) <= MAX_VERSION:
+            raise _refused(
+                field, f"{shown} does not name a version: after the name comes 1, 2, 3..."
+            )
+        return ModelRef(name, version=int(number))
+    return ModelRef(name)
+
+
+def model_name(text: Any, *, field: str) -> str:
+    """The model a destination names (a leaderboard's registration, a webhook's model):
+    its name, or `models:/<name>`; a version or alias there is refused (422, `field`)."""
+    if isinstance(text, str) and not text.startswith(MODEL_URI_PREFIX):
+        if not _NAME.match(text):
+            raise _refused(
+                field,
+                f"{text[:MODEL_URI_MAX_CHARS]!r} is not a model name (lowercase letters, "
+                "digits, '.', '_' or '-') or models:/<name>.",
+            )
+        return text
+    ref = parse_model_uri(text, field=field)
+    if ref.version is not None or ref.alias is not None:
+        raise _refused(
+            field,
+            f"{text!r} names a version or an alias: this takes a model (models:/{ref.name}).",
+        )
+    return ref.name

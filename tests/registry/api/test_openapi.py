@@ -30,6 +30,9 @@ ENDPOINTS = {
     ("delete", "/api/v1/models/{name}/aliases/{alias}/canary"),
     ("post", "/api/v1/models/{name}/predict"),
     ("post", "/api/v1/models/{name}/versions/{version}/predict"),
+    ("post", "/api/v1/models/{name}/invocations"),
+    ("post", "/api/v1/models/{name}@{alias}/invocations"),
+    ("post", "/api/v1/models/{name}/versions/{version}/invocations"),
     ("get", "/api/v1/models/{name}/versions/{version}/drift"),
     ("post", "/api/v1/models/{name}/feedback"),
     ("get", "/api/v1/models/{name}/versions/{version}/live-metrics"),
@@ -150,3 +153,28 @@ def test_every_link_names_an_operation_of_the_document(owner_api):
     assert len(links) >= 9
     assert sorted({link["operationId"] for link in links} - set(operations)) == []
     assert "registry_api_predict" in operations
+
+
+def test_the_mlflow_routes_are_documented_with_their_bodies(owner_api):
+    document = owner_api.get("/openapi.json").json()
+    for path in (
+        "/api/v1/models/{name}/invocations",
+        "/api/v1/models/{name}@{alias}/invocations",
+        "/api/v1/models/{name}/versions/{version}/invocations",
+    ):
+        operation = document["paths"][path]["post"]
+        body = operation["requestBody"]["content"]
+        assert set(body) == {"application/json", "text/csv"}, path
+        shapes = body["application/json"]["schema"]["oneOf"]
+        assert sorted(next(iter(s["required"])) for s in shapes) == [
+            "dataframe_records",
+            "dataframe_split",
+            "inputs",
+            "instances",
+        ]
+        assert all("params" in s["properties"] for s in shapes), path
+        answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert answer["$ref"].endswith("/InvocationOut"), path
+        assert {"404", "409", "415", "422"} <= set(operation["responses"]), path
+    alias = document["paths"]["/api/v1/models/{name}@{alias}/invocations"]["post"]
+    assert {p["name"] for p in alias["parameters"]} == {"name", "alias"}

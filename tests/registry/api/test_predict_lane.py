@@ -93,6 +93,10 @@ def lanes(monkeypatch):
     [
         ("POST", "/api/v1/models/churn/predict", "Bearer mls_x", None, True),
         ("POST", "/api/v1/models/churn/versions/3/predict", "bearer mls_x", None, True),
+        ("POST", "/api/v1/models/churn/invocations", "Bearer mls_x", None, True),
+        ("POST", "/api/v1/models/churn@staging/invocations", "Bearer mls_x", None, True),
+        ("POST", "/api/v1/models/churn/versions/3/invocations", "Bearer mls_x", None, True),
+        ("POST", "/api/v1/models/churn/invocations", "Bearer mls_x", "sessionid=abc", False),
         ("POST", "/api/v1/models/churn/predict", "Bearer mls_x", "sessionid=abc", False),
         ("POST", "/api/v1/models/churn/predict", None, None, False),
         ("POST", "/api/v1/models/churn/predict", "Basic eDp5", None, False),
@@ -162,6 +166,23 @@ def test_the_lean_stack_refuses_as_the_full_stack_does(owner, churn, lanes, sett
     assert lanes == {"predict": 1, "full": 1}
     assert lean["status"] == full["status"] == status, (lean["body"], full["body"])
     assert without_ids(lean["body"]) == without_ids(full["body"])
+    assert {h: lean["headers"].get(h) for h in COMPARED} == {
+        h: full["headers"].get(h) for h in COMPARED
+    }
+
+
+def test_an_mlflow_invocation_takes_the_lean_stack_and_answers_alike(owner, churn, lanes):
+    token = token_create(user=owner, name="lane")[1]
+    body = json.dumps({"dataframe_split": {"columns": list(ROW), "data": [list(ROW.values())]}})
+    path = "/api/v1/models/churn@production/invocations"
+    lean = call(environ(path, body.encode(), HTTP_AUTHORIZATION=f"Bearer {token}"))
+    full = call(
+        environ(path, body.encode(), HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_COOKIE="a=b")
+    )
+    assert lanes == {"predict": 1, "full": 1}
+    assert lean["status"] == full["status"] == 200
+    assert json.loads(lean["body"]) == json.loads(full["body"])
+    assert set(json.loads(lean["body"])) == {"predictions"}
     assert {h: lean["headers"].get(h) for h in COMPARED} == {
         h: full["headers"].get(h) for h in COMPARED
     }

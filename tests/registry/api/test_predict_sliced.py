@@ -260,3 +260,57 @@ def test_random_columns_and_dataframe_splits_read_sliced_as_whole(churn, body, s
     whole = _read(served, body, sliced=False, slice_rows=slice_rows)
     event("refused" if isinstance(whole, tuple) else "read")
     assert _read(served, body, sliced=True, slice_rows=slice_rows) == whole
+
+
+# MLflow's bodies (POST .../invocations): rows with "params" beside them -------------------
+
+_SPLIT = {"index": list(range(10)), "columns": NAMES, "data": _rows(10)}
+MLFLOW_BODIES = {
+    "lists, params after": ({"instances": _rows(10), "params": {"a": 1}}, True),
+    "lists, params before": ({"params": {"a": [1, 2]}, "instances": _rows(10)}, True),
+    "records, null params": (
+        {"dataframe_records": [_record(r) for r in _rows(10)], "params": None},
+        True,
+    ),
+    "split with an index and params": ({"dataframe_split": _SPLIT, "params": {"k": "v"}}, True),
+    "split, params holding lists": (
+        {"params": {"a": [1], "b": [2]}, "dataframe_split": _SPLIT},
+        True,
+    ),
+    "columns with params": ({**_columns(_rows(10)), "params": {"t": 0.1}}, True),
+    "split with a bad row and params": (
+        {"dataframe_split": {**_SPLIT, "data": [*_rows(7), [1, 2], *_rows(2)]}, "params": {}},
+        True,
+    ),
+    "params a list": ({"instances": _rows(10), "params": [1]}, False),
+    "params a number": ({"instances": _rows(10), "params": 3}, False),
+    "params and a key": ({"instances": _rows(10), "params": {}, "key": "x"}, False),
+    "params and another key": ({"instances": _rows(10), "params": {}, "x": 1}, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MLFLOW_BODIES))
+def test_mlflow_bodies_with_params_are_read_in_slices(owner_api, churn, monkeypatch, name):  # noqa: F811
+    value, expect_sliced = MLFLOW_BODIES[name]
+    body = json.dumps(value).encode()
+    url = "/models/churn/invocations"
+    monkeypatch.setattr(bodies, "_SLICED_BODY_BYTES", 10**9)
+    whole = owner_api.post(url, body)
+    monkeypatch.setattr(bodies, "_SLICED_BODY_BYTES", 0)
+    monkeypatch.setattr(bodies, "_SLICE_ROWS", 3)
+    calls = []
+    for sliced in ("rows_to_table_in_slices", "columns_to_table_in_slices"):
+        original = getattr(bodies, sliced)
+        monkeypatch.setattr(
+            bodies,
+            sliced,
+            lambda *a, original=original, **kw: calls.append(1) or original(*a, **kw),
+        )
+    sliced = owner_api.post(url, body)
+    assert bool(calls) == expect_sliced, calls
+    assert (sliced.status_code, sliced["Content-Type"], sliced.get("Warning")) == (
+        whole.status_code,
+        whole["Content-Type"],
+        whole.get("Warning"),
+    )
+    assert sliced.json() == whole.json()

@@ -70,7 +70,7 @@ def flatmap_case(context, case):
         return st.just(case)
     real = {k: CURRENT[k] for k in case.path_parameters or {} if k in CURRENT}
     aimed = {"path_parameters": {**case.path_parameters, **real}}
-    if case.operation.path.endswith("/predict"):
+    if case.operation.path.endswith(("/predict", "/invocations")):
         aimed["query"] = {}  # ?version= or ?alias= would hide the served version behind a 404
     variants = [case, _variant(case, **aimed)]
     for body in _realistic_bodies(case.operation, case.body):
@@ -102,6 +102,11 @@ def _realistic_bodies(operation, body) -> list:
             {"instances": [ROW]},
             {"dataframe_split": {"columns": NAMES, "data": [ROW, ROW]}},
             {"inputs": [dict(zip(NAMES, ROW, strict=True))]},
+        ]
+    if method == "POST" and path.endswith("/invocations"):  # MLflow's client's bodies
+        return [
+            {"dataframe_split": {"index": [0, 1], "columns": NAMES, "data": [ROW, ROW]}},
+            {"dataframe_records": [dict(zip(NAMES, ROW, strict=True))], "params": {"k": 1}},
         ]
     if method == "POST" and path in ("/api/v1/models", "/api/v1/models/{name}/versions"):
         training = {
