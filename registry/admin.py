@@ -24,8 +24,10 @@ from registry.models import (
     Dataset,
     Evaluation,
     Feedback,
+    ModelTag,
     ModelVersion,
     RegisteredModel,
+    VersionTag,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -161,13 +163,65 @@ class AliasInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+# Tags are written by services.model_edit / version_edit (the pages and the API), which
+# record every change: the admin lists them, read only (ReadOnlyAdmin: deleting a model or
+# a version takes its tags with it).
+
+
+class _ReadOnlyTagInline(admin.TabularInline):
+    fields = ("key", "value")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ModelTagInline(_ReadOnlyTagInline):
+    model = ModelTag
+
+
+class VersionTagInline(_ReadOnlyTagInline):
+    model = VersionTag
+
+
+@admin.register(ModelTag)
+class ModelTagAdmin(OwnRowsAdmin, ReadOnlyAdmin):
+    """Every model tag, read only (those of the user's own models unless superuser)."""
+
+    owner_path = "model__owner"
+    list_filter = ("key",)
+    list_display = ("model", "key", "value")
+    search_fields = ("model__name", "key", "value")
+    list_select_related = ("model",)
+    fields = ("model", "key", "value")
+    readonly_fields = fields
+
+
+@admin.register(VersionTag)
+class VersionTagAdmin(OwnRowsAdmin, ReadOnlyAdmin):
+    """Every version tag, read only, scoped like the model tags."""
+
+    owner_path = "version__model__owner"
+    list_filter = ("key",)
+    list_display = ("version", "key", "value")
+    search_fields = ("version__model__name", "key", "value")
+    list_select_related = ("version__model",)
+    fields = ("version", "key", "value")
+    readonly_fields = fields
+
+
 @admin.register(RegisteredModel)
 class RegisteredModelAdmin(DeletesLogsAdmin):
     list_display = ("name", "owner", "n_versions", "updated_at")
-    search_fields = ("name", "description", "owner__username")
+    search_fields = ("name", "description", "owner__username", "tags__key", "tags__value")
     list_filter = ("created_at",)
     readonly_fields = ("created_at", "updated_at")
-    inlines = (AliasInline, VersionInline)
+    inlines = (ModelTagInline, AliasInline, VersionInline)
     list_select_related = ("owner",)
 
     @admin.display(description="versions")
@@ -217,9 +271,12 @@ class ModelVersionAdmin(DeletesLogsAdmin):
     search_fields = ("model__name", "algorithm", "dataset_name", "artifact_sha256")
     actions = ("cancel_trainings",)
     list_select_related = ("model", "created_by")
+    inlines = (VersionTagInline,)
     readonly_fields = (
         "model",
         "version",
+        "description",
+        "note",
         "algorithm",
         "params",
         "dataset",

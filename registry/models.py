@@ -239,6 +239,11 @@ class ModelVersion(models.Model):
     # probability of classes[1] at or above which serving answers classes[1]. None: the
     # model's own decision rule.
     threshold = models.FloatField(null=True, blank=True)
+    # What a person wrote about the version (services.version_edit, recorded): settings of
+    # the record, not of the artifact, so a ready version may change them. db_default: a
+    # server still running the previous release inserts versions without these columns.
+    description = models.TextField(blank=True, default="", db_default="", max_length=5000)
+    note = models.TextField(blank=True, default="", db_default="", max_length=10_000)
     # The leaderboard whose row this version was registered from, if any.
     leaderboard = models.ForeignKey(
         "Leaderboard",
@@ -375,6 +380,9 @@ class ModelVersion(models.Model):
                 leaderboard=self.leaderboard_id if self.leaderboard_visible_to(viewer) else None,
                 # A binary classifier's decision threshold (null: the model's own rule).
                 threshold=self.threshold,
+                description=self.description,
+                note=self.note,
+                tags={t.key: t.value for t in self.tags.all()},
             )
         return data
 
@@ -449,6 +457,49 @@ class Alias(models.Model):
             raise ValidationError({"version": "This version belongs to another model."})
         if self.version_id and self.version.status != VersionStatus.READY:
             raise ValidationError({"version": "Only a ready version can take an alias."})
+
+
+# Tags: key/value labels on models and versions (services.model_edit / version_edit). A key
+# holds no ':' (a search asks for tag=key:value, split at the first ':').
+TAG_KEY_RE = r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,63}\Z"
+TAG_VALUE_MAX = 256
+MAX_TAGS = 50  # per model or version
+tag_key_validator = RegexValidator(
+    TAG_KEY_RE,
+    "Use 1-64 letters, digits, '_', '.', '-' or '/', not starting with '.', '-' or '/'.",
+)
+
+
+class Tag(models.Model):
+    key = models.CharField(max_length=64, validators=[tag_key_validator])
+    value = models.CharField(max_length=TAG_VALUE_MAX, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class ModelTag(Tag):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="tags")
+
+    class Meta(Tag.Meta):
+        verbose_name = "model tag"
+        constraints = [
+            models.UniqueConstraint(fields=["model", "key"], name="model_tag_unique_key")
+        ]
+
+
+class VersionTag(Tag):
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="tags")
+
+    class Meta(Tag.Meta):
+        verbose_name = "version tag"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="version_tag_unique_key")
+        ]
 
 
 class ApiToken(models.Model):

@@ -11,6 +11,8 @@ one plot) with a database-side substring or JSON key.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +23,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     FloatField,
     Func,
@@ -39,8 +42,10 @@ from django.utils import timezone
 
 from registry import csvio
 from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
-from registry.errors import Conflict, InvalidInput, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound, RegistryError
 from registry.models import (
+    TAG_KEY_RE,
+    TAG_VALUE_MAX,
     TRIAL_ACTIVE,
     AlertRule,
     Alias,
@@ -48,6 +53,7 @@ from registry.models import (
     Dataset,
     Evaluation,
     Leaderboard,
+    ModelTag,
     ModelVersion,
     PredictionLog,
     RegisteredModel,
@@ -294,6 +300,161 @@ def models_matching(query: str = "", owner: Any = None) -> QuerySet:
     if owner is not None:
         models = models.filter(owner=owner)
     return models_overview(models).order_by("name")
+
+
+# Searching the registry (GET /api/v1/models and the models page) --------------------------
+
+SEARCH_ORDERS = ("name", "updated", "metric")
+MAX_SEARCH_TAGS = 10
+
+
+def _search_tag(text: str) -> tuple[str, str]:
+    """ "key:value" (split at the first ':', which no key holds) -> (key, value)."""
+    key, colon, value = text.partition(":")
+    if not colon or not re.match(TAG_KEY_RE, key) or len(value) > TAG_VALUE_MAX:
+        raise InvalidInput(
+            f"A tag filter is key:value (a key of 1-64 letters, digits, _ . - /), not "
+            f"{text[:80]!r}.",
+            {"tag": "Use key:value."},
+        )
+    return key, value
+
+
+def model_search(
+    models: QuerySet,
+    *,
+    q: str | None = None,
+    tags: list[str] | tuple[str, ...] = (),
+    algorithm: str | None = None,
+    target: str | None = None,
+    order_by: str = "name",
+) -> QuerySet:
+    """`models` (whatever the caller may list) narrowed and ordered: `q` in the name or
+    description (any case); every one of `tags` ("key:value") on the model; a version trained
+    with `algorithm` for `target` (the same version when both are given). Ordered by name,
+    by updated (newest first), or by metric: the headline metric of the production version,
+    else of the newest ready one, best first (every headline is higher-better), models
+    without one last. InvalidInput (422) for a filter that cannot match anything valid."""
+    if order_by not in SEARCH_ORDERS:
+        raise InvalidInput(f"order_by is one of {', '.join(SEARCH_ORDERS)}.", {"order_by": ""})
+    if len(tags) > MAX_SEARCH_TAGS:
+        raise InvalidInput(f"At most {MAX_SEARCH_TAGS} tag filters.", {"tag": "Too many."})
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise InvalidInput(
+            f"There is no algorithm {algorithm[:60]!r}: see GET /api/v1/algorithms.",
+            {"algorithm": "Unknown algorithm."},
+        )
+    if q:
+        models = models.filter(Q(name__icontains=q) | Q(description__icontains=q))
+    for key, value in dict.fromkeys(_search_tag(t) for t in tags):
+        models = models.filter(
+            Exists(ModelTag.objects.filter(model=OuterRef("pk"), key=key, value=value))
+        )
+    trained = {"algorithm": algorithm, "target": target}
+    trained = {field: value for field, value in trained.items() if value is not None}
+    if trained:
+        models = models.filter(Exists(ModelVersion.objects.filter(model=OuterRef("pk"), **trained)))
+    if order_by == "updated":
+        return models.order_by("-updated_at", "-pk")
+    if order_by == "metric":
+        return models.annotate(metric_value=_headline_of_model()).order_by(
+            F("metric_value").desc(nulls_last=True), "name"
+        )
+    return models.order_by("name")
+
+
+def _headline_of_model() -> Subquery:
+    """The headline metric value of a model's production version, else its newest ready one."""
+    # Every subquery drops its model's default ordering: ModelVersion's ("model", ...) would
+    # join a second registeredmodel table that shadows the outer one.
+    production = Alias.objects.filter(model=OuterRef(OuterRef("pk")), name=PRODUCTION).order_by()
+    newest_ready = ModelVersion.objects.filter(
+        model=OuterRef(OuterRef("pk")), status=Status.READY
+    ).order_by("-version")
+    chosen = Coalesce(
+        Subquery(production.values("version_id")[:1]),
+        Subquery(newest_ready.values("pk")[:1]),
+        output_field=IntegerField(),
+    )
+    headline = headline_annotations()["headline_value"]
+    return Subquery(
+        ModelVersion.objects.filter(pk=chosen)
+        .order_by()
+        .annotate(value=headline)
+        .values("value")[:1],
+        output_field=FloatField(),
+    )
+
+
+class BadCursor(RegistryError):
+    """A cursor this server did not hand out, or one for another order (400)."""
+
+
+def _cursor_key(model: RegisteredModel, order_by: str) -> list[Any]:
+    if order_by == "updated":
+        return [model.updated_at.isoformat(), model.pk]
+    if order_by == "metric":
+        return [model.metric_value, model.name]
+    return [model.name]
+
+
+def _cursor_encode(order_by: str, key: list[Any]) -> str:
+    text = json.dumps([order_by, *key], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _after_cursor(models: QuerySet, order_by: str, cursor: str) -> QuerySet:
+    """The rows of `models` (ordered by `order_by`) after the one `cursor` was made from."""
+    bad = BadCursor("The cursor is not one this server handed out: follow a page's `next`.")
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise bad from None
+    if not isinstance(decoded, list) or not decoded or not isinstance(decoded[0], str):
+        raise bad
+    order, *key = decoded
+    if order != order_by:
+        raise BadCursor(
+            f"This cursor is for order_by={order[:20]}: keep the order a walk started with."
+        )
+    try:
+        if order == "name" and len(key) == 1 and isinstance(key[0], str):
+            return models.filter(name__gt=key[0])
+        if order == "updated" and len(key) == 2 and type(key[1]) is int:
+            at = datetime.fromisoformat(key[0])
+            if at.tzinfo is None:
+                raise ValueError(at)
+            return models.filter(Q(updated_at__lt=at) | Q(updated_at=at, pk__lt=key[1]))
+        if order == "metric" and len(key) == 2 and isinstance(key[1], str):
+            value, name = key
+            if value is None:
+                return models.filter(metric_value__isnull=True, name__gt=name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(value)
+            return models.filter(
+                Q(metric_value__lt=value)
+                | Q(metric_value=value, name__gt=name)
+                | Q(metric_value__isnull=True)
+            )
+    except (TypeError, ValueError):
+        raise bad from None
+    raise bad
+
+
+def cursor_page(
+    models: QuerySet, *, order_by: str, cursor: str | None, limit: int
+) -> tuple[list[RegisteredModel], str | None]:
+    """One page of `models` as model_search ordered them: the rows after `cursor` (None: from
+    the first), at most `limit`, and the cursor of the next page (None on the last). A
+    cursor names the last row shown by its sort key, so a walk shows every row that stays
+    put exactly once, whatever is added or deleted meanwhile."""
+    if cursor:
+        models = _after_cursor(models, order_by, cursor)
+    rows = list(models[: limit + 1])
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, _cursor_encode(order_by, _cursor_key(rows[-1], order_by))
 
 
 def attach_latest(models: list[RegisteredModel]) -> list[RegisteredModel]:
@@ -591,6 +752,7 @@ def models_with_versions(*, latest_only: bool) -> QuerySet:
     return RegisteredModel.objects.select_related("owner").prefetch_related(
         Prefetch("versions", queryset=versions),
         Prefetch("aliases", queryset=Alias.objects.select_related("version")),
+        "tags",
     )
 
 

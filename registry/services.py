@@ -38,6 +38,9 @@ from registry.models import (
     ACTIVE,
     ALIAS_RE,
     BOARD_ACTIVE,
+    MAX_TAGS,
+    TAG_KEY_RE,
+    TAG_VALUE_MAX,
     TRIAL_ACTIVE,
     AlertRule,
     Alias,
@@ -47,12 +50,15 @@ from registry.models import (
     EvaluationStatus,
     Feedback,
     Leaderboard,
+    ModelTag,
     ModelVersion,
     RegisteredModel,
     Trial,
+    VersionTag,
     WebhookDelivery,
     WebhookEndpoint,
     name_validator,
+    tag_key_validator,
 )
 from registry.monitoring import feedback
 from registry.pipeline import estimator_of
@@ -837,6 +843,199 @@ def model_delete(
             served_names_changed()
     except (IntegrityError, ProtectedError):
         raise Conflict(f"{model.name} changed while it was being deleted: try again.") from None
+
+
+# Descriptions, notes and tags ------------------------------------------------------------
+
+MAX_DESCRIPTION = 5000
+MAX_NOTE = 10_000
+TAG_KEY = re.compile(TAG_KEY_RE)
+# What may not be in a tag value: control characters (a value is one line: the pages edit
+# tags as "key=value" lines), NUL among them (PostgreSQL cannot store it).
+_TAG_VALUE_BAD = re.compile(r"[\x00-\x1f\x7f]")
+UNCHANGED: Any = object()  # an edit that leaves a field as it is
+
+
+def _edited_text(value: Any, field: str, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+        message = f"The {field} must be text of at most {limit} characters, without NUL."
+        raise InvalidInput(message, {field: message})
+    return value
+
+
+def _tags_patch(tags: Any) -> dict[str, str | None]:
+    """A tags edit as a JSON merge patch (RFC 7396): key -> value sets it, key -> None removes
+    it, a key not named stays. Refused whole (422) at the first bad key or value."""
+    if not isinstance(tags, Mapping):
+        raise InvalidInput("The tags must be an object of key -> value.", {"tags": "Not a map."})
+    if len(tags) > 2 * MAX_TAGS:  # bounded before any key is looked at
+        message = f"A tags edit names at most {2 * MAX_TAGS} keys."
+        raise InvalidInput(message, {"tags": message})
+    patch: dict[str, str | None] = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not TAG_KEY.match(key):
+            message = f"Tag key {quote_short(key)} is not valid: {tag_key_validator.message}"
+            raise InvalidInput(message, {f"tags.{str(key)[:64]}": message})
+        bad_value = not isinstance(value, str) or len(value) > TAG_VALUE_MAX
+        if value is not None and (bad_value or _TAG_VALUE_BAD.search(value)):
+            message = (
+                f"The value of tag {key!r} must be one line of text of at most {TAG_VALUE_MAX} "
+                "characters (null removes the tag)."
+            )
+            raise InvalidInput(message, {f"tags.{key}": message})
+        patch[key] = value
+    return patch
+
+
+def _apply_tags(rows: Any, make: Any, patch: dict[str, str | None], owner: str) -> tuple:
+    """Write a tags merge patch on one object's tag rows (`rows`, a queryset; `make(key,
+    value)` a new unsaved row), inside the transaction that locked the object: (before,
+    after) as maps, or None when nothing changes."""
+    before = dict(rows.values_list("key", "value"))
+    after = {**before, **patch}
+    after = {k: v for k, v in sorted(after.items()) if v is not None}
+    if after == before:
+        return None
+    if len(after) > MAX_TAGS:
+        message = f"{owner} would have {len(after)} tags: at most {MAX_TAGS} are kept."
+        raise InvalidInput(message, {"tags": message})
+    rows.filter(key__in=[k for k in before if k not in after]).delete()
+    for key, value in after.items():
+        if key in before and before[key] != value:
+            rows.filter(key=key).update(value=value)
+    rows.model.objects.bulk_create([make(k, v) for k, v in after.items() if k not in before])
+    return before, after
+
+
+def _record_edit(
+    *, action: str, model_id: int, version_id: int | None, user: Any, via: str, changes: dict
+) -> None:
+    """One audit entry for an edit, with each changed field before and after."""
+    AuditEntry.objects.create(
+        actor=user,
+        via=via,
+        action=action,
+        model_id=model_id,
+        version_id=version_id,
+        before={field: old for field, (old, _) in changes.items()},
+        after={field: new for field, (_, new) in changes.items()},
+    )
+
+
+def model_edit(
+    *,
+    model: RegisteredModel,
+    user: AbstractBaseUser,
+    via: str,
+    description: Any = UNCHANGED,
+    tags: Any = None,
+    check_owner: bool = True,
+) -> RegisteredModel:
+    """Change a model's description and tags (`tags`: a merge patch, see _tags_patch), in
+    one transaction with an audit entry ("model.edit") naming what changed from what to
+    what; an edit that changes nothing writes nothing. The model's updated_at moves."""
+    _check_via(via)
+    if check_owner:
+        ensure_owner(model, user)
+    if description is not UNCHANGED:
+        description = _edited_text(description, "description", MAX_DESCRIPTION)
+    patch = _tags_patch(tags) if tags is not None else None
+    with transaction.atomic():
+        # Locked: two edits at once are applied and audited one after the other.
+        current = (
+            RegisteredModel.objects.select_for_update()
+            .filter(pk=model.pk)
+            .values_list("description", flat=True)
+            .first()
+        )
+        if current is None:
+            raise NotFound(f"{model.name} no longer exists.")
+        changes: dict[str, tuple[Any, Any]] = {}
+        if description is not UNCHANGED and description != current:
+            changes["description"] = (current, description)
+        if patch is not None:
+            tagged = _apply_tags(
+                ModelTag.objects.filter(model_id=model.pk),
+                lambda k, v: ModelTag(model_id=model.pk, key=k, value=v),
+                patch,
+                model.name,
+            )
+            if tagged is not None:
+                changes["tags"] = tagged
+        if changes:
+            fields = {"description": description} if "description" in changes else {}
+            RegisteredModel.objects.filter(pk=model.pk).update(updated_at=timezone.now(), **fields)
+            _record_edit(
+                action="model.edit",
+                model_id=model.pk,
+                version_id=None,
+                user=user,
+                via=via,
+                changes=changes,
+            )
+    return selectors.model(model.name)
+
+
+def version_edit(
+    *,
+    version: ModelVersion,
+    user: AbstractBaseUser,
+    via: str,
+    description: Any = UNCHANGED,
+    note: Any = UNCHANGED,
+    tags: Any = None,
+    check_owner: bool = True,
+) -> ModelVersion:
+    """Change a version's description, note and tags, like model_edit ("version.edit").
+    What a person writes about a version, not its artifact: a ready version may change them."""
+    _check_via(via)
+    if check_owner:
+        ensure_owner(version.model, user)
+    texts = {"description": (description, MAX_DESCRIPTION), "note": (note, MAX_NOTE)}
+    wanted = {
+        field: _edited_text(value, field, limit)
+        for field, (value, limit) in texts.items()
+        if value is not UNCHANGED
+    }
+    patch = _tags_patch(tags) if tags is not None else None
+    with transaction.atomic():
+        current = (
+            ModelVersion.objects.select_for_update()
+            .filter(pk=version.pk)
+            .values("description", "note")
+            .first()
+        )
+        if current is None:
+            raise NotFound(f"{version} no longer exists.")
+        changes: dict[str, tuple[Any, Any]] = {
+            field: (current[field], value)
+            for field, value in wanted.items()
+            if value != current[field]
+        }
+        if changes:
+            # .update(): a ready version refuses .save(); these are not its artifact.
+            ModelVersion.objects.filter(pk=version.pk).update(
+                **{field: new for field, (_, new) in changes.items()}
+            )
+        if patch is not None:
+            tagged = _apply_tags(
+                VersionTag.objects.filter(version_id=version.pk),
+                lambda k, v: VersionTag(version_id=version.pk, key=k, value=v),
+                patch,
+                str(version),
+            )
+            if tagged is not None:
+                changes["tags"] = tagged
+        if changes:
+            _record_edit(
+                action="version.edit",
+                model_id=version.model_id,
+                version_id=version.pk,
+                user=user,
+                via=via,
+                changes=changes,
+            )
+    return ModelVersion.objects.select_related("model", "created_by").get(pk=version.pk)
 
 
 # Aliases -------------------------------------------------------------------------------

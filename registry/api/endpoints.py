@@ -60,8 +60,10 @@ from registry.api.schemas import (
     LiveMetricOut,
     LiveMetricQuery,
     ModelDetailOut,
+    ModelEditIn,
     ModelIn,
     ModelPage,
+    ModelSearch,
     Pagination,
     PredictionOut,
     ReadOptionQuery,
@@ -70,6 +72,7 @@ from registry.api.schemas import (
     StrictQuery,
     ThresholdIn,
     TrainIn,
+    VersionEditIn,
     VersionNumber,
     VersionOut,
     VersionQuery,
@@ -110,6 +113,7 @@ def _model_dict(model: RegisteredModel, *, detail: bool = False) -> dict[str, An
         "created_at": model.created_at,
         "updated_at": model.updated_at,
         "aliases": {a.name: a.version.version for a in model.aliases.all()},
+        "tags": {t.key: t.value for t in model.tags.all()},  # prefetched, by key
         "latest_version": versions[0].to_dict(detail=False) if versions else None,
     }
     if detail:
@@ -315,13 +319,49 @@ def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
 
 
 @api.get("/models", response={200: ModelPage, **errors(422)}, tags=["models"])
-def list_models(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
-    """All models by name, each with its aliases and newest version."""
-    return _page(selectors.models_with_versions(latest_only=True), pagination, _model_dict)
+def list_models(request: HttpRequest, search: Query[ModelSearch]) -> dict[str, Any]:
+    """Models matching every filter given, each with its aliases, tags and newest version,
+    a page at a time: follow `next` (a cursor, for the same filters and order) until it is
+    null. 400 for a cursor this server did not hand out; 422 for a bad filter."""
+    found = selectors.model_search(
+        selectors.models_with_versions(latest_only=True),
+        q=search.q,
+        tags=search.tag,
+        algorithm=search.algorithm,
+        target=search.target,
+        order_by=search.order_by,
+    )
+    items, after = selectors.cursor_page(
+        found, order_by=search.order_by, cursor=search.cursor, limit=search.limit
+    )
+    following = None
+    if after is not None:
+        query = request.GET.copy()
+        query["cursor"] = after
+        following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return {
+        "items": [_model_dict(m) for m in items],
+        "count": found.order_by().count(),
+        "limit": search.limit,
+        "next": following,
+    }
 
 
 @api.get("/models/{name}", response={200: ModelDetailOut, **errors(404)}, tags=["models"])
 def get_model(request: HttpRequest, name: str) -> dict[str, Any]:
+    return _model_dict(selectors.model_with_versions(name), detail=True)
+
+
+@api.patch(
+    "/models/{name}", response={200: ModelDetailOut, **errors(403, 404, 422)}, tags=["models"]
+)
+def edit_model(request: HttpRequest, name: str, body: ModelEditIn) -> dict[str, Any]:
+    """Change the description or tags of one of your models: send only what changes.
+    `tags` is a JSON merge patch (a key with a value sets it, with null removes it, a key
+    not named stays). Recorded in the audit log ("model.edit")."""
+    services.model_edit(
+        model=selectors.model(name), user=_user(request), via="api", **body.changes()
+    )
     return _model_dict(selectors.model_with_versions(name), detail=True)
 
 
@@ -340,6 +380,24 @@ def delete_model(request: HttpRequest, name: str) -> Status:
 def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict[str, Any]:
     """Status, progress, algorithm, hyperparameters, input schema, classes, metrics, error."""
     return selectors.version(name, version).to_dict(viewer=_user(request))
+
+
+@api.patch(
+    "/models/{name}/versions/{version}",
+    response={200: VersionOut, **errors(403, 404, 422)},
+    tags=["models"],
+)
+def edit_version(
+    request: HttpRequest, name: str, version: VersionNumber, body: VersionEditIn
+) -> dict[str, Any]:
+    """Change the description, note or tags of a version of one of your models (ready or
+    not: these describe the version, they are not its artifact), like PATCH /models/{name}
+    ("version.edit" in the audit log)."""
+    user = _user(request)
+    found = services.version_edit(
+        version=selectors.version(name, version), user=user, via="api", **body.changes()
+    )
+    return found.to_dict(viewer=user)
 
 
 @api.delete(

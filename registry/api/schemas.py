@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Path, Query, Schema
-from pydantic import create_model
+from pydantic import ConfigDict, StringConstraints, create_model, model_validator
 
 from registry import alerts, csvio, services
 from registry.algorithms import ALGORITHMS
 from registry.evaluation import MAX_VERSIONS as MAX_EVALUATED_VERSIONS
-from registry.models import NAME_RE
+from registry.models import MAX_TAGS, NAME_RE, TAG_KEY_RE, TAG_VALUE_MAX
 from registry.monitoring import drift
 from registry.serving.resolve import MAX_VERSION, MODEL_URI_MAX_CHARS
 
@@ -205,6 +205,9 @@ class VersionOut(VersionSummary):
         description="a binary classifier's decision threshold: the probability of classes[1] "
         "at or above which it is predicted (null: the model's own rule)",
     )
+    description: str = ""
+    note: str = Field("", description="free text about the version (PATCH to change it)")
+    tags: dict[str, str] = Field(default_factory=dict, description="key -> value")
 
 
 class ModelOut(Schema):
@@ -214,6 +217,7 @@ class ModelOut(Schema):
     created_at: datetime
     updated_at: datetime
     aliases: dict[str, int]
+    tags: dict[str, str] = Field(default_factory=dict, description="key -> value")
     latest_version: VersionSummary | None
 
 
@@ -223,9 +227,90 @@ class ModelDetailOut(ModelOut):
 
 class ModelPage(Schema):
     items: list[ModelOut]
-    count: int
-    page: int
-    page_size: int
+    count: int = Field(..., description="how many models match, on every page")
+    limit: int
+    next: str | None = Field(
+        ..., description="the URL of the next page (null on the last): follow it as it is"
+    )
+
+
+# Searching the registry (selectors.model_search) ------------------------------------------
+
+ORDERS = ("name", "updated", "metric")
+TAG_PATTERN = _ecma(TAG_KEY_RE)
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TAG_PATTERN)]
+# One line of text (the pages edit tags as "key=value" lines).
+TAG_VALUE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+TagValue = Annotated[str, StringConstraints(max_length=TAG_VALUE_MAX, pattern=TAG_VALUE_PATTERN)]
+# A search's tag=key:value (split at the first ':', which no key holds); any value.
+TAG_FILTER_PATTERN = TAG_PATTERN.removesuffix("$") + rf":[\s\S]{{0,{TAG_VALUE_MAX}}}$"
+
+
+class ModelSearch(Schema):
+    q: str | None = Field(
+        None, min_length=1, max_length=100, description="in the name or description, any case"
+    )
+    tag: list[Annotated[str, StringConstraints(pattern=TAG_FILTER_PATTERN)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="key:value, repeatable: a model carrying every one of them",
+    )
+    algorithm: str | None = Field(
+        None,
+        max_length=50,
+        description="a version of the model was trained with it",
+        json_schema_extra={"enum": list(ALGORITHMS)},
+    )
+    target: str | None = Field(
+        None, min_length=1, max_length=200, description="a version of the model predicts it"
+    )
+    order_by: Literal["name", "updated", "metric"] = Field(
+        "name",
+        description="name (A-Z), updated (newest first), or metric: the headline metric of "
+        "the production version (else the newest ready one), best first, models without "
+        "one last",
+    )
+    limit: int = Field(50, ge=1, le=200, description="models per page")
+    cursor: str | None = Field(
+        None, min_length=1, max_length=500, description="from a page's `next` (opaque)"
+    )
+
+
+# Editing: JSON objects with only the fields that change (unknown fields are refused).
+
+
+class _Edit(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _some_field(self) -> _Edit:
+        if not self.model_fields_set:
+            names = ", ".join(type(self).model_fields)
+            raise ValueError(f"send at least one of {names}")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, as services.model_edit / version_edit take them."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+_TAGS_EDIT = Field(
+    None,
+    max_length=2 * MAX_TAGS,
+    description=f"a JSON merge patch: key -> value sets a tag, key -> null removes it, a key "
+    f"not named stays (at most {MAX_TAGS} tags; keys of 1-64 letters, digits, _ . - /)",
+)
+
+
+class ModelEditIn(_Edit):
+    description: str = Field(None, max_length=5000)
+    tags: dict[TagKey, TagValue | None] = _TAGS_EDIT
+
+
+class VersionEditIn(_Edit):
+    description: str = Field(None, max_length=5000)
+    note: str = Field(None, max_length=10_000)
+    tags: dict[TagKey, TagValue | None] = _TAGS_EDIT
 
 
 # Every list, map and string of a training request is capped by what it can hold (a

@@ -5,6 +5,7 @@ the registry's services check the rest, and views show every error next to its f
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,11 +18,22 @@ from registry import alerts, csvio
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm, Param
 from registry.cards import is_number
 from registry.leaderboard import METRICS
-from registry.models import Dataset, ModelVersion, name_validator
+from registry.models import (
+    MAX_TAGS,
+    TAG_KEY_RE,
+    TAG_VALUE_MAX,
+    Dataset,
+    ModelVersion,
+    name_validator,
+    tag_key_validator,
+)
+from registry.selectors import MAX_SEARCH_TAGS
 from registry.services import (
     ALIAS_RE,
+    MAX_DESCRIPTION,
     MAX_FOLDS,
     MAX_N_ITER,
+    MAX_NOTE,
     MAX_NUMERIC_CLASSES,
     RegistryError,
 )
@@ -844,3 +856,116 @@ class AlertRuleForm(forms.Form):
             "canary_error_rate": ("alias", "margin", "minutes"),
         }[self.cleaned_data["kind"]]
         return {n: self.cleaned_data[n] for n in names if self.cleaned_data.get(n) is not None}
+
+
+# Searching and describing models ----------------------------------------------------------
+
+
+class _RepeatedInput(forms.TextInput):
+    """A text input that may be sent several times (?tag=a:1&tag=b:2): every non-blank value."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+
+class TagFilterField(forms.Field):
+    widget = _RepeatedInput
+
+    def clean(self, value: Any) -> list[str]:
+        values = list(value or [])
+        if len(values) > MAX_SEARCH_TAGS:
+            raise ValidationError(f"Filter by at most {MAX_SEARCH_TAGS} tags.")
+        for text in values:
+            key, colon, rest = text.partition(":")
+            if not colon or not re.match(TAG_KEY_RE, key) or len(rest) > TAG_VALUE_MAX:
+                raise ValidationError(f"Write a tag as key:value, not {text[:80]!r}.")
+        return values
+
+
+ORDER_CHOICES = [("name", "Name"), ("updated", "Recently updated"), ("metric", "Best metric")]
+
+
+class ModelFilterForm(forms.Form):
+    """The models page's filters: GET parameters named like the API's (GET /api/v1/models)."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    tag = TagFilterField(required=False, label="Tag")
+    algorithm = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any algorithm"), *((a.id, a.label) for a in ALGORITHMS.values())],
+    )
+    target = forms.CharField(required=False, max_length=200, label="Target")
+    order_by = forms.ChoiceField(required=False, choices=ORDER_CHOICES, label="Order")
+    mine = forms.BooleanField(required=False, label="Only mine")
+
+    def filters(self) -> dict[str, Any]:
+        """What selectors.model_search takes, from a valid form."""
+        data = self.cleaned_data
+        return {
+            "q": data["q"].strip() or None,
+            "tags": data["tag"],
+            "algorithm": data["algorithm"] or None,
+            "target": data["target"].strip() or None,
+            "order_by": data["order_by"] or "name",
+        }
+
+
+def tags_text(tags: dict[str, str]) -> str:
+    return "\n".join(f"{key}={value}" for key, value in tags.items())
+
+
+class TagsField(forms.CharField):
+    """Tags as text, one "key=value" a line (a key holds no '='): cleaned to a dict."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}))
+        kwargs.setdefault("help_text", f"One a line, key=value (at most {MAX_TAGS}).")
+        super().__init__(strip=False, max_length=MAX_TAGS * (64 + 1 + TAG_VALUE_MAX + 2), **kwargs)
+
+    def clean(self, value: Any) -> dict[str, str]:
+        text = super().clean(value) or ""
+        tags: dict[str, str] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, equals, rest = line.strip().partition("=")
+            key = key.strip()
+            if not equals or not re.match(TAG_KEY_RE, key):
+                raise ValidationError(
+                    f"Line {number}: write key=value; {tag_key_validator.message}"
+                )
+            if key in tags:
+                raise ValidationError(f"Line {number}: the key {key!r} is there twice.")
+            if len(rest.strip()) > TAG_VALUE_MAX:
+                raise ValidationError(f"Line {number}: at most {TAG_VALUE_MAX} characters a value.")
+            tags[key] = rest.strip()
+        if len(tags) > MAX_TAGS:
+            raise ValidationError(f"At most {MAX_TAGS} tags; there are {len(tags)}.")
+        return tags
+
+
+class ModelEditForm(forms.Form):
+    description = forms.CharField(
+        required=False,
+        max_length=MAX_DESCRIPTION,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    tags = TagsField()
+
+
+class VersionEditForm(forms.Form):
+    description = forms.CharField(
+        required=False,
+        max_length=MAX_DESCRIPTION,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=MAX_NOTE,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Anything worth knowing about this version: what it was for, what to watch.",
+    )
+    tags = TagsField()

@@ -24,6 +24,7 @@ urlpatterns = [
     path("models/", views.model_list, name="model_list"),
     path("models/<str:name>/", views.model_detail, name="model_detail"),
     path("models/<str:name>/delete/", views.model_delete, name="model_delete"),
+    path("models/<str:name>/edit/", views.model_edit, name="model_edit"),
     path("models/<str:name>/compare/", views.version_compare, name="version_compare"),
     path("models/<str:name>/aliases/", views.alias_move, name="alias_move"),
     path(
@@ -42,6 +43,11 @@ urlpatterns = [
         name="alias_canary",
     ),
     path("models/<str:name>/versions/<int:version>/", views.version_detail, name="version_detail"),
+    path(
+        "models/<str:name>/versions/<int:version>/edit/",
+        views.version_edit,
+        name="version_edit",
+    ),
     path(
         "models/<str:name>/versions/<int:version>/status/",
         views.version_status,

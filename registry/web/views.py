@@ -50,14 +50,18 @@ from registry.web.forms import (
     EvaluationForm,
     ImportForm,
     LeaderboardForm,
+    ModelEditForm,
+    ModelFilterForm,
     PredictForm,
     RegisterForm,
     RolloutForm,
     SignupForm,
     TokenForm,
     TrainForm,
+    VersionEditForm,
     WebhookForm,
     apply_registry_error,
+    tags_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -356,11 +360,55 @@ def train(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
-    mine = request.GET.get("mine") == "1"
-    page = _page(request, selectors.models_matching(query, request.user if mine else None))
+    """Every model, or those matching the filters (the API's, selectors.model_search)."""
+    form = ModelFilterForm(request.GET)
+    found = RegisteredModel.objects.none()
+    if form.is_valid():
+        mine = request.user if form.cleaned_data["mine"] else None
+        try:
+            found = selectors.model_search(selectors.models_matching(owner=mine), **form.filters())
+        except RegistryError as exc:
+            apply_registry_error(form, exc, {"order_by": "order_by"})
+    page = _page(request, found.prefetch_related("tags"))
     page.object_list = selectors.attach_latest(list(page.object_list))
-    return render(request, "registry/model_list.html", {"page": page, "query": query, "mine": mine})
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "form": form,
+        "page_query": query.urlencode(),
+        "filtered": any(request.GET.get(f) for f in form.fields),
+    }
+    return render(request, "registry/model_list.html", context)
+
+
+def _tags_replaced(current: dict[str, str], wanted: dict[str, str]) -> dict[str, str | None]:
+    """The merge patch (services.model_edit) that turns tags `current` into `wanted`."""
+    return {**dict.fromkeys(current), **wanted}
+
+
+@login_required
+@require_POST
+def model_edit(request: HttpRequest, name: str) -> HttpResponse:
+    """Save the description and tags of one of your models (the form lists them all)."""
+    model = _get_model_for_owner(request, name)
+    form = ModelEditForm(request.POST)
+    if form.is_valid():
+        current = dict(model.tags.values_list("key", "value"))
+        try:
+            services.model_edit(
+                model=model,
+                user=request.user,
+                via="page",
+                description=form.cleaned_data["description"],
+                tags=_tags_replaced(current, form.cleaned_data["tags"]),
+            )
+        except RegistryError as exc:
+            apply_registry_error(form, exc)
+        else:
+            messages.success(request, f"The description and tags of {model.name} are saved.")
+            return redirect(f"{model.get_absolute_url()}#about")
+    return _render_model(request, model, edit_form=form, status=422)
 
 
 @login_required
@@ -369,13 +417,26 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     return _render_model(request, _get_model(name))
 
 
+def _edit_form(form_class: type, obj: Any, tags: list[Any]) -> Any:
+    """An edit form holding what `obj` (a model or version, with its `tags`) says now."""
+    initial = {
+        field: getattr(obj, field)
+        for field in ("description", "note")
+        if field in form_class.base_fields
+    }
+    initial["tags"] = tags_text({t.key: t.value for t in tags})
+    return form_class(initial=initial)
+
+
 def _render_model(
     request: HttpRequest,
     model: RegisteredModel,
     status: int = 200,
     rollout_form: RolloutForm | None = None,
+    edit_form: ModelEditForm | None = None,
 ) -> HttpResponse:
-    """The model page; `rollout_form`, a posted rollout form with its errors, in its place."""
+    """The model page; `rollout_form` or `edit_form`, a posted form with its errors, in
+    its place."""
     versions = selectors.listed(model.versions.select_related("created_by"))
     page = _page(request, versions.order_by("-version"))
     # The aliases and their rollouts in one query (the rollouts section reads them too).
@@ -424,6 +485,9 @@ def _render_model(
         for errors in rollout_form.errors.values():
             for error in errors:
                 messages.error(request, f"Not changed: {error}")
+    context["tags"] = list(model.tags.all())
+    if can_change:
+        context["edit_form"] = edit_form or _edit_form(ModelEditForm, model, context["tags"])
     return render(request, "registry/model_detail.html", context, status=status)
 
 
@@ -784,7 +848,11 @@ def _render_version(
         "algorithm": ALGORITHMS.get(version.algorithm),
         "clock": presenters.training_clock(version),
         "leaderboard_visible": version.leaderboard_visible_to(request.user),
+        "tags": list(version.tags.all()),
     }
+    edit_form = extra.pop("edit_form", None)
+    if context["can_change"]:
+        context["edit_form"] = edit_form or _edit_form(VersionEditForm, version, context["tags"])
     if version.is_ready:
         metrics = cards.shown_metrics(version.kind, version.metrics, version.classes)
         context.update(
@@ -817,6 +885,31 @@ def _render_version(
 @require_GET
 def version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
     return _render_version(request, _get_version(name, version))
+
+
+@login_required
+@require_POST
+def version_edit(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    """Save the description, note and tags of a version of one of your models."""
+    found = _get_version_for_owner(request, name, version)
+    form = VersionEditForm(request.POST)
+    if form.is_valid():
+        current = dict(found.tags.values_list("key", "value"))
+        try:
+            services.version_edit(
+                version=found,
+                user=request.user,
+                via="page",
+                description=form.cleaned_data["description"],
+                note=form.cleaned_data["note"],
+                tags=_tags_replaced(current, form.cleaned_data["tags"]),
+            )
+        except RegistryError as exc:
+            apply_registry_error(form, exc)
+        else:
+            messages.success(request, f"The description, note and tags of {found} are saved.")
+            return redirect(f"{found.get_absolute_url()}#about")
+    return _render_version(request, found, status=422, edit_form=form)
 
 
 @login_required

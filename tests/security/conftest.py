@@ -63,8 +63,10 @@ def snapshot() -> dict:
         ApiToken,
         Dataset,
         Leaderboard,
+        ModelTag,
         ModelVersion,
         RegisteredModel,
+        VersionTag,
         WebhookDelivery,
         WebhookEndpoint,
     )
@@ -87,7 +89,16 @@ def snapshot() -> dict:
                 "artifact_sha256",
                 "created_by_id",
                 "threshold",
+                "description",
+                "note",
             )
+        ),
+        "tags": sorted(
+            [("model", *t) for t in ModelTag.objects.values_list("model_id", "key", "value")]
+            + [
+                ("version", *t)
+                for t in VersionTag.objects.values_list("version__model_id", "key", "value")
+            ]
         ),
         "aliases": sorted(Alias.objects.values_list("model_id", "name", "version_id")),
         "datasets": sorted(Dataset.objects.values_list("pk", "name", "owner_id", "sha256")),
@@ -114,6 +125,7 @@ def owned_by(state: dict, user_id: int) -> dict:
         "models": [m for m in state["models"] if m[2] == user_id],
         "versions": [v for v in state["versions"] if v[1] in model_ids],
         "aliases": [a for a in state["aliases"] if a[0] in model_ids],
+        "tags": [t for t in state["tags"] if t[1] in model_ids],
         "datasets": [d for d in state["datasets"] if d[2] == user_id],
         "tokens": [t for t in state["tokens"] if t[1] == user_id],
         "leaderboards": [b for b in state["leaderboards"] if b[1] == user_id],

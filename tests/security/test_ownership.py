@@ -98,6 +98,13 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("get", "/models/churn/delete/", None, DENIED),
             ("post", "/models/churn/delete/", {}, DENIED),
         ],
+        "model_edit": [
+            ("get", "/models/churn/edit/", None, {405}),
+            ("post", "/models/churn/edit/", {"description": "mine", "tags": "x=y"}, DENIED),
+        ],
+        "version_edit": [
+            ("post", f"{v}/1/edit/", {"note": "mine", "tags": "x=y"}, DENIED),
+        ],
         "version_compare": [("get", "/models/churn/compare/?a=1&b=2", None, READ)],
         "alias_move": [
             ("get", "/models/churn/aliases/?alias=staging&version=1", None, DENIED),
@@ -341,6 +348,12 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("get", "/api/v1/models"): [({}, None, READ)],
         ("get", "/api/v1/models/{name}"): [(churn, None, READ)],
         ("delete", "/api/v1/models/{name}"): [(churn, None, DENIED)],
+        ("patch", "/api/v1/models/{name}"): [
+            (churn, {"description": "mine", "tags": {"x": "y"}}, DENIED),
+        ],
+        ("patch", "/api/v1/models/{name}/versions/{version}"): [
+            ({**churn, "version": 1}, {"note": "mine", "tags": {"x": "y"}}, DENIED),
+        ],
         ("post", "/api/v1/models/{name}/versions"): [
             (churn, {"dataset": theirs, **train}, DENIED),
             (churn, {"dataset": ds, **train}, DENIED),

@@ -198,9 +198,10 @@ def test_it_lists_models_by_page_with_aliases_and_newest_version(owner_api, make
         owner_api.post("/models", train_body(houses, name=name))
     worker()
     owner_api.put("/models/b-model/aliases/production", {"version": 1})
-    body = owner_api.get("/models?page_size=2").json()
+    body = owner_api.get("/models?limit=2").json()
     assert body["count"] == 3
     assert [m["name"] for m in body["items"]] == ["a-model", "b-model"]
+    assert body["next"].startswith("http://testserver/api/v1/models?limit=2&cursor=")
     assert body["items"][1]["aliases"] == {"production": 1}
     assert body["items"][0]["latest_version"]["status"] == "ready"
     detail = owner_api.get("/models/b-model").json()

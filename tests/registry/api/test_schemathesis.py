@@ -128,6 +128,8 @@ def _realistic_bodies(operation, body) -> list:
             return [{**body, "file": demo_bytes("churn.csv")}]
         if isinstance(body, str):
             return [demo_bytes("churn.csv").decode()]
+    if method == "PATCH" and path.startswith("/api/v1/models/"):
+        return [{"description": "Scored nightly", "tags": {"team": "fuzz", "gone": None}}]
     if method == "PUT" and path.endswith("/threshold"):
         return [{"threshold": 0.4}, {"threshold": None}]
     if method == "PUT" and isinstance(body, dict):
