@@ -21,6 +21,7 @@ from ninja.errors import HttpError, ValidationError
 from registry import csvio, evaluation, selectors, services, serving, transfer
 from registry.algorithms import ALGORITHMS
 from registry.api.app import api
+from registry.api.auth import token_models
 from registry.api.schemas import (
     EVALUATION_VERSIONS_PATTERN,
     AlertRuleIn,
@@ -312,8 +313,12 @@ def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
 
 @api.get("/models", response={200: ModelPage, **errors(422)}, tags=["models"])
 def list_models(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
-    """All models by name, each with its aliases and newest version."""
-    return _page(selectors.models_with_versions(latest_only=True), pagination, _model_dict)
+    """All models by name, each with its aliases and newest version (a token limited to
+    some models: those)."""
+    models = selectors.models_with_versions(latest_only=True)
+    if limited := token_models(request):
+        models = models.filter(name__in=limited)
+    return _page(models, pagination, _model_dict)
 
 
 @api.get("/models/{name}", response={200: ModelDetailOut, **errors(404)}, tags=["models"])
