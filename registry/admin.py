@@ -16,8 +16,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from registry import services
-from registry.models import Alias, AuditEntry, Dataset, Evaluation, ModelVersion, RegisteredModel
+from registry import services, tokens
+from registry.models import (
+    Alias,
+    ApiToken,
+    AuditEntry,
+    Dataset,
+    Evaluation,
+    ModelVersion,
+    PredictionLog,
+    RegisteredModel,
+)
 
 
 @admin.register(Dataset)
@@ -394,3 +403,191 @@ class EvaluationAdmin(admin.ModelAdmin):
                 f"v{number}: {result['n_scored']} of {result['n_rows']} rows scored; {metrics}"
             )
         return "\n".join(lines) or "-"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens are made on the Tokens page or with `create_api_token`, where the token is
+    shown once; here they are read, renamed and revoked. Neither the token nor its hash is
+    ever shown: only the lookup prefix. Staff who are not superusers see their own tokens."""
+
+    list_display = (
+        "name",
+        "user",
+        "starts_with",
+        "scope_list",
+        "model_list",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_from",
+        "state",
+    )
+    list_filter = ("created_at", "expires_at", "revoked_at", "last_used_at")
+    search_fields = ("name", "user__username", "prefix")
+    list_select_related = ("user",)
+    actions = ("revoke",)
+    readonly_fields = (
+        "user",
+        "starts_with",
+        "scope_list",
+        "model_list",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_from",
+        "revoked_at",
+    )
+    fields = ("name", *readonly_fields)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        token_list = super().get_queryset(request)
+        if request.user.is_superuser:
+            return token_list
+        return token_list.filter(user=request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a token is shown once, where it is made: the Tokens page or the command
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked, not deleted: its record (and last use) stays
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        revoked = 0
+        for token in queryset:
+            try:
+                revoked += tokens.token_revoke(token=token, user=request.user)
+            except services.RegistryError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+        self.message_user(
+            request, f"Revoked {revoked} token{pluralize(revoked)}: they no longer work."
+        )
+
+    @admin.display(description="starts with")
+    def starts_with(self, obj: ApiToken) -> str:
+        return f"mls_{obj.prefix}_…"
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: ApiToken) -> str:
+        return ", ".join(obj.scopes)
+
+    @admin.display(description="models")
+    def model_list(self, obj: ApiToken) -> str:
+        return ", ".join(obj.model_names) or "all"
+
+    @admin.display(description="state")
+    def state(self, obj: ApiToken) -> str:
+        if obj.revoked_at is not None:
+            return "revoked"
+        return "expired" if obj.is_expired else "active"
+
+
+def _visible_models(request: HttpRequest) -> Any:
+    models = RegisteredModel.objects.order_by("name")
+    return models if request.user.is_superuser else models.filter(owner=request.user)
+
+
+class PredictionModelFilter(admin.SimpleListFilter):
+    """By model, listing only the models the admin user may read the log of (a related-field
+    filter would list everyone's model names)."""
+
+    title = "model"
+    parameter_name = "model"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in _visible_models(request).values_list("name", flat=True)]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        return queryset.filter(version__model__name=self.value()) if self.value() else queryset
+
+
+class PredictionVersionFilter(admin.SimpleListFilter):
+    """By version of the model chosen in PredictionModelFilter (shown once one is)."""
+
+    title = "version"
+    parameter_name = "version"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        name = request.GET.get(PredictionModelFilter.parameter_name)
+        if not name:
+            return []
+        numbers = ModelVersion.objects.filter(
+            model__in=_visible_models(request).filter(name=name)
+        ).values_list("version", flat=True)
+        return [(str(n), f"v{n}") for n in sorted(numbers, reverse=True)]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        value = self.value()
+        return (
+            queryset.filter(version__version=int(value)) if value and value.isdigit() else queryset
+        )
+
+
+@admin.register(PredictionLog)
+class PredictionLogAdmin(admin.ModelAdmin):
+    """The prediction log (registry/monitoring/predlog.py writes it): read only. Staff who
+    are not superusers read the rows of their own models only."""
+
+    list_display = (
+        "created_at",
+        "model_name",
+        "version_number",
+        "role",
+        "source",
+        "status",
+        "n_rows",
+        "latency_ms",
+        "user_id",
+    )
+    list_filter = (
+        PredictionModelFilter,
+        PredictionVersionFilter,
+        "created_at",
+        "source",
+        "status",
+        "role",
+    )
+    list_select_related = ("version__model",)
+    # Rows are written in time order and created_at has no index of its own: the primary key
+    # orders them, and a big log is not counted twice per page.
+    ordering = ("-id",)
+    show_full_result_count = False
+    fields = (
+        "created_at",
+        "version",
+        "role",
+        "source",
+        "status",
+        "latency_ms",
+        "n_rows",
+        "user_id",
+        "request_id",
+        "inputs",
+        "outputs",
+        "error",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(version__model__owner=request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # pruned by age (manage.py prune_prediction_log), not by hand
+
+    @admin.display(description="model", ordering="version__model__name")
+    def model_name(self, obj: PredictionLog) -> str:
+        return obj.version.model.name
+
+    @admin.display(description="version", ordering="version__version")
+    def version_number(self, obj: PredictionLog) -> str:
+        return f"v{obj.version.version}"
