@@ -405,8 +405,29 @@ class EvaluationAdmin(admin.ModelAdmin):
         return "\n".join(lines) or "-"
 
 
+class OwnRowsAdmin(admin.ModelAdmin):
+    """Staff who are not superusers see the rows whose `owner_path` is themselves. Django's
+    history page looks the row up before it checks permissions (and sends a user it hides
+    the row from to the index): the permission is checked first here."""
+
+    owner_path = "owner"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(**{self.owner_path: request.user})
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(OwnRowsAdmin):
     """API tokens are made on the Tokens page or with `create_api_token`, where the token is
     shown once; here they are read, renamed and revoked. Neither the token nor its hash is
     ever shown: only the lookup prefix. Staff who are not superusers see their own tokens."""
@@ -439,12 +460,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "revoked_at",
     )
     fields = ("name", *readonly_fields)
-
-    def get_queryset(self, request: HttpRequest) -> Any:
-        token_list = super().get_queryset(request)
-        if request.user.is_superuser:
-            return token_list
-        return token_list.filter(user=request.user)
+    owner_path = "user"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a token is shown once, where it is made: the Tokens page or the command
@@ -525,7 +541,7 @@ class PredictionVersionFilter(admin.SimpleListFilter):
 
 
 @admin.register(PredictionLog)
-class PredictionLogAdmin(admin.ModelAdmin):
+class PredictionLogAdmin(OwnRowsAdmin):
     """The prediction log (registry/monitoring/predlog.py writes it): read only. Staff who
     are not superusers read the rows of their own models only."""
 
@@ -568,12 +584,7 @@ class PredictionLogAdmin(admin.ModelAdmin):
         "error",
     )
     readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> Any:
-        rows = super().get_queryset(request)
-        if request.user.is_superuser:
-            return rows
-        return rows.filter(version__model__owner=request.user)
+    owner_path = "version__model__owner"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
