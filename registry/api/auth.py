@@ -56,10 +56,18 @@ def path_template(route: str) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.removeprefix(_API_ROOT))
 
 
-def _client_address(request: HttpRequest) -> str | None:
+@lru_cache(maxsize=1)
+def _client_ip_rule() -> Any:
     # The one client-address rule of the site (behind proxies, DJANGO_PROXY_COUNT), which
     # the sign-in throttle uses too; registry does not import mlsite, so it is looked up.
-    return import_string(settings.AXES_CLIENT_IP_CALLABLE)(request)
+    return import_string(settings.AXES_CLIENT_IP_CALLABLE)
+
+
+@lru_cache(maxsize=512)
+def _operation(method: str, route: str) -> tuple[str, str]:
+    """(the path template, the scope it needs) of the operation at Django's `route`."""
+    path = path_template(route)
+    return path, required_scope(method, path)
 
 
 def check_bearer(bearer: tokens.Bearer, request: HttpRequest) -> None:
@@ -68,8 +76,8 @@ def check_bearer(bearer: tokens.Bearer, request: HttpRequest) -> None:
     match = request.resolver_match
     if match is None:  # pragma: no cover (every API operation is resolved by its URL)
         raise Forbidden("This token may not call this operation.")
-    method, path = request.method or "GET", path_template(match.route)
-    scope = required_scope(method, path)
+    method = request.method or "GET"
+    path, scope = _operation(method, match.route)
     if scope not in bearer.scopes:
         error = Forbidden(
             f"This token lacks the {scope!r} scope, which {method} /api/v1{path} needs "
@@ -113,7 +121,7 @@ class TokenAuth(HttpBearer):
         return self.authenticate(request, token) if token else None
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        bearer = tokens.authenticate(token, address=_client_address(request))
+        bearer = tokens.authenticate(token, address=_client_ip_rule()(request))
         if bearer is None:
             return None
         check_bearer(bearer, request)  # raises: ninja answers it through the API's handlers

@@ -2,6 +2,7 @@
 auth place (registry/api/auth.py) before any operation reads its body."""
 
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
 from django.db import connection
@@ -58,6 +59,14 @@ def test_each_scope_allows_its_own_kind_of_operation_only(client, owner, churn, 
         assert f"(it has: {scope})" in body["detail"]
     # A refused write changed nothing.
     assert Alias.objects.filter(name="staging").exists() == (scope == kind == "write")
+
+
+def test_tokens_made_before_scopes_keep_every_scope():
+    migration = import_module("registry.migrations.0011_token_scopes").Migration
+    added = {op.name: op.field for op in migration.operations}
+    assert added["scopes"].default() == list(TOKEN_SCOPES)
+    assert added["model_names"].default() == []
+    assert added["expires_at"].null
 
 
 def test_a_token_with_every_scope_does_every_kind(client, owner, churn):
