@@ -98,6 +98,7 @@ def test_every_operation_of_the_document_names_the_scope_it_needs(owner_api):
             name = operation["operationId"].removeprefix("registry_api_")
             seen[name] = operation["x-required-scope"]
             assert f"Token scope: `{seen[name]}`." in operation["description"]
+            assert "application/problem+json" in operation["responses"]["403"]["content"]
             if name in PREDICT_OPERATIONS or path.endswith("/invocations"):
                 expected = "predict"
             elif name in ADMIN_OPERATIONS:
