@@ -18,14 +18,20 @@ from django.utils.html import format_html
 
 from registry import services, tokens
 from registry.models import (
+    AlertRule,
     Alias,
     ApiToken,
     AuditEntry,
     Dataset,
     Evaluation,
+    Feedback,
+    Leaderboard,
     ModelVersion,
     PredictionLog,
     RegisteredModel,
+    Trial,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -426,6 +432,20 @@ class OwnRowsAdmin(admin.ModelAdmin):
         return super().history_view(request, object_id, extra_context)
 
 
+class ReadOnlyAdmin(OwnRowsAdmin):
+    """Records the app writes (through its pages, the API or the task worker) and the admin
+    only reads: no add, change or delete, not even for a superuser."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(OwnRowsAdmin):
     """API tokens are made on the Tokens page or with `create_api_token`, where the token is
@@ -541,7 +561,7 @@ class PredictionVersionFilter(admin.SimpleListFilter):
 
 
 @admin.register(PredictionLog)
-class PredictionLogAdmin(OwnRowsAdmin):
+class PredictionLogAdmin(ReadOnlyAdmin):
     """The prediction log (registry/monitoring/predlog.py writes it): read only. Staff who
     are not superusers read the rows of their own models only."""
 
@@ -584,16 +604,7 @@ class PredictionLogAdmin(OwnRowsAdmin):
         "error",
     )
     readonly_fields = fields
-    owner_path = "version__model__owner"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # pruned by age (manage.py prune_prediction_log), not by hand
+    owner_path = "version__model__owner"  # rows are pruned by age: prune_prediction_log
 
     @admin.display(description="model", ordering="version__model__name")
     def model_name(self, obj: PredictionLog) -> str:
@@ -602,3 +613,67 @@ class PredictionLogAdmin(OwnRowsAdmin):
     @admin.display(description="version", ordering="version__version")
     def version_number(self, obj: PredictionLog) -> str:
         return f"v{obj.version.version}"
+
+
+# The rest of the records, read only (their pages and the API change them, through the
+# services): leaderboards with their trials, webhooks (never their secret) and deliveries,
+# alert rules, and feedback.
+
+
+class TrialInline(admin.TabularInline):
+    model = Trial
+    fields = ("number", "algorithm", "params", "status", "reason", "attempts", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Leaderboard)
+class LeaderboardAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "owner", "dataset_name", "target", "metric", "status", "created_at")
+    list_filter = ("status", "task", "created_at")
+    search_fields = ("dataset_name", "target", "owner__username")
+    list_select_related = ("owner",)
+    inlines = (TrialInline,)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "owner", "model", "url", "active", "created_at")
+    list_filter = ("active", "created_at")
+    search_fields = ("url", "description", "owner__username", "model__name")
+    list_select_related = ("owner", "model")
+    # The signing secret (kept encrypted) is never shown, not even to a superuser.
+    fields = ("owner", "model", "url", "events", "description", "active", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "endpoint", "event", "status", "attempts", "response_status")
+    list_filter = ("status", "event", "created_at")
+    search_fields = ("message_id", "event", "endpoint__url")
+    list_select_related = ("endpoint",)
+    ordering = ("-id",)
+    owner_path = "endpoint__owner"
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "model", "kind", "active", "state", "last_value", "last_fired_at")
+    list_filter = ("kind", "state", "active")
+    search_fields = ("model__name", "kind")
+    list_select_related = ("model",)
+    owner_path = "model__owner"
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdmin):
+    list_display = ("predicted_at", "version", "row", "label", "predicted", "created_by")
+    list_filter = ("predicted_at",)
+    search_fields = ("version__model__name",)
+    list_select_related = ("version__model", "created_by")
+    owner_path = "version__model__owner"

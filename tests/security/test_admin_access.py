@@ -62,9 +62,19 @@ def test_only_staff_reach_the_admin(registry, owner, admin_user):
     statuses = {u: boss.get(u).status_code for u in urls}
     # A superuser reaches every page (the add pages of records made only by the app,
     # such as versions and datasets, are turned off for everybody, and so is deleting an
-    # entry of the append-only audit log, a row of the prediction log or a token: revoked).
+    # entry of the append-only audit log, a token (revoked instead) or a record the admin
+    # only reads).
     refused = {u: s for u, s in statuses.items() if s != 200}
-    undeletable = ("/auditentry/", "/predictionlog/", "/apitoken/")
+    undeletable = (
+        "/auditentry/",
+        "/apitoken/",
+        "/predictionlog/",
+        "/leaderboard/",
+        "/webhookendpoint/",
+        "/webhookdelivery/",
+        "/alertrule/",
+        "/feedback/",
+    )
     turned_off = [
         u
         for u in refused
