@@ -114,7 +114,7 @@ def test_it_creates_a_token_with_scopes_models_and_an_expiry(owner_client, owner
     days = (token.expires_at - timezone.now()) / timedelta(days=1)
     assert 6.99 < days <= 7
     html = response.content.decode()
-    assert "It may predict, on churn, until" in html
+    assert "Scopes: predict; on churn; until" in html
 
 
 @pytest.mark.parametrize(
