@@ -341,8 +341,12 @@ MLSERVE_WEBHOOK_ALLOW_PRIVATE = env_bool("MLSERVE_WEBHOOK_ALLOW_PRIVATE", False)
 MLSERVE_WEBHOOK_MAX_ATTEMPTS = env_int("MLSERVE_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
 MLSERVE_WEBHOOK_RETRY_BASE_S = env_float("MLSERVE_WEBHOOK_RETRY_BASE_S", 30.0)
 MLSERVE_WEBHOOK_TIMEOUT_S = env_float("MLSERVE_WEBHOOK_TIMEOUT_S", 10.0, minimum=0.1)
-# How often the task worker checks the alert rules.
+# How often the task worker checks the alert rules (and prunes the delivery log).
 MLSERVE_ALERT_INTERVAL_S = env_float("MLSERVE_ALERT_INTERVAL_S", 60.0, minimum=1.0)
+# The delivery log keeps, per endpoint, at most the newest DELIVERIES_KEPT deliveries and
+# none older than DELIVERY_DAYS; a delivery still pending (a retry due) is always kept.
+MLSERVE_WEBHOOK_DELIVERIES_KEPT = env_int("MLSERVE_WEBHOOK_DELIVERIES_KEPT", 1000, minimum=1)
+MLSERVE_WEBHOOK_DELIVERY_DAYS = env_int("MLSERVE_WEBHOOK_DELIVERY_DAYS", 30, minimum=1)
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -34,6 +34,61 @@ from registry.models import (
     WebhookEndpoint,
 )
 
+# Bases: rows scoped to their owner, read-only logs, deletes that take logs with them.
+
+
+class OwnRowsAdmin(admin.ModelAdmin):
+    """Staff who are not superusers list and open only their own rows: those whose
+    `owner_path` (a lookup from the row to a user) is them. The admin reads a row for its
+    change, delete and history pages through get_queryset, so another's is "not found"
+    there too; actions get the same scoped rows."""
+
+    owner_path = "model__owner"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(**{self.owner_path: request.user})
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        # Django's history page looks the row up before it checks permissions, and sends a
+        # user it hides the row from to the index: without the permission, a 403 first.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the product (an audit trail, a log): read, never added, changed
+    or deleted here, not even by a superuser."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DeletesLogsAdmin(admin.ModelAdmin):
+    """A row whose delete takes read-only rows with it (a model's audit entries, a version's
+    feedback, an endpoint's delivery log): they go with it, asking no delete permission of
+    their own, which ReadOnlyAdmin refuses to everybody."""
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        logs = {
+            str(model._meta.verbose_name)
+            for model, model_admin in self.admin_site._registry.items()
+            if isinstance(model_admin, ReadOnlyAdmin)
+        }
+        return deleted, counts, {p for p in perms_needed if str(p) not in logs}, protected
+
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
@@ -120,7 +175,7 @@ class AliasInline(admin.TabularInline):
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(admin.ModelAdmin):
+class RegisteredModelAdmin(DeletesLogsAdmin):
     list_display = ("name", "owner", "n_versions", "updated_at")
     search_fields = ("name", "description", "owner__username")
     list_filter = ("created_at",)
@@ -160,7 +215,7 @@ class PredictForm(forms.Form):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(DeletesLogsAdmin):
     list_display = (
         "model",
         "version",
@@ -301,7 +356,8 @@ class AliasAdmin(admin.ModelAdmin):
     list_filter = ("name",)
     search_fields = ("model__name", "name")
     list_select_related = ("model", "version", "updated_by")
-    # A rollout is set through the API (services.alias_rollout, recorded): shown here only.
+    # A rollout is set through the API or the model page (services.alias_rollout, recorded):
+    # shown here only.
     readonly_fields = (
         "updated_by",
         "updated_at",
@@ -329,7 +385,7 @@ class AliasAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(OwnRowsAdmin, ReadOnlyAdmin):
     """The audit log (a version's threshold changes, through services.set_threshold): read
     only, whoever asks, since an entry is never edited or deleted except with its model."""
 
@@ -340,25 +396,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
     fields = ("created_at", "action", "model", "version", "actor", "via", "before", "after")
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> Any:
-        # Staff who are not superusers read the log of their own models only.
-        entries = super().get_queryset(request)
-        if request.user.is_superuser:
-            return entries
-        return entries.filter(model__owner=request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Evaluation)
-class EvaluationAdmin(admin.ModelAdmin):
+class EvaluationAdmin(OwnRowsAdmin):
     """Evaluations are made on the model page or through the API (the plan is checked and
     the task queued there): here they are read, and deleted."""
 
@@ -386,11 +426,7 @@ class EvaluationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         # The results (row indices, up to MBs) are read only by the one evaluation shown.
-        # Staff who are not superusers read the evaluations of their own models only.
-        evaluations = super().get_queryset(request).defer("results")
-        if request.user.is_superuser:
-            return evaluations
-        return evaluations.filter(model__owner=request.user)
+        return super().get_queryset(request).defer("results")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -411,39 +447,175 @@ class EvaluationAdmin(admin.ModelAdmin):
         return "\n".join(lines) or "-"
 
 
-class OwnRowsAdmin(admin.ModelAdmin):
-    """Staff who are not superusers see the rows whose `owner_path` is themselves. Django's
-    history page looks the row up before it checks permissions (and sends a user it hides
-    the row from to the index): the permission is checked first here."""
+# Feedback, webhooks and alert rules (registry/alerts/) -------------------------------------
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(OwnRowsAdmin, ReadOnlyAdmin):
+    """True answers given for logged predictions (the feedback API): read only, those of
+    the user's own models."""
+
+    owner_path = "version__model__owner"
+    list_display = ("predicted_at", "version", "request_id", "row", "label", "predicted")
+    # Choices from the rows the user may see only: no other user's model or version named.
+    list_filter = (
+        ("version__model", admin.RelatedOnlyFieldListFilter),
+        ("version", admin.RelatedOnlyFieldListFilter),
+        "predicted_at",
+    )
+    search_fields = ("request_id",)
+    list_select_related = ("version__model", "created_by")
+    fields = (
+        "version",
+        "request_id",
+        "row",
+        "label",
+        "predicted",
+        "predicted_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(OwnRowsAdmin, DeletesLogsAdmin):
+    """A user's endpoints. Made on the webhooks page or through the API, where the URL is
+    checked and the secret shown once: here one is switched off or on, described, sent a
+    test event or deleted. The secret is never shown (not even encrypted)."""
 
     owner_path = "owner"
+    list_display = ("pk", "url", "owner", "model", "event_names", "active", "created_at")
+    list_filter = ("active", ("model", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("url", "description")
+    list_select_related = ("owner", "model")
+    actions = ("send_test_event",)
+    readonly_fields = (
+        "owner",
+        "model",
+        "url",
+        "event_names",
+        "secret",
+        "created_at",
+        "delivery_log",
+    )
+    fields = (*readonly_fields[:4], "description", "active", *readonly_fields[4:])
 
-    def get_queryset(self, request: HttpRequest) -> Any:
-        rows = super().get_queryset(request)
-        if request.user.is_superuser:
-            return rows
-        return rows.filter(**{self.owner_path: request.user})
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the secret is shown once, by the page or the API that makes it
 
-    def history_view(
-        self, request: HttpRequest, object_id: str, extra_context: Any = None
-    ) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return super().history_view(request, object_id, extra_context)
+    @admin.display(description="events")
+    def event_names(self, obj: WebhookEndpoint) -> str:
+        return ", ".join(obj.events or []) or "every event"
+
+    @admin.display(description="secret")
+    def secret(self, obj: WebhookEndpoint) -> str:
+        return "kept encrypted; shown once, when the endpoint was made"
+
+    @admin.display(description="deliveries")
+    def delivery_log(self, obj: WebhookEndpoint) -> str:
+        url = reverse("admin:registry_webhookdelivery_changelist")
+        return format_html('<a href="{}?endpoint__id__exact={}">The delivery log</a>', url, obj.pk)
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
+    ) -> None:
+        # Only what the form changed (active, description): a concurrent edit elsewhere of
+        # another field is not overwritten.
+        obj.save(update_fields=[f for f in form.changed_data if f in ("active", "description")])
+
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        services.webhook_delete(endpoint=obj, user=request.user, check_owner=False)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for endpoint in queryset:
+            self.delete_model(request, endpoint)
+
+    # The same service as the page's button; the rows are the user's own (get_queryset).
+    @admin.action(description="Send a test event", permissions=["change"])
+    def send_test_event(self, request: HttpRequest, queryset: Any) -> None:
+        sent = 0
+        for endpoint in queryset.select_related("model"):
+            services.webhook_send_test(endpoint=endpoint, user=request.user, check_owner=False)
+            sent += 1
+        self.message_user(request, f"Queued {sent} test event{pluralize(sent)}.")
 
 
-class ReadOnlyAdmin(OwnRowsAdmin):
-    """Records the app writes (through its pages, the API or the task worker) and the admin
-    only reads: no add, change or delete, not even for a superuser."""
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(OwnRowsAdmin, ReadOnlyAdmin):
+    """The delivery log: each event sent to an endpoint, its attempts and the endpoint's
+    answer. Read only (pruned by the worker, deleted with its endpoint)."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    owner_path = "endpoint__owner"
+    list_display = (
+        "created_at",
+        "event",
+        "endpoint",
+        "status",
+        "attempts",
+        "response_status",
+        "error",
+    )
+    list_filter = (
+        ("endpoint", admin.RelatedOnlyFieldListFilter),
+        "event",
+        "status",
+        "created_at",
+    )
+    search_fields = ("message_id", "event")
+    list_select_related = ("endpoint",)
+    fields = (
+        "endpoint",
+        "event",
+        "message_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "response_status",
+        "response_excerpt",
+        "error",
+        "payload",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+@admin.register(AlertRule)
+class AlertRuleAdmin(OwnRowsAdmin):
+    """Alert rules of the user's models. Made on the model's Alerts page or through the API
+    (where the kind's parameters are checked): here one is switched off or on, or deleted."""
+
+    list_display = ("pk", "model", "kind", "params", "active", "state", "last_evaluated_at")
+    list_filter = (("model", admin.RelatedOnlyFieldListFilter), "kind", "state", "active")
+    search_fields = ("model__name", "kind")
+    list_select_related = ("model",)
+    readonly_fields = (
+        "model",
+        "kind",
+        "params",
+        "state",
+        "last_value",
+        "last_evaluated_at",
+        "last_fired_at",
+        "created_at",
+    )
+    fields = (*readonly_fields[:3], "active", *readonly_fields[3:])
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a kind's parameters are checked by the Alerts page and the API
+
+    def save_model(self, request: HttpRequest, obj: AlertRule, form: Any, change: bool) -> None:
+        # Only the switch: the worker writes the state fields of the same row meanwhile.
+        obj.save(update_fields=[f for f in form.changed_data if f == "active"])
+
+    def delete_model(self, request: HttpRequest, obj: AlertRule) -> None:
+        services.alert_rule_delete(rule=obj, user=request.user, check_owner=False)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for rule in queryset.select_related("model"):
+            self.delete_model(request, rule)
 
 
 @admin.register(ApiToken)
@@ -525,8 +697,9 @@ def _visible_models(request: HttpRequest) -> Any:
 
 
 class PredictionModelFilter(admin.SimpleListFilter):
-    """By model, listing only the models the admin user may read the log of (a related-field
-    filter would list everyone's model names)."""
+    """By model, offering only the models the user may read the log of. The choices come
+    from the models table: RelatedOnlyFieldListFilter would read them with a DISTINCT over
+    the whole log, which is the biggest table there is."""
 
     title = "model"
     parameter_name = "model"
@@ -561,7 +734,7 @@ class PredictionVersionFilter(admin.SimpleListFilter):
 
 
 @admin.register(PredictionLog)
-class PredictionLogAdmin(ReadOnlyAdmin):
+class PredictionLogAdmin(OwnRowsAdmin, ReadOnlyAdmin):
     """The prediction log (registry/monitoring/predlog.py writes it): read only. Staff who
     are not superusers read the rows of their own models only."""
 
@@ -615,11 +788,6 @@ class PredictionLogAdmin(ReadOnlyAdmin):
         return f"v{obj.version.version}"
 
 
-# The rest of the records, read only (their pages and the API change them, through the
-# services): leaderboards with their trials, webhooks (never their secret) and deliveries,
-# alert rules, and feedback.
-
-
 class TrialInline(admin.TabularInline):
     model = Trial
     fields = ("number", "algorithm", "params", "status", "reason", "attempts", "finished_at")
@@ -632,48 +800,13 @@ class TrialInline(admin.TabularInline):
 
 
 @admin.register(Leaderboard)
-class LeaderboardAdmin(ReadOnlyAdmin):
+class LeaderboardAdmin(OwnRowsAdmin, ReadOnlyAdmin):
+    """Leaderboards with their trials: read only (the leaderboard pages and the API start
+    and cancel them)."""
+
+    owner_path = "owner"
     list_display = ("pk", "owner", "dataset_name", "target", "metric", "status", "created_at")
     list_filter = ("status", "task", "created_at")
     search_fields = ("dataset_name", "target", "owner__username")
     list_select_related = ("owner",)
     inlines = (TrialInline,)
-
-
-@admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "owner", "model", "url", "active", "created_at")
-    list_filter = ("active", "created_at")
-    search_fields = ("url", "description", "owner__username", "model__name")
-    list_select_related = ("owner", "model")
-    # The signing secret (kept encrypted) is never shown, not even to a superuser.
-    fields = ("owner", "model", "url", "events", "description", "active", "created_at")
-    readonly_fields = fields
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "endpoint", "event", "status", "attempts", "response_status")
-    list_filter = ("status", "event", "created_at")
-    search_fields = ("message_id", "event", "endpoint__url")
-    list_select_related = ("endpoint",)
-    ordering = ("-id",)
-    owner_path = "endpoint__owner"
-
-
-@admin.register(AlertRule)
-class AlertRuleAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "model", "kind", "active", "state", "last_value", "last_fired_at")
-    list_filter = ("kind", "state", "active")
-    search_fields = ("model__name", "kind")
-    list_select_related = ("model",)
-    owner_path = "model__owner"
-
-
-@admin.register(Feedback)
-class FeedbackAdmin(ReadOnlyAdmin):
-    list_display = ("predicted_at", "version", "row", "label", "predicted", "created_by")
-    list_filter = ("predicted_at",)
-    search_fields = ("version__model__name",)
-    list_select_related = ("version__model", "created_by")
-    owner_path = "version__model__owner"

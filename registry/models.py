@@ -379,10 +379,11 @@ class ModelVersion(models.Model):
 
     def take_production_if_first(self, *, via: str) -> bool:
         """Inside the transaction that made this version ready: if it is its model's first
-        ready version, point `production` at it, recorded like any move (by whoever created
-        the version, through `via`: "system" for a training, "import"); True then. A later
-        version never changes what calls without a version get; a model whose `production`
-        was deleted stays without one until someone promotes a version."""
+        ready version, point `production` at it, recorded and sent ("alias.moved") like any
+        move (by whoever created the version, through `via`: "system" for a training,
+        "import"); True then. A later version never changes what calls without a version get;
+        a model whose `production` was deleted stays without one until someone promotes a
+        version."""
         # The model row lock orders two versions of one model finishing at the same time (a
         # no-key lock: inserting a version or an alias of the model does not wait for it).
         RegisteredModel.objects.select_for_update(no_key=True).filter(pk=self.model_id).first()
@@ -407,6 +408,17 @@ class ModelVersion(models.Model):
             version_id=self.pk,
             before={"alias": PRODUCTION, "version": None},
             after={"alias": PRODUCTION, "version": self.version},
+        )
+        from registry import alerts  # it imports these models
+
+        alerts.alias_changed(
+            "alias.moved",
+            self.model,
+            alias=PRODUCTION,
+            version=self.version,
+            previous=None,
+            user=self.created_by,
+            via=via,
         )
         return True
 

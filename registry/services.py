@@ -898,16 +898,14 @@ def _point_alias(
             before={"alias": name, "version": before},
             after={"alias": name, "version": version.version},
         )
-        alerts.emit(
+        alerts.alias_changed(
             ALIAS_EVENTS[action],
             model,
-            {
-                "alias": name,
-                "version": version.version,
-                "previous": before,
-                "by": user.get_username() if user is not None else None,
-                "via": via,
-            },
+            alias=name,
+            version=version.version,
+            previous=before,
+            user=user,
+            via=via,
         )
     served_names_changed()
     return alias
@@ -925,10 +923,12 @@ def alias_move(
     user: AbstractBaseUser,
     via: str,
     check_owner: bool = True,
+    expected: int | None = None,
 ) -> Alias:
     """Point alias `name` of `model` at one of its ready versions, in one atomic update,
     recorded in the audit log (who, through which door `via`, from which version).
-    `check_owner=False` is for the admin, whose permissions were checked already."""
+    `check_owner=False` is for the admin, whose permissions were checked already; with
+    `expected`, 409 unless the alias points at that version when the move takes its lock."""
     _check_via(via)
     if check_owner:
         ensure_owner(model, user)
@@ -958,8 +958,9 @@ def alias_move(
                     {"version": "This version is not ready."},
                 )
             alias = _point_alias(
-                model=model, name=name, version=version, user=user, via=via, action="alias.move"
-            )
+                model=model, name=name, version=version, user=user, via=via, action="alias.move",
+                expected=expected,
+            )  # fmt: skip
     except IntegrityError:  # the model was deleted meanwhile
         raise Conflict(
             f"{model.name} was deleted while the alias was being moved.",
@@ -1000,6 +1001,9 @@ def alias_delete(
             version_id=found[1],
             before={"alias": name, "version": number},
             after={"alias": name, "version": None},
+        )
+        alerts.alias_changed(
+            "alias.deleted", model, alias=name, version=None, previous=number, user=user, via=via
         )
         served_names_changed()
 
@@ -1046,6 +1050,20 @@ def _set_canary(
             before={"alias": alias.name, "canary": before},
             after={"alias": alias.name, "canary": after},
         )
+        if after is None:
+            event, extra = "alias.canary.ended", {}
+        else:
+            event, extra = "alias.canary.started", {"percent": after["percent"]}
+        alerts.alias_changed(
+            event,
+            alias.model,
+            alias=alias.name,
+            version=after["version"] if after else None,
+            previous=before["version"] if before else None,
+            user=user,
+            via=via,
+            **extra,
+        )
 
 
 def _canary_state(alias: Alias) -> dict[str, Any] | None:
@@ -1078,6 +1096,15 @@ def _set_shadow(
         version=shadow,
         before={"alias": alias.name, "shadow": before},
         after={"alias": alias.name, "shadow": shadow.version if shadow is not None else None},
+    )
+    alerts.alias_changed(
+        "alias.shadow.changed",
+        alias.model,
+        alias=alias.name,
+        version=shadow.version if shadow is not None else None,
+        previous=before,
+        user=user,
+        via=via,
     )
 
 
@@ -1118,12 +1145,15 @@ def alias_rollout(
     shadow: int | None,
     user: AbstractBaseUser,
     via: str,
+    expected: int | None = None,
 ) -> Alias:
     """Point alias `name` at a ready version with its rollout, in one transaction: a canary
     (version, percent) answering that share of the alias's requests, a shadow version
     scoring them off the request path; None ends either. Each change is recorded
     ("alias.move", "alias.canary", "alias.shadow"). The canary and the shadow must be other
-    ready versions of the model than the alias's own, and not the same one."""
+    ready versions of the model than the alias's own, and not the same one. With
+    `expected` (the version a page showed the alias at), 409 if it was moved since: a
+    rollout set on a stale page would otherwise undo that move."""
     _check_via(via)
     ensure_owner(model, user)
     percent = _canary_percent(canary[1]) if canary is not None else None
@@ -1147,7 +1177,7 @@ def alias_rollout(
         # move held up behind a transaction of its own.
         moved = alias_move(
             model=model, name=name, version_number=version_number, user=user, via=via,
-            check_owner=False,
+            check_owner=False, expected=expected,
         )  # fmt: skip
         return _alias_read_back(model, moved)
     with transaction.atomic():
@@ -1158,6 +1188,7 @@ def alias_rollout(
             user=user,
             via=via,
             check_owner=False,
+            expected=expected,
         )
         alias = Alias.objects.select_for_update().get(pk=alias.pk)
         canary_version = _rollout_version(model, canary[0], "canary") if canary else None
@@ -1220,6 +1251,16 @@ def alias_canary_promote(
                 "canary": {"version": canary.version, "percent": percent},
             },
             after={"alias": name, "version": canary.version, "canary": None},
+        )
+        # One event for the one step: the alias moved onto its canary and the split ended.
+        alerts.alias_changed(
+            "alias.canary.promoted",
+            model,
+            alias=name,
+            version=canary.version,
+            previous=previous,
+            user=user,
+            via=via,
         )
         served_names_changed()
     return _alias_read_back(model, alias), previous
@@ -1716,15 +1757,22 @@ def webhook_create(
     return endpoint, secret
 
 
-def webhook_delete(*, endpoint: WebhookEndpoint, user: AbstractBaseUser) -> None:
-    if endpoint.owner_id != user.pk:
+def webhook_delete(
+    *, endpoint: WebhookEndpoint, user: AbstractBaseUser, check_owner: bool = True
+) -> None:
+    """Delete an endpoint and its delivery log. `check_owner=False` is for the admin, whose
+    permissions (and scoping to the user's own rows) were checked already."""
+    if check_owner and endpoint.owner_id != user.pk:
         raise NotFound("No such webhook endpoint.")
     endpoint.delete()
 
 
-def webhook_send_test(*, endpoint: WebhookEndpoint, user: AbstractBaseUser) -> WebhookDelivery:
-    """Queue a "test" event to the endpoint (after commit); the delivery log shows how it went."""
-    if endpoint.owner_id != user.pk:
+def webhook_send_test(
+    *, endpoint: WebhookEndpoint, user: AbstractBaseUser, check_owner: bool = True
+) -> WebhookDelivery:
+    """Queue a "test" event to the endpoint (after commit); the delivery log shows how it went.
+    `check_owner=False` is for the admin, as for webhook_delete."""
+    if check_owner and endpoint.owner_id != user.pk:
         raise NotFound("No such webhook endpoint.")
     with transaction.atomic():
         return alerts.send_test(endpoint)
@@ -1749,8 +1797,10 @@ def alert_rule_create(
         return AlertRule.objects.create(model=model, kind=kind, params=cleaned)
 
 
-def alert_rule_delete(*, rule: AlertRule, user: AbstractBaseUser) -> None:
-    ensure_owner(rule.model, user)
+def alert_rule_delete(*, rule: AlertRule, user: AbstractBaseUser, check_owner: bool = True) -> None:
+    """Delete a rule. `check_owner=False` is for the admin, as for webhook_delete."""
+    if check_owner:
+        ensure_owner(rule.model, user)
     rule.delete()
 
 

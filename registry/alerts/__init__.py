@@ -19,14 +19,21 @@ from django.utils import timezone
 from registry.alerts.webhooks import enqueue_delivery
 from registry.models import RegisteredModel, WebhookDelivery, WebhookEndpoint
 
-EVENTS = (
-    "version.ready",
-    "version.failed",
-    "alias.moved",
-    "alias.rollback",
-    "alert.fired",
-    "test",
-)
+# Every event an endpoint can subscribe to, with what it means (the pages' labels): the API's
+# schema and the pages' form read this one table.
+EVENTS = {
+    "version.ready": "a version is ready",
+    "version.failed": "a training failed",
+    "alias.moved": "an alias moved",
+    "alias.rollback": "an alias was rolled back",
+    "alias.deleted": "an alias was removed",
+    "alias.canary.started": "a canary was started (or its version or share changed)",
+    "alias.canary.promoted": "a canary was promoted",
+    "alias.canary.ended": "a canary was ended",
+    "alias.shadow.changed": "a shadow was set, changed or ended",
+    "alert.fired": "an alert rule fired",
+    "test": "test events",
+}
 
 
 def body(event: str, model: RegisteredModel | None, payload: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +72,31 @@ def emit(event: str, model: RegisteredModel, payload: dict[str, Any]) -> None:
         if not endpoint.events or event in endpoint.events
     ]
     _queue_after_commit(ids)
+
+
+def alias_changed(
+    event: str,
+    model: RegisteredModel,
+    *,
+    alias: str,
+    version: int | None,
+    previous: int | None,
+    user: Any,
+    via: str,
+    **extra: Any,
+) -> None:
+    """Send an alias change: `version` is what the alias (for a canary or shadow event: its
+    canary or shadow) is now, None when it ended; `previous` what it was; `user` who changed
+    it (None: nobody known) through the door `via`."""
+    payload = {
+        "alias": alias,
+        "version": version,
+        "previous": previous,
+        "by": user.get_username() if user is not None else None,
+        "via": via,
+        **extra,
+    }
+    emit(event, model, payload)
 
 
 def send_test(endpoint: WebhookEndpoint) -> WebhookDelivery:

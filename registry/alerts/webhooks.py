@@ -12,6 +12,10 @@ again at each attempt. The attempt then connects to the very address it checked 
 header and TLS name stay the URL's), so a name that resolves to a public address for the
 check and a private one for the connection (DNS rebinding) gets nowhere. Redirects are not
 followed: a 3xx answer is a failed attempt.
+
+The delivery log is pruned by the task worker's periodic alert step (prune_deliveries):
+per endpoint, the newest MLSERVE_WEBHOOK_DELIVERIES_KEPT and none older than
+MLSERVE_WEBHOOK_DELIVERY_DAYS, a pending delivery always kept.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from django.conf import settings
-from django.db.models import F
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -211,3 +215,47 @@ def attempt(delivery_id: int) -> str:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
     logger.info("webhook delivery %s: %s", delivery.pk, fields["status"])
     return fields["status"]
+
+
+PRUNE_BATCH = 1000  # deliveries deleted per statement: short transactions, no long lock
+
+
+def prune_deliveries(*, batch_size: int = PRUNE_BATCH) -> int:
+    """Delete the finished deliveries (delivered or failed) an endpoint's log no longer
+    keeps: those older than MLSERVE_WEBHOOK_DELIVERY_DAYS, and those beyond its newest
+    MLSERVE_WEBHOOK_DELIVERIES_KEPT, oldest first. A pending delivery (not sent yet, or a
+    retry due) counts among the newest but is never deleted: its attempts are still to come.
+    Returns how many were deleted."""
+    kept = settings.MLSERVE_WEBHOOK_DELIVERIES_KEPT
+    cutoff = timezone.now() - timedelta(days=settings.MLSERVE_WEBHOOK_DELIVERY_DAYS)
+    finished = ~Q(status=DeliveryStatus.PENDING)
+    # One grouped pass over the log (which the pruning itself keeps bounded) names the
+    # endpoints with anything to delete; each is then pruned through its (endpoint, time)
+    # index.
+    due = list(
+        WebhookDelivery.objects.order_by()
+        .values("endpoint_id")
+        .annotate(n=Count("id"), oldest=Min("created_at", filter=finished))
+        .filter(Q(n__gt=kept) | Q(oldest__lt=cutoff))
+        .values_list("endpoint_id", flat=True)
+    )
+    deleted = 0
+    for endpoint_id in due:
+        rows = WebhookDelivery.objects.filter(endpoint_id=endpoint_id)
+        gone = Q(created_at__lt=cutoff)
+        # The newest delivery past the count, in the log's order (time, then id): it and
+        # every older one go.
+        boundary = rows.order_by("-created_at", "-id").values_list("created_at", "id")
+        past = list(boundary[kept : kept + 1])
+        if past:
+            moment, pk = past[0]
+            gone |= Q(created_at__lt=moment) | Q(created_at=moment, id__lte=pk)
+        while True:
+            ids = list(rows.filter(gone & finished).values_list("id", flat=True)[:batch_size])
+            if ids:
+                deleted += WebhookDelivery.objects.filter(id__in=ids).delete()[0]
+            if len(ids) < batch_size:
+                break
+    if deleted:
+        logger.info("webhook delivery log: %s deliveries pruned", deleted)
+    return deleted

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Path, Query, Schema
 from pydantic import create_model
 
-from registry import csvio, services
+from registry import alerts, csvio, services
 from registry.algorithms import ALGORITHMS
 from registry.evaluation import MAX_VERSIONS as MAX_EVALUATED_VERSIONS
 from registry.models import NAME_RE
@@ -701,9 +701,7 @@ class EvaluationPage(Schema):
 
 WebhookId = Path[int, {"ge": 1, "le": MAX_ID}]
 RuleId = Path[int, {"ge": 1, "le": MAX_ID}]
-EventName = Literal[
-    "version.ready", "version.failed", "alias.moved", "alias.rollback", "alert.fired", "test"
-]
+EventName = Literal[tuple(alerts.EVENTS)]  # the one event table, registry/alerts/
 
 
 class WebhookIn(Schema):
@@ -715,7 +713,9 @@ class WebhookIn(Schema):
         description="http(s) URL that receives the POSTs",
     )
     events: list[EventName] = Field(
-        default_factory=list, max_length=6, description="events to send; empty: every event"
+        default_factory=list,
+        max_length=len(alerts.EVENTS),
+        description="events to send; empty: every event",
     )
     model: str | None = Field(
         None,

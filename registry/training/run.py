@@ -247,7 +247,6 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
             profile=profile,
         )
         if updated:
-            version.take_production_if_first(via="system")
             alerts.emit(
                 "version.ready",
                 version.model,
@@ -257,5 +256,7 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
                     "metrics": jsonsafe.finite(result),
                 },
             )
+            # After "version.ready": a receiver hears of the version before its first move.
+            version.take_production_if_first(via="system")
     if not updated:
         logger.warning("version %s stopped running before it could be saved", version.pk)

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.forms.boundfield import BoundField
 
-from registry import csvio
+from registry import alerts, csvio
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm, Param
 from registry.cards import is_number
 from registry.leaderboard import METRICS
@@ -647,6 +647,77 @@ class AliasForm(forms.Form):
     )
 
 
+class RolloutForm(forms.Form):
+    """An alias's canary (a version and its share of the calls) and shadow, set from the model
+    page; an empty choice ends either. The version choices are plain numbers here: whether a
+    version is ready, the alias's own or the canary is services.alias_rollout's to say, in
+    its words, beside the field."""
+
+    # The version the alias pointed at when the page was shown: a move since is a 409.
+    alias_version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    canary_version = forms.IntegerField(
+        label="Canary version", required=False, min_value=1, widget=forms.Select
+    )
+    canary_percent = forms.FloatField(
+        label="Canary share (%)",
+        required=False,
+        widget=forms.NumberInput(attrs={"step": "any", "min": "0", "max": "100"}),
+        help_text="Of the alias's calls, between 0 and 100.",
+    )
+    shadow_version = forms.IntegerField(
+        label="Shadow version", required=False, min_value=1, widget=forms.Select
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        alias: str,
+        state: dict[str, Any],
+        versions: list[dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        """`state`: the alias's rollout (selectors.rollout_state), its initial values;
+        `versions`: the ready versions offered ({"version", "label"})."""
+        canary = state["canary"]
+        kwargs.setdefault("prefix", f"rollout-{alias}")
+        kwargs.setdefault(
+            "initial",
+            {
+                "alias_version": state["champion"],
+                "canary_version": canary["version"] if canary else None,
+                "canary_percent": f"{canary['percent']:g}" if canary else None,
+                "shadow_version": state["shadow"],
+            },
+        )
+        super().__init__(*args, **kwargs)
+        # The alias's own version cannot be its canary or shadow: not offered.
+        choices = [
+            (v["version"], v["label"]) for v in versions if v["version"] != state["champion"]
+        ]
+        offered = {v["version"] for v in versions}
+        # A running canary or shadow older than the versions listed stays choosable, so that
+        # changing the percent does not end a shadow the list does not show.
+        for number in (canary["version"] if canary else None, state["shadow"]):
+            if number is not None and number not in offered:
+                choices.append((number, f"v{number}"))
+        self.fields["canary_version"].widget.choices = [("", "none"), *choices]
+        self.fields["shadow_version"].widget.choices = [("", "none"), *choices]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        canary, percent = cleaned.get("canary_version"), cleaned.get("canary_percent")
+        if canary is not None and percent is None and "canary_percent" not in self.errors:
+            self.add_error("canary_percent", "Give the canary's share of the calls, 0 to 100.")
+        if canary is None and percent is not None and "canary_version" not in self.errors:
+            self.add_error("canary_version", "Choose the canary version, or leave its share empty.")
+        return cleaned
+
+    def canary(self) -> tuple[int, float] | None:
+        """(version, percent) for services.alias_rollout, or None for no canary."""
+        number = self.cleaned_data["canary_version"]
+        return (number, self.cleaned_data["canary_percent"]) if number is not None else None
+
+
 class AliasAtForm(forms.Form):
     """The model page's "which version served <alias> at <time>" question."""
 
@@ -761,14 +832,7 @@ class EvaluationForm(forms.Form):
 
 # Alerts and webhooks (registry/alerts/) ---------------------------------------------------
 
-EVENT_CHOICES = [
-    ("version.ready", "a version is ready"),
-    ("version.failed", "a training failed"),
-    ("alias.moved", "an alias moved"),
-    ("alias.rollback", "an alias was rolled back"),
-    ("alert.fired", "an alert rule fired"),
-    ("test", "test events"),
-]
+EVENT_CHOICES = list(alerts.EVENTS.items())
 
 
 class WebhookForm(forms.Form):

@@ -32,6 +32,11 @@ urlpatterns = [
         name="alias_rollback",
     ),
     path(
+        "models/<str:name>/aliases/<str:alias>/rollout/",
+        views.alias_rollout,
+        name="alias_rollout",
+    ),
+    path(
         "models/<str:name>/aliases/<str:alias>/canary/<str:action>/",
         views.alias_canary,
         name="alias_canary",

@@ -54,6 +54,7 @@ from registry.web.forms import (
     LeaderboardForm,
     PredictForm,
     RegisterForm,
+    RolloutForm,
     SignupForm,
     TokenForm,
     TrainForm,
@@ -367,7 +368,16 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
-    model = _get_model(name)
+    return _render_model(request, _get_model(name))
+
+
+def _render_model(
+    request: HttpRequest,
+    model: RegisteredModel,
+    status: int = 200,
+    rollout_form: RolloutForm | None = None,
+) -> HttpResponse:
+    """The model page; `rollout_form`, a posted rollout form with its errors, in its place."""
     versions = selectors.listed(model.versions.select_related("created_by"))
     page = _page(request, versions.order_by("-version"))
     # The aliases and their rollouts in one query (the rollouts section reads them too).
@@ -384,19 +394,20 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         {"version": v.version, "label": presenters.version_label(v)}
         for v in selectors.ready_versions(model)
     ]
+    can_change = selectors.can_change(request.user, model)
     context = {
         "model": model,
         "page": page,
         "ready": ready,
         "aliases": [(alias, aliases.get(alias)) for alias in ALIASES],
         "other_aliases": sorted((a, n) for a, n in aliases.items() if a not in ALIASES),
-        "can_change": selectors.can_change(request.user, model),
+        "can_change": can_change,
         "compare": (ready[1]["version"], ready[0]["version"]) if len(ready) > 1 else None,
         "running": any(not v.is_finished for v in page),
         # Evaluations are private (made of the caller's data): the caller's own only.
         "evaluations": selectors.evaluations(request.user).filter(model=model)[:10],
         "evaluation_form": _evaluation_form(request, model, ready)
-        if selectors.can_change(request.user, model) and ready
+        if can_change and ready
         else None,
         # The last 24 hours of each listed version, from the prediction log (aggregates).
         "traffic": _unless_log_unavailable(
@@ -406,7 +417,31 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     }
     context.update(_alias_history_context(request, model))
     context["rollouts"] = _rollouts(model, rollout_state)
-    return render(request, "registry/model_detail.html", context)
+    if can_change and (len(ready) > 1 or rollout_form is not None):
+        context["rollout_forms"] = _rollout_forms(rollout_state, ready, rollout_form)
+    if rollout_form is not None and rollout_form not in (
+        f["form"] for f in context["rollout_forms"]
+    ):
+        # Its alias was removed meanwhile: its errors said where the form would have been.
+        for errors in rollout_form.errors.values():
+            for error in errors:
+                messages.error(request, f"Not changed: {error}")
+    return render(request, "registry/model_detail.html", context, status=status)
+
+
+def _rollout_forms(
+    states: dict[str, dict[str, Any]], ready: list[dict[str, Any]], posted: RolloutForm | None
+) -> list[dict[str, Any]]:
+    """The owner's rollout form of each alias (`posted` in place of its alias's), and the
+    version the alias points at: the form's hidden alias_version says it, so that a move
+    since the page was shown is refused rather than undone."""
+    forms = []
+    for alias, state in states.items():
+        form = RolloutForm(alias=alias, state=state, versions=ready)
+        if posted is not None and posted.prefix == form.prefix:
+            form = posted
+        forms.append({"alias": alias, "champion": state["champion"], "form": form})
+    return forms
 
 
 def _rollouts(model: RegisteredModel, states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -454,6 +489,54 @@ def alias_canary(request: HttpRequest, name: str, alias: str, action: str) -> Ht
         error = f"{model.name}@{alias} has no canary."
     context = {"model": model, "alias": alias, "action": action, "state": state, "error": error}
     return render(request, "registry/alias_confirm_canary.html", context)
+
+
+@login_required
+@require_POST
+def alias_rollout(request: HttpRequest, name: str, alias: str) -> HttpResponse:
+    """The model page's rollout form of one alias: set its canary and shadow (an empty
+    choice ends either), keeping the version the page showed it at. Errors are shown in the
+    form, on the model page."""
+    model = _get_model_for_owner(request, name)
+    state = selectors.rollout_state(model).get(alias)
+    if state is None:
+        raise Http404(f"{model.name} has no alias {alias!r}.")
+    ready = [
+        {"version": v.version, "label": presenters.version_label(v)}
+        for v in selectors.ready_versions(model)
+    ]
+    form = RolloutForm(request.POST, alias=alias, state=state, versions=ready)
+    if not form.is_valid():
+        return _render_model(request, model, status=400, rollout_form=form)
+    number, canary = form.cleaned_data["alias_version"], form.canary()
+    shadow = form.cleaned_data["shadow_version"]
+    try:
+        services.alias_rollout(
+            model=model, name=alias, version_number=number, expected=number, canary=canary,
+            shadow=shadow, user=request.user, via="page",
+        )  # fmt: skip
+    except RegistryError as exc:
+        apply_registry_error(form, exc, ROLLOUT_ERROR_FIELDS)
+        return _render_model(request, model, status=exc.status, rollout_form=form)
+    messages.success(request, _rollout_done(alias, canary, shadow))
+    return redirect(model)
+
+
+# The services' error keys -> the rollout form's fields ("version": the hidden one's, shown
+# at the form's top).
+ROLLOUT_ERROR_FIELDS = {
+    "canary.version": "canary_version",
+    "canary.percent": "canary_percent",
+    "shadow.version": "shadow_version",
+}
+
+
+def _rollout_done(alias: str, canary: tuple[int, float] | None, shadow: int | None) -> str:
+    if canary is None and shadow is None:
+        return f"{alias} now has no canary and no shadow."
+    split = f"sends {canary[1]:g}% of its calls to v{canary[0]} (canary)" if canary else None
+    shadowed = f"v{shadow} shadows it" if shadow is not None else "no shadow"
+    return f"{alias} now {split or 'has no canary'}; {shadowed}."
 
 
 def _live_rows(versions: Any) -> list[dict[str, Any]]:

@@ -1,11 +1,12 @@
 """Canary and shadow in a real browser: the model page shows production's canary, its
-shadow and the shadow's agreement; the owner promotes the canary after confirming."""
+shadow and the shadow's agreement; the owner starts a canary from the page's rollout form,
+and promotes a canary after confirming."""
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from registry import services, serving
-from registry.models import ModelVersion
+from registry.models import AuditEntry, ModelVersion
 from registry.monitoring import predlog
 from tests.registry.monitoring.conftest import churn_rows
 from tests.registry.monitoring.conftest import prediction_log as prediction_log
@@ -29,6 +30,48 @@ def copy_of(churn, number: int, **fields) -> None:
     )
 
 
+def sign_in(page: Page, live_server, next_url: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next={next_url}")
+    page.get_by_label("Username").fill("olivia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_the_owner_starts_a_canary_from_the_model_page(
+    page: Page, live_server, churn, owner, screenshot
+):
+    copy_of(churn, 2)
+    sign_in(page, live_server, "/models/churn/")
+    form = page.locator('[data-rollout-form="production"]')
+    expect(page.locator('[data-rollout="production"]')).to_have_count(0)  # no rollout yet
+    form.get_by_label("Canary version").select_option("2")
+    form.get_by_role("button", name="Set the production rollout").click()
+    # No share given: said beside the field, the choice kept, nothing changed.
+    form = page.locator('[data-rollout-form="production"]')
+    expect(form.locator(".field-error")).to_have_text(
+        "Give the canary's share of the calls, 0 to 100."
+    )
+    expect(form.get_by_label("Canary version")).to_have_value("2")
+    assert not AuditEntry.objects.filter(action="alias.canary").exists()
+
+    form.get_by_label("Canary share (%)").fill("10")
+    form.get_by_role("button", name="Set the production rollout").click()
+    expect(
+        page.get_by_text("production now sends 10% of its calls to v2 (canary); no shadow.")
+    ).to_be_visible()
+    rollouts = page.locator("[data-rollouts]")
+    row = rollouts.locator('[data-rollout="production"]')
+    expect(row).to_contain_text("v2 at 10%")
+    # The form shows the running canary, ready to change.
+    expect(form.get_by_label("Canary share (%)")).to_have_value("10")
+    screenshot("28-canary-start", rollouts)
+    entry = AuditEntry.objects.get(action="alias.canary")
+    assert (entry.via, entry.after) == (
+        "page",
+        {"alias": "production", "canary": {"version": 2, "percent": 10.0}},
+    )
+
+
 def test_the_owner_sees_the_rollout_and_promotes_the_canary(
     page: Page, live_server, churn, owner, screenshot
 ):
@@ -43,10 +86,7 @@ def test_the_owner_sees_the_rollout_and_promotes_the_canary(
         serving.predict(serving.resolve("churn"), rows[start : start + 4], user=owner, source="api")
     predlog.writer().stop()  # the log written, the shadow scored
 
-    page.goto(live_server.url + "/accounts/login/?next=/models/churn/")
-    page.get_by_label("Username").fill("olivia")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "/models/churn/")
     rollouts = page.locator("[data-rollouts]")
     row = rollouts.locator('[data-rollout="production"]')
     expect(row).to_contain_text("v2 at 10%")

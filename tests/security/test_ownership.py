@@ -120,6 +120,19 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
             ("get", "/models/churn/aliases/production/canary/end/", None, DENIED),
             ("post", "/models/churn/aliases/production/canary/end/", {}, DENIED),
         ],
+        "alias_rollout": [
+            (
+                "post",
+                "/models/churn/aliases/production/rollout/",
+                {
+                    "rollout-production-alias_version": 1,
+                    "rollout-production-canary_version": 2,
+                    "rollout-production-canary_percent": 50,
+                    "rollout-production-shadow_version": 2,
+                },
+                DENIED,
+            ),
+        ],
         "version_detail": [("get", f"{v}/1/", None, READ)],
         "version_status": [("get", f"{v}/1/status/", None, READ)],
         "version_plot": [("get", f"{v}/1/plots/confusion_matrix.svg", None, READ)],

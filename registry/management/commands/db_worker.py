@@ -1,5 +1,6 @@
 """django-tasks-db's worker, single-threaded, with the stale-training reaper in its loop
-(trainings and leaderboard trials alike) and the alert rules' periodic check.
+(trainings and leaderboard trials alike) and the periodic alert step (the alert rules'
+check, the webhook delivery log's pruning).
 
 A training is forked from this process (registry/tasks.py), and a fork taken while
 another thread holds a lock (SQLite's allocator, psycopg, a logging handler) hands the
@@ -23,6 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from registry.alerts.rules import evaluate_rules
+from registry.alerts.webhooks import prune_deliveries
 from registry.models import ModelVersion, Trial
 from registry.tasks import (
     _preload_training,
@@ -48,10 +50,16 @@ def reap_safely() -> None:
 
 
 def evaluate_rules_safely() -> None:
+    """The periodic alert step: check the alert rules, then prune the webhook delivery log
+    (each apart: one failing does not stop the other)."""
     try:
         evaluate_rules()
     except Exception:  # the alert rules must never take the worker down
         logger.exception("evaluating alert rules failed")
+    try:
+        prune_deliveries()
+    except Exception:  # nor must the log's pruning
+        logger.exception("pruning the webhook delivery log failed")
     finally:
         close_old_connections()
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_model_page_shows_the_canary_the_shadow_and_its_agreement(owner_client, owner, rollout):
-    assert b"data-rollouts" not in owner_client.get("/models/churn/").content
+    assert b'data-rollout="production"' not in owner_client.get("/models/churn/").content
     set_rollout(rollout, owner, canary=(2, 10), shadow=3)
     v3 = rollout.versions.get(version=3)
     # Two shadowed requests of 2 rows each: 3 of the 4 rows agree.
