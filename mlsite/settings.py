@@ -267,6 +267,14 @@ MLSERVE_USER_MAX_MODELS = env_int("MLSERVE_USER_MAX_MODELS", 100)
 # Trainings one user may have queued or running at once (429 over it).
 MLSERVE_USER_MAX_TRAININGS = env_int("MLSERVE_USER_MAX_TRAININGS", 4)
 
+# API tokens (registry/tokens.py): the longest life a new token may have (a token made without
+# an expiry gets this one; 0: tokens may live until revoked), and how often, at most, a
+# token's last use (time and address) is written, so that serving does not write per request.
+MLSERVE_TOKEN_MAX_DAYS = env_int("MLSERVE_TOKEN_MAX_DAYS", 365)
+MLSERVE_TOKEN_LAST_USED_INTERVAL_S = env_float(
+    "MLSERVE_TOKEN_LAST_USED_INTERVAL_S", 60.0, minimum=0.0
+)
+
 # Operations (registry/monitoring/, registry/monitoring/predlog.py). /metrics answers a request
 # with `Authorization: Bearer <MLSERVE_METRICS_TOKEN>` when a token is set, else only
 # clients whose address (see MLSERVE_PROXY_COUNT) is in MLSERVE_METRICS_ALLOW.

@@ -16,17 +16,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from registry import services
+from registry import services, tokens
 from registry.models import (
     AlertRule,
     Alias,
+    ApiToken,
     AuditEntry,
     Dataset,
     Evaluation,
     Feedback,
+    Leaderboard,
     ModelTag,
     ModelVersion,
+    PredictionLog,
     RegisteredModel,
+    Trial,
     VersionTag,
     WebhookDelivery,
     WebhookEndpoint,
@@ -48,6 +52,15 @@ class OwnRowsAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return rows
         return rows.filter(**{self.owner_path: request.user})
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        # Django's history page looks the row up before it checks permissions, and sends a
+        # user it hides the row from to the index: without the permission, a 403 first.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -660,3 +673,197 @@ class AlertRuleAdmin(OwnRowsAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for rule in queryset.select_related("model"):
             self.delete_model(request, rule)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(OwnRowsAdmin):
+    """API tokens are made on the Tokens page or with `create_api_token`, where the token is
+    shown once; here they are read, renamed and revoked. Neither the token nor its hash is
+    ever shown: only the lookup prefix. Staff who are not superusers see their own tokens."""
+
+    list_display = (
+        "name",
+        "user",
+        "starts_with",
+        "scope_list",
+        "model_list",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_from",
+        "state",
+    )
+    list_filter = ("created_at", "expires_at", "revoked_at", "last_used_at")
+    search_fields = ("name", "user__username", "prefix")
+    list_select_related = ("user",)
+    actions = ("revoke",)
+    readonly_fields = (
+        "user",
+        "starts_with",
+        "scope_list",
+        "model_list",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_from",
+        "revoked_at",
+    )
+    fields = ("name", *readonly_fields)
+    owner_path = "user"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a token is shown once, where it is made: the Tokens page or the command
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked, not deleted: its record (and last use) stays
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        revoked = 0
+        for token in queryset:
+            try:
+                revoked += tokens.token_revoke(token=token, user=request.user)
+            except services.RegistryError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+        self.message_user(
+            request, f"Revoked {revoked} token{pluralize(revoked)}: they no longer work."
+        )
+
+    @admin.display(description="starts with")
+    def starts_with(self, obj: ApiToken) -> str:
+        return f"mls_{obj.prefix}_…"
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: ApiToken) -> str:
+        return ", ".join(obj.scopes)
+
+    @admin.display(description="models")
+    def model_list(self, obj: ApiToken) -> str:
+        return ", ".join(obj.model_names) or "all"
+
+    @admin.display(description="state")
+    def state(self, obj: ApiToken) -> str:
+        if obj.revoked_at is not None:
+            return "revoked"
+        return "expired" if obj.is_expired else "active"
+
+
+def _visible_models(request: HttpRequest) -> Any:
+    models = RegisteredModel.objects.order_by("name")
+    return models if request.user.is_superuser else models.filter(owner=request.user)
+
+
+class PredictionModelFilter(admin.SimpleListFilter):
+    """By model, offering only the models the user may read the log of. The choices come
+    from the models table: RelatedOnlyFieldListFilter would read them with a DISTINCT over
+    the whole log, which is the biggest table there is."""
+
+    title = "model"
+    parameter_name = "model"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in _visible_models(request).values_list("name", flat=True)]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        return queryset.filter(version__model__name=self.value()) if self.value() else queryset
+
+
+class PredictionVersionFilter(admin.SimpleListFilter):
+    """By version of the model chosen in PredictionModelFilter (shown once one is)."""
+
+    title = "version"
+    parameter_name = "version"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        name = request.GET.get(PredictionModelFilter.parameter_name)
+        if not name:
+            return []
+        numbers = ModelVersion.objects.filter(
+            model__in=_visible_models(request).filter(name=name)
+        ).values_list("version", flat=True)
+        return [(str(n), f"v{n}") for n in sorted(numbers, reverse=True)]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        value = self.value()
+        return (
+            queryset.filter(version__version=int(value)) if value and value.isdigit() else queryset
+        )
+
+
+@admin.register(PredictionLog)
+class PredictionLogAdmin(OwnRowsAdmin, ReadOnlyAdmin):
+    """The prediction log (registry/monitoring/predlog.py writes it): read only. Staff who
+    are not superusers read the rows of their own models only."""
+
+    list_display = (
+        "created_at",
+        "model_name",
+        "version_number",
+        "role",
+        "source",
+        "status",
+        "n_rows",
+        "latency_ms",
+        "user_id",
+    )
+    list_filter = (
+        PredictionModelFilter,
+        PredictionVersionFilter,
+        "created_at",
+        "source",
+        "status",
+        "role",
+    )
+    list_select_related = ("version__model",)
+    # Rows are written in time order and created_at has no index of its own: the primary key
+    # orders them, and a big log is not counted twice per page.
+    ordering = ("-id",)
+    show_full_result_count = False
+    fields = (
+        "created_at",
+        "version",
+        "role",
+        "source",
+        "status",
+        "latency_ms",
+        "n_rows",
+        "user_id",
+        "request_id",
+        "inputs",
+        "outputs",
+        "error",
+    )
+    readonly_fields = fields
+    owner_path = "version__model__owner"  # rows are pruned by age: prune_prediction_log
+
+    @admin.display(description="model", ordering="version__model__name")
+    def model_name(self, obj: PredictionLog) -> str:
+        return obj.version.model.name
+
+    @admin.display(description="version", ordering="version__version")
+    def version_number(self, obj: PredictionLog) -> str:
+        return f"v{obj.version.version}"
+
+
+class TrialInline(admin.TabularInline):
+    model = Trial
+    fields = ("number", "algorithm", "params", "status", "reason", "attempts", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Leaderboard)
+class LeaderboardAdmin(OwnRowsAdmin, ReadOnlyAdmin):
+    """Leaderboards with their trials: read only (the leaderboard pages and the API start
+    and cancel them)."""
+
+    owner_path = "owner"
+    list_display = ("pk", "owner", "dataset_name", "target", "metric", "status", "created_at")
+    list_filter = ("status", "task", "created_at")
+    search_fields = ("dataset_name", "target", "owner__username")
+    list_select_related = ("owner",)
+    inlines = (TrialInline,)

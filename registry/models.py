@@ -502,8 +502,19 @@ class VersionTag(Tag):
         ]
 
 
+TOKEN_SCOPES = ("predict", "read", "write", "admin")
+
+
+def all_token_scopes() -> list[str]:
+    return list(TOKEN_SCOPES)
+
+
 class ApiToken(models.Model):
-    """A user's API token: only a lookup prefix and a hash are kept; the token is shown once."""
+    """A user's API token: only a lookup prefix and a hash are kept; the token is shown once.
+
+    What it may do: its `scopes` (registry/api/auth.py says which operation needs which),
+    on the models named in `model_names` only (empty: every model its owner may use), until
+    `expires_at` (none: until revoked)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -513,7 +524,12 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_from = models.GenericIPAddressField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Tokens made before scopes existed keep every scope, so none of them stops working.
+    scopes = models.JSONField(default=all_token_scopes, editable=False)
+    model_names = models.JSONField(default=list, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -523,8 +539,12 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
 
 class PredictionLog(models.Model):

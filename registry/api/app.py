@@ -20,7 +20,7 @@ from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 
 from registry import monitoring, services
-from registry.api.auth import AUTH
+from registry.api.auth import AUTH, required_scope
 from registry.api.problems import CONTENT_TYPE as problem_type
 from registry.api.problems import deadline_problem, field_errors, problem
 from registry.api.schemas import PATH_PARAMETERS
@@ -105,8 +105,14 @@ class ProblemJsonAPI(NinjaAPI):
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
-        for operations in schema["paths"].values():
-            for operation in operations.values():
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                # The scope a token needs for it (registry/api/auth.py), also in its words.
+                scope = required_scope(method.upper(), path.removeprefix("/api/v1"))
+                operation["x-required-scope"] = scope
+                operation["description"] = (
+                    f"{operation.get('description', '')}\n\nToken scope: `{scope}`."
+                ).lstrip()
                 for parameter in operation.get("parameters", []):
                     if parameter["in"] == "path" and parameter["name"] in PATH_PARAMETERS:
                         parameter["schema"] = {
@@ -137,7 +143,9 @@ api = ProblemJsonAPI(
         "Upload datasets, train numpyml models, manage versions and aliases, and predict. "
         "Authenticate with `Authorization: Bearer <token>` (create a token on the Tokens "
         "page or with `manage.py create_api_token`). Any signed-in user may read and predict "
-        "with every model; only an object's owner may change, delete or export it."
+        "with every model; only an object's owner may change, delete or export it. A token "
+        "has scopes (`predict`, `read`, `write`, `admin`: each operation says which it needs; "
+        "without it, 403), may be limited to some models (others answer 404) and may expire."
     ),
     auth=AUTH,
     urls_namespace="api",

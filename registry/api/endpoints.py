@@ -23,6 +23,7 @@ from ninja.errors import HttpError, ValidationError
 from registry import csvio, evaluation, selectors, services, serving, transfer
 from registry.algorithms import ALGORITHMS
 from registry.api.app import api
+from registry.api.auth import token_models
 from registry.api.schemas import (
     EVALUATION_VERSIONS_MAX_CHARS,
     EVALUATION_VERSIONS_PATTERN,
@@ -323,8 +324,11 @@ def list_models(request: HttpRequest, search: Query[ModelSearch]) -> dict[str, A
     """Models matching every filter given, each with its aliases, tags and newest version,
     a page at a time: follow `next` (a cursor, for the same filters and order) until it is
     null. 400 for a cursor this server did not hand out; 422 for a bad filter."""
+    models = selectors.models_with_versions(latest_only=True)
+    if limited := token_models(request):  # a token limited to some models: those
+        models = models.filter(name__in=limited)
     found = selectors.model_search(
-        selectors.models_with_versions(latest_only=True),
+        models,
         q=search.q,
         tags=search.tag,
         algorithm=search.algorithm,

@@ -89,7 +89,8 @@ class Problem(Schema):
 
 
 def errors(*codes: int) -> dict[int, type[Problem]]:
-    return {code: Problem for code in (400, 401, *codes)}
+    # Any operation: 401 without a valid token, 403 for a token without its scope.
+    return {code: Problem for code in sorted({400, 401, 403, *codes})}
 
 
 class HyperparameterOut(Schema):

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.forms.boundfield import BoundField
 
 from registry import alerts, csvio
@@ -756,6 +757,14 @@ class CompareForm(forms.Form):
         return cleaned
 
 
+TOKEN_SCOPE_CHOICES = [
+    ("predict", "predict: score rows with a model"),
+    ("read", "read: list and read models, versions, datasets, leaderboards"),
+    ("write", "write: upload, train, move aliases, change and delete"),
+    ("admin", "admin: account settings (webhooks)"),
+]
+
+
 class TokenForm(forms.Form):
     name = forms.CharField(
         max_length=100,
@@ -763,6 +772,35 @@ class TokenForm(forms.Form):
         help_text="What the token is for, e.g. 'nightly scoring job'.",
         widget=forms.TextInput(attrs={"placeholder": "API token"}),
     )
+    scopes = forms.MultipleChoiceField(
+        choices=TOKEN_SCOPE_CHOICES,
+        initial=["predict", "read"],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Pick at least one scope."},
+        help_text="What the token may do; give it no more than the program needs.",
+    )
+    models = forms.CharField(
+        label="Only these models",
+        max_length=2000,
+        required=False,
+        help_text="Model names separated by commas; empty: every model you may use.",
+        widget=forms.TextInput(attrs={"placeholder": "churn, house-prices"}),
+    )
+    expires_in_days = forms.IntegerField(label="Expires in (days)", min_value=1, required=False)
+
+    def __init__(self, *args: Any, max_days: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["expires_in_days"]
+        if max_days:
+            field.max_value = max_days
+            field.validators.append(MaxValueValidator(max_days))
+            field.widget.attrs["max"] = max_days
+            field.help_text = f"At most {max_days}; empty: {max_days}."
+        else:
+            field.help_text = "Empty: it never expires (revoke it when it is no longer needed)."
+
+    def clean_models(self) -> list[str]:
+        return [n.strip() for n in self.cleaned_data["models"].split(",") if n.strip()]
 
 
 class SignupForm(UserCreationForm):

@@ -13,6 +13,7 @@ import io
 import logging
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import PurePath
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from registry import cards, evaluation, selectors, services, serving, tokens, transfer
@@ -1162,12 +1164,13 @@ def version_import(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
     """Create (the token is shown once, in this response only), list and revoke tokens."""
-    form = TokenForm(request.POST if request.method == "POST" else None)
+    max_days = settings.MLSERVE_TOKEN_MAX_DAYS
+    form = TokenForm(request.POST if request.method == "POST" else None, max_days=max_days)
     created = None
     if request.method == "POST" and form.is_valid():
-        record, text = tokens.token_create(user=request.user, name=form.cleaned_data["name"])
-        created = {"record": record, "token": text}
-        form = TokenForm()
+        created = _token_create(request, form)
+        if created is not None:
+            form = TokenForm(max_days=max_days)
     context = {
         "form": form,
         "created": created,
@@ -1179,16 +1182,35 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+_TOKEN_FIELDS = {"scopes": "scopes", "models": "models", "expires": "expires_in_days"}
+
+
+def _token_create(request: HttpRequest, form: TokenForm) -> dict[str, Any] | None:
+    """The new token (record and text), or None with the service's refusal on the form."""
+    days = form.cleaned_data["expires_in_days"]
+    try:
+        record, text = tokens.token_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            models=form.cleaned_data["models"],
+            expires_at=timezone.now() + timedelta(days=days) if days else None,
+        )
+    except services.RegistryError as exc:
+        field = next((_TOKEN_FIELDS[k] for k in exc.errors if k in _TOKEN_FIELDS), None)
+        form.add_error(field, exc.message)
+        return None
+    return {"record": record, "token": text}
+
+
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-    if token.revoked_at is not None:
-        messages.info(request, f"The token {token.name} was already revoked.")
-    else:
-        tokens.token_revoke(token=token, user=request.user)
-        tokens.forget_tokens()
+    if tokens.token_revoke(token=token, user=request.user):
         messages.success(request, f"Revoked the token {token.name}: it no longer works.")
+    else:
+        messages.info(request, f"The token {token.name} was already revoked.")
     return redirect("token_list")
 
 

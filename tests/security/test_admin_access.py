@@ -62,9 +62,17 @@ def test_only_staff_reach_the_admin(registry, owner, admin_user):
     statuses = {u: boss.get(u).status_code for u in urls}
     # A superuser reaches every page (the add pages of records made only by the app,
     # such as versions and datasets, are turned off for everybody, and so is deleting an
-    # entry of a read-only log: the audit log, feedback, webhook deliveries).
+    # entry of a read-only log (the audit log, the prediction log, feedback, webhook
+    # deliveries, leaderboards) or a token (revoked instead).
     refused = {u: s for u, s in statuses.items() if s != 200}
-    logs = ("/auditentry/", "/feedback/", "/webhookdelivery/")
+    logs = (
+        "/auditentry/",
+        "/predictionlog/",
+        "/feedback/",
+        "/webhookdelivery/",
+        "/leaderboard/",
+        "/apitoken/",
+    )
     turned_off = [
         u
         for u in refused

@@ -139,9 +139,13 @@ def test_the_lean_stack_predicts_with_the_full_stacks_headers(owner, churn, lane
         ("CSV with no rows", 422),
         ("over the body limit", 413),
         ("unknown host", 400),
+        ("token without the predict scope", 403),
+        ("model outside the token's list", 404),
     ],
 )
-def test_the_lean_stack_refuses_as_the_full_stack_does(owner, churn, lanes, settings, case, status):
+def test_the_lean_stack_refuses_as_the_full_stack_does(
+    owner, churn, lanes, settings, make_model, case, status
+):
     settings.MLSERVE_MAX_UPLOAD_MB = 1
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
     token = token_create(user=owner, name="lane")[1]
@@ -158,6 +162,11 @@ def test_the_lean_stack_refuses_as_the_full_stack_does(owner, churn, lanes, sett
         extra = {"CONTENT_LENGTH": str(2 * 1024 * 1024)}
     elif case == "unknown host":
         extra = {"HTTP_HOST": "evil.example.com"}
+    elif case == "token without the predict scope":
+        token = token_create(user=owner, name="reader", scopes=["read"])[1]
+    elif case == "model outside the token's list":
+        make_model("other")
+        token = token_create(user=owner, name="other only", models=["other"])[1]
     answers = []
     for cookie in (None, "a=b"):
         env = environ(path, body, HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_COOKIE=cookie)
