@@ -69,6 +69,8 @@ from registry.api.schemas import (
     VersionNumber,
     VersionOut,
     VersionQuery,
+    VisibilityIn,
+    VisibilityOut,
     WebhookCreatedOut,
     WebhookId,
     WebhookIn,
@@ -103,6 +105,8 @@ def _model_dict(model: RegisteredModel, *, detail: bool = False) -> dict[str, An
         "name": model.name,
         "description": model.description,
         "owner": model.owner.get_username(),
+        "visibility": model.visibility,
+        "team": model.team.name if model.team else None,
         "created_at": model.created_at,
         "updated_at": model.updated_at,
         "aliases": {a.name: a.version.version for a in model.aliases.all()},
@@ -263,6 +267,31 @@ def delete_dataset(request: HttpRequest, dataset_id: DatasetId) -> Status:
     return Status(204, None)
 
 
+@api.put(
+    "/datasets/{dataset_id}/visibility",
+    response={200: VisibilityOut, **errors(403, 404, 422)},
+    tags=["datasets"],
+)
+def set_dataset_visibility(
+    request: HttpRequest, dataset_id: DatasetId, body: VisibilityIn
+) -> dict[str, Any]:
+    """Who may read one of your datasets: `private` (you), `team` (you and the members of
+    `team`, a team you are in) or `public` (everyone signed in). Recorded in the audit log."""
+    return _visibility_dict(
+        services.set_visibility(
+            selectors.dataset(_user(request), dataset_id),
+            user=_user(request),
+            visibility=body.visibility,
+            team=body.team,
+            via="api",
+        )
+    )
+
+
+def _visibility_dict(obj: Any) -> dict[str, Any]:
+    return {"visibility": obj.visibility, "team": obj.team.name if obj.team else None}
+
+
 # Models and versions -------------------------------------------------------------------
 
 
@@ -299,7 +328,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status:
 def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
     """Queue the training of the next version of one of your models."""
     user = _user(request)
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     services.ensure_owner(model, user)  # before looking at the dataset: 403, not 404
     version = services.version_create(
         model=model,
@@ -313,19 +342,41 @@ def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
 @api.get("/models", response={200: ModelPage, **errors(422)}, tags=["models"])
 def list_models(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
     """All models by name, each with its aliases and newest version."""
-    return _page(selectors.models_with_versions(latest_only=True), pagination, _model_dict)
+    return _page(
+        selectors.models_with_versions(_user(request), latest_only=True), pagination, _model_dict
+    )
 
 
 @api.get("/models/{name}", response={200: ModelDetailOut, **errors(404)}, tags=["models"])
 def get_model(request: HttpRequest, name: str) -> dict[str, Any]:
-    return _model_dict(selectors.model_with_versions(name), detail=True)
+    return _model_dict(selectors.model_with_versions(_user(request), name), detail=True)
 
 
 @api.delete("/models/{name}", response={204: None, **errors(403, 404)}, tags=["models"])
 def delete_model(request: HttpRequest, name: str) -> Status:
     """Delete one of your models with all its versions and aliases."""
-    services.model_delete(model=selectors.model(name), user=_user(request))
+    services.model_delete(model=selectors.model(_user(request), name), user=_user(request))
     return Status(204, None)
+
+
+@api.put(
+    "/models/{name}/visibility",
+    response={200: VisibilityOut, **errors(403, 404, 422)},
+    tags=["models"],
+)
+def set_model_visibility(request: HttpRequest, name: str, body: VisibilityIn) -> dict[str, Any]:
+    """Who may read (and predict with) one of your models: `private` (you), `team` (you and
+    the members of `team`, a team you are in) or `public` (everyone signed in, the default).
+    Recorded in the audit log; served everywhere within about a second."""
+    return _visibility_dict(
+        services.set_visibility(
+            selectors.model(_user(request), name),
+            user=_user(request),
+            visibility=body.visibility,
+            team=body.team,
+            via="api",
+        )
+    )
 
 
 @api.get(
@@ -335,7 +386,7 @@ def delete_model(request: HttpRequest, name: str) -> Status:
 )
 def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict[str, Any]:
     """Status, progress, algorithm, hyperparameters, input schema, classes, metrics, error."""
-    return selectors.version(name, version).to_dict(viewer=_user(request))
+    return selectors.version(_user(request), name, version).to_dict(viewer=_user(request))
 
 
 @api.delete(
@@ -345,7 +396,9 @@ def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict
 )
 def delete_version(request: HttpRequest, name: str, version: VersionNumber) -> Status:
     """Delete a version of one of your models (move its aliases away first)."""
-    services.version_delete(version=selectors.version(name, version), user=_user(request))
+    services.version_delete(
+        version=selectors.version(_user(request), name, version), user=_user(request)
+    )
     return Status(204, None)
 
 
@@ -358,7 +411,9 @@ def cancel_version(request: HttpRequest, name: str, version: VersionNumber) -> d
     """Cancel the training of a queued or running version of one of your models: it ends
     `cancelled` (a running training is stopped within a second or so); 409 once finished."""
     user = _user(request)
-    found = services.version_cancel(version=selectors.version(name, version), user=user)
+    found = services.version_cancel(
+        version=selectors.version(_user(request), name, version), user=user
+    )
     return found.to_dict(viewer=user)
 
 
@@ -376,7 +431,7 @@ def put_threshold(
     change is recorded in the audit log and served everywhere within about a second."""
     user = _user(request)
     found = services.set_threshold(
-        selectors.version(name, version), body.threshold, actor=user, via="api"
+        selectors.version(_user(request), name, version), body.threshold, actor=user, via="api"
     )
     return found.to_dict(viewer=user)
 
@@ -405,7 +460,7 @@ def export_version(request: HttpRequest, name: str, version: VersionNumber) -> H
     """Download a ready version as one file (its artifact and a JSON model card), to import
     on another instance. Signed when MLSERVE_SIGNING_KEY is set. 409 if not ready; 403
     unless you own the model or are staff (an artifact can hold training rows)."""
-    found = selectors.version(name, version)
+    found = selectors.version(_user(request), name, version)
     data = transfer.version_export(found, user=_user(request))
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{transfer.export_filename(found)}"'
@@ -442,7 +497,7 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
     {"version"} scores its logged requests off the request path; either omitted: none (a
     running one ends)."""
     moved = services.alias_rollout(
-        model=selectors.model(name),
+        model=selectors.model(_user(request), name),
         name=alias,
         version_number=body.version,
         canary=(body.canary.version, body.canary.percent) if body.canary else None,
@@ -477,7 +532,7 @@ def promote_canary(request: HttpRequest, name: str, alias: str) -> dict[str, Any
     """The alias's canary becomes its version and the split ends, in one step (served
     everywhere within about 2 seconds like any move). 409 if it has no canary."""
     moved, previous = services.alias_canary_promote(
-        model=selectors.model(name), name=alias, user=_user(request), via="api"
+        model=selectors.model(_user(request), name), name=alias, user=_user(request), via="api"
     )
     return {**_alias_dict(name, moved), "previous": previous}
 
@@ -491,7 +546,7 @@ def end_canary(request: HttpRequest, name: str, alias: str) -> dict[str, Any]:
     """End the alias's canary: all its requests go to its own version again. 409 if it has
     none."""
     ended = services.alias_canary_end(
-        model=selectors.model(name), name=alias, user=_user(request), via="api"
+        model=selectors.model(_user(request), name), name=alias, user=_user(request), via="api"
     )
     return _alias_dict(name, ended)
 
@@ -500,7 +555,9 @@ def end_canary(request: HttpRequest, name: str, alias: str) -> dict[str, Any]:
     "/models/{name}/aliases/{alias}", response={204: None, **errors(403, 404)}, tags=["models"]
 )
 def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
-    services.alias_delete(model=selectors.model(name), name=alias, user=_user(request), via="api")
+    services.alias_delete(
+        model=selectors.model(_user(request), name), name=alias, user=_user(request), via="api"
+    )
     return Status(204, None)
 
 
@@ -515,7 +572,7 @@ def get_alias(
     """The version an alias points at now, or with `at` the version it pointed at then,
     from the recorded history of its changes (`?at=2026-12-01T10:00:00Z`; a time without
     an offset is UTC). 404 if it was not set then, or its history does not reach back."""
-    state = selectors.alias_state(selectors.model(name), alias, query.at)
+    state = selectors.alias_state(selectors.model(_user(request), name), alias, query.at)
     return {"model": name, "alias": alias, **state}
 
 
@@ -530,7 +587,7 @@ def rollback_alias(request: HttpRequest, name: str, alias: str) -> dict[str, Any
     move. Rolling back twice returns to where it started. 409 if there is no earlier
     version to go back to."""
     moved, previous = services.alias_rollback(
-        model=selectors.model(name), name=alias, user=_user(request), via="api"
+        model=selectors.model(_user(request), name), name=alias, user=_user(request), via="api"
     )
     return {
         "model": name,
@@ -646,15 +703,16 @@ def predict(
     units `output` states (`value`, `logit`, `probability`)."""
     if version is not None and alias is not None:
         # Both: predict only if the alias points at that version (a guard against a move).
-        served = serving.resolve(name, alias=alias)
+        served = serving.resolve(name, alias=alias, user=_user(request))
         if served.version != version:
             raise services.Conflict(
                 f"{name}@{alias} is v{served.version}, not v{version}: give ?version= or "
                 "?alias= alone."
             )
         # That version answers, as asked: a canary of the alias does not take these calls.
-        return _predict(request, serving.resolve(name, version=version), strict, explain)
-    served = serving.resolve(name, version=version, alias=alias)
+        served = serving.resolve(name, version=version, user=_user(request))
+        return _predict(request, served, strict, explain)
+    served = serving.resolve(name, version=version, alias=alias, user=_user(request))
     return _predict(request, served, strict, explain)
 
 
@@ -673,7 +731,8 @@ def predict_version(
 ) -> HttpResponse:
     """Predict with one version of a model (same bodies, `?explain=` and answer as
     /models/{name}/predict)."""
-    return _predict(request, serving.resolve(name, version=version), strict, explain)
+    served = serving.resolve(name, version=version, user=_user(request))
+    return _predict(request, served, strict, explain)
 
 
 @api.get(
@@ -688,7 +747,7 @@ def get_drift(
     population stability index (PSI) and, for categories, the share never seen in training.
     A feature is drifting above PSI 0.2 (moderate from 0.1) or with more than 10% unseen
     categories; no verdict below min_rows rows. 409 if the version is not ready."""
-    found = selectors.version(name, version)
+    found = selectors.version(_user(request), name, version)
     if not found.is_ready:
         raise services.Conflict(f"{found} is {found.status}: it has no drift report until ready.")
     return drift.report(found, days=query.days, max_rows=query.max_rows)
@@ -746,7 +805,7 @@ def post_feedback(request: HttpRequest, name: str) -> dict[str, Any]:
     nothing; a different one replaces it (counted as updated). Your own predictions only,
     unless you own the model (403 when every label names another user's). Predictions the
     log did not keep (sampled out, beyond its rows per request, pruned) are unknown."""
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     done = services.feedback_record(
         user=_user(request), model=model, items=_feedback_items(request)
     )
@@ -764,7 +823,7 @@ def get_live_metrics(
     """The version's task metric (accuracy, or r2 for a regressor) on its predictions that
     were given true answers (POST .../feedback): over the window (`days`, `last_n`), per day
     of the prediction (UTC), and the same metric on the training holdout beside it."""
-    found = selectors.version(name, version)
+    found = selectors.version(_user(request), name, version)
     result = live.live_metric(found, days=query.days, last_n=query.last_n)
     return {"model": name, "version": found.version, **result}
 
@@ -982,7 +1041,7 @@ def create_evaluation(request: HttpRequest, name: str) -> Status:
     ("1,2") and `target`. Default versions: production and the newest ready one. Queued
     (202); poll the evaluation until its status is done or failed."""
     user = _user(request)
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     body = _evaluation_body(request)
     if isinstance(body, EvaluationIn):
         created = services.evaluation_create(
@@ -1016,7 +1075,7 @@ def list_evaluations(
     request: HttpRequest, name: str, pagination: Query[Pagination]
 ) -> dict[str, Any]:
     """Your evaluations of this model, newest first (evaluations, like datasets, are private)."""
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     return _page(
         selectors.evaluations(_user(request)).filter(model=model),
         pagination,
@@ -1081,7 +1140,7 @@ def create_webhook(request: HttpRequest, body: WebhookIn) -> Status:
     """A webhook endpoint for registry events and alerts (one model of yours, or all). Each
     POST is signed as Standard Webhooks says (webhook-id, webhook-timestamp,
     webhook-signature); the secret to check it is in this answer only."""
-    model = selectors.model(body.model) if body.model else None
+    model = selectors.model(_user(request), body.model) if body.model else None
     endpoint, secret = services.webhook_create(
         owner=_user(request),
         url=body.url,
@@ -1131,7 +1190,7 @@ def test_webhook(request: HttpRequest, webhook_id: WebhookId) -> Status:
 
 def _owned_model(request: HttpRequest, name: str) -> RegisteredModel:
     """The caller's model (an alert rule is its owner's business: 403 for anyone else)."""
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     services.ensure_owner(model, _user(request))
     return model
 
@@ -1155,7 +1214,10 @@ def create_alert_rule(request: HttpRequest, name: str, body: AlertRuleIn) -> Sta
     """A rule the task worker checks periodically; when it starts to hold, "alert.fired"
     goes once to your webhook endpoints."""
     rule = services.alert_rule_create(
-        model=selectors.model(name), user=_user(request), kind=body.kind, params=body.params
+        model=selectors.model(_user(request), name),
+        user=_user(request),
+        kind=body.kind,
+        params=body.params,
     )
     return Status(201, rule.to_dict())
 

@@ -17,7 +17,7 @@ from registry import alerts, csvio
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm, Param
 from registry.cards import is_number
 from registry.leaderboard import METRICS
-from registry.models import Dataset, ModelVersion, name_validator
+from registry.models import Dataset, ModelVersion, Visibility, name_validator
 from registry.services import (
     ALIAS_RE,
     MAX_FOLDS,
@@ -751,6 +751,19 @@ class TokenForm(forms.Form):
         help_text="What the token is for, e.g. 'nightly scoring job'.",
         widget=forms.TextInput(attrs={"placeholder": "API token"}),
     )
+
+
+class VisibilityForm(forms.Form):
+    """Who may read a model or a dataset: its owner's choice (services.set_visibility)."""
+
+    visibility = forms.ChoiceField(choices=Visibility.choices, widget=forms.RadioSelect)
+    team = forms.ChoiceField(
+        required=False, help_text="With 'team': the team whose members may read it."
+    )
+
+    def __init__(self, *args: Any, teams: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "no team"), *((t, t) for t in teams)]
 
 
 class SignupForm(UserCreationForm):
