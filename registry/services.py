@@ -1888,10 +1888,12 @@ def set_visibility(
     kind = type(obj)
     with transaction.atomic():
         # Locked, so two changes at once are audited in the order they were written.
-        row = kind.objects.select_for_update().filter(pk=obj.pk).select_related("team").first()
+        # (The team is read apart: PostgreSQL locks no nullable side of an outer join.)
+        row = kind.objects.select_for_update().filter(pk=obj.pk).first()
         if row is None:
             raise NotFound(f"{obj} no longer exists.")
-        before = {"visibility": row.visibility, "team": row.team.name if row.team else None}
+        old_team = Team.objects.filter(pk=row.team_id).values_list("name", flat=True).first()
+        before = {"visibility": row.visibility, "team": old_team}
         after = {"visibility": visibility, "team": chosen.name if chosen else None}
         kind.objects.filter(pk=obj.pk).update(visibility=visibility, team=chosen)
         if before != after:
