@@ -54,6 +54,15 @@ EXPORT = {
     "staff": (404, 404, 200),
     "superuser": (200, 200, 200),
 }
+# Training and leaderboards read only the caller's own datasets, whoever may read one (a
+# superuser included): a shared dataset is looked at and downloaded, not trained on.
+OWN_DATA = {
+    "owner": (200, 200, 200),
+    "member": (404, 404, 404),
+    "outsider": (404, 404, 404),
+    "staff": (404, 404, 404),
+    "superuser": (404, 404, 404),
+}
 # The admin's pages: whoever is not staff is sent to its sign-in page.
 ADMIN = {
     "owner": (302, 302, 302),
@@ -109,6 +118,8 @@ DATASET_ROUTES = [
     (READ, "api", "get", "/datasets/{d}", None),
     (READ, "api", "get", "/datasets/{d}/csv", None),
     (CHANGE, "page", "get", "/datasets/{d}/delete/", None),
+    (OWN_DATA, "page", "get", "/train/?dataset={d}", None),
+    (OWN_DATA, "page", "get", "/datasets/{d}/leaderboard/", None),
     (CHANGE, "api", "put", "/datasets/{d}/visibility", "same-visibility"),
 ]
 
