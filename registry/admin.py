@@ -1,4 +1,10 @@
-"""Django admin for every record. Bytes are shown as size and sha256, never inline."""
+"""Django admin for every record. Bytes are shown as size and sha256, never inline.
+
+The lists follow registry/access.py like the pages: a superuser sees every record, staff
+only the models and datasets they may read (and what hangs off them); a record one may not
+read is not found. A model's or dataset's visibility is shown here, set by its owner on its
+page or through the API (recorded in the audit log); teams are managed here.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
@@ -16,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from registry import services, tokens
+from registry import access, services, tokens
 from registry.models import (
     AlertRule,
     Alias,
@@ -30,6 +37,7 @@ from registry.models import (
     ModelVersion,
     PredictionLog,
     RegisteredModel,
+    Team,
     Trial,
     VersionTag,
     WebhookDelivery,
@@ -92,14 +100,64 @@ class DeletesLogsAdmin(admin.ModelAdmin):
         return deleted, counts, {p for p in perms_needed if str(p) not in logs}, protected
 
 
+class VisibleModelsMixin:
+    """Limits the list (and every change, delete and history page) to the records whose
+    model (`visible_through`: the path to it, "" for a model itself) the user may read."""
+
+    visible_through = ""
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        found = super().get_queryset(request)  # type: ignore[misc]
+        return found.filter(access.visible_q(request.user, self.visible_through))
+
+
+def _ready_versions(request: HttpRequest) -> Any:
+    """The versions an alias may point at, of the models the user may read."""
+    return ModelVersion.objects.filter(
+        access.visible_q(request.user, "model__"), status=ModelVersion.Status.READY
+    ).select_related("model")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Teams, whose members read the models and datasets shared with them."""
+
+    list_display = ("name", "n_members", "created_at")
+    search_fields = ("name", "members__username")
+    filter_horizontal = ("members",)
+
+    @admin.display(description="members")
+    def n_members(self, obj: Team) -> int:
+        return obj.members.count()
+
+
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "n_rows", "n_columns", "size", "created_at")
-    list_filter = ("created_at",)
+class DatasetAdmin(VisibleModelsMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "owner",
+        "visibility",
+        "team",
+        "n_rows",
+        "n_columns",
+        "size",
+        "created_at",
+    )
+    list_filter = ("visibility", "created_at")
     search_fields = ("name", "owner__username", "sha256")
-    readonly_fields = ("owner", "sha256", "size", "n_rows", "n_columns", "columns", "created_at")
+    readonly_fields = (
+        "owner",
+        "visibility",
+        "team",
+        "sha256",
+        "size",
+        "n_rows",
+        "n_columns",
+        "columns",
+        "created_at",
+    )
     fields = ("name", *readonly_fields)
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "team")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # uploads go through the strict parser: the upload page or the API
@@ -170,9 +228,7 @@ class AliasInline(admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "version":
-            kwargs["queryset"] = ModelVersion.objects.filter(
-                status=ModelVersion.Status.READY
-            ).select_related("model")
+            kwargs["queryset"] = _ready_versions(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -229,13 +285,13 @@ class VersionTagAdmin(OwnRowsAdmin, ReadOnlyAdmin):
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(DeletesLogsAdmin):
-    list_display = ("name", "owner", "n_versions", "updated_at")
+class RegisteredModelAdmin(VisibleModelsMixin, DeletesLogsAdmin):
+    list_display = ("name", "owner", "visibility", "team", "n_versions", "updated_at")
     search_fields = ("name", "description", "owner__username", "tags__key", "tags__value")
-    list_filter = ("created_at",)
-    readonly_fields = ("created_at", "updated_at")
+    list_filter = ("visibility", "created_at")
+    readonly_fields = ("visibility", "team", "created_at", "updated_at")
     inlines = (ModelTagInline, AliasInline, VersionInline)
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "team")
 
     @admin.display(description="versions")
     def n_versions(self, obj: RegisteredModel) -> int:
@@ -269,7 +325,8 @@ class PredictForm(forms.Form):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(DeletesLogsAdmin):
+class ModelVersionAdmin(VisibleModelsMixin, DeletesLogsAdmin):
+    visible_through = "model__"
     list_display = (
         "model",
         "version",
@@ -372,7 +429,7 @@ class ModelVersionAdmin(DeletesLogsAdmin):
         from registry import serving
         from registry.services import RegistryError
 
-        version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=pk)
+        version = get_object_or_404(self.get_queryset(request).select_related("model"), pk=pk)
         # admin_view only checks staff status: the model permissions apply here too.
         if not self.has_view_permission(request, version):
             raise PermissionDenied
@@ -408,7 +465,8 @@ class ModelVersionAdmin(DeletesLogsAdmin):
 
 
 @admin.register(Alias)
-class AliasAdmin(admin.ModelAdmin):
+class AliasAdmin(VisibleModelsMixin, admin.ModelAdmin):
+    visible_through = "model__"
     list_display = ("model", "name", "version", "updated_by", "updated_at")
     list_filter = ("name",)
     search_fields = ("model__name", "name")
@@ -425,9 +483,7 @@ class AliasAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "version":
-            kwargs["queryset"] = ModelVersion.objects.filter(
-                status=ModelVersion.Status.READY
-            ).select_related("model")
+            kwargs["queryset"] = _ready_versions(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Alias, form: Any, change: bool) -> None:
@@ -446,12 +502,39 @@ class AuditEntryAdmin(OwnRowsAdmin, ReadOnlyAdmin):
     """The audit log (a version's threshold changes, through services.set_threshold): read
     only, whoever asks, since an entry is never edited or deleted except with its model."""
 
-    list_display = ("created_at", "action", "model", "version", "actor", "via", "before", "after")
+    list_display = (
+        "created_at",
+        "action",
+        "model",
+        "version",
+        "dataset",
+        "actor",
+        "via",
+        "before",
+        "after",
+    )
     list_filter = ("action", "via", "created_at")
-    search_fields = ("model__name", "actor__username", "action")
-    list_select_related = ("model", "version", "actor")
-    fields = ("created_at", "action", "model", "version", "actor", "via", "before", "after")
+    search_fields = ("model__name", "dataset__name", "actor__username", "action")
+    list_select_related = ("model", "version", "dataset", "actor")
+    fields = (
+        "created_at",
+        "action",
+        "model",
+        "version",
+        "dataset",
+        "actor",
+        "via",
+        "before",
+        "after",
+    )
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # A dataset's entries (its visibility changes) are its owner's too.
+        entries = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return entries
+        return entries.filter(Q(model__owner=request.user) | Q(dataset__owner=request.user))
 
 
 @admin.register(Evaluation)

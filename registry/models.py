@@ -38,11 +38,49 @@ class DeferredBytesManager(models.Manager):
         return (False, "registry.models.DeferredBytesManager", None, self.deferred, {})
 
 
+class Visibility(models.TextChoices):
+    """Who may read a model or a dataset (registry/access.py): writes stay its owner's."""
+
+    PRIVATE = "private", "private: its owner only"
+    TEAM = "team", "team: its owner and the members of its team"
+    PUBLIC = "public", "public: everyone signed in"
+
+
+class Team(models.Model):
+    """A group of users a model or dataset can be shared with (managed in the admin)."""
+
+    name = models.CharField(max_length=100, unique=True, validators=[name_validator])
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="registry_teams", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _visibility_field(default: str) -> models.CharField:
+    return models.CharField(max_length=10, choices=Visibility.choices, default=default)
+
+
+def _team_field() -> models.ForeignKey:
+    # A deleted team leaves its records team-visible with no team: their owner's only.
+    return models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
 class Dataset(models.Model):
     name = models.CharField(max_length=200)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets"
     )
+    # Datasets were always private to their owner: that stays the default.
+    visibility = _visibility_field(Visibility.PRIVATE)
+    team = _team_field()
     csv = models.BinaryField(editable=False)
     sha256 = models.CharField(max_length=64, db_index=True, editable=False)
     size_bytes = models.BigIntegerField(editable=False)
@@ -100,6 +138,8 @@ class Dataset(models.Model):
                 for c in self.schema
             ],
             "options": self.options,
+            "visibility": self.visibility,
+            "team": self.team.name if self.team_id else None,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -110,6 +150,9 @@ class RegisteredModel(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="models"
     )
+    # Every signed-in user read every model before teams: that stays the default.
+    visibility = _visibility_field(Visibility.PUBLIC)
+    team = _team_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -715,8 +758,16 @@ class AuditEntry(models.Model):
     )
     via = models.CharField(max_length=10)  # page, api, admin, import, system
     action = models.CharField(max_length=50)  # e.g. "threshold.set"
+    # A model's entry, or a dataset's (its visibility: "visibility.set").
     model = models.ForeignKey(
-        RegisteredModel, on_delete=models.CASCADE, related_name="audit_entries"
+        RegisteredModel,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audit_entries",
+    )
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries"
     )
     version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

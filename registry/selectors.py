@@ -2,8 +2,10 @@
 selectors pull).
 
 Lookups raise `NotFound` (registry.errors): the API answers it as problem+json, the pages
-as their 404 page. The ownership rule is written once, here (`can_change`); services check
-it before every write. Listings run a fixed number of queries whatever the number of rows
+as their 404 page. Every lookup and listing of models and datasets takes the user asking
+and goes through registry/access.py (who may read what: a record they may not read is not
+found). The ownership rule is written once, here (`can_change`); services check it before
+every write. Listings run a fixed number of queries whatever the number of rows
 (subqueries and one batched lookup, never a query per row) and never load dataset or
 artifact bytes; a detail read takes only the few bytes it shows (the first rows of a CSV,
 one plot) with a database-side substring or JSON key.
@@ -40,7 +42,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
-from registry import csvio
+from registry import access, csvio
 from registry.algorithms import ALGORITHMS, HEADLINE_METRIC
 from registry.errors import Conflict, InvalidInput, NotFound, RegistryError
 from registry.models import (
@@ -89,8 +91,8 @@ DATASET_LIST_FIELDS = ("id", "name", "n_rows", "n_columns", "size_bytes", "creat
 
 
 def can_change(user: Any, obj: Any) -> bool:
-    """Only an object's owner (or a superuser) may change it; anyone signed in may read a
-    model and predict with it. Datasets are private: nobody else may even read one."""
+    """Only an object's owner (or a superuser) may change it; who may read it (and predict
+    with a model) is access.can_read's rule."""
     return obj.owner_id == user.pk or user.is_superuser
 
 
@@ -101,16 +103,17 @@ def _no_model(name: str) -> NotFound:
     return NotFound(f"There is no model named {name!r}.")
 
 
-def model(name: str) -> RegisteredModel:
-    found = RegisteredModel.objects.select_related("owner").filter(name=name).first()
+def model(user: Any, name: str) -> RegisteredModel:
+    """Model `name`, if `user` may read it (else it does not exist, as far as they can tell)."""
+    found = access.visible_models(user).select_related("owner", "team").filter(name=name).first()
     if found is None:
         raise _no_model(name)
     return found
 
 
-def model_with_versions(name: str) -> RegisteredModel:
+def model_with_versions(user: Any, name: str) -> RegisteredModel:
     """A model with its aliases and every version prefetched (the API's model detail)."""
-    found = models_with_versions(latest_only=False).filter(name=name).first()
+    found = models_with_versions(user, latest_only=False).filter(name=name).first()
     if found is None:
         raise _no_model(name)
     return found
@@ -124,28 +127,35 @@ def model_version(model: RegisteredModel, number: int) -> ModelVersion:
     return found
 
 
-def version(name: str, number: int) -> ModelVersion:
+def visible_versions(user: Any) -> QuerySet:
+    """The versions of the models `user` may read."""
+    return ModelVersion.objects.filter(access.visible_q(user, "model__"))
+
+
+def version(user: Any, name: str, number: int) -> ModelVersion:
     """Version `number` of model `name`, with its model and owner, in one query."""
     found = (
-        ModelVersion.objects.select_related("model", "model__owner", "created_by")
+        visible_versions(user)
+        .select_related("model", "model__owner", "created_by")
         .filter(model__name=name, version=number)
         .first()
     )
     if found is None:
-        raise NotFound(f"{model(name).name} has no version {number}.")
+        raise NotFound(f"{model(user, name).name} has no version {number}.")
     return found
 
 
-def version_progress(name: str, number: int) -> ModelVersion:
+def version_progress(user: Any, name: str, number: int) -> ModelVersion:
     """What a progress bar polls: the listed fields, the error, and the metrics."""
     found = (
-        ModelVersion.objects.select_related("model")
+        visible_versions(user)
+        .select_related("model")
         .only(*LIST_VERSION_FIELDS, "model__name", "error", "metrics", "started_at")
         .filter(model__name=name, version=number)
         .first()
     )
     if found is None:
-        raise NotFound(f"{model(name).name} has no version {number}.")
+        raise NotFound(f"{model(user, name).name} has no version {number}.")
     return found
 
 
@@ -158,11 +168,14 @@ def queue_position(version: ModelVersion) -> int | None:
     return queued.count() + 1
 
 
-def plot_svg(name: str, number: int, plot: str) -> tuple[str | None, dict[str, Any] | None]:
+def plot_svg(
+    user: Any, name: str, number: int, plot: str
+) -> tuple[str | None, dict[str, Any] | None]:
     """One stored SVG plot and the version's origin, read by JSON key (never the version's
-    other plots or bytes); (None, None) for no such version."""
+    other plots or bytes); (None, None) for no such version (or one `user` may not read)."""
     found = (
-        ModelVersion.objects.filter(model__name=name, version=number)
+        visible_versions(user)
+        .filter(model__name=name, version=number)
         .annotate(svg=KT(f"plots__{plot}"))
         .values_list("svg", "origin")
         .first()
@@ -182,16 +195,15 @@ def plot_names(version: ModelVersion) -> list[str]:
 
 
 def datasets(user: Any) -> QuerySet:
-    """The datasets `user` may read: their own (a superuser reads all)."""
-    found = Dataset.objects.select_related("owner")
-    return found if user.is_superuser else found.filter(owner_id=user.pk)
+    """The datasets `user` may read (access.visible_datasets)."""
+    return access.visible_datasets(user).select_related("owner", "team")
 
 
 def dataset(user: Any, dataset_id: int) -> Dataset:
-    """Another user's dataset does not exist, as far as `user` can tell."""
+    """A dataset `user` may not read does not exist, as far as they can tell."""
     found = datasets(user).filter(pk=dataset_id).first()
     if found is None:
-        raise NotFound(f"You have no dataset {dataset_id}.")
+        raise NotFound(f"There is no dataset {dataset_id} that you can read.")
     return found
 
 
@@ -292,9 +304,10 @@ def models_overview(models: QuerySet) -> QuerySet:
     )
 
 
-def models_matching(query: str = "", owner: Any = None) -> QuerySet:
-    """Every model (or `owner`'s) whose name or description holds `query`, by name."""
-    models = RegisteredModel.objects.all()
+def models_matching(user: Any, query: str = "", owner: Any = None) -> QuerySet:
+    """Every model `user` may read (or `owner`'s of them) whose name or description holds
+    `query`, by name."""
+    models = access.visible_models(user)
     if query:
         models = models.filter(Q(name__icontains=query) | Q(description__icontains=query))
     if owner is not None:
@@ -742,29 +755,36 @@ def input_schema_diff(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> d
     }
 
 
-def models_with_versions(*, latest_only: bool) -> QuerySet:
-    """Models with their aliases and versions (or only the newest) prefetched, newest first:
-    what the API's model list and detail show."""
+def models_with_versions(user: Any, *, latest_only: bool) -> QuerySet:
+    """The models `user` may read with their aliases and versions (or only the newest)
+    prefetched, newest first: what the API's model list and detail show."""
     versions = ModelVersion.objects.select_related("model")
     if latest_only:
         newest = ModelVersion.objects.filter(model=OuterRef("model")).order_by("-version")
         versions = versions.filter(pk=Subquery(newest.values("pk")[:1]))
-    return RegisteredModel.objects.select_related("owner").prefetch_related(
-        Prefetch("versions", queryset=versions),
-        Prefetch("aliases", queryset=Alias.objects.select_related("version")),
-        "tags",
+    return (
+        access.visible_models(user)
+        .select_related("owner", "team")
+        .prefetch_related(
+            Prefetch("versions", queryset=versions),
+            Prefetch("aliases", queryset=Alias.objects.select_related("version")),
+            "tags",
+        )
     )
 
 
 def datasets_overview(user: Any) -> QuerySet:
-    """`user`'s own datasets, each with the number of versions trained on it."""
+    """The datasets `user` may read (theirs and those shared with them), each with the
+    number of versions trained on it."""
     return (
-        Dataset.objects.filter(owner=user)
-        .only(*DATASET_LIST_FIELDS)
+        access.visible_datasets(user)
+        .select_related("owner")
+        .only(*DATASET_LIST_FIELDS, "visibility", "owner", "owner__username")
         .annotate(
             n_versions=Coalesce(
                 Subquery(
-                    ModelVersion.objects.filter(dataset=OuterRef("pk"))
+                    visible_versions(user)
+                    .filter(dataset=OuterRef("pk"))
                     .order_by()
                     .values("dataset")
                     .annotate(n=Count("pk"))

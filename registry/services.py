@@ -53,8 +53,10 @@ from registry.models import (
     ModelTag,
     ModelVersion,
     RegisteredModel,
+    Team,
     Trial,
     VersionTag,
+    Visibility,
     WebhookDelivery,
     WebhookEndpoint,
     name_validator,
@@ -973,7 +975,7 @@ def model_edit(
                 via=via,
                 changes=changes,
             )
-    return selectors.model(model.name)
+    return selectors.model(user, model.name)
 
 
 def version_edit(
@@ -2043,3 +2045,66 @@ class FeedbackRefused(Forbidden):
             f"may send their true answers. {planned.summary()}"
         )
         self.extra = {"counts": planned.counts, "problems": planned.problems}
+
+
+# Visibility ------------------------------------------------------------------------------
+
+
+def _visibility_team(user: AbstractBaseUser, visibility: str, team: str | None) -> Team | None:
+    """The team a `visibility` choice names: one the owner belongs to (a superuser: any),
+    read for "team" only (the other choices have none). A team one is not in is answered
+    like one that does not exist."""
+    if visibility not in Visibility.values:
+        message = f"Choose one of {', '.join(Visibility.values)}, not {quote_short(visibility)}."
+        raise InvalidInput(message, {"visibility": message})
+    if visibility != Visibility.TEAM:
+        return None
+    if not team:
+        message = "Name the team to share it with."
+        raise InvalidInput(message, {"team": message})
+    teams = Team.objects.all() if user.is_superuser else Team.objects.filter(members=user)
+    found = teams.filter(name=str(team)[:200]).first()
+    if found is None:
+        message = f"You are in no team named {quote_short(team)}."
+        raise InvalidInput(message, {"team": message})
+    return found
+
+
+def set_visibility(
+    obj: RegisteredModel | Dataset,
+    *,
+    user: AbstractBaseUser,
+    visibility: str,
+    team: str | None = None,
+    via: str,
+) -> RegisteredModel | Dataset:
+    """Who may read a model or a dataset (registry/access.py): its owner's choice, recorded
+    in the audit log (who, through which door, from what to what). A model's is served
+    everywhere within RESOLVE_TTL_S, like an alias move."""
+    _check_via(via)
+    ensure_owner(obj, user)
+    chosen = _visibility_team(user, visibility, team)
+    kind = type(obj)
+    with transaction.atomic():
+        # Locked, so two changes at once are audited in the order they were written.
+        # (The team is read apart: PostgreSQL locks no nullable side of an outer join.)
+        row = kind.objects.select_for_update().filter(pk=obj.pk).first()
+        if row is None:
+            raise NotFound(f"{obj} no longer exists.")
+        old_team = Team.objects.filter(pk=row.team_id).values_list("name", flat=True).first()
+        before = {"visibility": row.visibility, "team": old_team}
+        after = {"visibility": visibility, "team": chosen.name if chosen else None}
+        kind.objects.filter(pk=obj.pk).update(visibility=visibility, team=chosen)
+        if before != after:
+            AuditEntry.objects.create(
+                actor=user,
+                via=via,
+                action="visibility.set",
+                **({"model": row} if kind is RegisteredModel else {"dataset": row}),
+                before=before,
+                after=after,
+            )
+        if kind is RegisteredModel:
+            served_names_changed()
+    obj.visibility, obj.team = visibility, chosen
+    return obj

@@ -27,8 +27,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 from django.utils import timezone
 
+from registry import access
 from registry.errors import Forbidden, InvalidInput
-from registry.models import NAME_RE, TOKEN_SCOPES, ApiToken, RegisteredModel
+from registry.models import NAME_RE, TOKEN_SCOPES, ApiToken
 from registry.ttl import MISSING, TTLCache
 
 TOKEN_TTL_S = 1.0
@@ -76,8 +77,9 @@ def clean_scopes(scopes: Iterable[str] | None) -> list[str]:
     return [s for s in TOKEN_SCOPES if s in chosen]
 
 
-def clean_model_names(names: Iterable[str] | None) -> list[str]:
-    """Distinct, existing model names, sorted; at most MAX_TOKEN_MODELS of them."""
+def clean_model_names(names: Iterable[str] | None, user: AbstractBaseUser) -> list[str]:
+    """Distinct names of models `user` may read (registry/access.py), sorted; at most
+    MAX_TOKEN_MODELS of them. One they may not read is refused as one that does not exist."""
     cleaned: list[str] = []
     for name in names or ():
         name = name.strip()
@@ -91,7 +93,8 @@ def clean_model_names(names: Iterable[str] | None) -> list[str]:
     for name in cleaned:
         if not re.match(NAME_RE, name):
             raise InvalidInput(f"{name[:100]!r} is not a model name.", {"models": "Not a name."})
-    known = set(RegisteredModel.objects.filter(name__in=cleaned).values_list("name", flat=True))
+    visible = access.visible_models(user).filter(name__in=cleaned)
+    known = set(visible.values_list("name", flat=True))
     missing = [n for n in cleaned if n not in known]
     if missing:
         raise InvalidInput(
@@ -130,7 +133,7 @@ def token_create(
     name = (name or "").strip()[:100] or "API token"
     fields = {
         "scopes": clean_scopes(scopes),
-        "model_names": clean_model_names(models),
+        "model_names": clean_model_names(models, user),
         "expires_at": clean_expiry(expires_at, now=timezone.now()),
     }
     prefix = secrets.token_hex(4)

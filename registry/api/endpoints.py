@@ -77,6 +77,8 @@ from registry.api.schemas import (
     VersionNumber,
     VersionOut,
     VersionQuery,
+    VisibilityIn,
+    VisibilityOut,
     WebhookCreatedOut,
     WebhookId,
     WebhookIn,
@@ -111,6 +113,8 @@ def _model_dict(model: RegisteredModel, *, detail: bool = False) -> dict[str, An
         "name": model.name,
         "description": model.description,
         "owner": model.owner.get_username(),
+        "visibility": model.visibility,
+        "team": model.team.name if model.team else None,
         "created_at": model.created_at,
         "updated_at": model.updated_at,
         "aliases": {a.name: a.version.version for a in model.aliases.all()},
@@ -272,6 +276,31 @@ def delete_dataset(request: HttpRequest, dataset_id: DatasetId) -> Status:
     return Status(204, None)
 
 
+@api.put(
+    "/datasets/{dataset_id}/visibility",
+    response={200: VisibilityOut, **errors(403, 404, 422)},
+    tags=["datasets"],
+)
+def set_dataset_visibility(
+    request: HttpRequest, dataset_id: DatasetId, body: VisibilityIn
+) -> dict[str, Any]:
+    """Who may read one of your datasets: `private` (you), `team` (you and the members of
+    `team`, a team you are in) or `public` (everyone signed in). Recorded in the audit log."""
+    return _visibility_dict(
+        services.set_visibility(
+            selectors.dataset(_user(request), dataset_id),
+            user=_user(request),
+            visibility=body.visibility,
+            team=body.team,
+            via="api",
+        )
+    )
+
+
+def _visibility_dict(obj: Any) -> dict[str, Any]:
+    return {"visibility": obj.visibility, "team": obj.team.name if obj.team else None}
+
+
 # Models and versions -------------------------------------------------------------------
 
 
@@ -308,7 +337,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status:
 def create_version(request: HttpRequest, name: str, body: TrainIn) -> Status:
     """Queue the training of the next version of one of your models."""
     user = _user(request)
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     services.ensure_owner(model, user)  # before looking at the dataset: 403, not 404
     version = services.version_create(
         model=model,
@@ -324,7 +353,7 @@ def list_models(request: HttpRequest, search: Query[ModelSearch]) -> dict[str, A
     """Models matching every filter given, each with its aliases, tags and newest version,
     a page at a time: follow `next` (a cursor, for the same filters and order) until it is
     null. 400 for a cursor this server did not hand out; 422 for a bad filter."""
-    models = selectors.models_with_versions(latest_only=True)
+    models = selectors.models_with_versions(_user(request), latest_only=True)
     if limited := token_models(request):  # a token limited to some models: those
         models = models.filter(name__in=limited)
     found = selectors.model_search(
@@ -353,7 +382,7 @@ def list_models(request: HttpRequest, search: Query[ModelSearch]) -> dict[str, A
 
 @api.get("/models/{name}", response={200: ModelDetailOut, **errors(404)}, tags=["models"])
 def get_model(request: HttpRequest, name: str) -> dict[str, Any]:
-    return _model_dict(selectors.model_with_versions(name), detail=True)
+    return _model_dict(selectors.model_with_versions(_user(request), name), detail=True)
 
 
 @api.patch(
@@ -363,17 +392,36 @@ def edit_model(request: HttpRequest, name: str, body: ModelEditIn) -> dict[str, 
     """Change the description or tags of one of your models: send only what changes.
     `tags` is a JSON merge patch (a key with a value sets it, with null removes it, a key
     not named stays). Recorded in the audit log ("model.edit")."""
-    services.model_edit(
-        model=selectors.model(name), user=_user(request), via="api", **body.changes()
-    )
-    return _model_dict(selectors.model_with_versions(name), detail=True)
+    user = _user(request)
+    services.model_edit(model=selectors.model(user, name), user=user, via="api", **body.changes())
+    return _model_dict(selectors.model_with_versions(_user(request), name), detail=True)
 
 
 @api.delete("/models/{name}", response={204: None, **errors(403, 404)}, tags=["models"])
 def delete_model(request: HttpRequest, name: str) -> Status:
     """Delete one of your models with all its versions and aliases."""
-    services.model_delete(model=selectors.model(name), user=_user(request))
+    services.model_delete(model=selectors.model(_user(request), name), user=_user(request))
     return Status(204, None)
+
+
+@api.put(
+    "/models/{name}/visibility",
+    response={200: VisibilityOut, **errors(403, 404, 422)},
+    tags=["models"],
+)
+def set_model_visibility(request: HttpRequest, name: str, body: VisibilityIn) -> dict[str, Any]:
+    """Who may read (and predict with) one of your models: `private` (you), `team` (you and
+    the members of `team`, a team you are in) or `public` (everyone signed in, the default).
+    Recorded in the audit log; served everywhere within about a second."""
+    return _visibility_dict(
+        services.set_visibility(
+            selectors.model(_user(request), name),
+            user=_user(request),
+            visibility=body.visibility,
+            team=body.team,
+            via="api",
+        )
+    )
 
 
 @api.get(
@@ -383,7 +431,7 @@ def delete_model(request: HttpRequest, name: str) -> Status:
 )
 def get_version(request: HttpRequest, name: str, version: VersionNumber) -> dict[str, Any]:
     """Status, progress, algorithm, hyperparameters, input schema, classes, metrics, error."""
-    return selectors.version(name, version).to_dict(viewer=_user(request))
+    return selectors.version(_user(request), name, version).to_dict(viewer=_user(request))
 
 
 @api.patch(
@@ -399,7 +447,7 @@ def edit_version(
     ("version.edit" in the audit log)."""
     user = _user(request)
     found = services.version_edit(
-        version=selectors.version(name, version), user=user, via="api", **body.changes()
+        version=selectors.version(user, name, version), user=user, via="api", **body.changes()
     )
     return found.to_dict(viewer=user)
 
@@ -411,7 +459,9 @@ def edit_version(
 )
 def delete_version(request: HttpRequest, name: str, version: VersionNumber) -> Status:
     """Delete a version of one of your models (move its aliases away first)."""
-    services.version_delete(version=selectors.version(name, version), user=_user(request))
+    services.version_delete(
+        version=selectors.version(_user(request), name, version), user=_user(request)
+    )
     return Status(204, None)
 
 
@@ -424,7 +474,9 @@ def cancel_version(request: HttpRequest, name: str, version: VersionNumber) -> d
     """Cancel the training of a queued or running version of one of your models: it ends
     `cancelled` (a running training is stopped within a second or so); 409 once finished."""
     user = _user(request)
-    found = services.version_cancel(version=selectors.version(name, version), user=user)
+    found = services.version_cancel(
+        version=selectors.version(_user(request), name, version), user=user
+    )
     return found.to_dict(viewer=user)
 
 
@@ -442,7 +494,7 @@ def put_threshold(
     change is recorded in the audit log and served everywhere within about a second."""
     user = _user(request)
     found = services.set_threshold(
-        selectors.version(name, version), body.threshold, actor=user, via="api"
+        selectors.version(_user(request), name, version), body.threshold, actor=user, via="api"
     )
     return found.to_dict(viewer=user)
 
@@ -471,7 +523,7 @@ def export_version(request: HttpRequest, name: str, version: VersionNumber) -> H
     """Download a ready version as one file (its artifact and a JSON model card), to import
     on another instance. Signed when MLSERVE_SIGNING_KEY is set. 409 if not ready; 403
     unless you own the model or are staff (an artifact can hold training rows)."""
-    found = selectors.version(name, version)
+    found = selectors.version(_user(request), name, version)
     data = transfer.version_export(found, user=_user(request))
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{transfer.export_filename(found)}"'
@@ -508,7 +560,7 @@ def put_alias(request: HttpRequest, name: str, alias: str, body: AliasIn) -> dic
     {"version"} scores its logged requests off the request path; either omitted: none (a
     running one ends)."""
     moved = services.alias_rollout(
-        model=selectors.model(name),
+        model=selectors.model(_user(request), name),
         name=alias,
         version_number=body.version,
         canary=(body.canary.version, body.canary.percent) if body.canary else None,
@@ -543,7 +595,7 @@ def promote_canary(request: HttpRequest, name: str, alias: str) -> dict[str, Any
     """The alias's canary becomes its version and the split ends, in one step (served
     everywhere within about 2 seconds like any move). 409 if it has no canary."""
     moved, previous = services.alias_canary_promote(
-        model=selectors.model(name), name=alias, user=_user(request), via="api"
+        model=selectors.model(_user(request), name), name=alias, user=_user(request), via="api"
     )
     return {**_alias_dict(name, moved), "previous": previous}
 
@@ -557,7 +609,7 @@ def end_canary(request: HttpRequest, name: str, alias: str) -> dict[str, Any]:
     """End the alias's canary: all its requests go to its own version again. 409 if it has
     none."""
     ended = services.alias_canary_end(
-        model=selectors.model(name), name=alias, user=_user(request), via="api"
+        model=selectors.model(_user(request), name), name=alias, user=_user(request), via="api"
     )
     return _alias_dict(name, ended)
 
@@ -566,7 +618,9 @@ def end_canary(request: HttpRequest, name: str, alias: str) -> dict[str, Any]:
     "/models/{name}/aliases/{alias}", response={204: None, **errors(403, 404)}, tags=["models"]
 )
 def delete_alias(request: HttpRequest, name: str, alias: str) -> Status:
-    services.alias_delete(model=selectors.model(name), name=alias, user=_user(request), via="api")
+    services.alias_delete(
+        model=selectors.model(_user(request), name), name=alias, user=_user(request), via="api"
+    )
     return Status(204, None)
 
 
@@ -583,7 +637,7 @@ def get_alias(
     since when it points at that version; or with `at` the version it pointed at then, from
     the recorded history of its changes (`?at=2026-12-01T10:00:00Z`; a time without an
     offset is UTC). 404 if it was not set then, or its history does not reach back."""
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     state = {"model": name, "alias": alias, **selectors.alias_state(model, alias, query.at)}
     if query.at is None:
         state.update(_alias_dict(name, selectors.alias(model, alias)))
@@ -601,7 +655,7 @@ def rollback_alias(request: HttpRequest, name: str, alias: str) -> dict[str, Any
     move. Rolling back twice returns to where it started. 409 if there is no earlier
     version to go back to."""
     moved, previous = services.alias_rollback(
-        model=selectors.model(name), name=alias, user=_user(request), via="api"
+        model=selectors.model(_user(request), name), name=alias, user=_user(request), via="api"
     )
     return {
         "model": name,
@@ -717,15 +771,16 @@ def predict(
     units `output` states (`value`, `logit`, `probability`)."""
     if version is not None and alias is not None:
         # Both: predict only if the alias points at that version (a guard against a move).
-        served = serving.resolve(name, alias=alias)
+        served = serving.resolve(name, alias=alias, user=_user(request))
         if served.version != version:
             raise services.Conflict(
                 f"{name}@{alias} is v{served.version}, not v{version}: give ?version= or "
                 "?alias= alone."
             )
         # That version answers, as asked: a canary of the alias does not take these calls.
-        return _predict(request, serving.resolve(name, version=version), strict, explain)
-    served = serving.resolve(name, version=version, alias=alias)
+        served = serving.resolve(name, version=version, user=_user(request))
+        return _predict(request, served, strict, explain)
+    served = serving.resolve(name, version=version, alias=alias, user=_user(request))
     return _predict(request, served, strict, explain)
 
 
@@ -744,7 +799,8 @@ def predict_version(
 ) -> HttpResponse:
     """Predict with one version of a model (same bodies, `?explain=` and answer as
     /models/{name}/predict)."""
-    return _predict(request, serving.resolve(name, version=version), strict, explain)
+    served = serving.resolve(name, version=version, user=_user(request))
+    return _predict(request, served, strict, explain)
 
 
 # MLflow's scoring protocol ---------------------------------------------------------------
@@ -816,7 +872,7 @@ def _invoke(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse
 def invoke_alias(request: HttpRequest, name: str, alias: str) -> HttpResponse:
     """Score with the version an alias points at (its canary for its share), as MLflow's
     scoring server does (`models:/name@alias`): the bodies of /models/{name}/invocations."""
-    return _invoke(request, serving.resolve(name, alias=alias))
+    return _invoke(request, serving.resolve(name, alias=alias, user=_user(request)))
 
 
 @api.post(
@@ -832,7 +888,7 @@ def invoke(request: HttpRequest, name: str) -> HttpResponse:
     and a `Warning` header); or text/csv. The answer is MLflow's, `{"predictions": [...]}`;
     the headers X-Model-Version and X-Prediction-Id say which version answered and the id
     POST .../feedback takes. Errors are problem+json."""
-    return _invoke(request, serving.resolve(name))
+    return _invoke(request, serving.resolve(name, user=_user(request)))
 
 
 @api.post(
@@ -844,7 +900,7 @@ def invoke(request: HttpRequest, name: str) -> HttpResponse:
 def invoke_version(request: HttpRequest, name: str, version: VersionNumber) -> HttpResponse:
     """Score with one version of a model (`models:/name/3`): the bodies and answer of
     /models/{name}/invocations."""
-    return _invoke(request, serving.resolve(name, version=version))
+    return _invoke(request, serving.resolve(name, version=version, user=_user(request)))
 
 
 @api.get(
@@ -859,7 +915,7 @@ def get_drift(
     population stability index (PSI) and, for categories, the share never seen in training.
     A feature is drifting above PSI 0.2 (moderate from 0.1) or with more than 10% unseen
     categories; no verdict below min_rows rows. 409 if the version is not ready."""
-    found = selectors.version(name, version)
+    found = selectors.version(_user(request), name, version)
     if not found.is_ready:
         raise services.Conflict(f"{found} is {found.status}: it has no drift report until ready.")
     return drift.report(found, days=query.days, max_rows=query.max_rows)
@@ -917,7 +973,7 @@ def post_feedback(request: HttpRequest, name: str) -> dict[str, Any]:
     nothing; a different one replaces it (counted as updated). Your own predictions only,
     unless you own the model (403 when every label names another user's). Predictions the
     log did not keep (sampled out, beyond its rows per request, pruned) are unknown."""
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     done = services.feedback_record(
         user=_user(request), model=model, items=_feedback_items(request)
     )
@@ -935,7 +991,7 @@ def get_live_metrics(
     """The version's task metric (accuracy, or r2 for a regressor) on its predictions that
     were given true answers (POST .../feedback): over the window (`days`, `last_n`), per day
     of the prediction (UTC), and the same metric on the training holdout beside it."""
-    found = selectors.version(name, version)
+    found = selectors.version(_user(request), name, version)
     result = live.live_metric(found, days=query.days, last_n=query.last_n)
     return {"model": name, "version": found.version, **result}
 
@@ -1175,7 +1231,7 @@ def create_evaluation(request: HttpRequest, name: str) -> Status:
     ("1,2") and `target`. Default versions: production and the newest ready one. Queued
     (202); poll the evaluation until its status is done or failed."""
     user = _user(request)
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     body = _evaluation_body(request)
     versions = _version_numbers(model, body.versions, multipart=not isinstance(body, EvaluationIn))
     if isinstance(body, EvaluationIn):
@@ -1210,7 +1266,7 @@ def list_evaluations(
     request: HttpRequest, name: str, pagination: Query[Pagination]
 ) -> dict[str, Any]:
     """Your evaluations of this model, newest first (evaluations, like datasets, are private)."""
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     return _page(
         selectors.evaluations(_user(request)).filter(model=model),
         pagination,
@@ -1275,7 +1331,11 @@ def create_webhook(request: HttpRequest, body: WebhookIn) -> Status:
     """A webhook endpoint for registry events and alerts (one model of yours, or all). Each
     POST is signed as Standard Webhooks says (webhook-id, webhook-timestamp,
     webhook-signature); the secret to check it is in this answer only."""
-    model = selectors.model(serving.model_name(body.model, field="model")) if body.model else None
+    model = (
+        selectors.model(_user(request), serving.model_name(body.model, field="model"))
+        if body.model
+        else None
+    )
     endpoint, secret = services.webhook_create(
         owner=_user(request),
         url=body.url,
@@ -1325,7 +1385,7 @@ def test_webhook(request: HttpRequest, webhook_id: WebhookId) -> Status:
 
 def _owned_model(request: HttpRequest, name: str) -> RegisteredModel:
     """The caller's model (an alert rule is its owner's business: 403 for anyone else)."""
-    model = selectors.model(name)
+    model = selectors.model(_user(request), name)
     services.ensure_owner(model, _user(request))
     return model
 
@@ -1349,7 +1409,10 @@ def create_alert_rule(request: HttpRequest, name: str, body: AlertRuleIn) -> Sta
     """A rule the task worker checks periodically; when it starts to hold, "alert.fired"
     goes once to your webhook endpoints."""
     rule = services.alert_rule_create(
-        model=selectors.model(name), user=_user(request), kind=body.kind, params=body.params
+        model=selectors.model(_user(request), name),
+        user=_user(request),
+        kind=body.kind,
+        params=body.params,
     )
     return Status(201, rule.to_dict())
 

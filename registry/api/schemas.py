@@ -140,6 +140,28 @@ class DatasetTypesIn(Schema):
     )
 
 
+# Who may read a model or a dataset (registry/access.py, docs/access.md).
+VisibilityName = Literal["private", "team", "public"]
+
+
+class VisibilityIn(Schema):
+    visibility: VisibilityName = Field(
+        ...,
+        description="private: its owner only; team: its owner and the members of `team`; "
+        "public: everyone signed in",
+    )
+    team: str | None = Field(
+        None,
+        max_length=100,
+        description="read with visibility team only: a team you are a member of",
+    )
+
+
+class VisibilityOut(Schema):
+    visibility: VisibilityName
+    team: str | None
+
+
 class DatasetOut(Schema):
     id: int
     name: str
@@ -151,6 +173,8 @@ class DatasetOut(Schema):
     # How the file was read: encoding, delimiter, decimal mark, the columns read with
     # thousands separators (detected, or as chosen at upload).
     options: dict[str, Any]
+    visibility: VisibilityName
+    team: str | None
     created_at: datetime
 
 
@@ -215,6 +239,8 @@ class ModelOut(Schema):
     name: str
     description: str
     owner: str
+    visibility: VisibilityName
+    team: str | None
     created_at: datetime
     updated_at: datetime
     aliases: dict[str, int]

@@ -20,7 +20,7 @@ from registry.pipeline import estimator_of, preprocessing_of
 from registry.serving import bodies
 from registry.serving.cache import loaded_bytes, pipeline_cache
 from registry.serving.explain import check_explainable, explain_factor, explain_table
-from registry.serving.resolve import ServedVersion, route
+from registry.serving.resolve import ServedVersion, check_access, route
 
 Body = bytes | list[Any] | dict[str, np.ndarray] | bodies.CsvUpload
 
@@ -46,7 +46,10 @@ def predict(
     traffic (resolve.route), by `key` (the X-Request-Key header) or the body's "key" field
     when given, at random otherwise. `mlflow_params`: a JSON body may carry MLflow's "params"
     (the /invocations routes); no model here takes any, so the answer's "ignored_params"
-    names those it had."""
+    names those it had. A `user` who may not read the model gets NotFound before any work
+    (access.can_read; None: the system itself)."""
+    if user is not None:
+        check_access(user, served)
     if served.canary is not None:
         served = route(served, key if key is not None else body_key(body, content_type))
     ignored: list[str] | None = [] if mlflow_params else None

@@ -3,7 +3,9 @@
 Resolution is cached per process for RESOLVE_TTL_S, so a moved alias is served everywhere
 within about a second without a database round trip per request. An alias's resolution
 carries its rollout (canary and shadow, read in the same query); `route` picks the version
-that answers each request.
+that answers each request. It carries its model's visibility too: `resolve(..., user=)`
+answers a model the user may not read (registry/access.py) as one that does not exist,
+before any other check, and a visibility change is served like an alias move.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from registry import csvio
+from registry import access, csvio
 from registry.algorithms import ALGORITHMS
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import ALIAS_RE, NAME_RE, PRODUCTION, Alias, ModelVersion, RegisteredModel
@@ -49,6 +51,9 @@ class ServedVersion:
     # A binary classifier's decision threshold (services.set_threshold): a setting read with
     # the version, so a change reaches every server within RESOLVE_TTL_S like an alias move.
     threshold: float | None = None
+    # Who may predict with it (access.can_read): its model's visibility and team.
+    visibility: str = "public"
+    team_id: int | None = None
     # A rollout, on an alias's resolution only: "champion" (the alias's own version, or a
     # pinned one) or "canary"; the canary that takes canary_percent of the alias's traffic
     # (`route`), and the shadow that scores its logged requests (monitoring/predlog.py).
@@ -88,6 +93,8 @@ def _served(version: ModelVersion, model: RegisteredModel) -> ServedVersion:
             for name, categories in _categories(version).items()
         },
         threshold=version.threshold,
+        visibility=model.visibility,
+        team_id=model.team_id,
     )
 
 
@@ -195,15 +202,35 @@ def route(served: ServedVersion, key: str | None = None) -> ServedVersion:
     return served
 
 
-def resolve(name: str, *, version: int | None = None, alias: str | None = None) -> ServedVersion:
-    """The ready version that `name` (optionally at a version or alias) serves right now."""
+def resolve(
+    name: str, *, version: int | None = None, alias: str | None = None, user: Any = None
+) -> ServedVersion:
+    """The ready version that `name` (optionally at a version or alias) serves right now.
+    Given the `user` asking (every route gives it), a model they may not read is not found,
+    whatever else is true of it; without, the caller is the system (an evaluation run)."""
     key = (name, version, alias)
     hit = _resolved.get(key)
-    if hit is not MISSING:
-        return hit
-    served = _lookup(name, version, alias)
-    _resolved.set(key, served)
-    return served
+    if hit is MISSING:
+        try:
+            hit = _lookup(name, version, alias)
+        except (NotFound, Conflict):
+            if user is not None and not _readable_name(user, name):
+                raise NotFound(f"There is no model named {name!r}.") from None
+            raise
+        _resolved.set(key, hit)
+    if user is not None:
+        check_access(user, hit)
+    return hit
+
+
+def check_access(user: Any, served: ServedVersion) -> None:
+    """NotFound unless `user` may read the served version's model (access.can_read)."""
+    if not access.can_read(user, served):
+        raise NotFound(f"There is no model named {served.model!r}.")
+
+
+def _readable_name(user: Any, name: str) -> bool:
+    return access.visible_models(user).filter(name=name).exists()
 
 
 def forget_resolutions() -> None:

@@ -25,6 +25,7 @@ from registry.models import (
     TAG_VALUE_MAX,
     Dataset,
     ModelVersion,
+    Visibility,
     name_validator,
     tag_key_validator,
 )
@@ -801,6 +802,19 @@ class TokenForm(forms.Form):
 
     def clean_models(self) -> list[str]:
         return [n.strip() for n in self.cleaned_data["models"].split(",") if n.strip()]
+
+
+class VisibilityForm(forms.Form):
+    """Who may read a model or a dataset: its owner's choice (services.set_visibility)."""
+
+    visibility = forms.ChoiceField(choices=Visibility.choices, widget=forms.RadioSelect)
+    team = forms.ChoiceField(
+        required=False, help_text="With 'team': the team whose members may read it."
+    )
+
+    def __init__(self, *args: Any, teams: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "no team"), *((t, t) for t in teams)]
 
 
 class SignupForm(UserCreationForm):

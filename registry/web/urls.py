@@ -12,6 +12,7 @@ urlpatterns = [
     path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset_delete"),
     path("datasets/<int:pk>/csv/", views.dataset_csv, name="dataset_csv"),
     path("datasets/<int:pk>/types/", views.dataset_types, name="dataset_types"),
+    path("datasets/<int:pk>/visibility/", views.dataset_visibility, name="dataset_visibility"),
     path("datasets/<int:pk>/leaderboard/", views.leaderboard_create, name="leaderboard_create"),
     path("train/", views.train, name="train"),
     path("leaderboards/", views.leaderboard_list, name="leaderboard_list"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("models/<str:name>/", views.model_detail, name="model_detail"),
     path("models/<str:name>/delete/", views.model_delete, name="model_delete"),
     path("models/<str:name>/edit/", views.model_edit, name="model_edit"),
+    path("models/<str:name>/visibility/", views.model_visibility, name="model_visibility"),
     path("models/<str:name>/compare/", views.version_compare, name="version_compare"),
     path("models/<str:name>/aliases/", views.alias_move, name="alias_move"),
     path(

@@ -1,10 +1,12 @@
 """The browser pages: thin function views over the registry's selectors (reads), services
 (writes) and serving path.
 
-Every page needs a login. Anyone signed in may read and predict with any model; only an
-object's owner (or a superuser, selectors.can_change) changes it: `_get_*_for_owner` 404s
-or raises PermissionDenied. What a page lists comes from registry/selectors.py, with a
-fixed number of queries whatever the number of rows and never dataset or artifact bytes.
+Every page needs a login. Who may read a model (and predict with it) or a dataset is
+registry/access.py's rule, applied by the selectors' lookups (404 for what one may not
+read); only an object's owner (or a superuser, selectors.can_change) changes it:
+`_get_*_for_owner` 404s or raises PermissionDenied. What a page lists comes from
+registry/selectors.py, with a fixed number of queries whatever the number of rows and never
+dataset or artifact bytes.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from registry import cards, evaluation, selectors, services, serving, tokens, tr
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, DECOMPOSITION
 from registry.errors import NotFound
 from registry.leaderboard import METRICS
-from registry.models import ApiToken, Dataset, Leaderboard, ModelVersion, RegisteredModel
+from registry.models import ApiToken, Dataset, Leaderboard, ModelVersion, RegisteredModel, Team
 from registry.monitoring import drift, live, predlog, rollout
 from registry.services import RegistryError
 from registry.training import plots
@@ -61,6 +63,7 @@ from registry.web.forms import (
     TokenForm,
     TrainForm,
     VersionEditForm,
+    VisibilityForm,
     WebhookForm,
     apply_registry_error,
     tags_text,
@@ -83,12 +86,12 @@ def _or_404(read: Callable[..., T], *args: Any) -> T:
         raise Http404 from None  # the 404 page says what may have happened in its own words
 
 
-def _get_model(name: str) -> RegisteredModel:
-    return _or_404(selectors.model, name)
+def _get_model(request: HttpRequest, name: str) -> RegisteredModel:
+    return _or_404(selectors.model, request.user, name)
 
 
 def _get_model_for_owner(request: HttpRequest, name: str) -> RegisteredModel:
-    model = _get_model(name)
+    model = _get_model(request, name)
     if not selectors.can_change(request.user, model):
         raise PermissionDenied(
             f"{model.name} belongs to {model.owner}: you can use it, not change it."
@@ -96,20 +99,29 @@ def _get_model_for_owner(request: HttpRequest, name: str) -> RegisteredModel:
     return model
 
 
-def _get_version(name: str, number: int) -> ModelVersion:
-    return _or_404(selectors.version, name, number)
+def _get_version(request: HttpRequest, name: str, number: int) -> ModelVersion:
+    return _or_404(selectors.version, request.user, name, number)
 
 
 def _get_version_for_owner(request: HttpRequest, name: str, number: int) -> ModelVersion:
-    version = _get_version(name, number)
+    version = _get_version(request, name, number)
     if not selectors.can_change(request.user, version.model):
         raise PermissionDenied(f"{version} belongs to another user: you can use it, not change it.")
     return version
 
 
-def _get_dataset_for_owner(request: HttpRequest, pk: int) -> Dataset:
-    """Datasets are private: another user's dataset does not exist, as far as you can tell."""
+def _get_dataset(request: HttpRequest, pk: int) -> Dataset:
+    """A dataset you may not read does not exist, as far as you can tell."""
     return _or_404(selectors.dataset, request.user, pk)
+
+
+def _get_dataset_for_owner(request: HttpRequest, pk: int) -> Dataset:
+    dataset = _get_dataset(request, pk)
+    if not selectors.can_change(request.user, dataset):
+        raise PermissionDenied(
+            f"{dataset.name} belongs to {dataset.owner}: you can read it, not change it."
+        )
+    return dataset
 
 
 def _page(request: HttpRequest, items: QuerySet) -> Page:
@@ -192,21 +204,29 @@ def dataset_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    dataset = _get_dataset_for_owner(request, pk)
+    dataset = _get_dataset(request, pk)
     header, rows = selectors.first_rows(dataset)
     columns = [{**column, "chart": charts.column_chart(column)} for column in dataset.schema]
-    versions = selectors.listed_with_model(ModelVersion.objects.filter(dataset=dataset))
+    # Only the models trained on it that the viewer may read, and their own boards.
+    versions = selectors.listed_with_model(
+        selectors.visible_versions(request.user).filter(dataset=dataset)
+    )
+    can_change = selectors.can_change(request.user, dataset)
     context = {
         "dataset": dataset,
+        "can_change": can_change,
+        "visibility_form": _visibility_form(request, dataset) if can_change else None,
         "read_as": presenters.read_as(dataset.options),
         "columns": columns,
         "column_types": services.COLUMN_TYPES,
         "header": header,
         "rows": rows,
         "versions": versions[:50],
-        "board_form": _board_form(dataset),
+        "board_form": _board_form(dataset) if can_change else None,
         "board_dataset": dataset,
-        "boards": dataset.leaderboards.order_by("-created_at")[:20],
+        "boards": selectors.leaderboards(request.user)
+        .filter(dataset=dataset)
+        .order_by("-created_at")[:20],
     }
     return render(request, "registry/dataset_detail.html", context)
 
@@ -258,6 +278,47 @@ def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
         "registry/dataset_confirm_delete.html",
         {"dataset": dataset, "n_versions": n_versions},
     )
+
+
+# Visibility (models and datasets alike) -------------------------------------------------
+
+
+def _visibility_form(request: HttpRequest, obj: RegisteredModel | Dataset) -> VisibilityForm:
+    """The owner's form: the teams offered are theirs (a superuser's: every team)."""
+    teams = Team.objects.all() if request.user.is_superuser else request.user.registry_teams
+    initial = {"visibility": obj.visibility, "team": obj.team.name if obj.team else ""}
+    return VisibilityForm(
+        initial=initial, teams=list(teams.order_by("name").values_list("name", flat=True))
+    )
+
+
+def _set_visibility(request: HttpRequest, obj: RegisteredModel | Dataset) -> HttpResponse:
+    try:
+        services.set_visibility(
+            obj,
+            user=request.user,
+            visibility=request.POST.get("visibility", ""),
+            team=request.POST.get("team") or None,
+            via="page",
+        )
+    except RegistryError as exc:
+        messages.error(request, exc.message)
+    else:
+        shared = f" with the team {obj.team.name}" if obj.team else ""
+        messages.success(request, f"{obj} is {obj.visibility} now{shared}.")
+    return redirect(f"{obj.get_absolute_url()}#visibility")
+
+
+@login_required
+@require_POST
+def model_visibility(request: HttpRequest, name: str) -> HttpResponse:
+    return _set_visibility(request, _get_model_for_owner(request, name))
+
+
+@login_required
+@require_POST
+def dataset_visibility(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_visibility(request, _get_dataset_for_owner(request, pk))
 
 
 # Training -------------------------------------------------------------------------------
@@ -368,7 +429,9 @@ def model_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         mine = request.user if form.cleaned_data["mine"] else None
         try:
-            found = selectors.model_search(selectors.models_matching(owner=mine), **form.filters())
+            found = selectors.model_search(
+                selectors.models_matching(request.user, owner=mine), **form.filters()
+            )
         except RegistryError as exc:
             apply_registry_error(form, exc, {"order_by": "order_by"})
     page = _page(request, found.prefetch_related("tags"))
@@ -416,7 +479,7 @@ def model_edit(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_GET
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
-    return _render_model(request, _get_model(name))
+    return _render_model(request, _get_model(request, name))
 
 
 def _edit_form(form_class: type, obj: Any, tags: list[Any]) -> Any:
@@ -463,6 +526,7 @@ def _render_model(
         "aliases": [(alias, aliases.get(alias)) for alias in ALIASES],
         "other_aliases": sorted((a, n) for a, n in aliases.items() if a not in ALIASES),
         "can_change": can_change,
+        "visibility_form": _visibility_form(request, model) if can_change else None,
         "compare": (ready[1]["version"], ready[0]["version"]) if len(ready) > 1 else None,
         "running": any(not v.is_finished for v in page),
         # Evaluations are private (made of the caller's data): the caller's own only.
@@ -633,7 +697,7 @@ def model_delete(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_GET
 def version_compare(request: HttpRequest, name: str) -> HttpResponse:
-    model = _get_model(name)
+    model = _get_model(request, name)
     ready = list(
         model.versions.filter(status=Status.READY)
         .order_by("-version")
@@ -886,7 +950,7 @@ def _render_version(
 @login_required
 @require_GET
 def version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    return _render_version(request, _get_version(name, version))
+    return _render_version(request, _get_version(request, name, version))
 
 
 @login_required
@@ -918,7 +982,7 @@ def version_edit(request: HttpRequest, name: str, version: int) -> HttpResponse:
 @require_GET
 def version_status(request: HttpRequest, name: str, version: int) -> JsonResponse:
     """What the progress bars poll: status, progress, and the headline once ready."""
-    found = _or_404(selectors.version_progress, name, version)
+    found = _or_404(selectors.version_progress, request.user, name, version)
     headline = found.headline if found.is_ready else None
     data = {
         **found.to_dict(detail=False),
@@ -949,7 +1013,7 @@ def version_plot(request: HttpRequest, name: str, version: int, plot: str) -> Ht
     """One stored SVG plot, read by JSON key (never the version's other plots or bytes)."""
     if not PLOT_NAME_RE.match(plot):
         raise Http404("No such plot.")
-    svg, origin = selectors.plot_svg(name, version, plot)
+    svg, origin = selectors.plot_svg(request.user, name, version, plot)
     if not svg:
         raise Http404(f"{name} v{version} has no {plot} plot.")
     if origin is not None:
@@ -981,7 +1045,7 @@ def _problems_to_fields(form: PredictForm, exc: serving.PredictionError) -> None
 @login_required
 @require_POST
 def version_predict(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    found = _get_version(name, version)
+    found = _get_version(request, name, version)
     if not found.is_ready:
         messages.error(request, f"{found} is {found.status}: it can predict once it is ready.")
         return redirect(found)
@@ -989,7 +1053,7 @@ def version_predict(request: HttpRequest, name: str, version: int) -> HttpRespon
     prediction = None
     if form.is_valid():
         try:
-            served = serving.resolve(name, version=version)
+            served = serving.resolve(name, version=version, user=request.user)
             result = serving.predict(
                 served,
                 [form.row()],
@@ -1037,7 +1101,7 @@ def _download_name(filename: str, version: ModelVersion) -> str:
 @login_required
 @require_POST
 def version_batch_predict(request: HttpRequest, name: str, version: int) -> HttpResponse:
-    found = _get_version(name, version)
+    found = _get_version(request, name, version)
     if not found.is_ready:
         messages.error(request, f"{found} is {found.status}: it can predict once it is ready.")
         return redirect(found)
@@ -1045,7 +1109,7 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            served = serving.resolve(name, version=version)
+            served = serving.resolve(name, version=version, user=request.user)
             body = serving.predict_csv(
                 served,
                 upload.read(),
@@ -1115,7 +1179,7 @@ def version_cancel(request: HttpRequest, name: str, version: int) -> HttpRespons
 def version_export(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """Download a ready version as one file: its model's owner or staff only (see
     transfer.may_export); anyone may predict with it."""
-    found = _get_version(name, version)
+    found = _get_version(request, name, version)
     if not transfer.may_export(found, request.user):
         raise PermissionDenied(f"{found} belongs to another user: only its owner may export it.")
     try:
@@ -1450,7 +1514,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            model = _get_model(data["model"]) if data["model"] else None
+            model = _get_model(request, data["model"]) if data["model"] else None
             endpoint, secret = services.webhook_create(
                 owner=request.user,
                 url=data["url"],

@@ -19,13 +19,13 @@ def test_it_lets_only_the_owner_or_a_superuser_change(make_model, owner, other, 
     services.ensure_owner(model, admin_user)
 
 
-def test_it_names_what_is_missing(make_model):
+def test_it_names_what_is_missing(make_model, owner):
     make_model("churn", versions=1)
-    assert selectors.version("churn", 1).model.owner.get_username()
+    assert selectors.version(owner, "churn", 1).model.owner.get_username()
     for read, args, message in (
-        (selectors.version, ("ghost", 1), "There is no model named 'ghost'."),
-        (selectors.version, ("churn", 2), "churn has no version 2."),
-        (selectors.model_with_versions, ("ghost",), "There is no model named 'ghost'."),
+        (selectors.version, (owner, "ghost", 1), "There is no model named 'ghost'."),
+        (selectors.version, (owner, "churn", 2), "churn has no version 2."),
+        (selectors.model_with_versions, (owner, "ghost"), "There is no model named 'ghost'."),
     ):
         with pytest.raises(NotFound) as caught:
             read(*args)
@@ -40,7 +40,7 @@ def test_it_hides_another_users_dataset_but_not_from_a_superuser(
     assert selectors.dataset(admin_user, dataset.pk) == dataset
     with pytest.raises(NotFound) as caught:
         selectors.dataset(other, dataset.pk)
-    assert caught.value.message == f"You have no dataset {dataset.pk}."
+    assert caught.value.message == f"There is no dataset {dataset.pk} that you can read."
     assert list(selectors.datasets(other)) == []
 
 

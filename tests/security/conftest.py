@@ -78,7 +78,9 @@ def snapshot() -> dict:
             )
         ),
         "models": sorted(
-            RegisteredModel.objects.values_list("pk", "name", "owner_id", "description")
+            RegisteredModel.objects.values_list(
+                "pk", "name", "owner_id", "description", "visibility", "team_id"
+            )
         ),
         "versions": sorted(
             ModelVersion.objects.values_list(
@@ -101,7 +103,9 @@ def snapshot() -> dict:
             ]
         ),
         "aliases": sorted(Alias.objects.values_list("model_id", "name", "version_id")),
-        "datasets": sorted(Dataset.objects.values_list("pk", "name", "owner_id", "sha256")),
+        "datasets": sorted(
+            Dataset.objects.values_list("pk", "name", "owner_id", "sha256", "visibility", "team_id")
+        ),
         "tokens": sorted(ApiToken.objects.values_list("pk", "user_id", "name", "revoked_at")),
         "leaderboards": sorted(
             Leaderboard.objects.values_list("pk", "owner_id", "status", "trials_done")

@@ -2,11 +2,15 @@
 any page or any API operation. The routes are enumerated from registry/web/urls.py and from the
 OpenAPI document, so a new route fails here until it is given its expectation below.
 
-What an outsider may do with someone else's model is read it and predict with it: the
-registry is shared, changes are not. An export is refused (it can hold training rows).
-Datasets are private: another user's dataset does not exist, as far as an outsider can tell.
-Every probe runs as the outsider against the owner's objects and checks the status, that
+What another user may do with a model they may read (a public one: every model before
+teams; or one shared with a team they are in) is read it and predict with it: reading is
+shared, changes are not. An export is refused (it can hold training rows). Datasets are
+private by default: another user's dataset does not exist, as far as they can tell. Every
+probe runs as the other user, an outsider or a member of the team the owner's model is
+shared with (the probes and their expectations are the same: a team member reads the
+model, and changes nothing), against the owner's objects and checks the status, that
 nothing of the owner's changed, and that no page or response shows the owner's token.
+tests/security/test_visibility.py covers what may be read, per visibility and persona.
 """
 
 import io
@@ -104,6 +108,14 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
         ],
         "version_edit": [
             ("post", f"{v}/1/edit/", {"note": "mine", "tags": "x=y"}, DENIED),
+        ],
+        # Only the owner chooses who may read a model or a dataset.
+        "model_visibility": [
+            ("post", "/models/churn/visibility/", {"visibility": "private"}, DENIED),
+            ("post", "/models/churn/visibility/", {"visibility": "public"}, DENIED),
+        ],
+        "dataset_visibility": [
+            ("post", f"/datasets/{ds}/visibility/", {"visibility": "public"}, HIDDEN),
         ],
         "version_compare": [("get", "/models/churn/compare/?a=1&b=2", None, READ)],
         "alias_move": [
@@ -230,10 +242,19 @@ def assert_no_token_of(owner_objects: dict, body: bytes, where: str) -> None:
         assert secret not in text, f"{where} shows the owner's token ({secret[:12]}...)"
 
 
-@pytest.fixture
-def objects(registry, owner, other):
+@pytest.fixture(params=["outsider", "team member"])
+def objects(request, registry, owner, other):
+    from registry.models import Team
     from tests.registry.boards import finish, make_board
 
+    if request.param == "team member":
+        # The other user reads the owner's model as a member of the team it is shared with
+        # (the owner is one too: one shares with a team one is in).
+        team = Team.objects.create(name="analysts")
+        team.members.add(owner, other)
+        services.set_visibility(
+            registry["model"], user=owner, visibility="team", team="analysts", via="api"
+        )
     # The owner's leaderboard still running (a probe could cancel it: its status is in the
     # snapshot) with one algorithm's trials done (a row a probe could register).
     board = finish(make_board(owner, registry["dataset"]), {"logistic_regression": [0.8, 0.9]})
@@ -353,6 +374,13 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ],
         ("patch", "/api/v1/models/{name}/versions/{version}"): [
             ({**churn, "version": 1}, {"note": "mine", "tags": {"x": "y"}}, DENIED),
+        ],
+        ("put", "/api/v1/models/{name}/visibility"): [
+            (churn, {"visibility": "private"}, DENIED),
+            (churn, {"visibility": "team", "team": "analysts"}, DENIED),
+        ],
+        ("put", "/api/v1/datasets/{dataset_id}/visibility"): [
+            ({"dataset_id": ds}, {"visibility": "public"}, HIDDEN),
         ],
         ("post", "/api/v1/models/{name}/versions"): [
             (churn, {"dataset": theirs, **train}, DENIED),

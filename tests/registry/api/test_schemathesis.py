@@ -132,6 +132,8 @@ def _realistic_bodies(operation, body) -> list:
         return [{"description": "Scored nightly", "tags": {"team": "fuzz", "gone": None}}]
     if method == "PUT" and path.endswith("/threshold"):
         return [{"threshold": 0.4}, {"threshold": None}]
+    if method == "PUT" and path.endswith("/visibility"):
+        return [{"visibility": "private"}, {"visibility": "public"}]
     if method == "PUT" and isinstance(body, dict):
         return [{"version": CURRENT["version"]}]
     if method == "POST" and path == "/api/v1/webhooks":

@@ -70,8 +70,9 @@ def test_it_runs_a_fixed_number_of_queries_and_loads_no_bytes(owner_client, make
     # 8th: the traffic summary; 9th and 10th: the caller's evaluations and their datasets
     # (the "Evaluate on new data" form); 11th: the alias history
     # (tests/registry/web/test_alias_history.py counts it with its versions); 12th: which
-    # listed versions have labelled predictions (the live metrics); 13th: the model's tags.
-    assert len(many) == len(few) <= 13, [q["sql"] for q in many]
+    # listed versions have labelled predictions (the live metrics); 13th: the model's tags;
+    # 14th: the owner's teams (the "Who can see it" form).
+    assert len(many) == len(few) <= 14, [q["sql"] for q in many]
     loads_no_bytes(many)
     assert model.versions.count() == 500
 
