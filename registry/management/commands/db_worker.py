@@ -1,5 +1,6 @@
 """django-tasks-db's worker, single-threaded, with the stale-training reaper in its loop
-(trainings and leaderboard trials alike) and the alert rules' periodic check.
+(trainings, leaderboard trials, evaluations and batch jobs alike) and the alert rules'
+periodic check.
 
 A training is forked from this process (registry/tasks.py), and a fork taken while
 another thread holds a lock (SQLite's allocator, psycopg, a logging handler) hands the
@@ -26,6 +27,7 @@ from registry.alerts.rules import evaluate_rules
 from registry.models import ModelVersion, Trial
 from registry.tasks import (
     _preload_training,
+    reap_stale_batch_jobs,
     reap_stale_evaluations,
     reap_stale_trials,
     reap_stale_versions,
@@ -41,6 +43,7 @@ def reap_safely() -> None:
         reap_stale_versions()
         reap_stale_trials()
         reap_stale_evaluations()
+        reap_stale_batch_jobs()
     except Exception:  # the reaper must never take the worker down
         logger.exception("reaping stale trainings failed")
     finally:
