@@ -1201,22 +1201,7 @@ def cancel_batch_job(request: HttpRequest, job_id: BatchJobId) -> dict[str, Any]
 )
 def download_batch_job(request: HttpRequest, job_id: BatchJobId) -> StreamingHttpResponse:
     """Download a done job's result, streamed (409 while it is not done)."""
-    return batch_result_response(selectors.batch_job(_user(request), job_id))
-
-
-def batch_result_response(job: BatchJob) -> StreamingHttpResponse:
-    """A done job's result as a streamed download (the API's and the jobs page's)."""
-    if job.status != BatchJob.Status.DONE:
-        raise services.Conflict(
-            f"Batch job {job.pk} is {job.status}"
-            + (f" ({job.rows_done:,} of {job.rows_total:,} rows scored)" if job.is_active else "")
-            + ": its result downloads once it is done."
-        )
-    response = StreamingHttpResponse(
-        batchjobs.result.stream(job), content_type=batchjobs.result.CONTENT_TYPES[job.output_format]
-    )
-    response["Content-Disposition"] = f'attachment; filename="{job.result_filename()}"'
-    return response
+    return batchjobs.result.response(selectors.batch_job(_user(request), job_id))
 
 
 # Alerts and webhooks (registry/alerts/) ---------------------------------------------------

@@ -8,13 +8,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.http import StreamingHttpResponse
+
 from registry import csvio
+from registry.errors import Conflict
 from registry.models import BatchChunk, BatchJob
 
 CONTENT_TYPES = {
     BatchJob.CSV: "text/csv; charset=utf-8",
     BatchJob.PARQUET: "application/vnd.apache.parquet",
 }
+
+
+def response(job: BatchJob) -> StreamingHttpResponse:
+    """A done job's result as a streamed download (the API's and the jobs page's); 409
+    while it is not done."""
+    if job.status != BatchJob.Status.DONE:
+        scored = f" ({job.rows_done:,} of {job.rows_total:,} rows scored)" if job.is_active else ""
+        raise Conflict(
+            f"Batch job {job.pk} is {job.status}{scored}: its result downloads once it is done."
+        )
+    streamed = StreamingHttpResponse(stream(job), content_type=CONTENT_TYPES[job.output_format])
+    streamed["Content-Disposition"] = f'attachment; filename="{job.result_filename()}"'
+    return streamed
 
 
 def _chunk_results(job: BatchJob) -> Iterator[bytes]:
