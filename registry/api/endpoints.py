@@ -22,6 +22,7 @@ from registry import batchjobs, csvio, evaluation, selectors, services, serving,
 from registry.algorithms import ALGORITHMS
 from registry.api.app import api
 from registry.api.schemas import (
+    ALIAS_PATTERN,
     EVALUATION_VERSIONS_PATTERN,
     AlertRuleIn,
     AlertRuleOut,
@@ -1079,11 +1080,9 @@ def download_evaluation_rows(
 
 _BATCH_FORM = {
     "file": {"type": "string", "format": "binary"},
-    **{
-        key: value
-        for key, value in BatchJobFields.model_json_schema()["properties"].items()
-        if key in ("version", "alias", "format")
-    },
+    "version": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    "alias": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": ALIAS_PATTERN},
+    "format": {"type": "string", "enum": ["csv", "parquet"], "default": "csv"},
 }
 _BATCH_BODY = {
     "requestBody": {
@@ -1091,7 +1090,12 @@ _BATCH_BODY = {
         "content": {
             "application/json": {"schema": BatchJobIn.model_json_schema()},
             "multipart/form-data": {
-                "schema": {"type": "object", "properties": _BATCH_FORM, "required": ["file"]}
+                "schema": {
+                    "type": "object",
+                    "properties": _BATCH_FORM,
+                    "required": ["file"],
+                    "additionalProperties": False,
+                }
             },
         },
     }
@@ -1123,7 +1127,7 @@ def _batch_body(request: HttpRequest) -> BatchJobFields:
 
 @api.post(
     "/models/{name}/batch-jobs",
-    response={202: BatchJobOut, **errors(404, 409, 413, 415, 422, 429, 507)},
+    response={202: BatchJobOut, **errors(400, 404, 409, 413, 415, 422, 429, 507)},
     tags=["batch jobs"],
     openapi_extra=_BATCH_BODY,
 )
