@@ -561,7 +561,7 @@ class BatchJobForm(forms.Form):
     """A file over the synchronous limit, scored in the background (registry/batchjobs/)."""
 
     prefix = "job"  # its fields sit on the version page next to BatchPredictForm's
-    file = CSVFileField(limit_setting="MLSERVE_MAX_BATCH_UPLOAD_MB")
+    file = CSVFileField(label="Large CSV file", limit_setting="MLSERVE_MAX_BATCH_UPLOAD_MB")
     format = forms.ChoiceField(
         label="Result format",
         choices=[("csv", "CSV"), ("parquet", "Parquet")],

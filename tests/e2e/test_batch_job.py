@@ -27,14 +27,14 @@ def test_a_person_scores_a_file_too_large_for_one_request_in_the_background(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
-    page.locator("#batch form").first.get_by_label("CSV file").set_input_files(str(rows))
+    page.locator("#batch form").get_by_label("CSV file").set_input_files(str(rows))
     page.get_by_role("button", name="Predict and download").click()
     expect(page.locator("#batch .field-error").first).to_contain_text(
         "Score a larger file with a background batch job (below)."
     )
 
     form = page.locator("[data-batch-job-form]")
-    form.get_by_label("CSV file").set_input_files(str(rows))
+    form.get_by_label("Large CSV file").set_input_files(str(rows))
     form.get_by_role("button", name="Start a batch job").click()
     expect(page).to_have_url(re.compile(r"/batch-jobs/$"))
     job = BatchJob.objects.get()
