@@ -1,6 +1,5 @@
 """django-tasks-db's worker, single-threaded, with the stale-training reaper in its loop
-(trainings, leaderboard trials, evaluations and batch jobs alike) and the alert rules'
-periodic check.
+(trainings and leaderboard trials alike) and the alert rules' periodic check.
 
 A training is forked from this process (registry/tasks.py), and a fork taken while
 another thread holds a lock (SQLite's allocator, psycopg, a logging handler) hands the
@@ -43,7 +42,7 @@ def reap_safely() -> None:
         reap_stale_versions()
         reap_stale_trials()
         reap_stale_evaluations()
-        reap_stale_batch_jobs()
+        reap_stale_batch_jobs()  # a batch job resumes at its next chunk (registry/batchjobs/)
     except Exception:  # the reaper must never take the worker down
         logger.exception("reaping stale trainings failed")
     finally:
