@@ -202,3 +202,13 @@ def test_it_refuses_a_body_without_a_file_or_a_dataset(owner_api, churn):
 
 def test_it_asks_for_a_token(anon_api, churn):
     assert_problem(anon_api.get("/batch-jobs"), 401)
+
+
+def test_its_upload_may_be_larger_than_a_request_body_elsewhere(owner_api, churn, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096  # the body limit of every other route
+    data = churn_csv(500)
+    assert len(data) > 4096
+
+    assert post_file(owner_api, data).status_code == 202
+    elsewhere = owner_api.post("/datasets", {"file": upload(data)}, content_type=None)
+    assert_problem(elsewhere, 413, "(MLSERVE_MAX_UPLOAD_MB)")
