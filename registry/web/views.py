@@ -932,7 +932,6 @@ def batch_job_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "jobs": jobs,
         "any_active": any(j.is_active for j in jobs),
-        "current": "batch_jobs",
     }
     return render(request, "registry/batch_job_list.html", context)
 

@@ -26,15 +26,15 @@ def test_the_version_page_offers_a_batch_job_and_the_jobs_page_follows_it(
     assert "Score a large file in the background" in page
     assert 'action="/models/churn/versions/1/batch-job/"' in page
 
-    data = churn_csv(150)
+    data = churn_csv(1500)
     response = start_job(owner_client, data)
 
     assert response.status_code == 302
     assert response["Location"] == reverse("batch_job_list")
     job = BatchJob.objects.get()
-    assert (job.owner, job.version_number, job.rows_total, job.chunks_total) == (owner, 1, 150, 2)
+    assert (job.owner, job.version_number, job.rows_total, job.chunks_total) == (owner, 1, 1500, 15)
     listing = owner_client.get(reverse("batch_job_list")).content.decode()
-    assert f"Batch job {job.pk} queued: 150 rows of churn v1." in listing
+    assert f"Batch job {job.pk} queued: 1,500 rows of churn v1." in listing
     assert f'data-status-url="/batch-jobs/{job.pk}/status/"' in listing
     assert "Cancel" in listing
 
@@ -43,6 +43,7 @@ def test_the_version_page_offers_a_batch_job_and_the_jobs_page_follows_it(
     assert (status["status"], status["progress"], status["finished"]) == ("done", 100, True)
     listing = owner_client.get(reverse("batch_job_list")).content.decode()
     assert f'href="/batch-jobs/{job.pk}/result/"' in listing
+    assert "1,500 / 1,500" in listing
     download = owner_client.get(reverse("batch_job_result", args=[job.pk]))
     assert download.status_code == 200
     expected = serving.predict_csv(serving.resolve("churn", version=1), data, user=owner)
@@ -97,3 +98,9 @@ def test_the_sync_forms_refusal_of_a_large_file_points_to_the_batch_job(
     assert "the limit is 1 MB. Score a larger file with a background batch job (below)." in html
     # ... which takes it.
     assert start_job(owner_client, churn_csv(40_000)).status_code == 302
+
+
+def test_the_jobs_page_is_in_the_menu(owner_client):
+    html = owner_client.get(reverse("batch_job_list")).content.decode()
+    assert '<a href="/batch-jobs/" aria-current="page">Batch jobs</a>' in html
+    assert "No batch jobs yet." in html
