@@ -3,6 +3,7 @@ address (behind proxies, the one DJANGO_PROXY_COUNT picks: login_throttle.client
 gunicorn's own access log is off (gunicorn.conf.py): this line is the one per request."""
 
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -37,6 +38,12 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+# Where a batch job's file is uploaded: the API's and the version page's form.
+BATCH_UPLOAD_PATH = re.compile(
+    r"^/(api/v1/models/[^/]+/batch-jobs|models/[^/]+/versions/\d+/batch-job/)\Z"
+)
+
+
 class BodyLimitMiddleware:
     """Refuse a body over the upload limit from its Content-Length, before reading it (and
     the other requests that cannot be served whatever their body: chunked, NUL in the URL)."""
@@ -66,13 +73,21 @@ class BodyLimitMiddleware:
             return self._refuse(request, 400, f"Content-Length {raw[:40]!r} is not a number.")
         if length < 0:
             return self._refuse(request, 400, "Content-Length is negative.")
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit, limit_mb, name = (
+            settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            settings.MLSERVE_MAX_UPLOAD_MB,
+            "MLSERVE_MAX_UPLOAD_MB",
+        )
+        if BATCH_UPLOAD_PATH.match(request.path):
+            # A batch job's file is streamed to disk and stored a chunk at a time
+            # (registry/batchjobs/): it may be larger than a body read whole.
+            limit_mb, name = settings.MLSERVE_MAX_BATCH_UPLOAD_MB, "MLSERVE_MAX_BATCH_UPLOAD_MB"
+            limit = limit_mb * 1024 * 1024 + 64 * 1024
         if length > limit:
             return self._refuse(
                 request,
                 413,
-                f"The body is {length} bytes; the limit is {settings.MLSERVE_MAX_UPLOAD_MB} MB "
-                "(MLSERVE_MAX_UPLOAD_MB).",
+                f"The body is {length} bytes; the limit is {limit_mb} MB ({name}).",
             )
         return self.get_response(request)
 

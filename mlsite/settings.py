@@ -233,6 +233,14 @@ MLSERVE_MAX_EVALUATION_ROWS = env_int("MLSERVE_MAX_EVALUATION_ROWS", 2_000_000, 
 # multiply-add per unit; registry/algorithms.py): over it, 413 saying how many rows would fit.
 # The default is a few seconds of one core for a k-NN model; 0 turns it off.
 MLSERVE_MAX_PREDICT_COST = env_int("MLSERVE_MAX_PREDICT_COST", 20_000_000_000)
+# Background batch scoring (registry/batchjobs/): a file larger than a request may carry is
+# uploaded once, stored in the database in chunks, and scored by the task workers a chunk
+# (one predict request's worth of rows) at a time.
+MLSERVE_MAX_BATCH_UPLOAD_MB = env_int("MLSERVE_MAX_BATCH_UPLOAD_MB", 500, minimum=1)
+MLSERVE_MAX_BATCH_ROWS = env_int("MLSERVE_MAX_BATCH_ROWS", 5_000_000, minimum=1)
+MLSERVE_BATCH_CHUNK_ROWS = env_int("MLSERVE_BATCH_CHUNK_ROWS", 10_000, minimum=1)
+# Queued or running batch jobs one user may have (0: no limit).
+MLSERVE_USER_MAX_BATCH_JOBS = env_int("MLSERVE_USER_MAX_BATCH_JOBS", 2)
 # Most rows one prediction request may have explained (?explain=true, the page's Explain,
 # batch reasons): over it, 413 before any of it runs.
 MLSERVE_MAX_EXPLAIN_ROWS = env_int("MLSERVE_MAX_EXPLAIN_ROWS", 1000, minimum=1)

@@ -29,6 +29,7 @@ from registry.models import (
     Alias,
     ApiToken,
     AuditEntry,
+    BatchJob,
     Dataset,
     Evaluation,
     Feedback,
@@ -950,3 +951,44 @@ class LeaderboardAdmin(OwnRowsAdmin, ReadOnlyAdmin):
     search_fields = ("dataset_name", "target", "owner__username")
     list_select_related = ("owner",)
     inlines = (TrialInline,)
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(OwnRowsAdmin, ReadOnlyAdmin):
+    """Background batch jobs (registry/batchjobs/): read only, their input and result bytes
+    never shown; the jobs page and the API start and cancel them. Staff who are not
+    superusers read their own only."""
+
+    owner_path = "owner"
+    list_display = (
+        "id",
+        "owner",
+        "model_name",
+        "version_number",
+        "status",
+        "rows_done",
+        "rows_total",
+        "created_at",
+    )
+    list_filter = ("status", "output_format", "created_at")
+    search_fields = ("model_name", "input_name", "owner__username")
+    list_select_related = ("owner",)
+    fields = (
+        "owner",
+        "model_name",
+        "version_number",
+        "alias",
+        "input_name",
+        "input_bytes",
+        "output_format",
+        "status",
+        "rows_done",
+        "rows_total",
+        "chunks_done",
+        "chunks_total",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields

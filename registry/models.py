@@ -1010,3 +1010,151 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}:{self.row} = {self.label!r}"
+
+
+# Background batch scoring (registry/batchjobs/) ---------------------------------------------
+
+
+class BatchJobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+BATCH_ACTIVE = (BatchJobStatus.QUEUED, BatchJobStatus.RUNNING)
+
+
+class BatchJob(models.Model):
+    """A CSV scored in the background by one model version, a chunk at a time
+    (registry/batchjobs/). The version is resolved when the job is made: an alias moved
+    later does not change what a job scores with."""
+
+    Status = BatchJobStatus
+    CSV, PARQUET = "csv", "parquet"
+    FORMATS = (CSV, PARQUET)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batch_jobs"
+    )
+    # Kept when the version (or its model) is deleted: the job then fails, a finished job's
+    # result stays downloadable.
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="batch_jobs"
+    )
+    model_name = models.CharField(max_length=100)
+    version_number = models.PositiveIntegerField()
+    alias = models.CharField(max_length=100, blank=True)  # the alias asked for, if any
+    # Where the rows came from: an upload (its file name) or a dataset (a copy was taken).
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="batch_jobs"
+    )
+    input_name = models.CharField(max_length=200)
+    input_bytes = models.BigIntegerField(default=0)
+    header = models.BinaryField(editable=False)  # the file's header line, before every chunk
+    output_format = models.CharField(max_length=10, default=CSV)
+    status = models.CharField(
+        max_length=10,
+        choices=BatchJobStatus.choices,
+        default=BatchJobStatus.QUEUED,
+        db_index=True,
+    )
+    rows_total = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    # The result's column names (the file's, then the prediction columns), set by the
+    # first chunk scored.
+    columns = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    # Claims since the last chunk was scored: a job whose worker dies twice in a row
+    # without finishing a chunk is failed, not retried again.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claims = models.PositiveIntegerField(default=0)  # every claim by a worker, in order
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeferredBytesManager("header")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="batchjob_status_heartbeat")
+        ]
+
+    def __str__(self) -> str:
+        return f"batch job {self.pk} of {self.model_name} v{self.version_number}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in BATCH_ACTIVE
+
+    @property
+    def progress(self) -> int:
+        """Percent of the rows scored (100 only once done)."""
+        if self.status == BatchJobStatus.DONE:
+            return 100
+        return min(99, 100 * self.rows_done // max(self.rows_total, 1))
+
+    def result_filename(self) -> str:
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", self.input_name).strip(".-")[:80] or "rows"
+        stem = re.sub(r"\.(csv|tsv|txt)$", "", stem, flags=re.I)
+        return f"{stem}-{self.model_name}-v{self.version_number}-predictions.{self.output_format}"
+
+    def to_dict(self) -> dict[str, Any]:
+        done = self.status == BatchJobStatus.DONE
+        return {
+            "id": self.pk,
+            "model": self.model_name,
+            "version": self.version_number,
+            "alias": self.alias or None,
+            "input": {
+                "name": self.input_name,
+                "dataset": self.dataset_id,
+                "bytes": self.input_bytes,
+            },
+            "format": self.output_format,
+            "status": self.status,
+            "rows_total": self.rows_total,
+            "rows_done": self.rows_done,
+            "chunks_total": self.chunks_total,
+            "chunks_done": self.chunks_done,
+            "progress": self.progress,
+            "error": self.error or None,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "result_url": f"/api/v1/batch-jobs/{self.pk}/result" if done else None,
+        }
+
+
+class BatchChunk(models.Model):
+    """Rows [start_row, stop_row) of a batch job: their input lines until scored, then the
+    result (CSV lines, or an Arrow IPC stream for Parquet), written with `done` in one
+    transaction, so a chunk is scored once whatever happens to the workers."""
+
+    job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    start_row = models.PositiveBigIntegerField()
+    stop_row = models.PositiveBigIntegerField()
+    input = models.BinaryField(editable=False)  # emptied once scored
+    result = models.BinaryField(null=True, editable=False)
+    done = models.BooleanField(default=False)
+    rows = models.PositiveIntegerField(default=0)  # rows scored (blank lines are skipped)
+    # Which claim of the job scored it (BatchJob.claims counts them), and when.
+    scored_by_claim = models.PositiveIntegerField(null=True, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeferredBytesManager("input", "result")
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="batchchunk_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of batch job {self.job_id}"

@@ -52,6 +52,7 @@ from registry.models import (
     AlertRule,
     Alias,
     AuditEntry,
+    BatchJob,
     Dataset,
     Evaluation,
     Leaderboard,
@@ -950,6 +951,23 @@ def evaluation(user: Any, name: str, pk: int) -> Evaluation:
     if first is None:
         raise NotFound(f"You have no evaluation {pk} of {name}.")
     return first
+
+
+# Background batch jobs ---------------------------------------------------------------------
+
+
+def batch_jobs(user: Any) -> QuerySet:
+    """The user's own batch jobs, newest first (their rows are the user's data: nobody
+    else's is listed or found; a superuser's listing is their own too)."""
+    return BatchJob.objects.filter(owner_id=user.pk)
+
+
+def batch_job(user: Any, pk: int) -> BatchJob:
+    """Another user's batch job does not exist, as far as `user` can tell."""
+    found = batch_jobs(user).filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"You have no batch job {pk}.")
+    return found
 
 
 # Alerts and webhooks ---------------------------------------------------------------------

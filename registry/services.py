@@ -6,6 +6,7 @@ one transaction, and raise RegistryError subclasses with a message a person can 
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ from registry.errors import (  # noqa: F401  (services.X stays a way to name the
 from registry.models import (
     ACTIVE,
     ALIAS_RE,
+    BATCH_ACTIVE,
     BOARD_ACTIVE,
     MAX_TAGS,
     TAG_KEY_RE,
@@ -45,6 +47,9 @@ from registry.models import (
     AlertRule,
     Alias,
     AuditEntry,
+    BatchChunk,
+    BatchJob,
+    BatchJobStatus,
     Dataset,
     Evaluation,
     EvaluationStatus,
@@ -1897,6 +1902,144 @@ def evaluation_create_from_file(
         return evaluation_create(
             user=user, model=model, dataset=dataset, versions=versions, target=target
         )
+
+
+# Background batch scoring (registry/batchjobs/) ---------------------------------------------
+
+
+def _check_batch_cap(user: AbstractBaseUser, *, lock: bool) -> None:
+    """At most MLSERVE_USER_MAX_BATCH_JOBS queued or running batch jobs per user."""
+    cap = settings.MLSERVE_USER_MAX_BATCH_JOBS
+    if not cap or user.is_superuser:
+        return
+    if lock:
+        _lock_user(user)
+    active = BatchJob.objects.filter(owner_id=user.pk, status__in=BATCH_ACTIVE).count()
+    if active >= cap:
+        raise QuotaExceeded(
+            f"You have {active} batch jobs queued or running, the most one user may "
+            "(MLSERVE_USER_MAX_BATCH_JOBS): wait for one to finish, or cancel one."
+        )
+
+
+def _batch_served(
+    name: str, version: int | None, alias: str | None, user: AbstractBaseUser
+) -> serving.ServedVersion:
+    """The version a job scores with, resolved now (an alias moved later does not change
+    it), of a model `user` may read; both a version and an alias: 409 unless the alias is
+    at that version."""
+    served = serving.resolve(
+        name, version=version if alias is None else None, alias=alias, user=user
+    )
+    if version is not None and alias is not None and served.version != version:
+        raise Conflict(
+            f"{name}@{alias} is v{served.version}, not v{version}: give a version or an alias "
+            "alone."
+        )
+    return served
+
+
+def batch_job_create(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    version: int | None = None,
+    alias: str | None = None,
+    upload: Any = None,
+    filename: str | None = None,
+    dataset: Dataset | None = None,
+    output_format: str = BatchJob.CSV,
+) -> BatchJob:
+    """Queue a background batch job: `name` at `version` or `alias` (default: production)
+    scores `upload` (a file object: an uploaded file) or `dataset` (one the caller may read,
+    selectors.dataset). Bounded before any work: the file's size
+    (MLSERVE_MAX_BATCH_UPLOAD_MB), its rows (MLSERVE_MAX_BATCH_ROWS, counted as it is cut
+    into chunks), and the user's jobs in flight (MLSERVE_USER_MAX_BATCH_JOBS). Its first
+    chunk is read now, so a file without the model's columns is refused at once."""
+    from registry.batchjobs import chunk_rows
+    from registry.batchjobs.plan import plan
+    from registry.tasks import enqueue_batch_job
+
+    if output_format not in BatchJob.FORMATS:
+        message = f"The format is one of {', '.join(BatchJob.FORMATS)}."
+        raise InvalidInput(message, {"format": message})
+    if (upload is None) == (dataset is None):
+        raise InvalidInput("Send a CSV file or a dataset id to score (one of them).")
+    served = _batch_served(name, version, alias, user)
+    _check_batch_cap(user, lock=False)
+    max_rows = settings.MLSERVE_MAX_BATCH_ROWS
+    if upload is not None:
+        limit_mb = settings.MLSERVE_MAX_BATCH_UPLOAD_MB
+        size = getattr(upload, "size", None)
+        if size is not None and size > limit_mb * 1024 * 1024:
+            raise TooLarge(
+                f"The file is {size / 1024 / 1024:.1f} MB; a batch job takes at most "
+                f"{limit_mb} MB (MLSERVE_MAX_BATCH_UPLOAD_MB)."
+            )
+        stream, input_name = upload, filename or getattr(upload, "name", None) or "rows.csv"
+    else:
+        if dataset.n_rows > max_rows:
+            raise TooLarge(
+                f"{dataset.name} has {dataset.n_rows:,} rows, more than a batch job scores "
+                f"({max_rows:,}, MLSERVE_MAX_BATCH_ROWS)."
+            )
+        data = Dataset.objects.filter(pk=dataset.pk).values_list("csv", flat=True).first()
+        stream, input_name = io.BytesIO(bytes(data or b"")), dataset.name
+    stream.seek(0)
+    planned = plan(
+        stream,
+        chunk_rows=chunk_rows(served),
+        max_rows=max_rows,
+        limit_name="MLSERVE_MAX_BATCH_ROWS",
+    )
+
+    def piece_bytes(piece: Any) -> bytes:
+        stream.seek(piece.start_byte)
+        return stream.read(piece.stop_byte - piece.start_byte)
+
+    serving.bodies.csv_table(served, planned.header + piece_bytes(planned.pieces[0]))
+    with transaction.atomic():
+        _check_batch_cap(user, lock=True)
+        job = BatchJob.objects.create(
+            owner=user,
+            version_id=served.id,
+            model_name=served.model,
+            version_number=served.version,
+            alias=alias or ("" if version is not None else serving.DEFAULT_ALIAS),
+            dataset=dataset,
+            input_name=PurePath(input_name).name[:200] or "rows.csv",
+            input_bytes=planned.pieces[-1].stop_byte,
+            header=planned.header,
+            output_format=output_format,
+            rows_total=planned.rows,
+            chunks_total=len(planned.pieces),
+        )
+        for index, piece in enumerate(planned.pieces):  # one chunk in memory at a time
+            BatchChunk.objects.create(
+                job=job,
+                index=index,
+                start_row=piece.start_row,
+                stop_row=piece.stop_row,
+                input=piece_bytes(piece),
+            )
+        transaction.on_commit(lambda: enqueue_batch_job(job.pk))
+    return job
+
+
+def batch_job_cancel(*, job: BatchJob, user: AbstractBaseUser) -> BatchJob:
+    """Stop a queued or running batch job: its worker stops between chunks (and kills the
+    chunk in flight within a second, tasks.run_isolated); chunks done are kept."""
+    cancelled = BatchJob.objects.filter(pk=job.pk, status__in=BATCH_ACTIVE).update(
+        status=BatchJobStatus.CANCELLED,
+        error=f"Cancelled by {user.get_username()}.",
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    if not cancelled:
+        raise Conflict(
+            f"Batch job {job.pk} is {job.status}: only a queued or running job can be cancelled."
+        )
+    return job
 
 
 # Alerts and webhooks (registry/alerts/) --------------------------------------------------

@@ -35,7 +35,15 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TASK_MIN_PRIORITY
 
-from registry.models import Evaluation, EvaluationStatus, ModelVersion, Trial, TrialStatus
+from registry.models import (
+    BatchJob,
+    BatchJobStatus,
+    Evaluation,
+    EvaluationStatus,
+    ModelVersion,
+    Trial,
+    TrialStatus,
+)
 
 logger = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -138,6 +146,9 @@ class Job:
 
     def work(self, heartbeat: Any) -> None:
         raise NotImplementedError
+
+    def time_limit(self) -> float:
+        return settings.MLSERVE_TRAIN_TIMEOUT_S
 
 
 class VersionJob(Job):
@@ -256,6 +267,68 @@ class EvaluationJob(Job):
         score(self.evaluation_id, heartbeat)
 
 
+def enqueue_batch_job(job_id: int) -> None:
+    run_batch_job.enqueue(job_id)
+
+
+@task()
+def run_batch_job(job_id: int) -> str:
+    """Score a background batch job (registry/batchjobs/) in a child process, like a
+    training: a job queued again after its worker died resumes at its first chunk not done."""
+    from registry.batchjobs.run import claim
+
+    if not claim(job_id):
+        return "skipped"
+    return _run_isolated(BatchJobRun(job_id))
+
+
+class BatchJobRun(Job):
+    noun = "The batch job"
+    live = (BatchJobStatus.RUNNING, BatchJobStatus.DONE, BatchJobStatus.FAILED)
+    running = BatchJobStatus.RUNNING
+    active = (BatchJobStatus.QUEUED, BatchJobStatus.RUNNING)
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.name = f"batch-job-{job_id}"
+        self.rows = BatchJob.objects.filter(pk=job_id)
+
+    def status(self) -> str | None:
+        return self.rows.values_list("status", flat=True).first()
+
+    def beat(self, **fields: Any) -> None:
+        from registry.batchjobs.run import beat
+
+        beat(self.job_id, **fields)
+
+    def fail(self, message: str) -> None:
+        from registry.batchjobs.run import fail
+
+        fail(self.job_id, message)
+
+    def attempts(self) -> int | None:
+        return self.rows.values_list("attempts", flat=True).first()
+
+    def retry_after_stall(self, attempts: int, stall: float) -> None:
+        self.beat(attempts=attempts, error=f"A chunk made no progress for {stall:g} s; retrying.")
+
+    def time_limit(self) -> float:
+        # No limit on the whole job: each chunk is bounded like a request (rows and cost),
+        # and a chunk that hangs is the stall watchdog's (MLSERVE_TRAIN_STALL_S).
+        return float("inf")
+
+    def work(self, heartbeat: Any) -> None:
+        from registry.batchjobs.run import score
+        from registry.monitoring import predlog
+
+        try:
+            score(self.job_id, heartbeat)
+        finally:
+            # The chunks' predictions are logged like requests; this child exits next,
+            # and its log writer's thread with it.
+            predlog.writer().stop()
+
+
 # Training children (trainings and trials) run this much nicer than the worker, so that the
 # web servers on the same machine keep their CPU share and their predictions their latency.
 CHILD_NICENESS = 19
@@ -307,6 +380,7 @@ def _preload_training() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot
 
+    import registry.batchjobs.run
     import registry.leaderboard.run
     import registry.training  # noqa: F401
     from registry import csvio
@@ -351,7 +425,7 @@ def _run_child(job: Job) -> str | None:
     watchdog killed, else None with the job's outcome written."""
     from registry.training import Heartbeat  # imported already by _preload_training
 
-    timeout, stall = settings.MLSERVE_TRAIN_TIMEOUT_S, settings.MLSERVE_TRAIN_STALL_S
+    timeout, stall = job.time_limit(), settings.MLSERVE_TRAIN_STALL_S
     connections.close_all()  # the child must not share the parent's database socket
     reader, writer = os.pipe()
     os.set_blocking(writer, False)  # a child never waits on its heartbeat
@@ -432,7 +506,11 @@ def _heartbeat_interval() -> float:
 
 
 def _crash_message(exitcode: int | None, noun: str = "Training") -> str:
-    process = {"Training": "training", "The evaluation": "evaluation's"}.get(noun, "trial's")
+    process = {
+        "Training": "training",
+        "The evaluation": "evaluation's",
+        "The batch job": "batch job's",
+    }.get(noun, "trial's")
     if exitcode is not None and exitcode < 0:
         name = (
             signal.Signals(-exitcode).name
@@ -527,3 +605,39 @@ def reap_stale_evaluations() -> int:
     if failed:
         logger.warning("%s evaluations lost their worker: failed", failed)
     return failed
+
+
+def reap_stale_batch_jobs() -> int:
+    """Queue again the batch jobs whose worker died (their heartbeat stopped): the next
+    worker resumes at the first chunk not done. A job whose worker died twice without a chunk
+    scored in between is failed instead. Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MLSERVE_STALE_TRAINING_S)
+    stale = list(
+        BatchJob.objects.filter(status=BatchJobStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
+            "pk", "attempts"
+        )
+    )
+    for job_id, attempts in stale:
+        still_stale = BatchJob.objects.filter(
+            pk=job_id, status=BatchJobStatus.RUNNING, heartbeat_at__lt=cutoff
+        )
+        with transaction.atomic():
+            if attempts < MAX_ATTEMPTS:
+                requeued = still_stale.update(
+                    status=BatchJobStatus.QUEUED,
+                    heartbeat_at=timezone.now(),
+                    error="The worker stopped during this job; resuming at its next chunk.",
+                )
+                if requeued:
+                    logger.warning("batch job %s lost its worker: queued again", job_id)
+                    transaction.on_commit(lambda j=job_id: enqueue_batch_job(j))
+            else:
+                failed = still_stale.update(
+                    status=BatchJobStatus.FAILED,
+                    finished_at=timezone.now(),
+                    error=f"The worker stopped (killed or crashed) {attempts} times without "
+                    "finishing a chunk; the job was not resumed again.",
+                )
+                if failed:
+                    logger.warning("batch job %s lost its worker twice: failed", job_id)
+    return len(stale)

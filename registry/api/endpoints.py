@@ -16,15 +16,16 @@ from typing import Any
 import orjson
 import pydantic
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Query, Status
 from ninja.errors import HttpError, ValidationError
 
-from registry import csvio, evaluation, selectors, services, serving, transfer
+from registry import batchjobs, csvio, evaluation, selectors, services, serving, transfer
 from registry.algorithms import ALGORITHMS
 from registry.api.app import api
 from registry.api.auth import token_models
 from registry.api.schemas import (
+    ALIAS_PATTERN,
     EVALUATION_VERSIONS_MAX_CHARS,
     EVALUATION_VERSIONS_PATTERN,
     AlertRuleIn,
@@ -36,6 +37,11 @@ from registry.api.schemas import (
     AliasQuery,
     AliasRollbackOut,
     AliasStateOut,
+    BatchJobFields,
+    BatchJobId,
+    BatchJobIn,
+    BatchJobOut,
+    BatchJobPage,
     BoardId,
     CanaryPromoteOut,
     DatasetId,
@@ -85,7 +91,14 @@ from registry.api.schemas import (
     WebhookOut,
     errors,
 )
-from registry.models import Alias, Dataset, Leaderboard, ModelVersion, RegisteredModel
+from registry.models import (
+    Alias,
+    BatchJob,
+    Dataset,
+    Leaderboard,
+    ModelVersion,
+    RegisteredModel,
+)
 from registry.monitoring import drift, feedback, live
 
 # Helpers -------------------------------------------------------------------------------
@@ -1311,6 +1324,138 @@ def download_evaluation_rows(
     return FileResponse(
         io.BytesIO(data), as_attachment=True, filename=filename, content_type="text/csv"
     )
+
+
+# Background batch jobs (registry/batchjobs/) ---------------------------------------------
+
+_BATCH_FORM = {
+    "file": {"type": "string", "format": "binary"},
+    "version": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    "alias": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": ALIAS_PATTERN},
+    "format": {"type": "string", "enum": ["csv", "parquet"], "default": "csv"},
+}
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": BatchJobIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": _BATCH_FORM,
+                    "required": ["file"],
+                    "additionalProperties": False,
+                }
+            },
+        },
+    }
+}
+
+
+def _batch_body(request: HttpRequest) -> BatchJobFields:
+    """The JSON body (BatchJobIn), or the multipart fields next to the file."""
+    schema: type[BatchJobFields] = BatchJobIn
+    if request.content_type == "multipart/form-data":
+        schema = BatchJobFields
+        data: Any = {k: request.POST.get(k) for k in request.POST if k != "file"}
+    elif request.content_type in ("application/json", ""):
+        try:
+            data = serving.load_json(request.body)
+        except orjson.JSONDecodeError as exc:
+            raise HttpError(400, f"The body is not valid JSON: {str(exc)[:200]}") from None
+    else:
+        raise HttpError(
+            415,
+            "Send JSON naming one of your datasets, or a CSV as multipart/form-data "
+            "(field 'file').",
+        )
+    try:
+        return schema.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(exc.errors(include_url=False)) from None
+
+
+@api.post(
+    "/models/{name}/batch-jobs",
+    response={202: BatchJobOut, **errors(400, 404, 409, 413, 415, 422, 429, 507)},
+    tags=["batch jobs"],
+    openapi_extra=_BATCH_BODY,
+)
+def create_batch_job(request: HttpRequest, name: str) -> Status:
+    """Score a file larger than a predict request may carry, in the background: a CSV as
+    multipart field `file` (at most MLSERVE_MAX_BATCH_UPLOAD_MB) with optional fields
+    `version` or `alias` and `format` (csv or parquet), or JSON naming one of your datasets
+    (`dataset`, and the same optional keys). The version is resolved now (default:
+    production). At most MLSERVE_MAX_BATCH_ROWS rows and MLSERVE_USER_MAX_BATCH_JOBS jobs
+    queued or running per user. Queued (202): poll the job, then download its result."""
+    user = _user(request)
+    body = _batch_body(request)
+    fields = {"version": body.version, "alias": body.alias, "output_format": body.format}
+    if isinstance(body, BatchJobIn):
+        dataset = selectors.dataset(user, body.dataset)
+        created = services.batch_job_create(user=user, name=name, dataset=dataset, **fields)
+    else:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise services.InvalidInput(
+                "Send the CSV in a multipart field named 'file'.",
+                {"file": "This field is required."},
+            )
+        created = services.batch_job_create(
+            user=user, name=name, upload=upload, filename=upload.name, **fields
+        )
+    return Status(202, selectors.batch_job(user, created.pk).to_dict())
+
+
+@api.get("/batch-jobs", response={200: BatchJobPage, **errors(422)}, tags=["batch jobs"])
+def list_batch_jobs(request: HttpRequest, pagination: Query[Pagination]) -> dict[str, Any]:
+    """Your batch jobs, newest first, with their progress."""
+    return _page(selectors.batch_jobs(_user(request)), pagination, BatchJob.to_dict)
+
+
+@api.get(
+    "/batch-jobs/{job_id}", response={200: BatchJobOut, **errors(404, 422)}, tags=["batch jobs"]
+)
+def get_batch_job(request: HttpRequest, job_id: BatchJobId) -> dict[str, Any]:
+    """One of your batch jobs: status, rows scored of rows total, error."""
+    return selectors.batch_job(_user(request), job_id).to_dict()
+
+
+@api.post(
+    "/batch-jobs/{job_id}/cancel",
+    response={200: BatchJobOut, **errors(404, 409, 422)},
+    tags=["batch jobs"],
+)
+def cancel_batch_job(request: HttpRequest, job_id: BatchJobId) -> dict[str, Any]:
+    """Stop a queued or running batch job (409 once it is finished): the chunks scored are
+    kept, the rest never are."""
+    user = _user(request)
+    return services.batch_job_cancel(job=selectors.batch_job(user, job_id), user=user).to_dict()
+
+
+@api.get(
+    "/batch-jobs/{job_id}/result",
+    response={200: None, **errors(404, 409, 422)},
+    tags=["batch jobs"],
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file's rows with the prediction columns added (as the "
+                "version page's CSV prediction writes them), as CSV or Parquet: the job's "
+                "format.",
+                "content": {
+                    "text/csv": _TEXT,
+                    "application/vnd.apache.parquet": {
+                        "schema": {"type": "string", "format": "binary"}
+                    },
+                },
+            }
+        }
+    },
+)
+def download_batch_job(request: HttpRequest, job_id: BatchJobId) -> StreamingHttpResponse:
+    """Download a done job's result, streamed (409 while it is not done)."""
+    return batchjobs.result.response(selectors.batch_job(_user(request), job_id))
 
 
 # Alerts and webhooks (registry/alerts/) ---------------------------------------------------

@@ -842,6 +842,65 @@ class EvaluationPage(Schema):
     page_size: int
 
 
+# Background batch jobs (registry/batchjobs/) ---------------------------------------------
+
+BatchJobId = Path[int, {"ge": 1, "le": MAX_ID}]
+
+
+class BatchJobFields(Schema):
+    """What a batch job takes besides its rows (multipart fields next to the file)."""
+
+    model_config = {"extra": "forbid"}
+
+    version: int | None = Field(None, ge=1, le=MAX_VERSION, description="the version to score with")
+    alias: str | None = Field(
+        None,
+        min_length=1,
+        max_length=50,
+        pattern=ALIAS_PATTERN,
+        description="the alias to score with, resolved when the job is made; default "
+        "(neither given): production",
+    )
+    format: Literal["csv", "parquet"] = Field("csv", description="the result's format")
+
+
+class BatchJobIn(BatchJobFields):
+    dataset: int = Field(..., ge=1, le=MAX_ID, description="id of a dataset of yours to score")
+
+
+class BatchJobInput(Schema):
+    name: str = Field(..., description="the uploaded file's name, or the dataset's")
+    dataset: int | None
+    bytes: int
+
+
+class BatchJobOut(Schema):
+    id: int
+    model: str
+    version: int = Field(..., description="the version scoring, resolved when the job was made")
+    alias: str | None = Field(..., description="the alias it was resolved from, if any")
+    input: BatchJobInput
+    format: Literal["csv", "parquet"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    rows_total: int
+    rows_done: int
+    chunks_total: int
+    chunks_done: int
+    progress: int = Field(..., description="percent of the rows scored")
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result_url: str | None = Field(..., description="where the result downloads, once done")
+
+
+class BatchJobPage(Schema):
+    items: list[BatchJobOut]
+    count: int
+    page: int
+    page_size: int
+
+
 # Alerts and webhooks (registry/alerts/) ---------------------------------------------------
 
 WebhookId = Path[int, {"ge": 1, "le": MAX_ID}]

@@ -11,11 +11,12 @@ plan.py      each loaded pipeline's single-row plan: one row -> the estimator's 
 bodies.py    request bodies (every JSON format and CSV) -> typed table, through one normaliser
 predict.py   THE entry: body -> table -> row and cost limits -> predictions, observed and logged
 batch.py     an uploaded CSV predicted whole, returned with its prediction columns
+             (background batch jobs, registry/batchjobs/, score theirs a chunk at a time)
 
 Pages, the JSON API, the admin and batch CSV all predict through `predict`.
 """
 
-from registry.serving.batch import predict_csv
+from registry.serving.batch import predict_csv, predict_csv_columns
 from registry.serving.bodies import (
     CsvUpload,
     PredictionError,
@@ -77,6 +78,7 @@ __all__ = [
     "pipeline_cache",
     "predict",
     "predict_csv",
+    "predict_csv_columns",
     "predict_rows",
     "predict_table",
     "resolve",

@@ -69,6 +69,23 @@ def predict_csv(
     """The uploaded CSV, unchanged, with the prediction (and probability) columns added;
     `with_reasons`: and reason_1..reason_3 (explain.reasons; at most
     MLSERVE_MAX_EXPLAIN_ROWS rows)."""
+    columns, values = predict_csv_columns(
+        served, data, user=user, source=source, with_reasons=with_reasons
+    )
+    return csvio.write_csv(columns, values)
+
+
+def predict_csv_columns(
+    served: ServedVersion,
+    data: bytes,
+    *,
+    user: Any,
+    source: str = "batch",
+    with_reasons: bool = False,
+) -> tuple[list[str], dict[str, Any]]:
+    """What predict_csv writes, as columns: the file's (its cells as sent), then the
+    prediction columns; background batch jobs (registry/batchjobs/) write them as CSV or
+    Parquet."""
     upload = CsvUpload(data)
     result = predict(served, upload, user=user, source=source, explain=with_reasons)
     assert upload.read is not None  # read by predict
@@ -83,4 +100,4 @@ def predict_csv(
         name = _unique(name, columns)
         columns.append(name)
         values[name] = column
-    return csvio.write_csv(columns, values)
+    return columns, values

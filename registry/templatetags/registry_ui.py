@@ -33,6 +33,8 @@ SECTIONS = {
     "version_detail": "models",
     "version_predict": "models",
     "version_batch_predict": "models",
+    "version_batch_job": "models",
+    "batch_job_list": "batch_jobs",
     "version_delete": "models",
     "dataset_list": "datasets",
     "dataset_upload": "datasets",
@@ -95,3 +97,9 @@ def error_summary(form: Any) -> list[dict[str, str]]:
                 for e in field.errors
             )
     return items
+
+
+@register.filter
+def thousands(value: int | None) -> str:
+    """A whole number with thousands separators: 1,000,000."""
+    return "" if value is None else f"{int(value):,}"

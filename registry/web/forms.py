@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
@@ -63,12 +64,12 @@ def apply_registry_error(
         form.add_error(None, exc.message)
 
 
-def _check_size(upload: Any) -> Any:
-    limit = csvio.max_upload_bytes()
+def _check_size(upload: Any, limit: int | None = None, hint: str = "") -> Any:
+    limit = csvio.max_upload_bytes() if limit is None else limit
     if upload is not None and upload.size > limit:
         raise ValidationError(
             f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is "
-            f"{limit // 1024 // 1024} MB."
+            f"{limit // 1024 // 1024} MB.{hint}"
         )
     return upload
 
@@ -76,7 +77,16 @@ def _check_size(upload: Any) -> Any:
 class CSVFileField(forms.FileField):
     """A CSV upload: an empty file is left to the strict parser, which explains it better."""
 
-    def __init__(self, *, accept: str = ".csv,text/csv", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        accept: str = ".csv,text/csv",
+        limit_setting: str | None = None,
+        too_large_hint: str = "",
+        **kwargs: Any,
+    ) -> None:
+        # limit_setting: the setting in MB that bounds the file (default: the upload limit).
+        self.limit_setting, self.too_large_hint = limit_setting, too_large_hint
         kwargs.setdefault("label", "CSV file")
         kwargs.setdefault(
             "error_messages", {"required": "Choose a CSV file (or drop one on the box)."}
@@ -88,7 +98,10 @@ class CSVFileField(forms.FileField):
         )
 
     def clean(self, data: Any, initial: Any = None) -> Any:
-        return _check_size(super().clean(data, initial))
+        limit = None
+        if self.limit_setting is not None:
+            limit = getattr(settings, self.limit_setting) * 1024 * 1024
+        return _check_size(super().clean(data, initial), limit, self.too_large_hint)
 
 
 # Datasets -------------------------------------------------------------------------------
@@ -541,9 +554,14 @@ class PredictForm(forms.Form):
         return bool(self.cleaned_data.get("explain"))
 
 
+# The synchronous form's refusal of a file too large for one request points to the batch job.
+BATCH_JOB_HINT = " Score a larger file with a background batch job (below)."
+
+
 class BatchPredictForm(forms.Form):
     file = CSVFileField(
         help_text="A header line with the model's feature columns (extra columns are kept).",
+        too_large_hint=BATCH_JOB_HINT,
     )
     reasons = forms.BooleanField(
         required=False,
@@ -551,6 +569,26 @@ class BatchPredictForm(forms.Form):
         help_text="reason_1 to reason_3: the columns that moved each row's prediction most, "
         "with their contributions.",
     )
+
+
+class BatchJobForm(forms.Form):
+    """A file over the synchronous limit, scored in the background (registry/batchjobs/)."""
+
+    prefix = "job"  # its fields sit on the version page next to BatchPredictForm's
+    file = CSVFileField(label="Large CSV file", limit_setting="MLSERVE_MAX_BATCH_UPLOAD_MB")
+    format = forms.ChoiceField(
+        label="Result format",
+        choices=[("csv", "CSV"), ("parquet", "Parquet")],
+        initial="csv",
+        help_text="The file's rows with the prediction columns added.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            f"Up to {settings.MLSERVE_MAX_BATCH_UPLOAD_MB} MB and "
+            f"{settings.MLSERVE_MAX_BATCH_ROWS:,} rows, with the model's feature columns."
+        )
 
 
 class ImportForm(forms.Form):

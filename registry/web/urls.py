@@ -76,6 +76,15 @@ urlpatterns = [
         name="version_batch_predict",
     ),
     path(
+        "models/<str:name>/versions/<int:version>/batch-job/",
+        views.version_batch_job,
+        name="version_batch_job",
+    ),
+    path("batch-jobs/", views.batch_job_list, name="batch_job_list"),
+    path("batch-jobs/<int:pk>/status/", views.batch_job_status, name="batch_job_status"),
+    path("batch-jobs/<int:pk>/result/", views.batch_job_result, name="batch_job_result"),
+    path("batch-jobs/<int:pk>/cancel/", views.batch_job_cancel, name="batch_job_cancel"),
+    path(
         "models/<str:name>/versions/<int:version>/delete/",
         views.version_delete,
         name="version_delete",

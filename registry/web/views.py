@@ -34,9 +34,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from registry import cards, evaluation, selectors, services, serving, tokens, transfer
+from registry import batchjobs, cards, evaluation, selectors, services, serving, tokens, transfer
 from registry.algorithms import ALGORITHMS, CLASSIFIER, CLUSTERING, DECOMPOSITION
-from registry.errors import NotFound
+from registry.errors import NotFound, TooLarge
 from registry.leaderboard import METRICS
 from registry.models import ApiToken, Dataset, Leaderboard, ModelVersion, RegisteredModel, Team
 from registry.monitoring import drift, live, predlog, rollout
@@ -45,9 +45,11 @@ from registry.training import plots
 from registry.web import charts, presenters
 from registry.web.forms import (
     ALIASES,
+    BATCH_JOB_HINT,
     AlertRuleForm,
     AliasAtForm,
     AliasForm,
+    BatchJobForm,
     BatchPredictForm,
     CompareForm,
     DatasetUploadForm,
@@ -931,6 +933,9 @@ def _render_version(
             plots=presenters.plot_links(version),
             predict_form=extra.pop("predict_form", None) or PredictForm(version),
             batch_form=extra.pop("batch_form", None) or BatchPredictForm(),
+            batch_job_form=extra.pop("batch_job_form", None) or BatchJobForm(),
+            max_predict_rows=settings.MLSERVE_MAX_PREDICT_ROWS,
+            max_upload_mb=settings.MLSERVE_MAX_UPLOAD_MB,
             api_example=presenters.api_example(request, version),
             api_pinned_url=request.build_absolute_uri(
                 f"/api/v1/models/{model.name}/versions/{version.version}/predict"
@@ -1117,7 +1122,8 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
                 with_reasons=form.cleaned_data["reasons"],
             )
         except RegistryError as exc:
-            form.add_error("file", exc.message)
+            hint = BATCH_JOB_HINT if isinstance(exc, TooLarge) else ""
+            form.add_error("file", exc.message + hint)
         except serving.ArtifactError as exc:
             form.add_error(None, f"This version cannot be used: {exc}")
         else:
@@ -1126,6 +1132,92 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
     return _render_version(request, found, batch_form=form)
+
+
+@login_required
+@require_POST
+def version_batch_job(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    """The version page's "Score a large file in the background": a batch job, then the
+    jobs page, which shows its progress."""
+    found = _get_version(name, version)
+    form = BatchJobForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = services.batch_job_create(
+                user=request.user,
+                name=name,
+                version=version,
+                upload=upload,
+                filename=upload.name,
+                output_format=form.cleaned_data["format"],
+            )
+        except RegistryError as exc:
+            form.add_error("file", exc.message)
+        except serving.ArtifactError as exc:
+            form.add_error(None, f"This version cannot be used: {exc}")
+        else:
+            messages.success(
+                request, f"Batch job {job.pk} queued: {job.rows_total:,} rows of {found}."
+            )
+            return redirect("batch_job_list")
+    return _render_version(request, found, batch_job_form=form, status=400)
+
+
+@login_required
+@require_GET
+def batch_job_list(request: HttpRequest) -> HttpResponse:
+    """The user's batch jobs with their progress, cancel buttons and download links."""
+    page = Paginator(selectors.batch_jobs(request.user), 50).get_page(request.GET.get("page"))
+    jobs = list(page.object_list)
+    context = {
+        "page": page,
+        "jobs": jobs,
+        "any_active": any(j.is_active for j in jobs),
+    }
+    return render(request, "registry/batch_job_list.html", context)
+
+
+@login_required
+@require_GET
+def batch_job_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """What the jobs page's progress bars poll (static/js/progress.js)."""
+    found = _or_404(selectors.batch_job, request.user, pk)
+    response = JsonResponse(
+        {
+            "status": found.status,
+            "progress": found.progress,
+            "rows_done": found.rows_done,
+            "finished": not found.is_active,
+            "error": found.error or None,
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def batch_job_result(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _or_404(selectors.batch_job, request.user, pk)
+    try:
+        return batchjobs.result.response(found)
+    except RegistryError as exc:
+        messages.error(request, exc.message)
+        return redirect("batch_job_list")
+
+
+@login_required
+@require_POST
+def batch_job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _or_404(selectors.batch_job, request.user, pk)
+    try:
+        services.batch_job_cancel(job=found, user=request.user)
+    except RegistryError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Cancelled batch job {pk}: the rows not yet scored never are.")
+    return redirect("batch_job_list")
 
 
 def _confirmed(request: HttpRequest, act: Callable[[], Any], done: str) -> tuple[bool, str | None]:

@@ -10,15 +10,35 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from registry.models import Leaderboard, Trial
+from registry.models import BatchChunk, BatchJob, Leaderboard, Trial
 
 pytestmark = pytest.mark.django_db
 
 
 def test_every_record_is_registered():
     registered = set(admin.site._registry)
-    # Trials are shown on their leaderboard's page.
-    assert set(apps.get_app_config("registry").get_models()) - registered == {Trial}
+    # Trials are shown on their leaderboard's page; a batch job's chunks are its insides
+    # (their input and result bytes), counted on its page.
+    assert set(apps.get_app_config("registry").get_models()) - registered == {Trial, BatchChunk}
+
+
+def test_a_staff_user_reads_their_own_batch_jobs_only(client, owner, other):
+    owner.is_staff = True
+    owner.save()
+    owner.user_permissions.add(Permission.objects.get(codename="view_batchjob"))
+    mine, theirs = (
+        BatchJob.objects.create(owner=user, model_name=name, version_number=1, header=b"a\n")
+        for user, name in ((owner, "mine"), (other, "theirs"))
+    )
+    client.force_login(owner)
+    response = client.get(reverse("admin:registry_batchjob_changelist"))
+    assert response.status_code == 200
+    assert {obj.pk for obj in response.context["cl"].result_list} == {mine.pk}
+    page = client.get(reverse("admin:registry_batchjob_change", args=[mine.pk]))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    hidden = client.get(reverse("admin:registry_batchjob_change", args=[theirs.pk]))
+    assert hidden.status_code == 302  # the admin's "does not exist" redirect
 
 
 def make_board(user, name: str) -> Leaderboard:

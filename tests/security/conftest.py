@@ -61,6 +61,7 @@ def snapshot() -> dict:
         AlertRule,
         Alias,
         ApiToken,
+        BatchJob,
         Dataset,
         Leaderboard,
         ModelTag,
@@ -119,6 +120,9 @@ def snapshot() -> dict:
         "alert_rules": sorted(
             AlertRule.objects.values_list("pk", "model_id", "kind", "params", "active")
         ),
+        "batch_jobs": sorted(
+            BatchJob.objects.values_list("pk", "owner_id", "status", "rows_done", "error")
+        ),
     }
 
 
@@ -136,6 +140,7 @@ def owned_by(state: dict, user_id: int) -> dict:
         "webhooks": [w for w in state["webhooks"] if w[1] == user_id],
         "deliveries": [d for d in state["deliveries"] if d[1] == user_id],
         "alert_rules": [r for r in state["alert_rules"] if r[1] in model_ids],
+        "batch_jobs": [j for j in state["batch_jobs"] if j[1] == user_id],
         "user": [u for u in state["users"] if u[0] == user_id],
     }
 

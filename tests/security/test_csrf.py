@@ -136,6 +136,7 @@ def test_the_api_with_a_browser_session_needs_the_csrf_token(registry, owner):
         "alias": "production",
         "board_id": 1,  # no such board: the CSRF check answers first
         "webhook_id": 1,
+        "job_id": 1,
         "rule_id": 1,
     }
     before = snapshot()

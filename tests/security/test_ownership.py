@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from registry import alerts, services, transfer
 from registry.alerts.secrets import encrypt, new_secret
+from registry.batchjobs import run as batch_run
 from registry.evaluation import run
 from registry.models import AlertRule, Feedback, PredictionLog, WebhookEndpoint
 from tests.conftest import ApiClient
@@ -63,6 +64,7 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
     ds, token, theirs = objects["dataset"].pk, objects["token"].pk, objects["their_dataset"].pk
     board = objects["board"].pk
     ev = objects["evaluation"].pk
+    done, queued = objects["done_job"].pk, objects["queued_job"].pk
     hook, rule = objects["hook"].pk, objects["rule"].pk
     v = "/models/churn/versions"
     register = {"model": "mine", "algorithm": "logistic_regression"}
@@ -163,6 +165,15 @@ def page_probes(objects: dict) -> dict[str, list[tuple]]:
         "version_batch_predict": [
             ("post", f"{v}/1/batch/", {"file": csv_file()}, READ),
         ],
+        # Predicting with a shared model is allowed: the job is the caller's own.
+        "version_batch_job": [
+            ("post", f"{v}/1/batch-job/", {"job-file": csv_file(), "job-format": "csv"}, {302})
+        ],
+        # Batch jobs are private like datasets: another user's does not exist.
+        "batch_job_list": [("get", "/batch-jobs/", None, READ)],  # the caller's own only
+        "batch_job_status": [("get", f"/batch-jobs/{done}/status/", None, HIDDEN)],
+        "batch_job_result": [("get", f"/batch-jobs/{done}/result/", None, HIDDEN)],
+        "batch_job_cancel": [("post", f"/batch-jobs/{queued}/cancel/", {}, HIDDEN)],
         "version_delete": [
             ("get", f"{v}/2/delete/", None, DENIED),
             ("post", f"{v}/2/delete/", {}, DENIED),
@@ -283,11 +294,17 @@ def objects(request, registry, owner, other):
         outputs={"predictions": ["yes"]},
         request_id=uuid.uuid4(),
     )
+    # The owner's batch jobs: one done (its result theirs to download), one queued.
+    done_job = services.batch_job_create(user=owner, name="churn", upload=csv_file())
+    batch_run.run(done_job.pk)
+    queued_job = services.batch_job_create(user=owner, name="churn", upload=csv_file())
     return {
         **registry,
         "other": other,
         "board": board,
         "evaluation": evaluation,
+        "done_job": done_job,
+        "queued_job": queued_job,
         "hook": hook,
         "rule": rule,
         "prediction": prediction,
@@ -348,6 +365,7 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
     ds, theirs = objects["dataset"].pk, objects["their_dataset"].pk
     board = {"board_id": objects["board"].pk}
     evaluation = {"name": "churn", "evaluation_id": objects["evaluation"].pk}
+    done_job, queued_job = {"job_id": objects["done_job"].pk}, {"job_id": objects["queued_job"].pk}
     train = {"algorithm": "logistic_regression", "target": "churned"}
     churn = {"name": "churn"}
     hook = {"webhook_id": objects["hook"].pk}
@@ -457,6 +475,14 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
             "get",
             "/api/v1/models/{name}/evaluations/{evaluation_id}/versions/{version}/wrong_rows",
         ): [({**evaluation, "version": 1}, None, HIDDEN)],
+        ("post", "/api/v1/models/{name}/batch-jobs"): [
+            (churn, {"dataset": ds}, HIDDEN),  # the owner's dataset
+            (churn, ("multipart/form-data", {"file": csv_file()}), {202}),  # the caller's job
+        ],
+        ("get", "/api/v1/batch-jobs"): [({}, None, READ)],  # the caller's own only
+        ("get", "/api/v1/batch-jobs/{job_id}"): [(done_job, None, HIDDEN)],
+        ("get", "/api/v1/batch-jobs/{job_id}/result"): [(done_job, None, HIDDEN)],
+        ("post", "/api/v1/batch-jobs/{job_id}/cancel"): [(queued_job, None, HIDDEN)],
         ("get", "/api/v1/models/{name}/versions/{version}/drift"): [
             ({**churn, "version": 1}, None, READ),  # aggregates only, readable like the version
         ],

@@ -28,6 +28,7 @@ from registry.alerts.webhooks import prune_deliveries
 from registry.models import ModelVersion, Trial
 from registry.tasks import (
     _preload_training,
+    reap_stale_batch_jobs,
     reap_stale_evaluations,
     reap_stale_trials,
     reap_stale_versions,
@@ -43,6 +44,7 @@ def reap_safely() -> None:
         reap_stale_versions()
         reap_stale_trials()
         reap_stale_evaluations()
+        reap_stale_batch_jobs()  # a batch job resumes at its next chunk (registry/batchjobs/)
     except Exception:  # the reaper must never take the worker down
         logger.exception("reaping stale trainings failed")
     finally:

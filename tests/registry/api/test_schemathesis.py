@@ -123,6 +123,10 @@ def _realistic_bodies(operation, body) -> list:
         return [{"dataset": CURRENT["dataset_id"], "target": "churned", **small}]
     if method == "POST" and path.endswith("/register"):
         return [{"model": f"fuzz-{zlib.crc32(repr(body).encode())}"}, {"model": CURRENT["name"]}]
+    if method == "POST" and path.endswith("/batch-jobs"):
+        if isinstance(body, dict) and "file" in body:
+            return [{"file": demo_bytes("churn.csv")}]
+        return [{"dataset": CURRENT["dataset_id"]}]
     if method == "POST" and path == "/api/v1/datasets":
         if isinstance(body, dict):
             return [{**body, "file": demo_bytes("churn.csv")}]
