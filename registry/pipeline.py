@@ -23,6 +23,8 @@ from registry.algorithms import Algorithm
 
 STEPS = ("prep", "model")
 NUMERIC, CATEGORICAL, DATE = "num", "cat", "date"
+# A category column's steps (serving/plan.py reads a fitted pipeline by these names).
+IMPUTE, ONEHOT = "impute", "onehot"
 
 
 def build_pipeline(algorithm: Algorithm, params: dict[str, Any], features: list[dict]) -> Pipeline:
@@ -37,8 +39,8 @@ def build_pipeline(algorithm: Algorithm, params: dict[str, Any], features: list[
     if categorical:
         encode = Pipeline(
             [
-                ("impute", SimpleImputer(strategy="most_frequent")),
-                ("onehot", OneHotEncoder(handle_unknown="ignore")),
+                (IMPUTE, SimpleImputer(strategy="most_frequent")),
+                (ONEHOT, OneHotEncoder(handle_unknown="ignore")),
             ]
         )
         parts.append((CATEGORICAL, encode, categorical))

@@ -61,13 +61,13 @@ ReadOptionQuery = Query[
 _NAME_BODY = NAME_PATTERN.removeprefix("^").removesuffix("$")
 _ALIAS_BODY = ALIAS_PATTERN.removeprefix("^").removesuffix("$")
 VERSION_URI = rf"models:/{_NAME_BODY}(?:/[0-9]{{1,10}}|@{_ALIAS_BODY})"
-MODEL_REF_PATTERN = rf"^(?:models:/)?{_NAME_BODY}$"
+MODEL_REF_PATTERN = _ecma(rf"^(?:models:/)?{_NAME_BODY}\Z")
 VersionUri = Annotated[
     str,
     Field(
         max_length=MODEL_URI_MAX_CHARS,
         description="models:/<name>/<version> or models:/<name>@<alias>",
-        json_schema_extra={"pattern": f"^{VERSION_URI}$"},
+        json_schema_extra={"pattern": _ecma(rf"^{VERSION_URI}\Z")},
     ),
 ]
 # Documented path parameters; the services check them (an unknown name is a 404).
@@ -267,7 +267,7 @@ ORDERS = ("name", "updated", "metric")
 TAG_PATTERN = _ecma(TAG_KEY_RE)
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TAG_PATTERN)]
 # One line of text (the pages edit tags as "key=value" lines).
-TAG_VALUE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+TAG_VALUE_PATTERN = _ecma(r"^[^\x00-\x1f\x7f]*\Z")
 TagValue = Annotated[str, StringConstraints(max_length=TAG_VALUE_MAX, pattern=TAG_VALUE_PATTERN)]
 # A search's tag=key:value (split at the first ':', which no key holds); any value.
 TAG_FILTER_PATTERN = TAG_PATTERN.removesuffix("$") + rf":[\s\S]{{0,{TAG_VALUE_MAX}}}$"

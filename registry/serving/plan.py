@@ -41,7 +41,15 @@ from numpyml.preprocessing import (
     SimpleImputer,
     StandardScaler,
 )
-from registry.pipeline import CATEGORICAL, DATE, NUMERIC, is_registry_pipeline, preprocessing_of
+from registry.pipeline import (
+    CATEGORICAL,
+    DATE,
+    IMPUTE,
+    NUMERIC,
+    ONEHOT,
+    is_registry_pipeline,
+    preprocessing_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -260,10 +268,10 @@ def _compile(prep: Any) -> Plan:
                     dates.append((str(column), width, slots))
                 width += parts
         elif name == CATEGORICAL:
-            if [n for n, _ in transformer.steps] != ["impute", "onehot"]:
+            if [n for n, _ in transformer.steps] != [IMPUTE, ONEHOT]:
                 raise _NotPlanned
-            fills = _object_fills(steps["impute"], len(columns))
-            encoder = steps["onehot"]
+            fills = _object_fills(steps[IMPUTE], len(columns))
+            encoder = steps[ONEHOT]
             if (
                 type(encoder) is not OneHotEncoder
                 or encoder.handle_unknown != "ignore"

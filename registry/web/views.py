@@ -1139,7 +1139,7 @@ def version_batch_predict(request: HttpRequest, name: str, version: int) -> Http
 def version_batch_job(request: HttpRequest, name: str, version: int) -> HttpResponse:
     """The version page's "Score a large file in the background": a batch job, then the
     jobs page, which shows its progress."""
-    found = _get_version(name, version)
+    found = _get_version(request, name, version)
     form = BatchJobForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]

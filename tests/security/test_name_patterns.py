@@ -60,7 +60,7 @@ def test_the_admin_never_stores_a_name_ending_in_a_newline(admin_user, churn_mod
             "name": "other\n",
             "owner": admin_user.pk,
             "description": "",
-            **{f"{p}-{k}": v for p in ("aliases", "versions") for k, v in _empty_inline()},
+            **{f"{p}-{k}": v for p in ("aliases", "versions", "tags") for k, v in _empty_inline()},
         },
     )
     names = [*Alias.objects.values_list("name", flat=True)]

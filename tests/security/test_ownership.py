@@ -445,6 +445,14 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
             ({**churn, "alias": "production"}, None, DENIED),
         ],
         ("post", "/api/v1/models/{name}/predict"): [(churn, {"instances": [ROW]}, READ)],
+        # MLflow-style scoring is predicting: whoever may read the model.
+        ("post", "/api/v1/models/{name}/invocations"): [(churn, {"instances": [ROW]}, READ)],
+        ("post", "/api/v1/models/{name}@{alias}/invocations"): [
+            ({**churn, "alias": "production"}, {"instances": [ROW]}, READ),
+        ],
+        ("post", "/api/v1/models/{name}/versions/{version}/invocations"): [
+            ({**churn, "version": 1}, {"instances": [ROW]}, READ),
+        ],
         ("get", "/api/v1/models/{name}/versions/{version}/export"): [
             ({**churn, "version": 1}, None, DENIED),
         ],

@@ -129,7 +129,7 @@ def test_it_refuses_another_users_job_and_lists_only_the_callers(owner_api, othe
 def test_it_refuses_a_dataset_of_another_user(owner_api, churn, other, make_dataset):
     theirs = make_dataset("churn.csv", user=other)
     response = owner_api.post("/models/churn/batch-jobs", {"dataset": theirs.pk})
-    assert_problem(response, 404, f"You have no dataset {theirs.pk}.")
+    assert_problem(response, 404, f"There is no dataset {theirs.pk} that you can read.")
     assert not BatchJob.objects.exists()
 
 

@@ -85,6 +85,8 @@ def test_it_serves_an_alias_moved_in_the_model_admin(client, admin_user, churn_m
             "aliases-0-version": churn_model.versions.get(version=2).pk,
             "versions-TOTAL_FORMS": "2",
             "versions-INITIAL_FORMS": "2",
+            "tags-TOTAL_FORMS": "0",  # the model's tags, shown read-only
+            "tags-INITIAL_FORMS": "0",
             **{
                 f"versions-{i}-id": pk
                 for i, pk in enumerate(churn_model.versions.values_list("pk", flat=True))
