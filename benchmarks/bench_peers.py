@@ -42,7 +42,15 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.bench_serving import ROOT, app_env, create_database, free_port, post, run, stop
+from benchmarks.bench_serving import (
+    ROOT,
+    app_env,
+    create_database,
+    free_port,
+    post,
+    stop,
+    trained_model_token,
+)
 
 PYTHON = sys.executable
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -96,21 +104,6 @@ class Iris:
     @bentoml.api
     def predict(self, instances: list[list[float]]) -> list[str]:
         return self.model.predict(np.asarray(instances)).tolist()
-"""
-
-APP_SETUP = """
-import json, django
-django.setup()
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from registry import services
-from registry.tokens import token_create
-user = get_user_model().objects.create_user("bench", "bench@example.com", "x")
-dataset = services.dataset_create(owner=user, data=open({csv!r}, "rb").read(), name="iris")
-services.model_create_with_version(owner=user, name="iris", dataset=dataset,
-    algorithm="logistic_regression", target="species")
-call_command("db_worker", batch=True, startup_delay=False, interval=0, verbosity=0, reload=False)
-print(json.dumps({{"token": token_create(user=user, name="bench")[1]}}))
 """
 
 
@@ -280,9 +273,7 @@ def main() -> None:
         subprocess.run(
             [str(pythons["mlflow"]), "-c", IRIS.format(names=FEATURES), str(iris)], check=True
         )
-        run([PYTHON, "manage.py", "migrate", "-v", "0"], env)
-        output = run([PYTHON, "-c", APP_SETUP.format(csv=str(iris))], env).stdout
-        token = json.loads(output.strip().splitlines()[-1])["token"]
+        token = trained_model_token(env, workdir, iris.read_bytes(), name="iris", target="species")
 
         rows = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
         bodies = {"single": SINGLE, "batch": {"instances": (rows * BATCH_ROWS)[:BATCH_ROWS]}}

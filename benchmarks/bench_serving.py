@@ -72,9 +72,9 @@ from django.core.management import call_command
 from registry import services
 from registry.tokens import token_create
 user = get_user_model().objects.create_user("bench", "bench@example.com", "x")
-dataset = services.dataset_create(owner=user, data=open({csv!r}, "rb").read(), name="bench")
-services.model_create_with_version(owner=user, name="bench", dataset=dataset,
-    algorithm="logistic_regression", target="label")
+dataset = services.dataset_create(owner=user, data=open({csv!r}, "rb").read(), name={name!r})
+services.model_create_with_version(owner=user, name={name!r}, dataset=dataset,
+    algorithm="logistic_regression", target={target!r})
 call_command("db_worker", batch=True, startup_delay=False, interval=0, verbosity=0, reload=False)
 print(json.dumps({{"token": token_create(user=user, name="bench")[1]}}))
 """
@@ -140,13 +140,21 @@ def app_env(workdir: Path, database_url: str) -> dict[str, str]:
     }
 
 
-def trained_model_token(env: dict[str, str], workdir: Path) -> str:
-    """Migrate, create the user `bench` with the model `bench` trained on synthetic_csv(),
-    and return an API token of that user."""
-    csv_path = workdir / "bench.csv"
-    csv_path.write_bytes(synthetic_csv())
+def trained_model_token(
+    env: dict[str, str],
+    workdir: Path,
+    csv: bytes | None = None,
+    *,
+    name: str = "bench",
+    target: str = "label",
+) -> str:
+    """Migrate, create the user `bench` with a logistic regression `name` trained on `csv`
+    (default synthetic_csv()) to predict `target`, and return an API token of that user."""
+    csv_path = workdir / f"{name}.csv"
+    csv_path.write_bytes(synthetic_csv() if csv is None else csv)
     run([PYTHON, "manage.py", "migrate", "-v", "0"], env)
-    output = run([PYTHON, "-c", SETUP.format(csv=str(csv_path))], env).stdout
+    setup = SETUP.format(csv=str(csv_path), name=name, target=target)
+    output = run([PYTHON, "-c", setup], env).stdout
     return json.loads(output.strip().splitlines()[-1])["token"]
 
 
