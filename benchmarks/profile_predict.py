@@ -124,6 +124,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--log", choices=("on", "off"), default="on", help="prediction log")
+    parser.add_argument(
+        "--callers", default="", help="also print who calls functions matching this regex"
+    )
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="profile-predict-")
     try:
@@ -161,6 +164,10 @@ def main() -> None:
             stats.strip_dirs().sort_stats(order).print_stats(args.top)
             print(f"--- top {args.top} by {order} ---")
             print(out.getvalue().split("\n\n", 1)[-1].strip(), "\n")
+        if args.callers:
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats("tottime").print_callers(args.callers)
+            print(out.getvalue())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -22,16 +22,20 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.info(
-            "%s %s %s %.1fms %s",
-            request.method,
-            request.path,
-            response.status_code,
-            elapsed_ms,
-            client_ip(request) or "-",
-        )
+        log_request(request, response, started)
         return response
+
+
+def log_request(request: HttpRequest, response: HttpResponse, started: float) -> None:
+    """The request's line (also written by the token prediction door, mlsite/wsgi.py)."""
+    logger.info(
+        "%s %s %s %.1fms %s",
+        request.method,
+        request.path,
+        response.status_code,
+        (time.perf_counter() - started) * 1000,
+        client_ip(request) or "-",
+    )
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -52,6 +56,10 @@ class BodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.refusal(request) or self.get_response(request)
+
+    def refusal(self, request: HttpRequest) -> HttpResponse | None:
+        """The answer to a request refused from its headers alone, or None."""
         from django.conf import settings
 
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
@@ -89,7 +97,7 @@ class BodyLimitMiddleware:
                 413,
                 f"The body is {length} bytes; the limit is {limit_mb} MB ({name}).",
             )
-        return self.get_response(request)
+        return None
 
     def _refuse(self, request: HttpRequest, status: int, detail: str) -> HttpResponse:
         if _wants_json(request):

@@ -755,7 +755,7 @@ def _predict(
         content_type=request.content_type or "",
         strict=strict,
         explain=explain,
-        key=request.headers.get("X-Request-Key"),
+        key=request.META.get("HTTP_X_REQUEST_KEY"),  # not .headers: it copies every header
     )
     return HttpResponse(serving.result_json(result), content_type="application/json")
 
@@ -857,7 +857,7 @@ def _invoke(request: HttpRequest, served: serving.ServedVersion) -> HttpResponse
         user=request.auth,
         source="api",
         content_type=request.content_type or "",
-        key=request.headers.get("X-Request-Key"),
+        key=request.META.get("HTTP_X_REQUEST_KEY"),  # not .headers: it copies every header
         mlflow_params=True,
     )
     answer: dict[str, Any] = {"predictions": result["predictions"]}
