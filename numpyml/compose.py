@@ -390,8 +390,8 @@ class ColumnTransformer(_Composition, TransformerMixin, BaseEstimator):
             array = _as_2d(X)
         if array.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X has {array.shape[1]} features, but ColumnTransformer was fitted with "
-                f"{self.n_features_in_} features."
+                f"X has {array.shape[1]} features, but ColumnTransformer is expecting "
+                f"{self.n_features_in_} features as input."
             )
         if array.shape[0] == 0:
             raise ValueError("X has 0 samples; ColumnTransformer needs at least 1.")

@@ -125,8 +125,8 @@ def _check_features(estimator: Any, array: np.ndarray, names: Any, reset: bool) 
         return
     if array.shape[1] != estimator.n_features_in_:
         raise ValueError(
-            f"X has {array.shape[1]} features, but {type(estimator).__name__} was fitted with "
-            f"{estimator.n_features_in_} features."
+            f"X has {array.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
         )
     fitted = getattr(estimator, "feature_names_in_", None)
     if names is not None and fitted is not None and not np.array_equal(names, fitted):

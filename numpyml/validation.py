@@ -284,8 +284,8 @@ def validate_data(
 
 def _raise_n_features(estimator: Any, got: int) -> None:
     raise ValueError(
-        f"X has {got} features, but {_name(estimator)} was fitted with "
-        f"{estimator.n_features_in_} features."
+        f"X has {got} features, but {_name(estimator)} is expecting "
+        f"{estimator.n_features_in_} features as input."
     )
 
 

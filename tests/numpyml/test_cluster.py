@@ -287,7 +287,7 @@ def test_it_refuses_bad_input(iris, fitted):
         KMeans(n_clusters=2).fit(iris[:, 0])
     with pytest.raises(ValueError, match="numeric"):
         KMeans(n_clusters=1).fit([["a", "b"]])
-    with pytest.raises(ValueError, match="X has 3 features, but KMeans was fitted with 4"):
+    with pytest.raises(ValueError, match="X has 3 features, but KMeans is expecting 4 features"):
         fitted.predict(iris[:, :3])
     with pytest.raises(ValueError, match="infinity"):
         fitted.transform(np.full((1, 4), np.inf))

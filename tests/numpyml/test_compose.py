@@ -195,7 +195,7 @@ def test_it_refuses_bad_specifications_and_input():
     with pytest.raises(NotFittedError):
         _registry_preprocessor().transform(table)
     fitted = ColumnTransformer([("s", StandardScaler(), [0])]).fit(np.ones((3, 2)))
-    with pytest.raises(ValueError, match="3 features, but ColumnTransformer was fitted with 2"):
+    with pytest.raises(ValueError, match="3 features, but ColumnTransformer is expecting 2"):
         fitted.transform(np.ones((1, 3)))
 
 

@@ -186,7 +186,7 @@ def test_it_refuses_bad_input(iris):
     with pytest.raises(ValueError, match="NaN"):
         PCA().fit(np.array([[1.0, np.nan], [2.0, 3.0]]))
     model = PCA(n_components=2).fit(iris)
-    with pytest.raises(ValueError, match="X has 3 features, but PCA was fitted with 4"):
+    with pytest.raises(ValueError, match="X has 3 features, but PCA is expecting 4 features"):
         model.transform(iris[:, :3])
     with pytest.raises(ValueError, match="expects the output of transform"):
         model.inverse_transform(iris)

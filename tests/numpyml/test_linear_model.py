@@ -394,7 +394,7 @@ def test_it_refuses_to_predict_before_fit(cls):
 def test_it_refuses_the_wrong_number_of_features(cls):
     X, y = _data_for(cls)
     model = cls().fit(X, y)
-    with pytest.raises(ValueError, match=r"X has 3 features, but .* fitted with 4 features"):
+    with pytest.raises(ValueError, match=r"X has 3 features, but .* expecting 4 features"):
         model.predict(X[:, :3])
 
 

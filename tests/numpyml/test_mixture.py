@@ -304,7 +304,7 @@ def test_it_refuses_bad_input(iris):
     with pytest.raises(ValueError, match="NaN"):
         GaussianMixture().fit(np.array([[0.0, np.nan], [1.0, 2.0]]))
     model = GaussianMixture(n_components=2, random_state=0).fit(iris)
-    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture was fitted"):
+    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting"):
         model.predict(iris[:, :2])
     with pytest.raises(ValueError, match="2-D"):
         model.score_samples(iris[0])

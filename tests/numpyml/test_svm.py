@@ -487,7 +487,7 @@ def test_it_rejects_the_wrong_number_of_features(
 ) -> None:
     X, y = iris
     model = SVC(kernel=kernel).fit(X, y)
-    with pytest.raises(ValueError, match="X has 3 features, but SVC was fitted with 4"):
+    with pytest.raises(ValueError, match="X has 3 features, but SVC is expecting 4 features"):
         model.predict(X[:, :3])
 
 
