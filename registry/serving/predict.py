@@ -223,9 +223,9 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
 def result_json(result: dict[str, Any]) -> bytes:
     """JSON bytes of a prediction result; numpy arrays written directly, NaN as null.
 
-    A table of many rows (probabilities, explanations) is written CHUNK_ROWS rows at a time:
-    orjson writes a 2-D array through a structure per row, a multiple of the answer itself
-    (benchmarks/README.md); the bytes are the same."""
+    A table of many rows (probabilities, a decomposition's outputs) is written CHUNK_ROWS
+    rows at a time, the same bytes: orjson's peak memory for a 2-D array is a multiple of
+    the JSON it writes (benchmarks/README.md)."""
     if not any(_is_long_table(value) for value in result.values()):
         return _dumps(result)
     parts = [b"{"]
