@@ -64,6 +64,7 @@ from registry.models import (
     Visibility,
     WebhookDelivery,
     WebhookEndpoint,
+    create_with_bytes,
     name_validator,
     tag_key_validator,
 )
@@ -251,10 +252,12 @@ def dataset_create(
         _check_dataset_quota(owner, len(data))
         dataset_name = _dataset_name(owner, name, filename)
         try:
-            return Dataset.objects.create(
+            return create_with_bytes(
+                Dataset,
+                "csv",
+                data,
                 name=dataset_name,
                 owner=owner,
-                csv=data,
                 sha256=csvio.sha256_hex(data),
                 size_bytes=len(data),
                 n_rows=table.n_rows,

@@ -221,8 +221,33 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def result_json(result: dict[str, Any]) -> bytes:
-    """JSON bytes of a prediction result; numpy arrays written directly, NaN as null."""
-    return orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
+    """JSON bytes of a prediction result; numpy arrays written directly, NaN as null.
+
+    A table of many rows (probabilities, a decomposition's outputs) is written CHUNK_ROWS
+    rows at a time, the same bytes: orjson's peak memory for a 2-D array is a multiple of
+    the JSON it writes (benchmarks/README.md)."""
+    if not any(_is_long_table(value) for value in result.values()):
+        return _dumps(result)
+    parts = [b"{"]
+    for key, value in result.items():
+        parts += [b"," if len(parts) > 1 else b"", _dumps(str(key)), b":"]
+        if not _is_long_table(value):
+            parts.append(_dumps(value))
+            continue
+        for start in range(0, len(value), CHUNK_ROWS):
+            part = _dumps(value[start : start + CHUNK_ROWS])
+            parts += [b"[" if not start else b",", memoryview(part)[1:-1]]
+        parts.append(b"]")
+    parts.append(b"}")
+    return b"".join(parts)
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _is_long_table(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim > 1 and len(value) > CHUNK_ROWS
 
 
 def predict_rows(served: ServedVersion, rows: list[Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ before the request). The figures are printed (pytest -s) for the README.
 import os
 
 import pytest
-from django.db import connection
 
 from benchmarks.body_memory import (
     MB,
@@ -29,13 +28,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 UPLOAD_MB = 16
 PREDICT_ROWS = 100_000
 DATASET_ROWS = 100_000
-# Over the 10x target with compact rows (36 bytes a row): a CSV body (read by pyarrow) is so
-# dense that the prediction and its response, the same for every format, are most of its
-# ratio (benchmarks/README.md). A bound against regressions.
-KNOWN_GAPS = {"text/csv": 13}
-# PostgreSQL measured 14.5x for the dataset upload (SQLite 6.9x): the driver's copy of the
-# stored bytes on top of the parse. A known gap, bounded against regressions.
-POSTGRES_GAPS = {"dataset upload": 16}
+# Every accepted body, CSV and the dataset upload included, on SQLite and PostgreSQL alike.
+BOUND = 10
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +100,7 @@ def test_every_accepted_body_format_stays_within_its_memory_bound(server, owner,
     cases.append(("/api/v1/datasets?name=big", "dataset upload", upload))
     for path, name, (content_type, body) in cases:
         with subtests.test(body=name):
-            gaps = {**KNOWN_GAPS, **(POSTGRES_GAPS if connection.vendor == "postgresql" else {})}
-            bound = gaps.get(name, 10)
-            m = _measured(proc, port, world.token, predict, path, content_type, body, bound)
+            m = _measured(proc, port, world.token, predict, path, content_type, body, BOUND)
             _report(name, m)
             assert m.status in (200, 201)
-            assert m.ratio <= bound
+            assert m.ratio <= BOUND

@@ -35,3 +35,19 @@ def test_it_answers_the_same_in_chunks_as_whole(churn, monkeypatch):
     # a matrix product of another shape may round the last bit differently (as BLAS does)
     np.testing.assert_allclose(chunked["probabilities"], whole["probabilities"], rtol=1e-12)
     assert chunked["classes"] == whole["classes"]
+
+
+def test_it_writes_the_same_json_in_chunks_as_whole(churn, monkeypatch):
+    import orjson
+
+    served = serving.resolve("churn")
+    table = serving.rows_to_table(
+        served, [{f["name"]: row[f["name"]] for f in served.features} for row in _rows(25)]
+    )
+    result = serving.predict_table(served, table, explain=True)
+    result["probabilities"][3, 1] = np.nan  # written as null either way
+    result["cube"] = np.arange(25 * 2 * 3, dtype=np.float32).reshape(25, 2, 3)
+    whole = orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
+    monkeypatch.setattr(predict_module, "CHUNK_ROWS", 4)
+    assert serving.result_json(result) == whole
+    assert orjson.loads(whole)["probabilities"][3][1] is None
