@@ -6,7 +6,8 @@ stack, the ninja operation, the one serving entry) directly with a bearer token 
 one-row JSON body, N times, without gunicorn or a socket. Prints the CPU time per request,
 then the functions with the most time of their own and the most time under them.
 
-    uv run python benchmarks/profile_predict.py [--calls 5000] [--top 30] [--log off]
+    uv run python benchmarks/profile_predict.py [--calls 5000] [--rows 1] [--top 30] [--log off]
+        [--callers REGEX]
 
 `--log on` (the default) keeps the prediction log at its default rate, as served; its
 writer thread runs beside the profiled one (cProfile sees this thread only).
@@ -122,6 +123,7 @@ def call(application, make_environ) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--rows", type=int, default=1, help="rows per request")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--log", choices=("on", "off"), default="on", help="prediction log")
     parser.add_argument(
@@ -141,7 +143,8 @@ def main() -> None:
         logging.getLogger().handlers = [handler]
         import orjson
 
-        make_environ = environ_for(token, orjson.dumps({"instances": [list(ROW.values())]}))
+        rows = [list(ROW.values())] * args.rows
+        make_environ = environ_for(token, orjson.dumps({"instances": rows}))
         for _ in range(200):  # warm: caches, the loaded pipeline, numpy's first calls
             call(application, make_environ)
         started = time.process_time()
@@ -154,7 +157,7 @@ def main() -> None:
             call(application, make_environ)
         profile.disable()
         print(
-            f"single-row predict, iris logistic regression, {args.calls} calls, log {args.log}: "
+            f"{args.rows}-row predict, iris logistic regression, {args.calls} calls, log {args.log}: "
             f"{plain_us:.0f} us CPU per request (process time, writer thread included, "
             "no profiler)\n"
         )

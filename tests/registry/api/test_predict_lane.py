@@ -57,14 +57,14 @@ def environ(path="/api/v1/models/churn/predict", body=b"", *, method="POST", **h
     return env
 
 
-def call(env):
+def call(env, application=None):
     answer = {}
 
     def start_response(status, headers, exc_info=None):
         answer["status"] = int(status.split()[0])
         answer["headers"] = dict(headers)
 
-    chunks = wsgi.application(env, start_response)
+    chunks = (application or wsgi.application)(env, start_response)
     try:
         answer["body"] = b"".join(chunks)
     finally:
@@ -301,3 +301,94 @@ def test_a_refused_prediction_through_the_door_is_counted_once(owner, churn, doo
     assert call(env)["status"] == 404
     assert [status for _, status in door_answers] == [401, 404]
     assert unresolved_4xx() == before + 2
+
+
+def test_the_door_sends_djangos_request_signals_as_the_full_stack_does(owner, churn, door_answers):
+    """request_started when it begins, request_finished when the server closes the answer:
+    Django's database housekeeping (and any other receiver) runs for door requests too."""
+    from django.core import signals
+
+    sent = []
+
+    def started(sender, **kwargs):
+        sent.append(("started", sender.__name__))
+
+    def finished(sender, **kwargs):
+        sent.append(("finished", sender.__name__))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        token = token_create(user=owner, name="door")[1]
+        body = json.dumps({"instances": [ROW]}).encode()
+        answer = call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {token}"))
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert answer["status"] == 200
+    assert len(door_answers) == 1
+    assert sent == [("started", "TokenPredictionDoor"), ("finished", "TokenPredictionDoor")]
+
+
+def test_a_database_failure_in_the_door_is_the_same_503_problem(
+    owner, churn, door_answers, monkeypatch
+):
+    from django.db import OperationalError
+
+    from registry import serving
+
+    token = token_create(user=owner, name="door")[1]
+
+    def down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(serving, "predict", down)
+    body = json.dumps({"instances": [ROW]}).encode()
+    lean = call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {token}"))
+    full = call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_COOKIE="a=b"))
+    assert lean["status"] == full["status"] == 503
+    assert lean["headers"]["Content-Type"] == "application/problem+json"
+    assert lean["headers"]["Retry-After"] == full["headers"]["Retry-After"] == "5"
+    assert lean["body"] == full["body"]
+    assert {h: lean["headers"].get(h) for h in COMPARED} == {
+        h: full["headers"].get(h) for h in COMPARED
+    }
+
+
+def test_an_unexpected_error_in_the_door_is_the_same_500_problem(
+    owner, churn, door_answers, monkeypatch
+):
+    from registry import serving
+
+    token = token_create(user=owner, name="door")[1]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(serving, "predict", broken)
+    body = json.dumps({"instances": [ROW]}).encode()
+    lean = call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {token}"))
+    full = call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_COOKIE="a=b"))
+    assert lean["status"] == full["status"] == 500
+    assert lean["headers"]["Content-Type"] == "application/problem+json"
+    assert lean["body"] == full["body"]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_door_redirects_and_sets_hsts_as_the_security_middleware_does(
+    owner, churn, door_answers, settings, scheme
+):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 3600
+    application = wsgi.Application()  # middleware read these settings when built
+    token = token_create(user=owner, name="door")[1]
+    body = json.dumps({"instances": [ROW]}).encode()
+    extra = {"HTTP_AUTHORIZATION": f"Bearer {token}", "wsgi.url_scheme": scheme}
+    lean = call(environ(body=body, **extra), application)
+    full = call(environ(body=body, **extra, HTTP_COOKIE="a=b"), application)
+    assert lean["status"] == full["status"] == (301 if scheme == "http" else 200)
+    compared = (*COMPARED, "Location", "Strict-Transport-Security")
+    assert {h: lean["headers"].get(h) for h in compared} == {
+        h: full["headers"].get(h) for h in compared
+    }
+    assert door_answers == ([] if scheme == "http" else [("/api/v1/models/churn/predict", 200)])
