@@ -10,6 +10,8 @@ parse at its first bad byte, which these counts also reach correctly).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 _CHUNK = 1 << 18  # bytes per step: scratch memory is some ten times this
@@ -123,3 +125,44 @@ def row_list(body: bytes) -> tuple[int, np.ndarray, int] | None:
         return None
     (opener,), (closer,), commas = found
     return opener, commas, closer
+
+
+# The bare token NaN as Python's json.dumps writes it (a value: after `[`, `,` or `:`, and
+# before `,`, `]` or `}`, blanks allowed); whether it stands inside a string is read below.
+_BARE_NAN = re.compile(rb"(?<=[\[,:\s])NaN(?=[\s,\]}])")
+
+
+def outside_strings(body: bytes, positions: np.ndarray) -> np.ndarray:
+    """For each of the (ascending) byte positions, whether it stands outside every JSON
+    string of the body (the quote parity of json_values, a chunk at a time)."""
+    result = np.zeros(positions.size, dtype=bool)
+    in_string, escape = 0, False
+    for index, chunk in enumerate(_chunks(body)):
+        start = index * _CHUNK
+        quotes = chunk == _QUOTE
+        escaped, escape = _escaped(chunk, escape)
+        if escaped is not None:
+            quotes &= ~escaped
+        inside = (np.cumsum(quotes, dtype=np.int8) + in_string) & 1
+        here = slice(*np.searchsorted(positions, [start, start + chunk.size]))
+        result[here] = inside[positions[here] - start] == 0
+        in_string = int(inside[-1])
+    return result
+
+
+def nan_as_null(body: bytes) -> bytes:
+    """The body with each bare NaN token outside a string written as null: what an MLflow
+    client means by it (Python's json.dumps writes a pandas missing value so, and MLflow's
+    scoring server reads it as missing). Strings, and every other byte, are unchanged."""
+    if b"NaN" not in body:
+        return body
+    found = np.fromiter((m.start() for m in _BARE_NAN.finditer(body)), dtype=np.int64)
+    found = found[outside_strings(body, found)] if found.size else found
+    if not found.size:
+        return body
+    parts, last = [], 0
+    for at in found.tolist():
+        parts += (body[last:at], b"null")
+        last = at + 3
+    parts.append(body[last:])
+    return b"".join(parts)
