@@ -909,6 +909,9 @@ class WebhookDelivery(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the worker's alert step queued it again after its task was lost (it does once;
+    # lost a second time, it is failed): webhooks.recover_lost_deliveries.
+    requeued_at = models.DateTimeField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_excerpt = models.TextField(blank=True)
     error = models.CharField(max_length=500, blank=True)
