@@ -507,6 +507,8 @@ class Alias(models.Model):
 TAG_KEY_RE = r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,63}\Z"
 TAG_VALUE_MAX = 256
 MAX_TAGS = 50  # per model or version
+MAX_DESCRIPTION = 5000  # characters of a model's or version's description
+MAX_NOTE = 10_000  # of a version's note
 tag_key_validator = RegexValidator(
     TAG_KEY_RE,
     "Use 1-64 letters, digits, '_', '.', '-' or '/', not starting with '.', '-' or '/'.",
