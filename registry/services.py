@@ -721,9 +721,13 @@ def _model_for_import(
     return model, False
 
 
-def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None) -> ModelVersion:
+def version_import(
+    *, user: AbstractBaseUser, data: Any, name: str | None = None, field: str = "name"
+) -> ModelVersion:
     """Import an export file (bytes, or a transfer.ExportFile already read) as the next
-    version of model `name` (default: the name in the file), ready at once.
+    version of model `name` (default: the name in the file), ready at once. `name` may be
+    MLflow's `models:/<name>`; a URI naming a version or an alias is refused (422 naming
+    `field`): an import always makes the model's next version.
 
     Everything in the file is verified before anything is written (registry/transfer.py);
     the model is created, owned by `user`, if it does not exist (with the card's description
@@ -732,9 +736,12 @@ def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None
     """
     from registry import transfer
 
+    name = (name or "").strip()
+    if name.startswith(serving.MODEL_URI_PREFIX):  # checked before the file is read
+        name = serving.model_name(name, field=field)
     export = data if isinstance(data, transfer.ExportFile) else transfer.read_export(data)
     card = export.card
-    name = (name or "").strip() or card["model"]["name"]
+    name = name or card["model"]["name"]
     now = timezone.now()
     with transaction.atomic():
         model, created = _model_for_import(
