@@ -117,3 +117,12 @@ def test_the_page_and_the_command_take_a_uri_too(logged_in, owner, export_file, 
     with pytest.raises(CommandError, match="names a version or an alias"):
         call_command("import_version", str(path), name="models:/churn@production")
     assert versions() == [("churn", 1), ("from-command", 1), ("from-page", 1)]
+
+
+def test_a_query_that_names_a_version_is_refused_naming_model(owner_api, export_file):
+    response = owner_api.post(
+        "/import?model=models:/churn/1", export_file, content_type="application/zip"
+    )
+    problem = assert_problem(response, 422, "names a version or an alias: this takes a model")
+    assert problem["errors"][0]["field"] == "model"
+    assert versions() == [("churn", 1)]
