@@ -355,6 +355,12 @@ MLSERVE_ALERT_INTERVAL_S = env_float("MLSERVE_ALERT_INTERVAL_S", 60.0, minimum=1
 # none older than DELIVERY_DAYS; a delivery still pending (a retry due) is always kept.
 MLSERVE_WEBHOOK_DELIVERIES_KEPT = env_int("MLSERVE_WEBHOOK_DELIVERIES_KEPT", 1000, minimum=1)
 MLSERVE_WEBHOOK_DELIVERY_DAYS = env_int("MLSERVE_WEBHOOK_DELIVERY_DAYS", 30, minimum=1)
+# A pending delivery whose attempt is overdue by this long has lost its task (the worker died
+# before queuing it, or during the attempt): queued again once, then failed. Longer than a
+# training by default, since one worker runs a delivery's task only between trainings.
+MLSERVE_WEBHOOK_STALE_S = env_float(
+    "MLSERVE_WEBHOOK_STALE_S", max(3600.0, 2 * MLSERVE_TRAIN_TIMEOUT_S), minimum=60.0
+)
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {

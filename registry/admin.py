@@ -713,6 +713,7 @@ class WebhookDeliveryAdmin(OwnRowsAdmin, ReadOnlyAdmin):
         "status",
         "attempts",
         "next_attempt_at",
+        "requeued_at",
         "response_status",
         "response_excerpt",
         "error",

@@ -123,3 +123,58 @@ def row_list(body: bytes) -> tuple[int, np.ndarray, int] | None:
         return None
     (opener,), (closer,), commas = found
     return opener, commas, closer
+
+
+# Around a bare NaN value (as Python's json.dumps writes it): what may come before it
+# (`[`, `,`, `:` or a blank) and after it (`,`, `]`, `}` or a blank).
+_BEFORE_VALUE = np.frombuffer(b"[,: \t\n\r", dtype=np.uint8)
+_AFTER_VALUE = np.frombuffer(b",]} \t\n\r", dtype=np.uint8)
+_N, _A = ord("N"), ord("a")
+
+
+def outside_strings(body: bytes, positions: np.ndarray) -> np.ndarray:
+    """For each of the (ascending) byte positions, whether it stands outside every JSON
+    string of the body (the quote parity of json_values, a chunk at a time)."""
+    result = np.zeros(positions.size, dtype=bool)
+    in_string, escape = 0, False
+    for index, chunk in enumerate(_chunks(body)):
+        start = index * _CHUNK
+        quotes = chunk == _QUOTE
+        escaped, escape = _escaped(chunk, escape)
+        if escaped is not None:
+            quotes &= ~escaped
+        inside = (np.cumsum(quotes, dtype=np.int8) + in_string) & 1
+        here = slice(*np.searchsorted(positions, [start, start + chunk.size]))
+        result[here] = inside[positions[here] - start] == 0
+        in_string = int(inside[-1])
+    return result
+
+
+def nan_as_null(body: bytes) -> bytes:
+    """The body with each bare NaN token outside a string written as null: what an MLflow
+    client means by it (Python's json.dumps writes a pandas missing value so, and MLflow's
+    scoring server reads it as missing). Strings, and every other byte, are unchanged."""
+    if b"NaN" not in body:
+        return body
+    data = np.frombuffer(body, dtype=np.uint8)
+    # Where an N starts "NaN" as a value of its own, found a chunk at a time (numpy, no
+    # object per match), then kept only outside strings.
+    starts = np.concatenate(
+        [np.flatnonzero(chunk == _N) + i * _CHUNK for i, chunk in enumerate(_chunks(body))]
+    )
+    starts = starts[(starts >= 1) & (starts + 3 < data.size)]
+    starts = starts[
+        (data[starts + 1] == _A)
+        & (data[starts + 2] == _N)
+        & np.isin(data[starts - 1], _BEFORE_VALUE)
+        & np.isin(data[starts + 3], _AFTER_VALUE)
+    ]
+    starts = starts[outside_strings(body, starts)]
+    if not starts.size:
+        return body
+    # One byte more for each (null is four letters): made room for after each NaN, then the
+    # four letters written where the NaN now starts.
+    written = np.insert(data, starts + 3, 0)
+    moved = starts + np.arange(starts.size)
+    written[moved[:, None] + np.arange(4)] = np.frombuffer(b"null", dtype=np.uint8)
+    return written.tobytes()

@@ -34,6 +34,7 @@ from registry.algorithms import (
     ParamsError,
     clean_params,
 )
+from registry.models import MAX_DESCRIPTION, MAX_NOTE, MAX_TAGS, TAG_KEY_RE, TAG_VALUE_MAX
 
 logger = logging.getLogger(__name__)
 MAX_INT = 2**53  # exact in a float, in JSON and in SQL's double precision
@@ -202,6 +203,42 @@ class Origin(Strict):
     previous: Origin | None = None
 
 
+def _tags(value: Any) -> Any:
+    """Tags as the API edits them (services._tags_patch): at most MAX_TAGS, each key of
+    TAG_KEY_RE, each value one line of at most TAG_VALUE_MAX characters."""
+    if not isinstance(value, dict):
+        raise ValueError("must be an object of tag key -> value")
+    if len(value) > MAX_TAGS:
+        raise ValueError(f"must hold at most {MAX_TAGS} tags, not {len(value)}")
+    for key, text in value.items():
+        if not TAG_KEY.match(key):
+            raise ValueError(
+                f"tag key {key[:70]!r} is not valid (1-64 letters, digits, '_', '.', '-' or "
+                "'/', not starting with '.', '-' or '/')"
+            )
+        if not isinstance(text, str) or len(text) > TAG_VALUE_MAX or _CONTROL.search(text):
+            raise ValueError(
+                f"the value of tag {key!r} must be one line of text of at most "
+                f"{TAG_VALUE_MAX} characters"
+            )
+    return value
+
+
+TAG_KEY = re.compile(TAG_KEY_RE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+Tags = Annotated[Any, PlainValidator(_tags)]
+
+
+class Annotations(Strict):
+    """What people wrote about the model and the version (services.model_edit and
+    version_edit), with the API's bounds."""
+
+    model_tags: Tags = {}
+    version_description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] = ""
+    version_note: Annotated[str, Field(max_length=MAX_NOTE)] = ""
+    version_tags: Tags = {}
+
+
 class Card(Strict):
     format: Literal["mlserving-model-card"]
     format_version: Literal[1]
@@ -221,6 +258,8 @@ class Card(Strict):
     artifact: Artifact
     exported: Exported
     origin: Origin | None
+    # Absent from cards made before tags and notes travelled: nothing to restore.
+    annotations: Annotations | None = None
 
 
 # Metrics, by kind of model --------------------------------------------------------------------

@@ -537,6 +537,8 @@ class Alias(models.Model):
 TAG_KEY_RE = r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,63}\Z"
 TAG_VALUE_MAX = 256
 MAX_TAGS = 50  # per model or version
+MAX_DESCRIPTION = 5000  # characters of a model's or version's description
+MAX_NOTE = 10_000  # of a version's note
 tag_key_validator = RegexValidator(
     TAG_KEY_RE,
     "Use 1-64 letters, digits, '_', '.', '-' or '/', not starting with '.', '-' or '/'.",
@@ -939,6 +941,9 @@ class WebhookDelivery(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the worker's alert step queued it again after its task was lost (it does once;
+    # lost a second time, it is failed): webhooks.recover_lost_deliveries.
+    requeued_at = models.DateTimeField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_excerpt = models.TextField(blank=True)
     error = models.CharField(max_length=500, blank=True)

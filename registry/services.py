@@ -40,6 +40,8 @@ from registry.models import (
     ALIAS_RE,
     BATCH_ACTIVE,
     BOARD_ACTIVE,
+    MAX_DESCRIPTION,
+    MAX_NOTE,
     MAX_TAGS,
     TAG_KEY_RE,
     TAG_VALUE_MAX,
@@ -705,38 +707,50 @@ def leaderboard_register(
     return version
 
 
-def _model_for_import(*, user: AbstractBaseUser, name: str, description: str) -> RegisteredModel:
-    """The model to import into: the user's own, or a new one they will own."""
+def _model_for_import(
+    *, user: AbstractBaseUser, name: str, description: str
+) -> tuple[RegisteredModel, bool]:
+    """The model to import into, and whether the import creates it: the user's own, or a
+    new one they will own."""
     model = RegisteredModel.objects.select_related("owner").filter(name=name).first()
     if model is None:
         try:
-            return model_create(owner=user, name=name, description=description)
+            return model_create(owner=user, name=name, description=description), True
         except Conflict:  # created meanwhile by someone else: import into it if it is ours
             model = RegisteredModel.objects.select_related("owner").filter(name=name).first()
             if model is None:
                 raise
     ensure_owner(model, user)
-    return model
+    return model, False
 
 
-def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None) -> ModelVersion:
+def version_import(
+    *, user: AbstractBaseUser, data: Any, name: str | None = None, field: str = "name"
+) -> ModelVersion:
     """Import an export file (bytes, or a transfer.ExportFile already read) as the next
-    version of model `name` (default: the name in the file), ready at once.
+    version of model `name` (default: the name in the file), ready at once. `name` may be
+    MLflow's `models:/<name>`; a URI naming a version or an alias is refused (422 naming
+    `field`): an import always makes the model's next version.
 
     Everything in the file is verified before anything is written (registry/transfer.py);
-    the model is created, owned by `user`, if it does not exist, and only its owner may
-    import into it.
+    the model is created, owned by `user`, if it does not exist (with the card's description
+    and model tags), and only its owner may import into it. The version takes the card's
+    description, note and tags.
     """
     from registry import transfer
 
+    name = (name or "").strip()
+    if name.startswith(serving.MODEL_URI_PREFIX):  # checked before the file is read
+        name = serving.model_name(name, field=field)
     export = data if isinstance(data, transfer.ExportFile) else transfer.read_export(data)
     card = export.card
-    name = (name or "").strip() or card["model"]["name"]
+    name = name or card["model"]["name"]
     now = timezone.now()
     with transaction.atomic():
-        model = _model_for_import(
+        model, created = _model_for_import(
             user=user, name=name, description=card["model"].get("description", "")[:5000]
         )
+        about = card.get("annotations") or {}
         version = ModelVersion.objects.create(
             model=model,
             version=_next_version_number(model),
@@ -763,7 +777,21 @@ def version_import(*, user: AbstractBaseUser, data: Any, name: str | None = None
             created_by=user,
             finished_at=now,
             training_seconds=card["training"]["seconds"],
+            description=about.get("version_description", ""),
+            note=about.get("version_note", ""),
         )
+        # Checked with the API's bounds (cards.Annotations). The model's own tags, like its
+        # description, come from the card only when the import creates the model: an
+        # existing model's are its owner's.
+        VersionTag.objects.bulk_create(
+            VersionTag(version=version, key=k, value=v)
+            for k, v in about.get("version_tags", {}).items()
+        )
+        if created:
+            ModelTag.objects.bulk_create(
+                ModelTag(model=model, key=k, value=v)
+                for k, v in about.get("model_tags", {}).items()
+            )
         RegisteredModel.objects.filter(pk=model.pk).update(updated_at=now)
         if alerts.first_production(version, via="import"):
             served_names_changed()
@@ -857,8 +885,6 @@ def model_delete(
 
 # Descriptions, notes and tags ------------------------------------------------------------
 
-MAX_DESCRIPTION = 5000
-MAX_NOTE = 10_000
 TAG_KEY = re.compile(TAG_KEY_RE)
 # What may not be in a tag value: control characters (a value is one line: the pages edit
 # tags as "key=value" lines), NUL among them (PostgreSQL cannot store it).

@@ -8,7 +8,8 @@ An export is a zip with exactly these three members, in this order:
 - `model-card.json`: the version in words (format name and version; original model name
   and version; algorithm, kind, hyperparameters, target, input schema, classes, metrics,
   training data profile, loss curve, plots; dataset name and sha256; the artifact's sha256
-  and size; the exporting instance, user and time; where it came from, if it was imported).
+  and size; the exporting instance, user and time; where it came from, if it was imported;
+  `annotations`: the model's tags, the version's description, note and tags).
 - `artifact.npz`: the numpyml artifact, byte for byte as stored (numpyml.save's pickle-free
   format, which carries its own checksum).
 
@@ -158,6 +159,12 @@ def model_card(
                 "by": exported_by.get_username() if exported_by else None,
             },
             "origin": version.origin,  # set when this version was itself imported
+            "annotations": {
+                "model_tags": dict(model.tags.order_by("key").values_list("key", "value")),
+                "version_description": version.description,
+                "version_note": version.note,
+                "version_tags": dict(version.tags.order_by("key").values_list("key", "value")),
+            },
         }
     )
 

@@ -13,9 +13,11 @@ header and TLS name stay the URL's), so a name that resolves to a public address
 check and a private one for the connection (DNS rebinding) gets nowhere. Redirects are not
 followed: a 3xx answer is a failed attempt.
 
-The delivery log is pruned by the task worker's periodic alert step (prune_deliveries):
-per endpoint, the newest MLSERVE_WEBHOOK_DELIVERIES_KEPT and none older than
-MLSERVE_WEBHOOK_DELIVERY_DAYS, a pending delivery always kept.
+The task worker's periodic alert step first queues again, once, a pending delivery whose
+task was lost (recover_lost_deliveries: overdue by MLSERVE_WEBHOOK_STALE_S; lost twice, it
+is failed), then prunes the delivery log (prune_deliveries): per endpoint, the newest
+MLSERVE_WEBHOOK_DELIVERIES_KEPT and none older than MLSERVE_WEBHOOK_DELIVERY_DAYS, a pending
+delivery always kept.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django_tasks import task
@@ -169,7 +172,8 @@ def attempt(delivery_id: int) -> str:
     rows = WebhookDelivery.objects.filter(
         pk=delivery.pk, status=DeliveryStatus.PENDING, attempts=delivery.attempts
     )
-    if not rows.update(attempts=F("attempts") + 1, next_attempt_at=None):
+    # updated_at marks the attempt's start: one in flight is not taken for a lost one.
+    if not rows.update(attempts=F("attempts") + 1, next_attempt_at=None, updated_at=timezone.now()):
         return "skipped"
     attempts = delivery.attempts + 1
     endpoint = delivery.endpoint
@@ -215,6 +219,47 @@ def attempt(delivery_id: int) -> str:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
     logger.info("webhook delivery %s: %s", delivery.pk, fields["status"])
     return fields["status"]
+
+
+LOST_ONCE = "Its delivery task was lost (the worker stopped before running it): queued again."
+LOST_TWICE = (
+    "Its delivery task was lost twice (the worker stopped before running it): not queued again."
+)
+
+
+def recover_lost_deliveries() -> tuple[int, int]:
+    """Pending deliveries with no task left to run them: the worker died after the delivery
+    was recorded and before its task was queued, or during an attempt, or its queued retry
+    was lost. Each is queued again once; lost again, it is failed (and then pruned like any
+    finished delivery). A delivery is taken for lost when the step it waits for is overdue
+    by MLSERVE_WEBHOOK_STALE_S: its retry's time when one is due, else its row's last write
+    (its creation, or the start of an attempt). A task that was only slow, not lost, and
+    runs after all is harmless: attempts are claimed conditionally and counted against
+    MLSERVE_WEBHOOK_MAX_ATTEMPTS, and the webhook-id lets a receiver drop a repeat.
+    Returns (queued again, failed)."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.MLSERVE_WEBHOOK_STALE_S)
+    lost = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).filter(
+        Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, updated_at__lt=cutoff)
+    )
+    # Conditional updates: a delivery an attempt claims meanwhile (which writes updated_at
+    # and clears next_attempt_at) is no longer matched.
+    failed = lost.filter(requeued_at__isnull=False).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=None, error=LOST_TWICE, updated_at=now
+    )
+    requeued = 0
+    for pk in list(lost.filter(requeued_at__isnull=True).values_list("pk", flat=True)):
+        with transaction.atomic():
+            if lost.filter(pk=pk, requeued_at__isnull=True).update(
+                requeued_at=now, next_attempt_at=now, error=LOST_ONCE, updated_at=now
+            ):
+                requeued += 1
+                transaction.on_commit(lambda pk=pk: enqueue_delivery(pk))
+    if requeued or failed:
+        logger.warning(
+            "webhook deliveries whose task was lost: %s queued again, %s failed", requeued, failed
+        )
+    return requeued, failed
 
 
 PRUNE_BATCH = 1000  # deliveries deleted per statement: short transactions, no long lock

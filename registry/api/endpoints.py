@@ -28,6 +28,7 @@ from registry.api.schemas import (
     ALIAS_PATTERN,
     EVALUATION_VERSIONS_MAX_CHARS,
     EVALUATION_VERSIONS_PATTERN,
+    MODEL_REF_PATTERN,
     AlertRuleIn,
     AlertRuleOut,
     AlgorithmOut,
@@ -70,6 +71,7 @@ from registry.api.schemas import (
     ModelEditIn,
     ModelIn,
     ModelPage,
+    ModelRefQuery,
     ModelSearch,
     Pagination,
     PredictionOut,
@@ -100,6 +102,7 @@ from registry.models import (
     RegisteredModel,
 )
 from registry.monitoring import drift, feedback, live
+from registry.serving.resolve import MODEL_URI_MAX_CHARS
 
 # Helpers -------------------------------------------------------------------------------
 
@@ -557,6 +560,36 @@ def import_version(request: HttpRequest, name: str) -> Status:
     MLSERVE_REQUIRE_SIGNED_IMPORTS an unsigned file is refused: 422 otherwise."""
     data, _ = _uploaded_file(request, "the export file", _EXPORT_TYPES, "application/zip")
     version = services.version_import(user=_user(request), data=data, name=name)
+    return Status(
+        201, selectors.model_version(version.model, version.version).to_dict(viewer=_user(request))
+    )
+
+
+_MODEL_REF = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MODEL_URI_MAX_CHARS,
+    "pattern": MODEL_REF_PATTERN,
+    "description": "the model to import into: a name or models:/<name> (a version or an "
+    "alias is refused: an import makes the next version); default: the name in the file",
+}
+
+
+@api.post(
+    "/import",
+    response={201: VersionOut, **errors(403, 409, 413, 415, 422, 429)},
+    tags=["transfer"],
+    openapi_extra=_file_body(dict.fromkeys(_EXPORT_TYPES, _BINARY), model=_MODEL_REF),
+)
+def import_file(request: HttpRequest, model: ModelRefQuery = None) -> Status:
+    """Import an export file as the next version of `model` (a multipart field beside
+    `file`, or the query with a raw body): a name or MLflow's `models:/<name>`, by default
+    the name in the file. Otherwise as `POST /models/{name}/import`, whose path cannot hold
+    a URI (it holds a '/')."""
+    data, _ = _uploaded_file(request, "the export file", _EXPORT_TYPES, "application/zip")
+    ref = request.POST.get("model") or model
+    name = serving.model_name(ref, field="model") if ref else None
+    version = services.version_import(user=_user(request), data=data, name=name, field="model")
     return Status(
         201, selectors.model_version(version.model, version.version).to_dict(viewer=_user(request))
     )

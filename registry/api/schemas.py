@@ -62,6 +62,17 @@ _NAME_BODY = NAME_PATTERN.removeprefix("^").removesuffix("$")
 _ALIAS_BODY = ALIAS_PATTERN.removeprefix("^").removesuffix("$")
 VERSION_URI = rf"models:/{_NAME_BODY}(?:/[0-9]{{1,10}}|@{_ALIAS_BODY})"
 MODEL_REF_PATTERN = _ecma(rf"^(?:models:/)?{_NAME_BODY}\Z")
+# A model named by its name or its URI, in a query (POST /import's `model`). No pattern
+# here: serving.model_name refuses what is not one with the sentence saying why (a version
+# or an alias named, a name that is not one), as for the multipart field.
+ModelRefQuery = Query[
+    str | None,
+    {
+        "min_length": 1,
+        "max_length": MODEL_URI_MAX_CHARS,
+        "description": "a name or models:/<name>; default: the name in the file",
+    },
+]
 VersionUri = Annotated[
     str,
     Field(

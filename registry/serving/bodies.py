@@ -912,14 +912,20 @@ def request_table(
 ) -> dict[str, np.ndarray]:
     """A request body's rows as typed columns, in any of the accepted formats; keys and
     columns that are not features are ignored, or refused when `strict`. `params`, a list,
-    takes the names of the MLflow "params" a JSON body carries (ignored: see _mlflow_params);
-    None refuses a "params" key as any other."""
+    takes the names of the MLflow "params" a JSON body carries (ignored: see _mlflow_params)
+    and reads a bare NaN token as a missing value, as MLflow's server does; None refuses a
+    "params" key as any other, and NaN as JSON does."""
     if content_type == "text/csv":
         read = csv_table(served, body)
         if strict:
             _refuse_other_columns(served, read.columns)
         table = convert_columns(served, read.data)
     elif content_type in ("application/json", ""):
+        if params is not None:
+            # MLflow's protocol (`params` taken): its Python client writes a missing value as
+            # the bare token NaN (json.dumps), which MLflow's server reads as missing. Read
+            # so here only; the native routes keep strict JSON (a NaN there is 400).
+            body = bounds.nan_as_null(body)
         _check_values(body, served)
         table = None
         if len(body) > _SLICED_BODY_BYTES:

@@ -40,6 +40,7 @@ from registry.services import (
     MAX_NUMERIC_CLASSES,
     RegistryError,
 )
+from registry.serving.resolve import MODEL_URI_MAX_CHARS
 from registry.web.presenters import metric_label
 
 ALIASES = ("production", "staging")
@@ -603,9 +604,9 @@ class ImportForm(forms.Form):
     name = forms.CharField(
         label="Model name",
         required=False,
-        max_length=100,
-        help_text="Import as the next version of this model: one of yours, or a new one. "
-        "Leave blank to use the name in the file.",
+        max_length=MODEL_URI_MAX_CHARS,
+        help_text="Import as the next version of this model (its name, or models:/<name>): "
+        "one of yours, or a new one. Leave blank to use the name in the file.",
     )
 
     def clean_file(self) -> Any:

@@ -71,3 +71,39 @@ def test_it_finds_the_rows_of_a_row_list_across_chunks(monkeypatch, chunk):
     assert bounds.row_list(b'{"a": {"b": [1, 2]}}') is None  # an object at the rows' depth
     assert bounds.row_list(b'{"a": [1], "b": [2]}') is None  # two lists
     assert bounds.row_list(b"[1, 2]") is None
+
+
+def _with_nans(rng: random.Random, value):
+    """The value with some numbers made NaN, and strings that spell it ("NaN", "[NaN,")."""
+    if isinstance(value, list):
+        return [_with_nans(rng, v) for v in value]
+    if isinstance(value, dict):
+        return {k: _with_nans(rng, v) for k, v in value.items()}
+    if isinstance(value, float) and rng.random() < 0.5:
+        return float("nan")
+    if isinstance(value, str) and rng.random() < 0.3:
+        return rng.choice(["NaN", " NaN,", '[NaN]\\"', "\\NaN}"]) + value
+    return value
+
+
+def _nan_as_none(value):
+    if isinstance(value, list):
+        return [_nan_as_none(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nan_as_none(v) for k, v in value.items()}
+    return None if isinstance(value, float) and value != value else value
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 18])
+def test_it_writes_each_bare_nan_as_null_and_leaves_strings_alone(monkeypatch, chunk):
+    """What json.loads reads, with NaN as None: NaN tokens outside strings become null,
+    the same letters inside a string (escaped quotes included) stay."""
+    monkeypatch.setattr(bounds, "_CHUNK", chunk)
+    rng = random.Random(chunk)
+    for _ in range(300):
+        value = _with_nans(rng, {"dataframe_split": {"data": [_random_json(rng)]}})
+        body = json.dumps(value, ensure_ascii=rng.random() < 0.5).encode()
+        written = bounds.nan_as_null(body)
+        assert json.loads(written, parse_constant=lambda c: 1 / 0) == _nan_as_none(value), body
+    assert bounds.nan_as_null(b'{"a": [NaN,NaN ,\nNaN]}') == b'{"a": [null,null ,\nnull]}'
+    assert bounds.nan_as_null(b'{"a": [NaNa, -NaN, Infinity]}') == b'{"a": [NaNa, -NaN, Infinity]}'

@@ -459,6 +459,10 @@ def api_probes(objects: dict) -> dict[tuple[str, str], list[tuple]]:
         ("post", "/api/v1/models/{name}/import"): [
             (churn, ("application/zip", export_file(objects).getvalue()), DENIED),
         ],
+        # No model named: the name in the file, the owner's churn.
+        ("post", "/api/v1/import"): [
+            ({}, ("application/zip", export_file(objects).getvalue()), DENIED),
+        ],
         ("post", "/api/v1/models/{name}/versions/{version}/predict"): [
             ({**churn, "version": 1}, {"instances": [ROW]}, READ),
         ],

@@ -1,6 +1,6 @@
 """django-tasks-db's worker, single-threaded, with the stale-training reaper in its loop
 (trainings and leaderboard trials alike) and the periodic alert step (the alert rules'
-check, the webhook delivery log's pruning).
+check, the recovery of lost webhook deliveries, the delivery log's pruning).
 
 A training is forked from this process (registry/tasks.py), and a fork taken while
 another thread holds a lock (SQLite's allocator, psycopg, a logging handler) hands the
@@ -24,7 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from registry.alerts.rules import evaluate_rules
-from registry.alerts.webhooks import prune_deliveries
+from registry.alerts.webhooks import prune_deliveries, recover_lost_deliveries
 from registry.models import ModelVersion, Trial
 from registry.tasks import (
     _preload_training,
@@ -52,12 +52,17 @@ def reap_safely() -> None:
 
 
 def evaluate_rules_safely() -> None:
-    """The periodic alert step: check the alert rules, then prune the webhook delivery log
-    (each apart: one failing does not stop the other)."""
+    """The periodic alert step: check the alert rules, queue again the webhook deliveries
+    whose task was lost, then prune the delivery log (each apart: one failing does not stop
+    the others)."""
     try:
         evaluate_rules()
     except Exception:  # the alert rules must never take the worker down
         logger.exception("evaluating alert rules failed")
+    try:
+        recover_lost_deliveries()  # before the pruning: a delivery it fails may go at once
+    except Exception:  # nor must the recovery of lost deliveries
+        logger.exception("recovering lost webhook deliveries failed")
     try:
         prune_deliveries()
     except Exception:  # nor must the log's pruning

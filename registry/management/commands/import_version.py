@@ -1,6 +1,7 @@
 """`python manage.py import_version FILE [--name NAME] [--owner USERNAME]`.
 
-Imports an export file as the next version of model NAME (default: the name in the file).
+Imports an export file as the next version of model NAME (default: the name in the file;
+`models:/NAME` too).
 Without --owner the version is imported as the existing model's owner; a model that does
 not exist yet needs --owner, who will own it. Every check of the API's import applies.
 """
@@ -13,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from registry import services, transfer
+from registry import services, serving, transfer
 from registry.models import RegisteredModel
 
 
@@ -22,7 +23,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("file", help="the export file (.mlserve.zip)")
-        parser.add_argument("--name", help="model to import into (default: the name in the file)")
+        parser.add_argument(
+            "--name",
+            help="model to import into, NAME or models:/NAME (default: the name in the file)",
+        )
         parser.add_argument("--owner", help="user importing (default: the existing model's owner)")
 
     def handle(
@@ -39,8 +43,11 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from None
         try:
+            target = (name or "").strip()
+            if target.startswith(serving.MODEL_URI_PREFIX):  # models:/<name>, as the API
+                target = serving.model_name(target, field="--name")
             export = transfer.read_export(data)
-            target = (name or "").strip() or export.card["model"]["name"]
+            target = target or export.card["model"]["name"]
             user = self._user(owner, target)
             version = services.version_import(user=user, data=export, name=target)
         except services.RegistryError as exc:

@@ -165,7 +165,8 @@ def test_the_predict_route_still_refuses_params(owner_api, churn):
         (b'{"instances": [[3, 95, "a", "b", 4]], "params": 1}', "application/json", 400, "params"),
         (b"[[1, 2]]", "application/json", 400, "JSON object"),
         (b'{"instances": [[1, 2]]}', "application/json", 422, "has 2 values"),
-        (b'{"instances": [[NaN, 1, "a", "b", 1]]}', "application/json", 400, "not valid JSON"),
+        (b'{"instances": [[Infinity, 1, "a", "b", 1]]}', "application/json", 400, "not valid"),
+        (b'{"instances": [[NaNa, 1, "a", "b", 1]]}', "application/json", 400, "not valid JSON"),
         (b"tenure_months\n", "text/csv", 422, None),
         (b"a", "text/plain", 415, "application/json"),
         (b"{}", "application/json; charset=latin-1", 415, "latin-1"),
@@ -178,16 +179,63 @@ def test_it_refuses_as_problem_json(owner_api, churn, body, content_type, status
 
 
 def test_missing_values_are_read_as_the_predict_route_reads_them(owner_api, churn):
-    """null and the CSV spellings of missing ("", "NA", "nan") are missing values; a bare NaN
-    is not JSON, refused (400) on both routes alike."""
+    """null and the CSV spellings of missing ("", "NA", "nan") are missing values. A bare
+    NaN is not JSON: the native /predict route refuses it (400), the MLflow route reads it as
+    the missing value an MLflow client means by it (below)."""
     rows = [[3, None, "month-to-month", None, 4], [3, "nan", "month-to-month", "NA", 4]]
     by_mlflow = invoke(owner_api, {"dataframe_split": {"columns": NAMES, "data": rows}})
     by_predict = owner_api.post("/models/churn/predict", {"instances": rows})
     assert by_mlflow.status_code == by_predict.status_code == 200, by_mlflow.content
     assert by_mlflow.json()["predictions"] == by_predict.json()["predictions"]
     nan = b'{"dataframe_split": {"columns": ["tenure_months"], "data": [[NaN]]}}'
-    assert_problem(invoke(owner_api, nan), 400, "not valid JSON")
     assert_problem(owner_api.post("/models/churn/predict", nan), 400, "not valid JSON")
+
+
+# What Python's json.dumps writes for a pandas DataFrame with a missing value: the bare
+# token NaN (allow_nan=True is its default), which MLflow's own scoring server reads as one.
+NAN_ROWS = [[3, float("nan"), "month-to-month", float("nan"), 4], [60, 20.0, "two-year", "dsl", 0]]
+NULL_ROWS = [[3, None, "month-to-month", None, 4], [60, 20.0, "two-year", "dsl", 0]]
+
+
+@pytest.mark.parametrize(
+    "path", [URL, "/models/churn@production/invocations", "/models/churn/versions/1/invocations"]
+)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda rows: {"dataframe_split": {"columns": NAMES, "data": rows}},
+        lambda rows: {"dataframe_records": [dict(zip(NAMES, r, strict=True)) for r in rows]},
+        lambda rows: {"instances": rows, "params": {}},
+        lambda rows: {"inputs": {n: [r[j] for r in rows] for j, n in enumerate(NAMES)}},
+    ],
+    ids=["dataframe_split", "dataframe_records", "instances", "inputs-columns"],
+)
+def test_an_mlflow_client_s_bare_nan_is_a_missing_value(owner_api, churn, path, shape):
+    body = json.dumps(shape(NAN_ROWS)).encode()
+    assert b"NaN" in body  # what the client sends: not JSON, but Python's json.dumps
+    response = invoke(owner_api, body, path=path)
+    assert response.status_code == 200, response.content
+    expected = invoke(owner_api, shape(NULL_ROWS), path=path)
+    assert response.json() == expected.json()
+    # The native route keeps its strict JSON (issue 14): the same body is refused there.
+    assert_problem(owner_api.post("/models/churn/predict", body), 400, "not valid JSON")
+
+
+def test_nan_inside_a_string_is_text_and_a_large_body_reads_nan_too(owner_api, churn):
+    """Only the bare token is read as missing: "NaN" in a string is a value like any other
+    (a category never seen), and a body large enough to be parsed in slices reads it alike."""
+    quoted = [[3, 95.0, "month-to-month", "NaN, or not", 4]]
+    body = json.dumps({"dataframe_split": {"columns": NAMES, "data": quoted}}).encode()
+    response = invoke(owner_api, body)
+    assert response.status_code == 200, response.content
+    assert response.json() == invoke(owner_api, {"instances": quoted}).json()
+    rows = NAN_ROWS * 6000  # over 256 KB: parsed a slice of rows at a time
+    body = json.dumps({"dataframe_split": {"columns": NAMES, "data": rows}}).encode()
+    assert len(body) > 1 << 18
+    response = invoke(owner_api, body)
+    assert response.status_code == 200, response.content
+    expected = invoke(owner_api, {"dataframe_split": {"columns": NAMES, "data": NULL_ROWS * 6000}})
+    assert response.json()["predictions"] == expected.json()["predictions"]
 
 
 def test_it_checks_the_token_and_the_limits_as_predict_does(anon_api, owner_api, churn, settings):

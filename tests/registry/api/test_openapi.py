@@ -42,6 +42,7 @@ ENDPOINTS = {
     ("get", "/api/v1/models/{name}/versions/{version}/live-metrics"),
     ("get", "/api/v1/models/{name}/versions/{version}/export"),
     ("post", "/api/v1/models/{name}/import"),
+    ("post", "/api/v1/import"),
     ("post", "/api/v1/leaderboards"),
     ("get", "/api/v1/leaderboards"),
     ("get", "/api/v1/leaderboards/{board_id}"),
