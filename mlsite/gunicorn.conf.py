@@ -6,6 +6,10 @@ from typing import Any
 _host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104  (inside a container or VM behind a proxy)
 bind = os.environ.get("GUNICORN_BIND", f"{_host}:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# sync, by measurement (benchmarks/README.md, bench_peers.py): gthread's kept-alive
+# connections did not lower the CPU per request, and its threads share one GIL (a worse p99).
+# A sync worker serves one request at a time on its main thread, which the per-request
+# deadline needs (post_worker_init); the variables are there to measure others.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
