@@ -90,9 +90,14 @@ def compute_metrics(
             "mae": M.mean_absolute_error(y_test, predicted),
             "explained_variance": M.explained_variance_score(y_test, predicted),
         }
+    # A model without a target: its parts report in turn (silhouette_score, one call, costs
+    # at most its sample of rows squared, bounded by SILHOUETTE_DEFAULT_MAX_SAMPLES).
+    report = report or (lambda share: None)
     Z_test = preprocessing_of(pipeline).transform(X_test)
+    report(0.25)
     if kind == CLUSTERING:
         labels = model.predict(Z_test)
+        report(0.5)
         found = np.unique(labels)
         result = {
             "silhouette": (
@@ -102,16 +107,21 @@ def compute_metrics(
             ),
             "cluster_sizes": np.bincount(labels, minlength=_n_clusters(model)).tolist(),
         }
+        report(0.75)
         if hasattr(model, "inertia_"):
             result["inertia"] = float(model.inertia_)
         if hasattr(model, "bic"):
             result["bic"] = float(model.bic(Z_test))
             result["aic"] = float(model.aic(Z_test))
             result["avg_log_likelihood"] = float(model.score(Z_test))
+        report(1.0)
         return result
     # decomposition
     ratios = model.explained_variance_ratio_
-    reconstructed = model.inverse_transform(model.transform(Z_test))
+    projected = model.transform(Z_test)
+    report(0.5)
+    reconstructed = model.inverse_transform(projected)
+    report(1.0)
     return {
         "explained_variance": float(ratios.sum()),
         "explained_variance_ratio": ratios.tolist(),
