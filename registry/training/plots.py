@@ -43,6 +43,18 @@ def _figure(draw: Callable[[Any], None], *, size: tuple[float, float] = (5.0, 3.
     return buffer.getvalue()
 
 
+def warm_up() -> None:
+    """Draw one small figure with a title and a legend, and throw it away: matplotlib finds
+    its fonts and sets up its SVG renderer on its first figure (tasks._preload_training)."""
+
+    def draw(ax: Any) -> None:
+        ax.plot([0, 1], [0, 1], label="warm-up")
+        ax.set_title("warm-up")
+        ax.legend()
+
+    _figure(draw)
+
+
 def _sample(n: int) -> np.ndarray:
     if n <= MAX_POINTS:
         return np.arange(n)
