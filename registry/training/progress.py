@@ -22,11 +22,12 @@ class Heartbeat:
     """The training child's signs of life to the worker (tasks.run_isolated), one byte each
     down a pipe: BEAT from inside the work (each progress step; each report of the fit,
     which every numpyml fit sends from inside its own work, per iteration or per part; each
-    part of the metrics, plots, permutation importance and profile). A training never goes
-    quiet: between two beats runs at most one numpy call whose cost the training's limits
-    bound, so MLSERVE_TRAIN_STALL_S watches it from start to end. QUIET, before a step that
-    reports nothing, is left for the jobs that still have one (an evaluation reading its
-    file, a leaderboard's fit), which the watchdog then leaves to the time limit.
+    part of the metrics, plots, permutation importance and profile). A training (and a
+    leaderboard trial) never goes quiet: between two beats runs at most one numpy call, or
+    one matplotlib figure, whose cost the training's limits bound, so MLSERVE_TRAIN_STALL_S
+    watches it from start to end. QUIET, before a step that reports nothing, is left for
+    the job that still has one (an evaluation reading its file and computing its metrics),
+    which the watchdog then leaves to the time limit.
     Without a pipe (a training run in-process) it does nothing."""
 
     BEAT, QUIET = b".", b"q"
