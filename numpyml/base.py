@@ -21,7 +21,12 @@ from numpyml.validation import is_fitted
 # iterations do not measure their work (a solver that stops when it converges, a tree that
 # stops when its leaves are pure), "share": an estimate in [0, 1] of the work done. A fit
 # made of several (probability=True: calibration folds, then the final model) marks the
-# folds' reports "calibration": True, their losses being of other models.
+# folds' reports "calibration": True, their losses being of other models. A fit without
+# iterations (a closed form, a count per class, rows kept) reports each part of its work
+# as it is done, with no "loss" (it has no loss curve): "iteration" is the part, "max_iter"
+# the number of parts and "share" their ratio (Progress.part). So every fit that takes a
+# callback calls it from inside its own work, and a caller can tell a fit that goes on from
+# one that hangs; a part is at most one numpy call whose cost the data's size bounds.
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
@@ -212,6 +217,14 @@ class Progress:
             if share is not None:
                 info["share"] = float(share)
             self.callback(info)
+
+    def part(self, part: int) -> None:
+        """Report that part `part` (from 1) of the `max_iter` parts of a fit without
+        iterations is done: no loss, and every part reported (there are few)."""
+        if self.callback is not None:
+            self.last_report, self.last_iteration = time.monotonic(), part
+            share = min(part / self.max_iter, 1.0)
+            self.callback({"iteration": part, "max_iter": self.max_iter, "share": share})
 
     def done(self, iteration: int) -> None:
         """Final report when the fit converged before max_iter."""

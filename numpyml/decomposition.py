@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, TransformerMixin
+from numpyml.base import BaseEstimator, Progress, ProgressCallback, TransformerMixin
 from numpyml.validation import check_array, check_is_fitted, check_scalar, validate_data
 
 # Products are computed on blocks of rows small enough that OpenBLAS runs each on one
@@ -130,7 +130,7 @@ class PCA(TransformerMixin, BaseEstimator):
             )
         return float(self.n_components)
 
-    def fit(self, X: Any, y: Any = None) -> PCA:
+    def fit(self, X: Any, y: Any = None, callback: ProgressCallback | None = None) -> PCA:
         """Find the principal axes of X.
 
         Parameters
@@ -139,6 +139,10 @@ class PCA(TransformerMixin, BaseEstimator):
             Training data (at least 2 rows).
         y : None
             Ignored.
+        callback : callable, default=None
+            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            no loss): the data checked and centred, then decomposed (one eigh of the
+            covariance or one SVD of the data, no iterations to report).
 
         Returns
         -------
@@ -150,6 +154,8 @@ class PCA(TransformerMixin, BaseEstimator):
         n_components = self._check_n_components(n_samples, n_features)
         # einsum sums columns in one pass; X.mean(axis=0) is far slower on tall arrays.
         self.mean_ = np.einsum("ij->j", X) / n_samples
+        progress = Progress(callback, 2)
+        progress.part(1)
         if n_features <= 1000 and n_samples >= 10 * n_features:
             variances, components = self._covariance_eigh(X)
             singular_values = np.sqrt(variances * (n_samples - 1))
@@ -172,6 +178,7 @@ class PCA(TransformerMixin, BaseEstimator):
         self.explained_variance_ = variances[:n_components].copy()
         self.explained_variance_ratio_ = ratios[:n_components].copy()
         self.singular_values_ = singular_values[:n_components].copy()
+        progress.part(2)
         return self
 
     def _covariance_eigh(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

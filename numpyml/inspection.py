@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from numpyml import metrics as M
+from numpyml.base import Progress, ProgressCallback
 from numpyml.pipeline import _Bunch
 from numpyml.validation import check_random_state
 
@@ -88,6 +89,7 @@ def permutation_importance(
     scoring: str | Scorer | None = None,
     n_repeats: int = 5,
     random_state: int | np.random.Generator | None = None,
+    callback: ProgressCallback | None = None,
 ) -> _Bunch:
     """Permutation importance of each feature of X for a fitted estimator.
 
@@ -109,6 +111,9 @@ def permutation_importance(
     random_state : int, numpy Generator or None, default=None
         Seeds the shuffles. As in scikit-learn, one seed is drawn from it and every feature
         is shuffled with the same sequence of row permutations.
+    callback : callable, default=None
+        Called as each part is done (numpyml.base.ProgressCallback, with no loss): the
+        baseline score, then each shuffle of each feature.
 
     Returns
     -------
@@ -124,7 +129,9 @@ def permutation_importance(
     scorer = _scorer(estimator, scoring)
     seed = int(check_random_state(random_state).integers(np.iinfo(np.int32).max))
     keys, n_rows = _columns(X)
+    progress = Progress(callback, 1 + len(keys) * n_repeats)
     baseline = scorer(estimator, X, y)
+    progress.part(1)
     importances = np.empty((len(keys), n_repeats))
     for index, key in enumerate(keys):
         rng = np.random.default_rng(seed)
@@ -133,6 +140,7 @@ def permutation_importance(
         for repeat in range(n_repeats):
             _set_column(shuffled, key, original[rng.permutation(n_rows)])
             importances[index, repeat] = baseline - scorer(estimator, shuffled, y)
+            progress.part(2 + index * n_repeats + repeat)
     return _Bunch(
         importances_mean=importances.mean(axis=1),
         importances_std=importances.std(axis=1),

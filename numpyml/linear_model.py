@@ -157,7 +157,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.alpha = alpha
 
-    def fit(self, X: Any, y: Any) -> LinearRegression:
+    def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> LinearRegression:
         """Fit the coefficients by (ridge-regularised when alpha > 0) least squares.
 
         Parameters
@@ -166,6 +166,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             Training data.
         y : array-like of shape (n_samples,)
             Numeric targets.
+        callback : callable, default=None
+            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            no loss): the data checked, then the least squares solved (one pass over
+            the data and a p x p problem, no iterations to report).
 
         Returns
         -------
@@ -175,6 +179,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         alpha = float(check_scalar(self.alpha, "alpha", numbers.Real, min_val=0.0))
         X = validate_data(self, X, reset=True)
         y = check_targets(y, X.shape[0], numeric=True, estimator=self)
+        progress = Progress(callback, 2)
+        progress.part(1)
         if fit_intercept:
             x_mean = X.mean(axis=0)
             y_mean = float(y.mean())
@@ -185,6 +191,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             coef = _solve_least_squares(X, y, alpha, np.zeros(X.shape[1]))
             self.intercept_ = 0.0
         self.coef_ = coef
+        progress.part(2)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from numpyml.base import Progress, ProgressCallback
 from numpyml.validation import check_array, check_random_state, column_or_1d
 
 __all__ = [
@@ -989,7 +990,13 @@ def _unit_rows(X: np.ndarray) -> np.ndarray:
     return X / norms[:, None]
 
 
-def _silhouette(X: np.ndarray, codes: np.ndarray, counts: np.ndarray, metric: str) -> np.ndarray:
+def _silhouette(
+    X: np.ndarray,
+    codes: np.ndarray,
+    counts: np.ndarray,
+    metric: str,
+    callback: ProgressCallback | None = None,
+) -> np.ndarray:
     n_samples = codes.shape[0]
     order = np.argsort(codes, kind="stable")
     position = np.empty(n_samples, dtype=np.intp)
@@ -1003,6 +1010,7 @@ def _silhouette(X: np.ndarray, codes: np.ndarray, counts: np.ndarray, metric: st
     chunk = max(1, min(n_samples, _CHUNK_VALUES // max(per_value, 1)))
     intra = np.empty(n_samples)
     inter = np.empty(n_samples)
+    progress = Progress(callback, -(-n_samples // chunk))
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         if metric == "precomputed":
@@ -1022,6 +1030,7 @@ def _silhouette(X: np.ndarray, codes: np.ndarray, counts: np.ndarray, metric: st
         intra[start:stop] = sums[rows, own]
         sums[rows, own] = np.inf
         inter[start:stop] = (sums / counts).min(axis=1)
+        progress.part(start // chunk + 1)
     others = counts[codes] - 1
     intra = np.where(others > 0, intra / np.maximum(others, 1), 0.0)
     largest = np.maximum(intra, inter)
@@ -1030,7 +1039,9 @@ def _silhouette(X: np.ndarray, codes: np.ndarray, counts: np.ndarray, metric: st
     return np.where(valid, (inter - intra) / np.where(valid, largest, 1.0), 0.0)
 
 
-def silhouette_samples(X: Any, labels: Any, *, metric: str = "euclidean") -> np.ndarray:
+def silhouette_samples(
+    X: Any, labels: Any, *, metric: str = "euclidean", callback: ProgressCallback | None = None
+) -> np.ndarray:
     """Silhouette coefficient of each sample: (b - a) / max(a, b).
 
     Parameters
@@ -1041,6 +1052,9 @@ def silhouette_samples(X: Any, labels: Any, *, metric: str = "euclidean") -> np.
         Cluster label of each sample.
     metric : {"euclidean", "sqeuclidean", "manhattan", "cosine", "precomputed"}
         Distance used, default="euclidean" ("l2", "cityblock" and "l1" are aliases).
+    callback : callable, default=None
+        Called as each block of rows is scored (numpyml.base.ProgressCallback, with no
+        loss): the n² distances come in blocks of at most 32 MB.
 
     Returns
     -------
@@ -1054,7 +1068,7 @@ def silhouette_samples(X: Any, labels: Any, *, metric: str = "euclidean") -> np.
     memory stays bounded (the n x n matrix is never built).
     """
     X, codes, counts = _check_silhouette_input(X, labels, metric)
-    return _silhouette(X, codes, counts, metric)
+    return _silhouette(X, codes, counts, metric, callback)
 
 
 def silhouette_score(
@@ -1064,6 +1078,7 @@ def silhouette_score(
     metric: str = "euclidean",
     sample_size: int | None = None,
     random_state: Any = None,
+    callback: ProgressCallback | None = None,
 ) -> float:
     """Mean silhouette coefficient over all samples (or a random sample of them).
 
@@ -1077,6 +1092,8 @@ def silhouette_score(
         compute all n² distances: the cost grows quadratically).
     random_state : None, int or numpy Generator, default=None
         Seed of the subset.
+    callback : callable, default=None
+        As in silhouette_samples.
 
     Returns
     -------
@@ -1100,7 +1117,7 @@ def silhouette_score(
         keep = check_random_state(random_state).permutation(n_samples)[:sample_size]
         X = X[keep][:, keep] if metric == "precomputed" else X[keep]
         labels = labels[keep]
-    return float(np.mean(silhouette_samples(X, labels, metric=metric)))
+    return float(np.mean(silhouette_samples(X, labels, metric=metric, callback=callback)))
 
 
 def adjusted_rand_score(labels_true: Any, labels_pred: Any) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, ClassifierMixin
+from numpyml.base import BaseEstimator, ClassifierMixin, Progress, ProgressCallback
 from numpyml.validation import (
     check_classification_targets,
     check_is_fitted,
@@ -173,7 +173,7 @@ class GaussianNB(_BaseNB):
         self.priors = priors
         self.var_smoothing = var_smoothing
 
-    def fit(self, X: Any, y: Any) -> GaussianNB:
+    def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> GaussianNB:
         """Estimate each class's feature means and variances.
 
         Parameters
@@ -182,6 +182,9 @@ class GaussianNB(_BaseNB):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two distinct.
+        callback : callable, default=None
+            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            no loss): the data checked, then each class's means and variances.
 
         Returns
         -------
@@ -195,11 +198,14 @@ class GaussianNB(_BaseNB):
         n_classes, n_features = classes.shape[0], X.shape[1]
         theta = np.zeros((n_classes, n_features))
         var = np.zeros((n_classes, n_features))
+        progress = Progress(callback, n_classes + 1)
+        progress.part(1)
         with np.errstate(over="ignore"):  # refused just below, with a clearer message
             for i in range(n_classes):
                 X_i = X[y_idx == i]
                 theta[i] = X_i.mean(axis=0)
                 var[i] = X_i.var(axis=0)
+                progress.part(i + 2)
             self.epsilon_ = float(self.var_smoothing * np.var(X, axis=0).max())
         if not (np.isfinite(var).all() and np.isfinite(self.epsilon_)):
             raise ValueError(
@@ -324,7 +330,7 @@ class MultinomialNB(_BaseNB):
         self.fit_prior = fit_prior
         self.class_prior = class_prior
 
-    def fit(self, X: Any, y: Any) -> MultinomialNB:
+    def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> MultinomialNB:
         """Count each feature per class and derive the smoothed log-probabilities.
 
         Parameters
@@ -333,6 +339,9 @@ class MultinomialNB(_BaseNB):
             Non-negative counts (or frequencies).
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two distinct.
+        callback : callable, default=None
+            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            no loss): the data checked, then the counts (one product, one pass over X).
 
         Returns
         -------
@@ -345,6 +354,8 @@ class MultinomialNB(_BaseNB):
         classes, y_idx = _encode_labels(y, X.shape[0], self)
         alpha = self._check_alpha(X.shape[1])
         n_classes = classes.shape[0]
+        progress = Progress(callback, 2)
+        progress.part(1)
 
         # One-hot class membership; Y.T @ X sums each feature's counts per class.
         Y = np.zeros((X.shape[0], n_classes))
@@ -364,6 +375,7 @@ class MultinomialNB(_BaseNB):
         self.feature_count_ = feature_count
         self.feature_log_prob_ = np.log(smoothed) - np.log(smoothed.sum(axis=1).reshape(-1, 1))
         self.class_log_prior_ = self._class_log_prior(n_classes)
+        progress.part(2)
         return self
 
     def _check_alpha(self, n_features: int) -> float | np.ndarray:

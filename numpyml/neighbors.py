@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from numpyml.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    Progress,
+    ProgressCallback,
+    RegressorMixin,
+)
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
@@ -91,7 +97,8 @@ class _KNeighborsBase(BaseEstimator):
             )
         return X, metric
 
-    def _store(self, X: np.ndarray, metric: str) -> None:
+    def _store(self, X: np.ndarray, metric: str, progress: Progress) -> None:
+        progress.part(1)
         self.effective_metric_ = metric
         self.n_samples_fit_ = X.shape[0]
         # Training data with features in rows (n_features, n_samples): a block of training
@@ -115,6 +122,7 @@ class _KNeighborsBase(BaseEstimator):
             data = np.ascontiguousarray(X.T)
             self._fit_norm_max = float(np.abs(X).sum(axis=1).max())
         self._fit_X = data
+        progress.part(2)
 
     def _check_n_neighbors(self, n_neighbors: Any) -> int:
         check_scalar(n_neighbors, "n_neighbors", numbers.Integral, min_val=1)
@@ -507,7 +515,7 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
     smallest label, as in scikit-learn.
     """
 
-    def fit(self, X: Any, y: Any) -> KNeighborsClassifier:
+    def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> KNeighborsClassifier:
         """Store the training data and labels.
 
         Parameters
@@ -516,6 +524,9 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two distinct.
+        callback : callable, default=None
+            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            no loss): the data checked, then stored (the work comes at prediction).
 
         Returns
         -------
@@ -525,7 +536,7 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
         y = check_targets(y, X.shape[0], numeric=False, estimator=self)
         self.classes_ = check_classification_targets(y, estimator=self)
         self._y = np.searchsorted(self.classes_, y)
-        self._store(X, metric)
+        self._store(X, metric, Progress(callback, 2))
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -603,7 +614,7 @@ class KNeighborsRegressor(RegressorMixin, _KNeighborsBase):
     w_i = 1 (uniform) or 1 / d_i (distance). The search is the classifier's.
     """
 
-    def fit(self, X: Any, y: Any) -> KNeighborsRegressor:
+    def fit(self, X: Any, y: Any, callback: ProgressCallback | None = None) -> KNeighborsRegressor:
         """Store the training data and targets.
 
         Parameters
@@ -612,6 +623,9 @@ class KNeighborsRegressor(RegressorMixin, _KNeighborsBase):
             Training data.
         y : array-like of shape (n_samples,)
             Numeric targets.
+        callback : callable, default=None
+            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            no loss): the data checked, then stored (the work comes at prediction).
 
         Returns
         -------
@@ -619,7 +633,7 @@ class KNeighborsRegressor(RegressorMixin, _KNeighborsBase):
         """
         X, metric = self._validate_fit_X(X)
         self._y = check_targets(y, X.shape[0], numeric=True, estimator=self).copy()
-        self._store(X, metric)
+        self._store(X, metric, Progress(callback, 2))
         return self
 
     def predict(self, X: Any) -> np.ndarray:

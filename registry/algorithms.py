@@ -109,7 +109,9 @@ class Algorithm:
     estimator: type
     params: tuple[Param, ...]
     scale: bool = True  # standardise numeric features before the estimator
-    iterative: bool = False  # reports progress through fit's callback
+    # Fits by iterations, each with a loss: it has a loss curve. (Every fit reports progress
+    # through its callback, the others part by part: numpyml.base.ProgressCallback.)
+    iterative: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # fixed estimator arguments
     # The fitted model holds rows of its training data (k-NN all of them, an SVM its support
     # vectors): its export is a copy of them. Shown on the version page and in GET /algorithms.

@@ -372,7 +372,10 @@ def _child_main(job: Job, memory_mb: int, heartbeat_fd: int) -> None:
 def _preload_training() -> None:
     """Import the training stack once in the worker, so that every forked child starts
     with it: importing matplotlib (for the plots) and pyarrow (for the CSV) in each child
-    cost seconds per training, counted against MLSERVE_TRAIN_TIMEOUT_S. (The import starts
+    cost seconds per training, counted against MLSERVE_TRAIN_TIMEOUT_S. Matplotlib's first
+    figure (its fonts found, its text laid out) costs seconds more: one drawn here spares
+    each child that first figure, a single call between two of its heartbeats, which the
+    stall watchdog would otherwise have to wait out. (The import starts
     only jemalloc's background thread, which jemalloc's fork handlers look after; the CSV
     reader's own thread starts in the child, on first use.)"""
     import matplotlib
@@ -384,8 +387,10 @@ def _preload_training() -> None:
     import registry.leaderboard.run
     import registry.training  # noqa: F401
     from registry import csvio
+    from registry.training import plots
 
     csvio.import_reader()
+    plots.warm_up()
 
 
 def run_isolated(version_id: int) -> str:

@@ -173,12 +173,13 @@ def score_trial(
     for train_rows, test_rows in folds:
         X_train, X_test = take(X, train_rows), take(X, test_rows)
         pipeline = build_pipeline(algorithm, trial.params, board.features)
-        heartbeat.quiet()  # one fit reports nothing until it returns
         started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", numpyml.ConvergenceWarning)
             try:
-                pipeline.fit(X_train, y[train_rows])
+                # Every numpyml fit reports from inside its own work (per iteration, or per
+                # part of a fit without iterations): each report is a sign of life.
+                pipeline.fit(X_train, y[train_rows], callback=lambda info: heartbeat.beat())
             except MemoryError:
                 raise
             except Exception as exc:
@@ -186,7 +187,14 @@ def score_trial(
                 logger.info("trial %s: the fit failed: %s", trial.pk, exc)
                 raise TrainingError(plain_words(exc, algorithm, _labels(pipeline))) from None
         fitted = time.perf_counter()
-        result = compute_metrics(board.task, pipeline, X_test, y[test_rows], X_train)
+        result = compute_metrics(
+            board.task,
+            pipeline,
+            X_test,
+            y[test_rows],
+            X_train,
+            report=lambda share: heartbeat.beat(),
+        )
         predict_seconds.append(round(time.perf_counter() - fitted, 6))
         fit_seconds.append(round(fitted - started, 6))
         heartbeat.beat()

@@ -90,28 +90,43 @@ def compute_metrics(
             "mae": M.mean_absolute_error(y_test, predicted),
             "explained_variance": M.explained_variance_score(y_test, predicted),
         }
+    # A model without a target: its parts report in turn, the silhouette's n² distances
+    # block by block.
+    report = report or (lambda share: None)
     Z_test = preprocessing_of(pipeline).transform(X_test)
+    report(0.25)
     if kind == CLUSTERING:
         labels = model.predict(Z_test)
+        report(0.5)
         found = np.unique(labels)
         result = {
             "silhouette": (
-                M.silhouette_score(Z_test, labels, random_state=0)
+                M.silhouette_score(
+                    Z_test,
+                    labels,
+                    random_state=0,
+                    callback=lambda info: report(0.5 + 0.25 * info["share"]),
+                )
                 if 1 < found.size < Z_test.shape[0]
                 else None
             ),
             "cluster_sizes": np.bincount(labels, minlength=_n_clusters(model)).tolist(),
         }
+        report(0.75)
         if hasattr(model, "inertia_"):
             result["inertia"] = float(model.inertia_)
         if hasattr(model, "bic"):
             result["bic"] = float(model.bic(Z_test))
             result["aic"] = float(model.aic(Z_test))
             result["avg_log_likelihood"] = float(model.score(Z_test))
+        report(1.0)
         return result
     # decomposition
     ratios = model.explained_variance_ratio_
-    reconstructed = model.inverse_transform(model.transform(Z_test))
+    projected = model.transform(Z_test)
+    report(0.5)
+    reconstructed = model.inverse_transform(projected)
+    report(1.0)
     return {
         "explained_variance": float(ratios.sum()),
         "explained_variance_ratio": ratios.tolist(),

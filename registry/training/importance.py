@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from numpyml.base import ProgressCallback
 from numpyml.inspection import permutation_importance
 from numpyml.pipeline import Pipeline
 from registry.algorithms import CLASSIFIER, REGRESSOR
@@ -33,6 +34,7 @@ def measure(
     seed: int,
     *,
     keeps_every_row: bool = False,
+    callback: ProgressCallback | None = None,
 ) -> dict[str, Any] | None:
     """The metrics entry `permutation_importance` (columns sorted, most important first), or
     None for a kind without a target or a holdout too small to shuffle. A version without
@@ -40,7 +42,8 @@ def measure(
 
     A model that `keeps_every_row` (k-NN) compares each scored row with every training row:
     its rows are bounded further, so that the shuffles cost about twice the holdout's own
-    scoring, which it paid already."""
+    scoring, which it paid already. `callback` hears of each shuffle scored (numpyml's
+    ProgressCallback: the training child beats on it)."""
     if kind not in SCORING or y_test is None or len(y_test) < 2:
         return None
     n = len(y_test)
@@ -58,6 +61,7 @@ def measure(
             scoring=SCORING[kind],
             n_repeats=REPEATS,
             random_state=seed,
+            callback=callback,
         )
     except Exception:
         logger.exception("the permutation importance could not be computed")

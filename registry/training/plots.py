@@ -43,6 +43,18 @@ def _figure(draw: Callable[[Any], None], *, size: tuple[float, float] = (5.0, 3.
     return buffer.getvalue()
 
 
+def warm_up() -> None:
+    """Draw one small figure with a title and a legend, and throw it away: matplotlib finds
+    its fonts and sets up its SVG renderer on its first figure (tasks._preload_training)."""
+
+    def draw(ax: Any) -> None:
+        ax.plot([0, 1], [0, 1], label="warm-up")
+        ax.set_title("warm-up")
+        ax.legend()
+
+    _figure(draw)
+
+
 def _sample(n: int) -> np.ndarray:
     if n <= MAX_POINTS:
         return np.arange(n)
@@ -220,11 +232,19 @@ def _projected(Z: np.ndarray) -> np.ndarray:
 
 
 def render_all(
-    *, kind: str, pipeline: Any, metrics: dict, losses: list[float], X_test: dict, y_test: Any
+    *,
+    kind: str,
+    pipeline: Any,
+    metrics: dict,
+    losses: list[float],
+    X_test: dict,
+    y_test: Any,
+    beat: Callable[[], None] = lambda: None,
 ) -> dict[str, str]:
-    """Every plot that fits this kind of model, by name."""
+    """Every plot that fits this kind of model, by name; `beat()` after each plot and each
+    prediction it draws (the training child's sign of life: training.Heartbeat)."""
     model, prep = estimator_of(pipeline), preprocessing_of(pipeline)
-    plots: dict[str, str] = {}
+    plots = _BeatingDict(beat)
     if kind == CLASSIFIER:
         cm = metrics["confusion_matrix"]
         plots["confusion_matrix"] = confusion_matrix(cm["labels"], cm["matrix"])
@@ -237,15 +257,19 @@ def render_all(
             )
     elif kind == REGRESSOR:
         predicted = np.asarray(pipeline.predict(X_test), dtype=float)
+        beat()
         actual = np.asarray(y_test, dtype=float)
         plots["predicted_vs_actual"] = predicted_vs_actual(actual, predicted)
         plots["residuals"] = residuals(actual, predicted)
     elif kind == CLUSTERING:
         Z = prep.transform(X_test)
-        plots["clusters"] = projection(_projected(Z), model.predict(Z), "Clusters (PCA projection)")
+        points = _projected(Z)
+        beat()
+        plots["clusters"] = projection(points, model.predict(Z), "Clusters (PCA projection)")
     elif kind == DECOMPOSITION:
         plots["explained_variance"] = explained_variance(metrics["explained_variance_ratio"])
         Z = pipeline.transform(X_test)
+        beat()
         plots["projection"] = projection(Z[:, :2], None, "Test rows in component space")
     if hasattr(model, "feature_importances_"):
         names = encoded_labels(pipeline)  # `carat`, `clarity = SI2`: the user's words
@@ -254,7 +278,20 @@ def render_all(
         plots["loss_curve"] = loss_curve(
             [v for v in losses if v is not None], by_depth=hasattr(model, "get_depth")
         )
-    return plots
+    return dict(plots)
+
+
+class _BeatingDict(dict):
+    """The plots by name, calling `beat()` as each one is added: each plot is a sign of life,
+    and no plot can be added without one."""
+
+    def __init__(self, beat: Callable[[], None]) -> None:
+        super().__init__()
+        self.beat = beat
+
+    def __setitem__(self, name: str, svg: str) -> None:
+        super().__setitem__(name, svg)
+        self.beat()
 
 
 # Plots from elsewhere (imports) ------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from django.utils import timezone
 import numpyml
 from numpyml.pipeline import Pipeline
 from registry import alerts, csvio, jsonsafe
-from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm
+from registry.algorithms import ALGORITHMS, CLASSIFIER, Algorithm
 from registry.models import ModelVersion
 from registry.pipeline import build_pipeline, encoded_labels
 from registry.training.data import TrainingError, load_training_data, split, take
@@ -92,7 +93,12 @@ def train(version_id: int, heartbeat: Heartbeat | None = None) -> str:
     return ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True).first()
 
 
-def _profile(X_train: dict[str, np.ndarray], features: list[dict], seed: int) -> dict[str, Any]:
+def _profile(
+    X_train: dict[str, np.ndarray],
+    features: list[dict],
+    seed: int,
+    beat: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
     """The training data's profile for drift reports (monitoring/drift.py), with a seeded
     sample of training rows under "background" for explanations (serving/shapley.py). A
     version without them still serves: it only has no drift report (a background made up
@@ -105,6 +111,7 @@ def _profile(X_train: dict[str, np.ndarray], features: list[dict], seed: int) ->
     except Exception:
         logger.exception("the training data profile could not be computed")
         return {}
+    beat()
     try:
         profile["background"] = shapley.background_sample(X_train, features, seed)
     except Exception:
@@ -135,13 +142,18 @@ def _check_model_size(pipeline: Pipeline, algorithm: Algorithm) -> None:
 
 
 def _refit_on_all_rows(
-    version: ModelVersion, algorithm: Algorithm, X: dict[str, np.ndarray], y: np.ndarray | None
+    version: ModelVersion,
+    algorithm: Algorithm,
+    X: dict[str, np.ndarray],
+    y: np.ndarray | None,
+    progress: ProgressWriter,
 ) -> Pipeline:
     pipeline = build_pipeline(algorithm, version.params, version.features)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numpyml.ConvergenceWarning)  # noted by the first fit
         try:
-            pipeline.fit(X, y)
+            # Its reports beat the heart, but move no bar and draw no curve: those are done.
+            pipeline.fit(X, y, callback=progress.beat)
         except MemoryError:
             raise
         except Exception as exc:
@@ -156,7 +168,8 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     from registry.training import plots
 
     algorithm = ALGORITHMS[version.algorithm]
-    progress = ProgressWriter(version.pk, heartbeat)
+    scoring_start = PROGRESS_SCORING_KEPT_ROWS if algorithm.keeps_every_row else PROGRESS_FIT_END
+    progress = ProgressWriter(version.pk, heartbeat, fit_end=scoring_start)
     progress.set(PROGRESS_LOAD, force=True)
     X, y, dropped, schema = load_training_data(version)
     train_rows, test_rows, stratified = split(X, y, algorithm.kind, version.test_size, version.seed)
@@ -166,13 +179,13 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
 
     pipeline = build_pipeline(algorithm, version.params, version.features)
     progress.set(PROGRESS_FIT_START, force=True)
-    fit_params = {"callback": progress.callback} if algorithm.iterative else {}
-    if not algorithm.iterative:
-        heartbeat.quiet()  # one call into numpyml with nothing to report until it returns
+    # Every numpyml fit reports from inside its own work (per iteration, or per part of a fit
+    # without iterations), and each report beats the heart: the watchdog watches the fit.
+    # (Fitting the preprocessing before it, one pass over the columns, reports nothing.)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", numpyml.ConvergenceWarning)
         try:
-            pipeline.fit(X_train, y_train, **fit_params)
+            pipeline.fit(X_train, y_train, callback=progress.callback)
         except MemoryError:
             raise
         except Exception as exc:
@@ -184,15 +197,13 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
     )
     _check_model_size(pipeline, algorithm)
 
-    scoring_start = PROGRESS_SCORING_KEPT_ROWS if algorithm.keeps_every_row else PROGRESS_FIT_END
     progress.set(scoring_start, force=True, loss_curve=progress.losses)
-    if algorithm.kind not in (CLASSIFIER, REGRESSOR):
-        heartbeat.quiet()  # their metrics (a silhouette) report nothing until done
     result = compute_metrics(
         algorithm.kind, pipeline, X_test, y_test, X_train, report=progress.scoring(scoring_start)
     )
     progress.set(PROGRESS_METRICS, force=True)
-    heartbeat.quiet()  # plots and the artifact report nothing until saved
+    # From here each step beats between its parts (each plot, each shuffle of the permutation
+    # importance) and the training between its steps: the watchdog watches to the end.
     result.update(n_train=int(train_rows.size), n_test=int(test_rows.size), stratified=stratified)
     if dropped:
         result["rows_dropped_missing_target"] = dropped
@@ -205,7 +216,9 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         losses=progress.losses,
         X_test=X_test,
         y_test=y_test,
+        beat=progress.beat,
     )
+    progress.beat()
     importance = measure_importance(
         algorithm.kind,
         pipeline,
@@ -213,7 +226,9 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         y_test,
         version.seed,
         keeps_every_row=algorithm.keeps_every_row,
+        callback=progress.beat,
     )
+    progress.beat()
     if importance is not None:
         result["permutation_importance"] = importance
         rendered["permutation_importance"] = plot_importance(importance)
@@ -221,15 +236,18 @@ def _train(version: ModelVersion, started: float, heartbeat: Heartbeat) -> None:
         # Registered from a leaderboard, whose folds measured this configuration already:
         # the holdout above gives the page its metrics and plots, and the model served is
         # the configuration fitted on every row.
-        pipeline = _refit_on_all_rows(version, algorithm, X, y)
+        pipeline = _refit_on_all_rows(version, algorithm, X, y, progress)
         result["refit_rows"] = len(next(iter(X.values())))
     dataset_schema = {c["name"]: c for c in schema}
     features = input_schema(version, pipeline, dataset_schema)
     classes = None
     if algorithm.kind == CLASSIFIER:
         classes = [jsonsafe.label(c) for c in pipeline.classes_]
+    progress.beat()
+    # One call, bounded by the model-size check above: a beat right before and after it.
     artifact = numpyml.save(pipeline)
-    profile = _profile(X_train, features, version.seed)
+    progress.beat()
+    profile = _profile(X_train, features, version.seed, progress.beat)
     with transaction.atomic():
         # What a call without a version gets changes if this is the model's first ready
         # version (for this process at once; the others within serving.RESOLVE_TTL_S).

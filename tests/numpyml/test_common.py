@@ -171,7 +171,18 @@ ALL = list(CLASSES)
 ON_X = names_where(lambda n: kind(n) != "label")
 SUPERVISED = names_where(lambda n: kind(n) in ("classifier", "regressor"))
 CLASSIFIERS = names_where(lambda n: kind(n) == "classifier")
-ITERATIVE = names_where(lambda n: "callback" in inspect.signature(CLASSES[n].fit).parameters)
+TAKES_CALLBACK = names_where(lambda n: "callback" in inspect.signature(CLASSES[n].fit).parameters)
+# Fits without iterations take a callback too, and report each part of their work done with
+# no loss (numpyml.base.ProgressCallback); the others report their iterations and losses.
+PARTS = [
+    "GaussianNB",
+    "KNeighborsClassifier",
+    "KNeighborsRegressor",
+    "LinearRegression",
+    "MultinomialNB",
+    "PCA",
+]
+ITERATIVE = [n for n in TAKES_CALLBACK if n not in PARTS]
 
 
 def assert_same_outputs(a: dict[str, Any], b: dict[str, Any]) -> None:
@@ -598,6 +609,22 @@ def test_fit_reports_progress_and_keeps_the_loss_curve(name):
     _check_reports(calls, estimator)
 
 
+@pytest.mark.parametrize("name", PARTS)
+def test_a_fit_without_iterations_reports_each_part_with_no_loss(name):
+    estimator = build(name)
+    calls: list[dict[str, Any]] = []
+    fit(estimator, data_for(name), callback=calls.append)
+    assert len(calls) >= 2
+    for report in calls:
+        assert set(report) == {"iteration", "max_iter", "share"}
+        assert isinstance(report["iteration"], int)
+        assert report["max_iter"] == calls[0]["max_iter"]
+        assert report["share"] == report["iteration"] / report["max_iter"]
+    assert [report["iteration"] for report in calls] == list(range(1, len(calls) + 1))
+    assert calls[-1]["share"] == 1.0
+    assert not hasattr(_final(estimator), "loss_curve_")
+
+
 def _long_fits() -> list[Any]:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 4))
@@ -625,7 +652,7 @@ def test_a_long_fit_reports_progress_at_most_about_100_times(estimator, X, y):
 
 
 def test_it_fits_the_same_with_and_without_a_callback():
-    for name in ITERATIVE:
+    for name in TAKES_CALLBACK:
         data = data_for(name)
         quiet, watched = build(name), build(name)
         fit(quiet, data)

@@ -203,6 +203,68 @@ def test_it_kills_a_child_that_stops_beating_retries_once_then_fails(owner, star
     assert worker.proc.poll() is None
 
 
+# `manage.py db_worker` whose linear regressions hang inside their fit: the least squares
+# solve (one numpy call between the fit's two reports, numpyml.base.Progress.part) waits
+# forever, after noting each entry in a file. Only this test's worker is patched.
+HANGING_SOLVE = """
+import sys, threading
+import django
+django.setup()
+import numpyml.linear_model
+def hang(*args, **kwargs):
+    with open(sys.argv[1], "a") as log:
+        log.write("hung\\n")
+    threading.Event().wait()
+numpyml.linear_model._solve_least_squares = hang
+from django.core.management import call_command
+call_command("db_worker", "--no-startup-delay", "--interval", "0.2")
+"""
+
+
+# MLSERVE_TRAIN_STALL_S for the hung fit: the child runs at nice 19, and on a busy machine its
+# reading of the data before the fit (which beats before and after, not inside) can take
+# seconds: a short stall would kill it before it reaches the fit that hangs.
+HUNG_FIT_STALL_S = 10
+
+
+def test_it_kills_a_child_hung_inside_a_fit_without_iterations_retries_once_then_fails(
+    owner, tmp_path
+):
+    from tests.system.conftest import _end
+
+    # A fit without iterations beats from inside its own work: one that hangs between two
+    # of its parts is the watchdog's (MLSERVE_TRAIN_STALL_S), not left to the time limit.
+    dataset = services.dataset_create(owner=owner, data=demo_bytes("houses.csv"), name="houses")
+    version = services.model_create_with_version(
+        owner=owner, name="houses", dataset=dataset, algorithm="linear_regression", target="price"
+    )
+    hung = tmp_path / "hung.log"
+    started = time.monotonic()
+    env = {"MLSERVE_TRAIN_STALL_S": str(HUNG_FIT_STALL_S), "MLSERVE_TRAIN_TIMEOUT_S": "3600"}
+    proc = _spawn([PYTHON, "-c", HANGING_SOLVE, str(hung)], _env(env), tmp_path / "worker.log")
+    try:
+        wait_until(
+            lambda: statuses([version]) == ["failed"],
+            120,
+            f"the hung version did not fail (the worker's log: {tmp_path / 'worker.log'})",
+        )
+        took = round(time.monotonic() - started, 1)
+        assert proc.poll() is None
+    finally:
+        _end([proc])
+    report(
+        f"child hung in a fit without iterations (MLSERVE_TRAIN_STALL_S={HUNG_FIT_STALL_S})",
+        failed_after_s=took,
+    )
+    failed = ModelVersion.objects.get(pk=version.pk)
+    assert failed.attempts == 2
+    assert failed.error == (
+        f"Training made no progress for {HUNG_FIT_STALL_S} s (MLSERVE_TRAIN_STALL_S); "
+        "stopped after 2 attempts."
+    )
+    assert hung.read_text().splitlines() == ["hung", "hung"]  # both attempts, inside the fit
+
+
 # Fair scheduling -----------------------------------------------------------------------
 
 
