@@ -58,10 +58,10 @@ def _prediction_log_off(settings):
 def _children_keep_cpu_priority(monkeypatch):
     """The worker's training children (run_worker, in this process) keep the test's CPU
     priority instead of lowering it to nice 19 in a session of their own (tasks._yield_cpu):
-    under `-n auto` the other pytest workers, which are not nice, left such a child a
-    sliver of a core, and a k-NN training that takes 5 s took over a minute. The test about
-    the priority itself asks for children_yield_cpu; workers a test starts as processes
-    keep the production code path."""
+    next to busy processes (the other pytest workers of `-n auto`, other jobs on a shared
+    machine or CI runner) such a child got a sliver of a core while its test waited, and a
+    k-NN training of 5 s took over a minute. The test about the priority itself asks for
+    children_yield_cpu; workers a test starts as processes keep the production code path."""
     from registry import tasks
 
     production = tasks._yield_cpu
