@@ -54,6 +54,29 @@ def _prediction_log_off(settings):
     settings.MLSERVE_PREDICTION_LOG_RATE = 0.0
 
 
+@pytest.fixture(autouse=True)
+def _children_keep_cpu_priority(monkeypatch):
+    """The worker's training children (run_worker, in this process) keep the test's CPU
+    priority instead of lowering it to nice 19 in a session of their own (tasks._yield_cpu):
+    next to busy processes (the other pytest workers of `-n auto`, other jobs on a shared
+    machine or CI runner) such a child got a sliver of a core while its test waited, and a
+    k-NN training of 5 s took over a minute. The test about the priority itself asks for
+    children_yield_cpu; workers a test starts as processes keep the production code path."""
+    from registry import tasks
+
+    production = tasks._yield_cpu
+    monkeypatch.setattr(tasks, "_yield_cpu", lambda: None)
+    return production
+
+
+@pytest.fixture
+def children_yield_cpu(monkeypatch, _children_keep_cpu_priority):
+    """Training children lower their CPU priority as in production (tasks._yield_cpu)."""
+    from registry import tasks
+
+    monkeypatch.setattr(tasks, "_yield_cpu", _children_keep_cpu_priority)
+
+
 @pytest.fixture
 def owner(django_user_model):
     return django_user_model.objects.create_user("olivia", "olivia@example.com", "pw-olivia-123")

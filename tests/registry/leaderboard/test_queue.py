@@ -184,7 +184,7 @@ def _record_niceness(path):
 
 
 def test_training_children_run_at_a_lower_cpu_priority_than_the_worker(
-    owner, make_dataset, worker, monkeypatch, tmp_path
+    owner, make_dataset, worker, monkeypatch, tmp_path, children_yield_cpu
 ):
     from registry.leaderboard import run
 
