@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import ProgressCallback
+from numpyml.progress import ProgressCallback
 
 N_FOLDS = 5
 # Lin, Lin and Weng (2007), Algorithm 1 (libsvm's sigmoid_train): Newton's method with a

@@ -10,16 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import (
-    BaseEstimator,
-    ClusterMixin,
-    Progress,
-    ProgressCallback,
-    TransformerMixin,
-    convergence_share,
-    iteration_cap,
-)
+from numpyml.base import BaseEstimator, ClusterMixin, TransformerMixin, iteration_cap
 from numpyml.exceptions import ConvergenceWarning
+from numpyml.progress import Progress, ProgressCallback, convergence_share
 from numpyml.validation import (
     check_array,
     check_choice,

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, Progress, ProgressCallback, TransformerMixin
+from numpyml.base import BaseEstimator, TransformerMixin
+from numpyml.progress import Progress, ProgressCallback
 from numpyml.validation import check_array, check_is_fitted, check_scalar, validate_data
 
 # Products are computed on blocks of rows small enough that OpenBLAS runs each on one
@@ -140,7 +141,7 @@ class PCA(TransformerMixin, BaseEstimator):
         y : None
             Ignored.
         callback : callable, default=None
-            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            Called as each part of the fit is done (numpyml.progress.ProgressCallback, with
             no loss): the data checked and centred, then decomposed (one eigh of the
             covariance or one SVD of the data, no iterations to report).
 

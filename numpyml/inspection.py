@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from numpyml import metrics as M
-from numpyml.base import Progress, ProgressCallback
 from numpyml.pipeline import _Bunch
+from numpyml.progress import Progress, ProgressCallback
 from numpyml.validation import check_random_state
 
 Scorer = Callable[[Any, Any, Any], float]
@@ -112,7 +112,7 @@ def permutation_importance(
         Seeds the shuffles. As in scikit-learn, one seed is drawn from it and every feature
         is shuffled with the same sequence of row permutations.
     callback : callable, default=None
-        Called as each part is done (numpyml.base.ProgressCallback, with no loss): the
+        Called as each part is done (numpyml.progress.ProgressCallback, with no loss): the
         baseline score, then each shuffle of each feature.
 
     Returns

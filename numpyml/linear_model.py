@@ -16,14 +16,9 @@ from typing import Any
 import numpy as np
 
 from numpyml import calibration
-from numpyml.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    Progress,
-    ProgressCallback,
-    RegressorMixin,
-)
+from numpyml.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from numpyml.exceptions import ConvergenceWarning
+from numpyml.progress import Progress, ProgressCallback
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
@@ -167,7 +162,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Numeric targets.
         callback : callable, default=None
-            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            Called as each part of the fit is done (numpyml.progress.ProgressCallback, with
             no loss): the data checked, then the least squares solved (one pass over
             the data and a p x p problem, no iterations to report).
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import Progress, ProgressCallback
+from numpyml.progress import Progress, ProgressCallback
 from numpyml.validation import check_array, check_random_state, column_or_1d
 
 __all__ = [
@@ -1053,7 +1053,7 @@ def silhouette_samples(
     metric : {"euclidean", "sqeuclidean", "manhattan", "cosine", "precomputed"}
         Distance used, default="euclidean" ("l2", "cityblock" and "l1" are aliases).
     callback : callable, default=None
-        Called as each block of rows is scored (numpyml.base.ProgressCallback, with no
+        Called as each block of rows is scored (numpyml.progress.ProgressCallback, with no
         loss): the n² distances come in blocks of at most 32 MB.
 
     Returns

@@ -9,15 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import (
-    BaseEstimator,
-    Progress,
-    ProgressCallback,
-    convergence_share,
-    iteration_cap,
-)
+from numpyml.base import BaseEstimator, iteration_cap
 from numpyml.cluster import KMeans, _blocks, _kmeans_plusplus
 from numpyml.exceptions import ConvergenceWarning
+from numpyml.progress import Progress, ProgressCallback, convergence_share
 from numpyml.validation import (
     check_choice,
     check_is_fitted,

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, ClassifierMixin, Progress, ProgressCallback
+from numpyml.base import BaseEstimator, ClassifierMixin
+from numpyml.progress import Progress, ProgressCallback
 from numpyml.validation import (
     check_classification_targets,
     check_is_fitted,
@@ -183,7 +184,7 @@ class GaussianNB(_BaseNB):
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two distinct.
         callback : callable, default=None
-            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            Called as each part of the fit is done (numpyml.progress.ProgressCallback, with
             no loss): the data checked, then each class's means and variances.
 
         Returns
@@ -340,7 +341,7 @@ class MultinomialNB(_BaseNB):
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two distinct.
         callback : callable, default=None
-            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            Called as each part of the fit is done (numpyml.progress.ProgressCallback, with
             no loss): the data checked, then the counts (one product, one pass over X).
 
         Returns

@@ -16,13 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    Progress,
-    ProgressCallback,
-    RegressorMixin,
-)
+from numpyml.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from numpyml.progress import Progress, ProgressCallback
 from numpyml.validation import (
     check_choice,
     check_classification_targets,
@@ -525,7 +520,7 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase):
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two distinct.
         callback : callable, default=None
-            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            Called as each part of the fit is done (numpyml.progress.ProgressCallback, with
             no loss): the data checked, then stored (the work comes at prediction).
 
         Returns
@@ -624,7 +619,7 @@ class KNeighborsRegressor(RegressorMixin, _KNeighborsBase):
         y : array-like of shape (n_samples,)
             Numeric targets.
         callback : callable, default=None
-            Called as each part of the fit is done (numpyml.base.ProgressCallback, with
+            Called as each part of the fit is done (numpyml.progress.ProgressCallback, with
             no loss): the data checked, then stored (the work comes at prediction).
 
         Returns

@@ -18,14 +18,9 @@ from typing import Any
 import numpy as np
 
 from numpyml import calibration
-from numpyml.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    Progress,
-    ProgressCallback,
-    convergence_share,
-)
+from numpyml.base import BaseEstimator, ClassifierMixin
 from numpyml.exceptions import ConvergenceWarning
+from numpyml.progress import Progress, ProgressCallback, convergence_share
 from numpyml.validation import (
     check_choice,
     check_classification_targets,

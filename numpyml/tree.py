@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import BaseEstimator, ClassifierMixin, Progress, ProgressCallback, RegressorMixin
+from numpyml.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from numpyml.progress import Progress, ProgressCallback
 from numpyml.validation import (
     check_choice,
     check_classification_targets,

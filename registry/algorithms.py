@@ -110,7 +110,7 @@ class Algorithm:
     params: tuple[Param, ...]
     scale: bool = True  # standardise numeric features before the estimator
     # Fits by iterations, each with a loss: it has a loss curve. (Every fit reports progress
-    # through its callback, the others part by part: numpyml.base.ProgressCallback.)
+    # through its callback, the others part by part: numpyml.progress.ProgressCallback.)
     iterative: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # fixed estimator arguments
     # The fitted model holds rows of its training data (k-NN all of them, an SVM its support

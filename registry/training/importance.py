@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from numpyml.base import ProgressCallback
 from numpyml.inspection import permutation_importance
 from numpyml.pipeline import Pipeline
+from numpyml.progress import ProgressCallback
 from registry.algorithms import CLASSIFIER, REGRESSOR
 from registry.training.data import take
 

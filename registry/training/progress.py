@@ -80,7 +80,7 @@ class ProgressWriter:
         )
 
     def callback(self, info: dict[str, Any]) -> None:
-        """numpyml's fit callback (numpyml.base.ProgressCallback): the fit's own estimate of
+        """numpyml's fit callback (numpyml.progress.ProgressCallback): the fit's own estimate of
         its share of work done when it gives one, else its iterations out of max_iter; the
         bar never moves back. The losses of a calibration fold's fit (numpyml.calibration:
         an SVM or perceptron with probabilities) are of another model: the curve skips them.

@@ -173,7 +173,7 @@ SUPERVISED = names_where(lambda n: kind(n) in ("classifier", "regressor"))
 CLASSIFIERS = names_where(lambda n: kind(n) == "classifier")
 TAKES_CALLBACK = names_where(lambda n: "callback" in inspect.signature(CLASSES[n].fit).parameters)
 # Fits without iterations take a callback too, and report each part of their work done with
-# no loss (numpyml.base.ProgressCallback); the others report their iterations and losses.
+# no loss (numpyml.progress.ProgressCallback); the others report their iterations and losses.
 PARTS = [
     "GaussianNB",
     "KNeighborsClassifier",

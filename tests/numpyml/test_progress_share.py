@@ -42,7 +42,7 @@ def test_it_reports_a_share_of_work_that_moves_and_ends_at_one(estimator, superv
 
 
 def test_convergence_share_is_a_log_scale_from_the_first_error_to_tol():
-    from numpyml.base import convergence_share
+    from numpyml.progress import convergence_share
 
     assert convergence_share(1.0, 1.0, 1e-4) == 0.0
     assert convergence_share(1.0, 1e-2, 1e-4) == pytest.approx(0.5)

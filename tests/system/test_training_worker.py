@@ -204,7 +204,7 @@ def test_it_kills_a_child_that_stops_beating_retries_once_then_fails(owner, star
 
 
 # `manage.py db_worker` whose linear regressions hang inside their fit: the least squares
-# solve (one numpy call between the fit's two reports, numpyml.base.Progress.part) waits
+# solve (one numpy call between the fit's two reports, numpyml.progress.Progress.part) waits
 # forever, after noting each entry in a file. Only this test's worker is patched.
 HANGING_SOLVE = """
 import sys, threading
