@@ -10,6 +10,8 @@ parse at its first bad byte, which these counts also reach correctly).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 _CHUNK = 1 << 18  # bytes per step: scratch memory is some ten times this
@@ -44,12 +46,11 @@ def _escaped(chunk: np.ndarray, carry: bool) -> tuple[np.ndarray | None, bool]:
     return mask, carry_out
 
 
-def json_values(body: bytes) -> int:
-    """The commas outside strings of a JSON document, plus one: every value of a list or an
-    object but its first follows a comma, so a body of R rows of W values counts about
-    R x W. Brackets are not counted: nesting deeper than orjson's limit fails the parse at once."""
-    count, in_string, escape = 1, 0, False
-    for chunk in _chunks(body):
+def _json_chunks(body: bytes) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """The body's chunks, each as (its first byte's position, its bytes, 1 for each byte
+    inside a JSON string and 0 outside): the quote parity, escaped quotes left out."""
+    in_string, escape = 0, False
+    for index, chunk in enumerate(_chunks(body)):
         quotes = chunk == _QUOTE
         escaped, escape = _escaped(chunk, escape)
         if escaped is not None:
@@ -57,8 +58,17 @@ def json_values(body: bytes) -> int:
         # A byte is inside a string when an odd number of quotes precede it (int8 wraps,
         # which keeps the parity).
         inside = (np.cumsum(quotes, dtype=np.int8) + in_string) & 1
-        count += int(np.count_nonzero((chunk == _COMMA) & (inside == 0)))
+        yield index * _CHUNK, chunk, inside
         in_string = int(inside[-1])
+
+
+def json_values(body: bytes) -> int:
+    """The commas outside strings of a JSON document, plus one: every value of a list or an
+    object but its first follows a comma, so a body of R rows of W values counts about
+    R x W. Brackets are not counted: nesting deeper than orjson's limit fails the parse at once."""
+    count = 1
+    for _start, chunk, inside in _json_chunks(body):
+        count += int(np.count_nonzero((chunk == _COMMA) & (inside == 0)))
     return count
 
 
@@ -86,17 +96,11 @@ def containers(
     None when there are more than `most` of them or the body's brackets do not balance."""
     # Positions as int32 where they fit: a body of columns holds a comma every few bytes.
     position = np.int32 if len(body) < 2**31 else np.int64
-    level, in_string, escape = 0, 0, False
+    level = 0
     openers: list[int] = []
     closers: list[int] = []
     commas: list[np.ndarray] = []
-    for index, chunk in enumerate(_chunks(body)):
-        start = index * _CHUNK
-        quotes = chunk == _QUOTE
-        escaped, escape = _escaped(chunk, escape)
-        if escaped is not None:
-            quotes &= ~escaped
-        inside = (np.cumsum(quotes, dtype=np.int8) + in_string) & 1
+    for start, chunk, inside in _json_chunks(body):
         outside = inside == 0
         opens = ((chunk == _BRACKET) | (chunk == _BRACE)) & outside
         closes = ((chunk == _BRACKET + 2) | (chunk == _BRACE + 2)) & outside
@@ -107,7 +111,7 @@ def containers(
             return None
         found = np.flatnonzero((chunk == _COMMA) & outside & (after == depth))
         commas.append(found.astype(position) + start)
-        level, in_string = int(after[-1]), int(inside[-1])
+        level = int(after[-1])
     if level != 0 or len(openers) != len(closers):
         return None
     return openers, closers, np.concatenate(commas) if commas else np.empty(0, dtype=position)
@@ -134,19 +138,11 @@ _N, _A = ord("N"), ord("a")
 
 def outside_strings(body: bytes, positions: np.ndarray) -> np.ndarray:
     """For each of the (ascending) byte positions, whether it stands outside every JSON
-    string of the body (the quote parity of json_values, a chunk at a time)."""
+    string of the body."""
     result = np.zeros(positions.size, dtype=bool)
-    in_string, escape = 0, False
-    for index, chunk in enumerate(_chunks(body)):
-        start = index * _CHUNK
-        quotes = chunk == _QUOTE
-        escaped, escape = _escaped(chunk, escape)
-        if escaped is not None:
-            quotes &= ~escaped
-        inside = (np.cumsum(quotes, dtype=np.int8) + in_string) & 1
+    for start, chunk, inside in _json_chunks(body):
         here = slice(*np.searchsorted(positions, [start, start + chunk.size]))
         result[here] = inside[positions[here] - start] == 0
-        in_string = int(inside[-1])
     return result
 
 
