@@ -29,6 +29,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlsite.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
 os.environ.setdefault("MLSERVE_MAX_UPLOAD_MB", "1024")
 
+from benchmarks.bench_serving import cpu_model  # noqa: E402
+
 
 def make_csv(rows: int, columns: int = 20) -> bytes:
     """16 numeric columns (some missing cells) and 4 categorical ones."""
@@ -82,14 +84,7 @@ def main() -> None:
     parse_csv(quoted, max_rows=args.rows)
     quoted_s = time.perf_counter() - started
     ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "?",
-    )
+    cpu = cpu_model()
     print(
         f"\nbench_csv: {cpu}, {os.cpu_count()} cores, {args.rows:,} rows x 20 columns "
         f"({len(data) / 1e6:.0f} MB), median of {args.repeats}\n"

@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_serving import (
     ROOT,
     app_env,
+    cpu_model,
     create_database,
     free_port,
     post,
@@ -409,14 +410,7 @@ def main() -> None:
     def med(label: str, key: str, conns: int, kind: str = "single") -> float:
         return statistics.median(r[key] for r in results[(label, kind, conns)])
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "?",
-    )
+    cpu = cpu_model()
     print(
         f"\nbench_peers: {cpu}, {os.cpu_count()} cores, this app on {database}, 2 workers each, "
         f"wrk {args.seconds:g} s x {args.rounds} rounds interleaved, medians; "

@@ -126,6 +126,18 @@ def create_database(workdir: Path, prefix: str) -> tuple[str, str, Callable[[], 
     return f"{pg_url.rsplit('/', 1)[0]}/{pg_name}", "PostgreSQL", drop
 
 
+def cpu_model() -> str:
+    """The processor's name, as benchmark tables head their runs."""
+    return next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+
+
 def app_env(workdir: Path, database_url: str) -> dict[str, str]:
     """The environment of the app's processes: this one's without its DJANGO_ and MLSERVE_
     settings, a fresh secret key, the database and `workdir` as the var folder."""
@@ -362,14 +374,7 @@ def main() -> None:
     def med(target: str, kind: str, c: int, key: str) -> float:
         return statistics.median(r[key] for r in results[(target, kind, c)])
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "?",
-    )
+    cpu = cpu_model()
     print(
         f"\nbench_serving: {cpu}, {os.cpu_count()} cores, gunicorn 2 sync workers, {database}, "
         f"wrk {args.seconds:g} s x {args.rounds} rounds interleaved, medians\n"
