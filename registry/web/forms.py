@@ -4,7 +4,6 @@ the registry's services check the rest, and views show every error next to its f
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,15 @@ from django.core.validators import MaxValueValidator
 from django.forms.boundfield import BoundField
 
 from registry import alerts, csvio
-from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, Algorithm, Param
+from registry.algorithms import (
+    ALGORITHMS,
+    CLASSIFIER,
+    REGRESSOR,
+    Algorithm,
+    Param,
+    ParamsError,
+    clean_params,
+)
 from registry.cards import is_number
 from registry.leaderboard import METRICS
 from registry.models import (
@@ -183,20 +190,6 @@ def _param_help(param: Param) -> str:
     return param.help + bounds
 
 
-class ExclusiveMinimum:
-    """Rejects values at or below a bound (HTML's min= cannot say "greater than")."""
-
-    def __init__(self, minimum: float) -> None:
-        self.minimum = minimum
-
-    def __call__(self, value: float | None) -> None:
-        if value is not None and value <= self.minimum:
-            raise ValidationError(f"Must be greater than {self.minimum:g}.")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ExclusiveMinimum) and other.minimum == self.minimum
-
-
 def param_field(param: Param) -> forms.Field:
     """The form field for one hyperparameter of the algorithms table."""
     common: dict[str, Any] = {
@@ -222,23 +215,18 @@ def param_field(param: Param) -> forms.Field:
         bounds["min_value"] = param.minimum
     attrs = {"placeholder": "no limit"} if param.nullable else {}
     if param.type == "int":
-        if param.exclusive_minimum and param.minimum is not None:
-            bounds["min_value"] = math.floor(param.minimum) + 1
         return forms.IntegerField(
             initial=param.default,
             widget=forms.NumberInput(attrs=attrs),
             **bounds,
             **common,
         )
-    field = forms.FloatField(
+    return forms.FloatField(
         initial=param.default,
         widget=forms.NumberInput(attrs={**attrs, "step": "any"}),
         **bounds,
         **common,
     )
-    if param.exclusive_minimum and param.minimum is not None:
-        field.validators.append(ExclusiveMinimum(param.minimum))
-    return field
 
 
 class ParamsForm(forms.Form):
@@ -252,13 +240,16 @@ class ParamsForm(forms.Form):
             self.fields[param.name] = param_field(param)
 
     def clean(self) -> dict[str, Any]:
+        # The fields parse what was typed (and give the browser its min/max); the rules are
+        # the algorithms table's own (algorithms.clean_params), as for the API.
         cleaned = super().clean()
-        for param in self.algorithm.params:
-            if cleaned.get(param.name) is None and param.name not in self.errors:
-                if param.type == "bool":
-                    cleaned[param.name] = False
-                elif not param.nullable:
-                    self.add_error(param.name, "A value is required.")
+        typed = {p.name: cleaned.get(p.name) for p in self.algorithm.params}
+        try:
+            cleaned.update(clean_params(self.algorithm, typed))
+        except ParamsError as exc:
+            for name, message in exc.errors.items():
+                if name not in self.errors:
+                    self.add_error(name or None, f"{message[:1].upper()}{message[1:]}.")
         return cleaned
 
     def params(self) -> dict[str, Any]:
