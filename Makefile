@@ -4,6 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
+# Some machines set PYTHONDONTWRITEBYTECODE: then every test session, server and worker the
+# tests start compiles Django, numpy and the app from source again (benchmarks/README.md).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint format migrations-check env clean
 
