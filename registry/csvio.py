@@ -219,47 +219,12 @@ def _ragged(line_no: int, got: int, expected: int) -> CSVError:
     )
 
 
-def _split_fast(
-    text: str,
-    max_rows: int,
-    limit_name: str,
-    *,
-    empty_as_nan: bool = False,
-    min_rows: int = 2,
-    delimiter: str = ",",
+def _split(
+    text: str, max_rows: int, limit_name: str, *, min_rows: int = 2, delimiter: str = ","
 ) -> tuple[list[str], np.ndarray, list[int]]:
-    """Unquoted CSV: split on newlines and the delimiter. Returns header, (rows, cols)
-    strings, lines."""
-    d = delimiter
-    lines = text.split("\n")
-    # A line of tabs is a row of empty cells in a tab-separated file, not a blank line.
-    line_numbers = [i + 1 for i, line in enumerate(lines) if line.strip() or d in line]
-    if len(line_numbers) != len(lines):
-        lines = [lines[i - 1] for i in line_numbers]  # blank lines are skipped
-    header = _check_header(lines[0].split(d))
-    body = lines[1:]
-    _check_row_count(len(body), max_rows, limit_name, min_rows)
-    expected = len(header) - 1
-    counts = np.fromiter((line.count(d) for line in body), dtype=np.int64, count=len(body))
-    bad = np.flatnonzero(counts != expected)
-    if bad.size:
-        first = int(bad[0])
-        raise _ragged(line_numbers[first + 1], int(counts[first]) + 1, len(header))
-    joined = d.join(body)
-    if empty_as_nan:
-        # Empty cells are missing values either way; spelling them "nan" in the text lets
-        # numeric columns convert in one numpy call instead of a masked second pass.
-        joined = joined.replace(d + d, f"{d}nan{d}").replace(d + d, f"{d}nan{d}")
-        joined = ("nan" if joined.startswith(d) else "") + joined
-        joined += "nan" if joined.endswith(d) else ""
-    flat = joined.split(d)
-    cells = np.array(flat, dtype=_STRING).reshape(len(body), len(header))
-    return header, cells, line_numbers[1:]
-
-
-def _split_quoted(
-    text: str, max_rows: int, limit_name: str, min_rows: int = 2, delimiter: str = ","
-) -> tuple[list[str], np.ndarray, list[int]]:
+    """The reference reader (the csv module, strict): header, a (rows, columns) string array
+    and each row's line number. pyarrow reads what it reads alike (_arrow_read); this one
+    reads the rest and words the errors."""
     # The csv module's own cap (128 KiB per field) is not a rule of ours: the upload limit
     # bounds a field, as it does on the other paths.
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
@@ -307,7 +272,6 @@ def split_cells(
     *,
     max_rows: int | None = None,
     limit_name: str = "MLSERVE_MAX_ROWS",
-    empty_as_nan: bool = False,
     min_rows: int = 2,
     options: Mapping[str, Any] | None = None,
 ) -> tuple[list[str], np.ndarray, list[int]]:
@@ -321,30 +285,7 @@ def split_cells(
     options = options or {}
     text = _decode(data, options.get("encoding") or "utf-8")
     delimiter = options.get("delimiter") or ","
-    return _split(
-        text, limit, limit_name, empty_as_nan=empty_as_nan, min_rows=min_rows, delimiter=delimiter
-    )
-
-
-def _split(
-    text: str,
-    max_rows: int,
-    limit_name: str,
-    *,
-    empty_as_nan: bool = False,
-    min_rows: int = 2,
-    delimiter: str = ",",
-) -> tuple[list[str], np.ndarray, list[int]]:
-    if '"' in text:
-        return _split_quoted(text, max_rows, limit_name, min_rows, delimiter)
-    return _split_fast(
-        text,
-        max_rows,
-        limit_name,
-        empty_as_nan=empty_as_nan,
-        min_rows=min_rows,
-        delimiter=delimiter,
-    )
+    return _split(text, limit, limit_name, min_rows=min_rows, delimiter=delimiter)
 
 
 _MISSING = frozenset(MISSING_TOKENS)
@@ -707,9 +648,7 @@ def parse_csv(
         utf8 = data if reading.encoding == "utf-8" else text.encode()
         columns = _read_arrow(utf8, text, limit, reading, as_text)
     if columns is None:
-        header, cells, _ = _split(
-            text, limit, "MLSERVE_MAX_ROWS", empty_as_nan=True, delimiter=reading.delimiter
-        )
+        header, cells, _ = _split(text, limit, "MLSERVE_MAX_ROWS", delimiter=reading.delimiter)
         columns = [(name, cells[:, index]) for index, name in enumerate(header)]
     table = Table(columns=[name for name, _ in columns], data={})
     thousands: list[str] = []
