@@ -614,6 +614,11 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def owner_id(self) -> int:
+        """Its user, as the ownership rule reads it (selectors.can_change)."""
+        return self.user_id
+
+    @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 

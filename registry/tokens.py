@@ -27,7 +27,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 from django.utils import timezone
 
-from registry import access
+from registry import access, selectors
 from registry.errors import Forbidden, InvalidInput
 from registry.models import NAME_RE, TOKEN_SCOPES, ApiToken
 from registry.ttl import MISSING, TTLCache
@@ -147,7 +147,7 @@ def token_create(
 def token_revoke(*, token: ApiToken, user: AbstractBaseUser) -> bool:
     """Revoke `token` (refused for another user's, unless `user` is a superuser); False if it
     was revoked already. Other servers refuse it within TOKEN_TTL_S."""
-    if token.user_id != user.pk and not user.is_superuser:
+    if not selectors.can_change(user, token):
         raise Forbidden("This token belongs to another user.")
     revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
