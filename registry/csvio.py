@@ -229,9 +229,12 @@ def _split(
     # bounds a field, as it does on the other paths.
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text), strict=True, delimiter=delimiter)
+    # Blank lines before the header are skipped; so is a line of blank cells in a quoted
+    # file, while an unquoted one has a header with blank names (as pyarrow reads it).
+    quoted = '"' in text
     try:
         header_row = next(reader)
-        while not any(cell.strip() for cell in header_row):
+        while not any(cell.strip() for cell in header_row) and (quoted or len(header_row) < 2):
             header_row = next(reader)
     except StopIteration:
         raise CSVError("The file has no header line.") from None
