@@ -3,6 +3,7 @@ place here, the OpenAPI document's error media type, path parameters and links."
 
 from __future__ import annotations
 
+import copy
 from functools import wraps
 from typing import Any
 
@@ -103,8 +104,25 @@ class ProblemJsonAPI(NinjaAPI):
         # The published ids (and the links between operations) stay put when code moves.
         return f"registry_api_{operation.view_func.__name__}"
 
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        schema = super().get_openapi_schema(*args, **kwargs)
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        """The document, built once per process and path (it depends on the code alone, and
+        building it costs most of a second of CPU); each caller gets its own copy."""
+        key = (path_prefix, tuple(sorted((path_params or {}).items())))
+        cache = self.__dict__.setdefault("_openapi_schemas", {})
+        if key not in cache:
+            cache[key] = self._build_openapi_schema(path_prefix, path_params)
+        return copy.deepcopy(cache[key])
+
+    def forget_openapi_schema(self) -> None:
+        """Build the document again on the next request (tests that count the builds)."""
+        self.__dict__.pop("_openapi_schemas", None)
+
+    def _build_openapi_schema(
+        self, path_prefix: str | None, path_params: dict[str, Any] | None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
                 # The scope a token needs for it (registry/api/auth.py), also in its words.

@@ -188,3 +188,23 @@ def test_the_mlflow_routes_are_documented_with_their_bodies(owner_api):
         assert {"404", "409", "415", "422"} <= set(operation["responses"]), path
     alias = document["paths"]["/api/v1/models/{name}@{alias}/invocations"]["post"]
     assert {p["name"] for p in alias["parameters"]} == {"name", "alias"}
+
+
+def test_the_document_is_built_once_per_process_and_each_answer_is_its_own_copy(owner_api):
+    """Building the document costs most of a second of CPU: a client fetching it in a loop
+    must not cost that per request."""
+    from unittest import mock
+
+    import ninja.main
+
+    from registry.api.app import api
+
+    api.forget_openapi_schema()
+    with mock.patch.object(ninja.main, "get_schema", wraps=ninja.main.get_schema) as built:
+        first = owner_api.get("/openapi.json")
+        api.get_openapi_schema()["paths"].clear()  # a caller changing its copy
+        second = owner_api.get("/openapi.json")
+    assert first.status_code == second.status_code == 200
+    assert built.call_count == 1
+    assert second.json() == first.json()
+    assert {path for _, path in ENDPOINTS} <= set(second.json()["paths"])
