@@ -103,7 +103,7 @@ def max_upload_bytes() -> int:
 
 
 def _decode(data: bytes, encoding: str = "utf-8") -> str:
-    return _decode_as(data, encoding)[0]
+    return decode_as(data, encoding)[0]
 
 
 def _is_workbook(data: bytes) -> bool:
@@ -112,7 +112,7 @@ def _is_workbook(data: bytes) -> bool:
     return xlsx or data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
-def _decode_as(data: bytes, encoding: str) -> tuple[str, str]:
+def decode_as(data: bytes, encoding: str) -> tuple[str, str]:
     """The text and the encoding it was read with. DETECT tries strict UTF-8 (a byte-order
     mark allowed), then strict cp1252: a Latin-1 or Windows export is seldom valid UTF-8,
     and UTF-8 text is seldom valid cp1252 too, so the first that reads every byte wins."""
@@ -695,10 +695,10 @@ class _Reading:
 def _reading(data: bytes, options: Mapping[str, Any] | None) -> tuple[str, _Reading]:
     """The decoded text and the options to read it with, each detected or as given."""
     chosen: Mapping[str, Any] = dict.fromkeys(READ_KEYS, DETECT) if options is None else options
-    text, encoding = _decode_as(data, chosen.get("encoding") or "utf-8")
+    text, encoding = decode_as(data, chosen.get("encoding") or "utf-8")
     delimiter = chosen.get("delimiter") or ","
     if delimiter == DETECT:
-        delimiter = _detect_delimiter(text)
+        delimiter = detect_delimiter(text)
     elif delimiter not in DELIMITERS.values():
         raise CSVError(f"Unknown delimiter {delimiter!r}: choose one of {', '.join(DELIMITERS)}.")
     decimal = chosen.get("decimal") or "."
@@ -717,7 +717,7 @@ def _reading(data: bytes, options: Mapping[str, Any] | None) -> tuple[str, _Read
 _SAMPLE_CHARACTERS = 64 * 1024
 
 
-def _detect_delimiter(text: str) -> str:
+def detect_delimiter(text: str) -> str:
     """The one candidate that splits the header and the first rows into the same number of
     fields, more than one; a comma when none or several do (then the strict parser words
     what is wrong, as before), unless commas leave the header whole and one other candidate

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry import jsonsafe
+from registry import csvio, jsonsafe
 from registry.algorithms import CLASSIFIER, REGRESSOR
 from registry.errors import InvalidInput, TooLarge
 from registry.models import Feedback, ModelVersion, PredictionLog, RegisteredModel
@@ -87,19 +87,21 @@ def items_from_csv(data: bytes) -> list[tuple[Any, Any]]:
     check_count(max(0, data.count(b"\n") - 1))
     if b"\x00" in data:  # PostgreSQL can neither store nor compare text holding one
         raise InvalidInput("The CSV holds a NUL character: it is not accepted in any value.")
+    # Read as an upload is (csvio): UTF-8, else Windows-1252 (an Excel export), and the
+    # delimiter detected (semicolons from a European Excel, tabs).
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("The CSV is not UTF-8 text.") from None
+        text, _ = csvio.decode_as(data, csvio.DETECT)
+    except csvio.CSVError as exc:
+        raise InvalidInput(str(exc)) from None
     try:
-        return _csv_items(text)
-    except csv.Error as exc:  # e.g. a line break inside an unquoted cell
+        return _csv_items(text, csvio.detect_delimiter(text))
+    except csv.Error as exc:  # e.g. an unterminated quoted cell
         raise InvalidInput(f"The CSV cannot be read: {exc}.") from None
 
 
-def _csv_items(text: str) -> list[tuple[Any, Any]]:
+def _csv_items(text: str, delimiter: str) -> list[tuple[Any, Any]]:
     # newline="": the csv module reads line breaks itself (quoted ones are data).
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [name.strip().lower() for name in next(reader, [])]
     if "prediction_id" not in header or "label" not in header:
         raise InvalidInput(

@@ -233,6 +233,25 @@ def test_a_csv_of_prediction_ids_and_labels_is_feedback(prediction_log, owner_ap
     assert_problem(missing, 422)
 
 
+@pytest.mark.parametrize(("delimiter", "encoding"), [(";", "cp1252"), ("\t", "utf-8")])
+def test_a_csv_as_excel_writes_it_is_feedback_too(
+    prediction_log, owner_api, churn, delimiter, encoding
+):
+    """A European Excel export (semicolons, Windows-1252) or a tab-separated file is read
+    as an upload is: the delimiter and the encoding detected."""
+    rows, truth = labelled_churn(4)
+    answers = predict_logged(owner_api, prediction_log, rows, per_request=2)
+    lines = [f"prediction_id{delimiter}label{delimiter}comment"] + [
+        f"{pid}{delimiter}{t}{delimiter}café"
+        for (pid, _), t in zip(ids_and_predictions(answers), truth, strict=True)
+    ]
+    data = "\r\n".join(lines).encode(encoding)
+    response = owner_api.post("/models/churn/feedback", data, content_type="text/csv")
+    assert response.status_code == 200, response.content
+    assert response.json()["counts"]["accepted"] == 4
+    assert sorted(Feedback.objects.values_list("label", flat=True)) == sorted(truth)
+
+
 @pytest.mark.parametrize(
     "data",
     [
