@@ -51,11 +51,18 @@ def is_member(user: Any, team_id: int | None) -> bool:
     return Team.members.through.objects.filter(team_id=team_id, user_id=user.pk).exists()
 
 
+def owns(user: Any, obj: Any) -> bool:
+    """Whether `user` owns `obj` (anything with an owner_id). Some things only their owner
+    may use, a superuser included: a dataset to train on, a webhook endpoint outside the
+    admin. The rule for changes is selectors.can_change (the owner or a superuser)."""
+    return obj.owner_id == user.pk
+
+
 def can_read(user: Any, obj: Any) -> bool:
     """Whether `user` may read `obj`: a model, a dataset, or anything with their owner_id,
     visibility and team_id (a served version). At most one query (a team's membership)."""
     if not _signed_in(user):
         return False
-    if user.is_superuser or obj.owner_id == user.pk or obj.visibility == Visibility.PUBLIC:
+    if user.is_superuser or owns(user, obj) or obj.visibility == Visibility.PUBLIC:
         return True
     return obj.visibility == Visibility.TEAM and is_member(user, obj.team_id)

@@ -94,7 +94,7 @@ DATASET_LIST_FIELDS = ("id", "name", "n_rows", "n_columns", "size_bytes", "creat
 def can_change(user: Any, obj: Any) -> bool:
     """Only an object's owner (or a superuser) may change it; who may read it (and predict
     with a model) is access.can_read's rule."""
-    return obj.owner_id == user.pk or user.is_superuser
+    return access.owns(user, obj) or user.is_superuser
 
 
 # Lookups ---------------------------------------------------------------------------------

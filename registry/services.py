@@ -21,7 +21,7 @@ from django.db.models import Max, ProtectedError, Q, Sum
 from django.utils import timezone
 
 from numpyml.preprocessing import DATE_PARTS
-from registry import alerts, csvio, evaluation, selectors, serving
+from registry import access, alerts, csvio, evaluation, selectors, serving
 from registry.alerts import rules, webhooks
 from registry.alerts import secrets as secrets_
 from registry.algorithms import ALGORITHMS, CLASSIFIER, REGRESSOR, ParamsError, clean_params
@@ -615,7 +615,7 @@ def version_create(
     from registry.tasks import enqueue_training
 
     ensure_owner(model, user)
-    if dataset.owner_id != user.pk:  # the callers chose it through training_datasets()
+    if not access.owns(user, dataset):  # the callers chose it through training_datasets()
         raise NotFound(f"You have no dataset {dataset.pk}.")
     spec = training_spec_clean(
         dataset=dataset,
@@ -1683,7 +1683,7 @@ def leaderboard_create(
     from registry.leaderboard import METRICS, TASKS, default_metric, search
     from registry.tasks import enqueue_trial
 
-    if dataset.owner_id != user.pk:  # the callers chose it through training_datasets()
+    if not access.owns(user, dataset):  # the callers chose it through training_datasets()
         raise NotFound(f"You have no dataset {dataset.pk}.")
     errors: dict[str, str] = {}
     if task is None:
@@ -2135,7 +2135,7 @@ def webhook_delete(
 ) -> None:
     """Delete an endpoint and its delivery log. `check_owner=False` is for the admin, whose
     permissions (and scoping to the user's own rows) were checked already."""
-    if check_owner and endpoint.owner_id != user.pk:
+    if check_owner and not access.owns(user, endpoint):
         raise NotFound("No such webhook endpoint.")
     endpoint.delete()
 
@@ -2145,7 +2145,7 @@ def webhook_send_test(
 ) -> WebhookDelivery:
     """Queue a "test" event to the endpoint (after commit); the delivery log shows how it went.
     `check_owner=False` is for the admin, as for webhook_delete."""
-    if check_owner and endpoint.owner_id != user.pk:
+    if check_owner and not access.owns(user, endpoint):
         raise NotFound("No such webhook endpoint.")
     with transaction.atomic():
         return alerts.send_test(endpoint)

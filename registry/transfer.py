@@ -45,7 +45,7 @@ from django.utils import timezone
 
 import numpyml
 from numpyml.compose import ColumnTransformer
-from registry import cards, jsonsafe
+from registry import cards, jsonsafe, selectors
 from registry import pipeline as shape
 from registry.algorithms import ALGORITHMS, CLASSIFIER
 from registry.errors import Conflict, Forbidden, InvalidInput, TooLarge
@@ -172,7 +172,7 @@ def model_card(
 def may_export(version: ModelVersion, user: AbstractBaseUser) -> bool:
     """Only the model's owner or staff: an artifact can hold training rows (k-NN keeps every
     one, an SVM its support vectors), so an export can be a copy of a private dataset."""
-    return version.model.owner_id == user.pk or user.is_staff or user.is_superuser
+    return selectors.can_change(user, version.model) or user.is_staff
 
 
 def version_export(version: ModelVersion, *, user: AbstractBaseUser | None = None) -> bytes:

@@ -98,6 +98,12 @@ def examples(count: int) -> int:
     return max(5, count * settings.default.max_examples // 100) if count >= 5 else count
 
 
+def full_search() -> bool:
+    """Whether property tests search as deep as they can (the "ci" profile of `make test`),
+    not the scaled-down search of the edit loop (`make test-fast`)."""
+    return settings.default.max_examples >= 100
+
+
 def demo_bytes(name: str) -> bytes:
     return (DEMO / name).read_bytes()
 
