@@ -53,7 +53,7 @@ def is_member(user: Any, team_id: int | None) -> bool:
 
 def owns(user: Any, obj: Any) -> bool:
     """Whether `user` owns `obj` (anything with an owner_id). Some things only their owner
-    may use, a superuser included: a dataset to train on, a webhook endpoint outside the
+    may use, not even a superuser: a dataset to train on, a webhook endpoint outside the
     admin. The rule for changes is selectors.can_change (the owner or a superuser)."""
     return obj.owner_id == user.pk
 

@@ -4,12 +4,12 @@ In process (the WSGI app, no server), with a valid bearer token, on a database h
 dataset and a model trained by the real worker. Every operation gets MAX_EXAMPLES fuzzed
 cases plus schemathesis' coverage cases (boundaries, wrong types, missing fields, other
 methods; `make test` only, not the edit loop's `make test-fast`), derandomized so CI runs
-the same cases; then STATEFUL_SCENARIOS scenarios follow
-the document's links. Checks: all of them, as `schemathesis run --checks all` with the
-project's schemathesis.toml: no 5xx, documented status codes, content types, headers and
-response schemas, schema-valid requests accepted and schema-invalid ones refused, auth
-enforced, other methods refused; along links, created resources readable and deleted ones
-gone. HOSTILE_MAX_EXAMPLES=300 runs a deeper search locally.
+the same cases; then STATEFUL_SCENARIOS scenarios follow the document's links. Checks: all
+of them, as `schemathesis run --checks all` with the project's schemathesis.toml: no 5xx,
+documented status codes, content types, headers and response schemas, schema-valid
+requests accepted and schema-invalid ones refused, auth enforced, other methods refused;
+along links, created resources readable and deleted ones gone. HOSTILE_MAX_EXAMPLES=300
+runs a deeper search locally.
 
 A hook aims positive cases (never negative ones) at the real model and dataset and offers
 realistic bodies (a valid CSV, a valid training request, rows that fit the model, a real
