@@ -6,7 +6,9 @@ default managers defer them: listings and list pages never load them.
 
 from __future__ import annotations
 
+import json
 import re
+from itertools import repeat
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -627,6 +629,52 @@ class ApiToken(models.Model):
         return self.revoked_at is None and not self.is_expired
 
 
+class JSONTextField(models.JSONField):
+    """JSON kept as the text it was written as, in a `text` column on every database
+    (SQLite's JSONField is one already). The prediction log's writer sends JSON it
+    serialised itself: PostgreSQL parsing that into jsonb and compressing it with pglz
+    cost more server CPU than all the rest of a 100-row request's log row
+    (benchmarks/README.md). The app reads these columns in Python only; SQL that needs
+    jsonb operators casts (`inputs::jsonb`)."""
+
+    def db_type(self, connection: Any) -> str:
+        return "text"
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if not prepared:
+            value = self.get_prep_value(value)
+        return json.dumps(value, cls=self.encoder)
+
+
+def rows_by_column(rows: Any) -> Any:
+    """Rows [{name: value}, ...] that all have the same names, as {name: [value, ...]}
+    (what the log stores: each name once, not once per row); anything else as it is."""
+    if not rows or not isinstance(rows, list) or not isinstance(rows[0], dict):
+        return rows
+    names = list(rows[0])
+    if any(not isinstance(row, dict) or list(row) != names for row in rows):
+        return rows
+    return {name: [row[name] for row in rows] for name in names}
+
+
+def rows_of(stored: Any) -> Any:
+    """The rows of a value `rows_by_column` stored (rows logged before it as they are)."""
+    if not isinstance(stored, dict):
+        return stored
+    names = list(stored)
+    return list(map(dict, map(zip, repeat(names), zip(*stored.values(), strict=True))))
+
+
+class LoggedRowsField(JSONTextField):
+    """A list of rows, read and written as [{name: value}, ...] and stored by column."""
+
+    def get_prep_value(self, value: Any) -> Any:
+        return rows_by_column(super().get_prep_value(value))
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return rows_of(super().from_db_value(value, expression, connection))
+
+
 class PredictionLog(models.Model):
     """One sampled prediction request (registry/monitoring/predlog.py writes these in batches).
 
@@ -650,10 +698,11 @@ class PredictionLog(models.Model):
     status = models.PositiveSmallIntegerField()  # the HTTP status the request got
     latency_ms = models.FloatField()
     n_rows = models.PositiveIntegerField()  # rows in the request (inputs keeps the first N)
-    # The rows as the model saw them ([{feature: value}]), null when they could not be read.
-    inputs = models.JSONField(null=True, blank=True)
+    # The rows as the model saw them ([{feature: value}], stored {feature: [value, ...]}),
+    # null when they could not be read.
+    inputs = LoggedRowsField(null=True, blank=True)
     # {"predictions": [...], "probabilities": [[...]]} for those rows; null for an error.
-    outputs = models.JSONField(null=True, blank=True)
+    outputs = JSONTextField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
     # Which part of a rollout wrote the row: the alias's own version or a pinned one
     # (champion), its canary, or its shadow (scored off the request path, never answered).

@@ -33,7 +33,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,7 +43,7 @@ from django.db.models import BigIntegerField, Case, Count, Func, IntegerField, Q
 from django.utils import timezone
 
 from registry import jsonsafe
-from registry.models import PredictionLog
+from registry.models import PredictionLog, rows_by_column, rows_of
 from registry.monitoring.metrics import (
     LOG_DROPPED,
     LOG_ROWS_SKIPPED,
@@ -367,13 +366,10 @@ def _json(value: Any) -> str:
     return _dump(value).decode()
 
 
-def _inputs(table: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-    """The first `limit` rows as the model saw them, by name: [{"feature": value}, ...]."""
-    names = list(table)
-    columns = [table[name][:limit].tolist() for name in names]
-    # map(dict, map(zip, ...)) builds the rows in C, without a comprehension's Python step
-    # per row: this runs on the request's thread (benchmarks/README.md).
-    return list(map(dict, map(zip, repeat(names), zip(*columns, strict=True))))
+def _columns(table: dict[str, Any], limit: int) -> dict[str, list[Any]]:
+    """The first `limit` rows as the model saw them, by column: {"feature": [value, ...]}
+    (how PredictionLog.inputs stores rows)."""
+    return {name: column[:limit].tolist() for name, column in table.items()}
 
 
 def _outputs(result: dict[str, Any], limit: int) -> dict[str, Any]:
@@ -406,6 +402,9 @@ def _needs_clip(values: Any) -> bool:
         if values.dtype != object:
             return False
         values = values.tolist()
+    if set(map(type, values)) <= {str}:  # class labels, categories: measured in C, not by
+        # a Python step per value
+        return max(map(len, values), default=0) > STRING_MAX or "\x00" in "".join(values)
     return any(type(v) is str and (len(v) > STRING_MAX or "\x00" in v) for v in values)
 
 
@@ -414,7 +413,7 @@ def logged_json(
 ) -> tuple[str | None, str | None]:
     """The inputs and outputs JSON text of a request as the log keeps them: at most `limit`
     rows, strings clipped, at most `max_bytes` bytes of JSON in all."""
-    inputs = _inputs(table, limit) if table else None
+    inputs = _columns(table, limit) if table else None
     outputs = _outputs(result, limit) if result is not None else None
     inputs_json = _dump(inputs) if inputs is not None else b""
     outputs_json = _dump(outputs) if outputs is not None else b""
@@ -437,7 +436,7 @@ def logged_json(
             inputs_json.decode() if inputs is not None else None,
             outputs_json.decode() if outputs is not None else None,
         )
-    return _bounded(inputs, outputs, max_bytes)
+    return _bounded(rows_of(inputs) if inputs is not None else None, outputs, max_bytes)
 
 
 def _bounded(
@@ -452,7 +451,7 @@ def _bounded(
 
     def dump(kept: int) -> tuple[bytes | None, bytes | None]:
         return (
-            _dump(inputs[:kept]) if inputs is not None else None,
+            _dump(rows_by_column(inputs[:kept])) if inputs is not None else None,
             _dump({k: v[:kept] for k, v in outputs.items()}) if outputs is not None else None,
         )
 
@@ -541,7 +540,7 @@ def score_shadow(shadow: ServedVersion, entries: list[Entry]) -> list[Entry]:
     monitoring.rollout.shadow_agreement)."""
     if _shadow_scorer is None:
         raise RuntimeError("no shadow scorer: registry.serving is not loaded")
-    parsed = [orjson.loads(entry[7]) for entry in entries]
+    parsed = [rows_of(orjson.loads(entry[7])) for entry in entries]
     started = time.perf_counter()
     result = _shadow_scorer(shadow, [row for rows in parsed for row in rows])
     latency_ms = round((time.perf_counter() - started) * 1000 / len(entries), 3)

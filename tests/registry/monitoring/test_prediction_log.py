@@ -3,7 +3,9 @@ caps, a full buffer, and predictions that keep working while the log's table is 
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -376,3 +378,98 @@ def test_it_writes_a_refused_batch_again_so_a_bad_row_loses_only_itself(
         labels = {"reason": "write_error"} if "dropped" in name else {}
         assert value(after, name, **labels) - value(before, name, **labels) == expected
     assert writer.failures == 2
+
+
+def _stored(column: str) -> list[str]:
+    """The text the database holds in a log column, as written (no field decoding)."""
+    table = connection.ops.quote_name(PredictionLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {connection.ops.quote_name(column)} FROM {table} ORDER BY id")  # noqa: S608
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_it_stores_a_requests_rows_by_column_and_reads_them_back_as_rows(
+    prediction_log, owner_api, churn
+):
+    # Each feature's name once per request, not once per row: a 100-row request's inputs
+    # were 4x the text (and PostgreSQL parsed them into jsonb) before.
+    rows = [{**CHURN_ROW, "tenure_months": float(i)} for i in range(3)]
+    assert predict(owner_api, rows).status_code == 200
+    prediction_log.writer().flush()
+    [logged] = PredictionLog.objects.all()
+    assert [r["tenure_months"] for r in logged.inputs] == [0.0, 1.0, 2.0]
+    assert set(logged.inputs[0]) == set(CHURN_ROW)
+    [inputs] = _stored("inputs")
+    assert isinstance(inputs, str)  # text, not a jsonb value psycopg would have decoded
+    stored = json.loads(inputs)
+    assert stored["tenure_months"] == [0.0, 1.0, 2.0]
+    assert stored["contract"] == [CHURN_ROW["contract"]] * 3
+    assert len(inputs) < len(json.dumps(logged.inputs)) * 0.7
+
+
+def test_rows_logged_one_per_row_before_stay_readable(prediction_log, churn):
+    # Rows written before the log stored by column ([{name: value}, ...]) read as they were,
+    # and rows with different names are stored as they are.
+    now = datetime.now(tz=UTC)
+    old = PredictionLog.objects.create(
+        version=churn, created_at=now, source="api", status=200, latency_ms=1.0, n_rows=2,
+        inputs=[{"contract": "x"}, {"tenure_months": 2.0}], outputs={"predictions": ["a", "b"]},
+    )  # fmt: skip
+    table = connection.ops.quote_name(PredictionLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET inputs = %s WHERE id = %s",  # noqa: S608
+            ['[{"contract": "y", "tenure_months": 1.5}]', old.pk],
+        )
+    old.refresh_from_db()
+    assert old.inputs == [{"contract": "y", "tenure_months": 1.5}]
+    assert old.outputs == {"predictions": ["a", "b"]}
+    mixed = PredictionLog.objects.create(
+        version=churn, created_at=now, source="api", status=200, latency_ms=1.0, n_rows=2,
+        inputs=[{"contract": "x"}, {"tenure_months": 2.0}],
+    )  # fmt: skip
+    mixed.refresh_from_db()
+    assert mixed.inputs == [{"contract": "x"}, {"tenure_months": 2.0}]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's column storage")
+def test_postgresql_keeps_the_log_as_text_compressed_with_lz4(prediction_log):
+    # jsonb parsing and pglz compressing a 100-row request's inputs and outputs cost the
+    # database more CPU than the rest of its write (benchmarks/README.md).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attcompression "
+            "FROM pg_attribute a WHERE a.attrelid = %s::regclass "
+            "AND a.attname IN ('inputs', 'outputs') ORDER BY a.attname",
+            [PredictionLog._meta.db_table],
+        )
+        columns = cursor.fetchall()
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        has_lz4 = cursor.fetchone()[0]
+    expected = "l" if has_lz4 else ""
+    assert columns == [("inputs", "text", expected), ("outputs", "text", expected)]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["a", "b" * 256], False),
+        (["a", "b" * 257], True),
+        (["a", "b\x00"], True),
+        (["a", 1, "b" * 300], True),
+        ([1, 2.5, None], False),
+        (["x" * 300, 1], True),
+        ([["c"] * 300, "a"], False),
+        ([True, "a\x00"], True),
+        ([], False),
+        (np.array(["a", "b" * 300], dtype=object), True),
+        (np.array(["a", "b"], dtype=object), False),
+        (np.array([1.0, 2.0]), False),
+    ],
+)
+def test_the_clip_check_finds_every_long_string_and_nul(prediction_log, values, expected):
+    # Lists of strings only are measured in C; any other list value by value.
+    assert prediction_log._needs_clip(values) is expected
