@@ -637,8 +637,10 @@ class JSONTextField(models.JSONField):
     (benchmarks/README.md). The app reads these columns in Python only; SQL that needs
     jsonb operators casts (`inputs::jsonb`)."""
 
-    def db_type(self, connection: Any) -> str:
-        return "text"
+    def get_internal_type(self) -> str:
+        # A text column, and the type change a migration makes in either direction says
+        # how to convert (USING inputs::jsonb back to a JSONField).
+        return "TextField"
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if not prepared:
