@@ -78,24 +78,18 @@ def machine_busy_seconds() -> float:
     return (sum(values) - values[3] - values[4]) / CLOCK_TICKS
 
 
-def postgres_seconds() -> float:
-    """CPU time of PostgreSQL's processes, with that of the backends that have ended (their
-    parent, the postmaster, has waited for them)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if "(postgres)" not in stat:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-        if fields[1] == "1":  # the postmaster
-            total += int(fields[13]) + int(fields[14])
-    return total / CLOCK_TICKS
+def postmaster_pid(database_url: str) -> int | None:
+    """The PostgreSQL server's main process (its CPU tree holds the ended backends' too), or
+    None on SQLite."""
+    if not database_url.startswith("postgres"):
+        return None
+    data = subprocess.run(
+        ["psql", database_url, "-Atc", "SHOW data_directory"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return int((Path(data) / "postmaster.pid").read_text().split()[0])
 
 
 def clone_database(url: str, name: str, sql: str) -> str:
@@ -127,6 +121,11 @@ def main() -> None:
     servers: dict[str, subprocess.Popen] = {}
     clones: list[str] = []
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    postmaster = postmaster_pid(database_url)
+
+    def postgres_seconds() -> float:
+        return cpu_seconds(postmaster) if postmaster else 0.0
+
     try:
         csv = ",".join([*FEATURES, "species"]) + "\n"
         csv += "".join(",".join(map(str, row)) + f",{label}\n" for row, label in IRIS)
