@@ -402,8 +402,8 @@ def _needs_clip(values: Any) -> bool:
         if values.dtype != object:
             return False
         values = values.tolist()
-    if set(map(type, values)) <= {str}:  # class labels, categories: measured in C, not by
-        # a Python step per value
+    # Class labels and categories are all strings: measured in C, not a Python step a value.
+    if set(map(type, values)) <= {str}:
         return max(map(len, values), default=0) > STRING_MAX or "\x00" in "".join(values)
     return any(type(v) is str and (len(v) > STRING_MAX or "\x00" in v) for v in values)
 
