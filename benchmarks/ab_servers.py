@@ -33,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_peers import (
+    BODIES,
+    CLOCK_TICKS,
     FEATURES,
     PYTHON,
     cpu_seconds,
@@ -52,12 +54,6 @@ from benchmarks.bench_serving import (
     trained_model_token,
 )
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
-BODIES = {
-    "single": {"instances": ROWS[:1]},
-    "batch": {"instances": (ROWS * 1000)[:1000]},
-}
 # Four features of a flower and its species: enough rows for a model, no scikit-learn needed.
 IRIS = [
     ([5.1, 3.5, 1.4, 0.2], "setosa"),

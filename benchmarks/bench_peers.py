@@ -57,6 +57,8 @@ PYTHON = sys.executable
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 SINGLE = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
 BATCH_ROWS = 1000
+_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
+BODIES = {"single": SINGLE, "batch": {"instances": (_ROWS * BATCH_ROWS)[:BATCH_ROWS]}}
 SKLEARN = "scikit-learn==1.7.2"
 PEERS = {
     "mlflow": ["mlflow==3.17.2", SKLEARN],
@@ -276,10 +278,8 @@ def main() -> None:
         )
         token = trained_model_token(env, workdir, iris.read_bytes(), name="iris", target="species")
 
-        rows = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
-        bodies = {"single": SINGLE, "batch": {"instances": (rows * BATCH_ROWS)[:BATCH_ROWS]}}
         files = {}
-        for kind, body in bodies.items():
+        for kind, body in BODIES.items():
             files[kind] = workdir / f"{kind}.json"
             files[kind].write_text(json.dumps(body))
         json_headers = {"Content-Type": "application/json"}

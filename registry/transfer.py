@@ -170,8 +170,9 @@ def model_card(
 
 
 def may_export(version: ModelVersion, user: AbstractBaseUser) -> bool:
-    """Only who may change the model, or staff: an artifact can hold training rows (k-NN keeps every
-    one, an SVM its support vectors), so an export can be a copy of a private dataset."""
+    """Only who may change the model, or staff: an artifact can hold training rows (k-NN
+    keeps every one, an SVM its support vectors), so an export can be a copy of a private
+    dataset."""
     return selectors.can_change(user, version.model) or user.is_staff
 
 
