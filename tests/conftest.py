@@ -46,6 +46,63 @@ def _fast_password_hasher():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_listed_once():
+    """whitenoise lists and stats every static file through the finders (admin's, ninja's,
+    ours) each time a handler loads its middleware, once per process in production but once
+    per test client here: about a fourteenth of the in-process tests' time. The first
+    listing is kept and handed to the next middleware with the same settings; the files do
+    not change during a session. Servers a test starts list their own."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    original = WhiteNoiseMiddleware.add_files_from_finders
+    listed: dict[tuple, dict] = {}
+
+    def add_files_from_finders(self):
+        key = (self.static_prefix, self.max_age, self.allow_all_origins, self.charset)
+        if key not in listed:
+            before = dict(self.files)
+            original(self)
+            listed[key] = {u: f for u, f in self.files.items() if before.get(u) is not f}
+        self.files.update(listed[key])
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders
+    yield
+    WhiteNoiseMiddleware.add_files_from_finders = original
+
+
+KEPT_BY_FLUSH = ("django_content_type", "auth_permission")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_keeps_content_types_and_permissions():
+    """A transactional test ends with Django's `flush`: every table emptied, then the
+    post_migrate signal, whose only receivers (contenttypes and auth) write the content
+    types and permissions back as the migrations made them: about two thirds of the flush,
+    after each of hundreds of tests. Those two tables hold only what the migrations wrote
+    and no test changes them, so the flush leaves them as they are and sends no signal, as
+    Django's own `available_apps` option skips it."""
+    from django.core.management import sql
+    from django.core.management.commands import flush
+
+    original_sql_flush, original_emit = flush.sql_flush, flush.emit_post_migrate_signal
+
+    def sql_flush(style, connection, reset_sequences=True, allow_cascade=False):
+        tables = [
+            t
+            for t in connection.introspection.django_table_names(include_views=False)
+            if t not in KEPT_BY_FLUSH
+        ]
+        return connection.ops.sql_flush(
+            style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+
+    flush.sql_flush, flush.emit_post_migrate_signal = sql_flush, lambda *args, **kwargs: None
+    assert original_sql_flush is sql.sql_flush  # the function this one narrows
+    yield
+    flush.sql_flush, flush.emit_post_migrate_signal = original_sql_flush, original_emit
+
+
 @pytest.fixture(autouse=True)
 def _prediction_log_off(settings):
     """In-process predictions are not logged unless a test turns the log on
