@@ -50,9 +50,9 @@ def _fast_password_hasher():
 def _static_files_listed_once():
     """whitenoise lists and stats every static file through the finders (admin's, ninja's,
     ours) each time a handler loads its middleware, once per process in production but once
-    per test client here: about a fourteenth of the in-process tests' time. The first
-    listing is kept and handed to the next middleware with the same settings; the files do
-    not change during a session. Servers a test starts list their own."""
+    per test client here (benchmarks/README.md, test suite wall time). The first listing is
+    kept and handed to the next middleware with the same settings; the files do not change
+    during a session. Servers a test starts list their own."""
     from whitenoise.middleware import WhiteNoiseMiddleware
 
     original = WhiteNoiseMiddleware.add_files_from_finders
@@ -78,7 +78,7 @@ KEPT_BY_FLUSH = ("django_content_type", "auth_permission")
 def _flush_keeps_content_types_and_permissions():
     """A transactional test ends with Django's `flush`: every table emptied, then the
     post_migrate signal, whose only receivers (contenttypes and auth) write the content
-    types and permissions back as the migrations made them: about two thirds of the flush,
+    types and permissions back as the migrations made them: about half of the flush's cost,
     after each of hundreds of tests. Those two tables hold only what the migrations wrote
     and no test changes them, so the flush leaves them as they are and sends no signal, as
     Django's own `available_apps` option skips it."""
