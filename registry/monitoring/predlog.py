@@ -43,7 +43,7 @@ from django.db.models import BigIntegerField, Case, Count, Func, IntegerField, Q
 from django.utils import timezone
 
 from registry import jsonsafe
-from registry.models import PredictionLog, rows_by_column, rows_of
+from registry.models import PredictionLog, rows_of
 from registry.monitoring.metrics import (
     LOG_DROPPED,
     LOG_ROWS_SKIPPED,
@@ -436,34 +436,34 @@ def logged_json(
             inputs_json.decode() if inputs is not None else None,
             outputs_json.decode() if outputs is not None else None,
         )
-    return _bounded(rows_of(inputs) if inputs is not None else None, outputs, max_bytes)
+    return _bounded(inputs, outputs, max_bytes)
 
 
 def _bounded(
-    inputs: list[dict[str, Any]] | None, outputs: dict[str, Any] | None, max_bytes: int
+    inputs: dict[str, list[Any]] | None, outputs: dict[str, Any] | None, max_bytes: int
 ) -> tuple[str | None, str | None]:
-    """The slow path of `logged_json`: strings clipped, then the first rows that fit."""
+    """The slow path of `logged_json`: strings clipped, then the first rows that fit. Both
+    parts are columns ({name: [value, ...]}), cut at the same row."""
     if inputs is not None:
-        inputs = [{name: _clip(value) for name, value in row.items()} for row in inputs]
+        inputs = {name: [_clip(v) for v in values] for name, values in inputs.items()}
     if outputs is not None and _needs_clip(outputs["predictions"]):
         outputs = {**outputs, "predictions": [_clip(v) for v in outputs["predictions"]]}
-    n = len(inputs) if inputs is not None else len((outputs or {}).get("predictions", ()))
+    columns = [*(inputs or {}).values(), *(outputs or {}).values()]
+    n = len(columns[0]) if columns else 0
 
     def dump(kept: int) -> tuple[bytes | None, bytes | None]:
-        return (
-            _dump(rows_by_column(inputs[:kept])) if inputs is not None else None,
-            _dump({k: v[:kept] for k, v in outputs.items()}) if outputs is not None else None,
-        )
+        def cut(part: dict[str, Any] | None) -> bytes | None:
+            return _dump({k: v[:kept] for k, v in part.items()}) if part is not None else None
+
+        return cut(inputs), cut(outputs)
 
     def size(parts: tuple[bytes | None, bytes | None]) -> int:
         return sum(len(part) for part in parts if part is not None)
 
-    # What each row adds to the JSON (its values and a comma in each list), then the longest
+    # What each row adds to the JSON (its value and a comma in each column), then the longest
     # prefix that fits, checked once more on the real text.
     def cost(i: int) -> int:
-        parts = [inputs[i]] if inputs is not None else []
-        parts += [v[i] for v in (outputs or {}).values()]
-        return sum(len(_dump(part)) + 1 for part in parts)
+        return sum(len(_dump(column[i])) + 1 for column in columns)
 
     used, kept = size(dump(0)), 0
     while kept < n and used + (step := cost(kept)) <= max_bytes:
