@@ -28,6 +28,8 @@ class RequestLogMiddleware:
 
 def log_request(request: HttpRequest, response: HttpResponse, started: float) -> None:
     """The request's line (also written by the token prediction door, mlsite/wsgi.py)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return  # its arguments (the client's address among them) are not worth computing
     logger.info(
         "%s %s %s %.1fms %s",
         request.method,

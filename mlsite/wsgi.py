@@ -9,9 +9,16 @@ TokenPredictionDoor: Django's request object, the checks and headers of the midd
 JSON answer needs (the same middleware objects, called in one function instead of a chain:
 the body limit, the HTTPS redirect and security headers, the host check, the site's
 Content-Security-Policy built once, X-Frame-Options, Content-Length, the 503 while the
-database is down), the request log line, and the operation answered by registry/api/door.py
+database is down; the headers the response hooks add are computed by them once per kind of
+answer), the request log line, and the operation answered by registry/api/door.py
 (the same URL patterns, operation function, token check and error mapping as ninja's). Every
 other request, a browser predicting with its session included, takes the full stack.
+
+Django's request signals exist for its housekeeping of database connections and caches. A
+token prediction served from the in-process caches (registry/serving/cache.py, the token
+cache) touches neither, and the receivers cost a fifth of such a request (benchmarks/
+README.md), so the door sends request_finished only after a request that used the database
+(a cache miss): its connection is then tidied as Django's handler tidies it.
 tests/registry/api/test_predict_lane.py checks that both answer alike.
 """
 
@@ -21,11 +28,11 @@ import time
 from collections.abc import Callable, Iterable
 
 import django
-from django.core import signals
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
+from django.http.response import ResponseHeaders
 from django.urls import set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlsite.settings")
@@ -57,6 +64,21 @@ def is_token_prediction(environ: dict) -> bool:
     )
 
 
+def used_database() -> bool:
+    """Whether this thread's database connection was used since Django's housekeeping last
+    tidied it (close_old_connections: close it if broken or past CONN_MAX_AGE, and arm the
+    health check of its next use). Any query marks it: the health check (CONN_HEALTH_CHECKS,
+    on in settings.py) runs on the first cursor after a tidy, and a new connection is marked
+    from the start; with the checks off, an open connection always counts as used."""
+    for alias in connections:
+        connection = connections[alias]
+        if connection.connection is not None and (
+            connection.health_check_done or not connection.health_check_enabled
+        ):
+            return True
+    return False
+
+
 class TokenPredictionDoor:
     """A token prediction answered without Django's handler and middleware chain, as that
     chain would answer it."""
@@ -72,6 +94,7 @@ class TokenPredictionDoor:
         self.xframe = XFrameOptionsMiddleware(unused)
         self.database = DatabaseUnavailableMiddleware(unused)
         self.policy = build_policy()
+        self.site_headers: dict[tuple, list[tuple[str, str]]] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         set_script_prefix(get_script_name(environ))
@@ -79,26 +102,51 @@ class TokenPredictionDoor:
         found = door.route(request.path_info)
         if found is None:  # pragma: no cover (is_token_prediction's paths are its routes)
             return self.full(environ, start_response)
-        # As Django's handler: request_started now, request_finished when the server closes
-        # the response (its database housekeeping; tests disconnect it as Django's do).
-        signals.request_started.send(sender=self.__class__, environ=environ)
         started = time.perf_counter()
-        response = self.answer(request, found)
+        response, site_headers = self.answer(request, found)
         log_request(request, response, started)
+        status = f"{response.status_code} {response.reason_phrase}"
+        start_response(status, [*response.items(), *site_headers])
+        if not used_database():
+            return [response.content]  # nothing to close, nothing to tidy
+        # Django's housekeeping of the connection this request used: request_finished when
+        # the server closes the answer (tests disconnect it as Django's handler's).
         response._handler_class = self.__class__  # type: ignore[attr-defined]
-        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
         return response
 
-    def answer(self, request: HttpRequest, found: door.Route) -> HttpResponse:
-        """The middleware's hooks as the full stack's chain calls them: each layer's
-        response hook applies to what the layers inside it answered."""
+    def answer(
+        self, request: HttpRequest, found: door.Route
+    ) -> tuple[HttpResponse, list[tuple[str, str]]]:
+        """The middleware's hooks as the full stack's chain calls them, each layer's response
+        hook applying to what the layers inside it answered: the answer, and the headers the
+        outer layers' response hooks add to it."""
         response = self.security.process_request(request)  # the HTTPS redirect
-        if response is None:
-            response = self.body_limit.refusal(request) or self._checked_host(request, found)
-            response = self.xframe.process_response(request, response)
-            if self.policy and "Content-Security-Policy" not in response:
-                response["Content-Security-Policy"] = self.policy
-        return self.security.process_response(request, response)
+        if response is not None:
+            return self.security.process_response(request, response), []
+        response = self.body_limit.refusal(request) or self._checked_host(request, found)
+        return response, self._site_headers(request, response)
+
+    def _site_headers(self, request: HttpRequest, response: HttpResponse) -> list[tuple[str, str]]:
+        """The headers X-Frame-Options', the policy's and SecurityMiddleware's response hooks
+        add to `response`. They depend on nothing but whether the request is secure, whether
+        the answer is exempt from X-Frame-Options and which headers it has already, so the
+        hooks themselves compute them once per such kind of answer (setting five headers on
+        every answer cost more than the estimator's arithmetic)."""
+        exempt = getattr(response, "xframe_options_exempt", False)
+        kind = (request.is_secure(), exempt, *response.headers)
+        added = self.site_headers.get(kind)
+        if added is None:
+            probe = HttpResponse(status=response.status_code)
+            probe.headers = ResponseHeaders(dict(response.items()))
+            probe.xframe_options_exempt = exempt  # type: ignore[attr-defined]
+            probe = self.xframe.process_response(request, probe)
+            if self.policy and "Content-Security-Policy" not in probe:
+                probe["Content-Security-Policy"] = self.policy
+            probe = self.security.process_response(request, probe)
+            added = [(name, value) for name, value in probe.items() if name not in response]
+            if len(self.site_headers) < 256:  # answers have a few kinds; a bound all the same
+                self.site_headers[kind] = added
+        return added
 
     def _checked_host(self, request: HttpRequest, found: door.Route) -> HttpResponse:
         try:

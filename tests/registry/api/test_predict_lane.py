@@ -303,9 +303,9 @@ def test_a_refused_prediction_through_the_door_is_counted_once(owner, churn, doo
     assert unresolved_4xx() == before + 2
 
 
-def test_the_door_sends_djangos_request_signals_as_the_full_stack_does(owner, churn, door_answers):
-    """request_started when it begins, request_finished when the server closes the answer:
-    Django's database housekeeping (and any other receiver) runs for door requests too."""
+@pytest.fixture
+def request_signals():
+    """The request signals sent, as (signal, sender name)."""
     from django.core import signals
 
     sent = []
@@ -318,16 +318,57 @@ def test_the_door_sends_djangos_request_signals_as_the_full_stack_does(owner, ch
 
     signals.request_started.connect(started)
     signals.request_finished.connect(finished)
-    try:
-        token = token_create(user=owner, name="door")[1]
-        body = json.dumps({"instances": [ROW]}).encode()
-        answer = call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {token}"))
-    finally:
-        signals.request_started.disconnect(started)
-        signals.request_finished.disconnect(finished)
-    assert answer["status"] == 200
-    assert len(door_answers) == 1
-    assert sent == [("started", "TokenPredictionDoor"), ("finished", "TokenPredictionDoor")]
+    yield sent
+    signals.request_started.disconnect(started)
+    signals.request_finished.disconnect(finished)
+
+
+def test_the_door_tidies_the_connection_a_request_used_as_djangos_handler_does(
+    owner, churn, door_answers, request_signals
+):
+    """A request that used the database (here the token's first check) gets Django's
+    housekeeping when the server closes its answer (request_finished: a broken connection
+    or one past CONN_MAX_AGE is closed, the next use health-checked); one answered from the
+    caches sends no request signal: its receivers would have nothing to tidy."""
+    from django.db import connection
+
+    token = token_create(user=owner, name="door")[1]
+    env = environ(
+        body=json.dumps({"instances": [ROW]}).encode(), HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    first = call(env)
+    assert first["status"] == 200
+    assert request_signals == [("finished", "TokenPredictionDoor")]
+    # Tidied: the connection, if kept, is health-checked before its next use.
+    assert connection.connection is None or not connection.health_check_done
+
+    env["wsgi.input"].seek(0)
+    second = call(env)
+    assert second["status"] == 200
+    assert without_ids(json.loads(second["body"])) == without_ids(json.loads(first["body"]))
+    assert request_signals == [("finished", "TokenPredictionDoor")]
+    assert [status for _, status in door_answers] == [200, 200]
+
+
+def test_a_connection_broken_under_a_door_request_is_replaced_for_the_next(owner, churn):
+    """The database connection dies between requests (a server restart, a proxy's idle
+    timeout): the request that finds it broken fails, and the door's housekeeping closes it,
+    so the next request opens a new one instead of failing on the dead one for good."""
+    from django.db import connection
+
+    token = token_create(user=owner, name="door")[1]
+    body = json.dumps({"instances": [ROW]}).encode()
+    assert call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {token}"))["status"] == 200
+    new_token = token_create(user=owner, name="door 2")[1]  # not cached: it needs a query
+    connection.ensure_connection()
+    connection.health_check_done = True  # a check already passed: the death goes unseen
+    connection.connection.close()  # behind Django's back, as a dead server would
+
+    failed = call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {new_token}"))
+    assert failed["status"] in (500, 503)
+    assert connection.connection is None  # closed by the housekeeping
+    again = call(environ(body=body, HTTP_AUTHORIZATION=f"Bearer {new_token}"))
+    assert again["status"] == 200, again["body"]
 
 
 @pytest.mark.parametrize(
