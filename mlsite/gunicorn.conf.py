@@ -95,11 +95,18 @@ def post_worker_init(worker: Any) -> None:
     """Arm the per-request deadline (mlsite/errors.py) in a sync worker: a request still
     running after MLSERVE_REQUEST_DEADLINE_S gets a 503 problem before `timeout` kills the
     worker. The interrupted worker then finishes that answer and is replaced."""
+    import gc
+
     from django.conf import settings
     from gunicorn.workers.sync import SyncWorker
 
     from mlsite.errors import deadline
 
+    # Everything loaded so far (Django, numpy, the app: about 260,000 objects) lives as long
+    # as the worker: out of the collector's reach, a full collection walks only what
+    # requests made since (the prediction log's waiting entries trigger one every few
+    # thousand requests, 140 ms each before; benchmarks/README.md).
+    gc.freeze()
     if isinstance(worker, SyncWorker):  # one request at a time, on the main thread
         deadline.enable(
             settings.MLSERVE_REQUEST_DEADLINE_S, lambda: setattr(worker, "alive", False)

@@ -63,11 +63,14 @@ BATCH_SIZE = 1000  # requests per INSERT
 ERROR_LOG_INTERVAL_S = 60.0  # log a failing database at most this often
 
 # An entry: (time, version id, user id, source, status, latency ms, n_rows, inputs JSON,
-# outputs JSON, error, role, request id): the columns of a log row, serialised when the
-# request is recorded.
+# outputs JSON, error, role, request id as its 32 hex digits): the columns of a log row,
+# serialised when the request is recorded. Only numbers, strings and None: the collector
+# stops tracking such a tuple, so the entries waiting in the buffer are never promoted to
+# its older generations (with a UUID object inside, they made a full collection of the
+# worker's heap every few thousand requests; benchmarks/README.md).
 Entry = tuple[
     float, int, int | None, str, int, float, int, str | None, str | None, str, str,
-    uuid.UUID | None,
+    str | None,
 ]  # fmt: skip
 # Work for the shadow (score_shadow): the shadow version, the champion's entry (its rows
 # and the answer it got, as logged).
@@ -114,7 +117,7 @@ def record(
         outputs,
         error.replace("\x00", NUL_MARK) if "\x00" in error else error,
         served.role,
-        request_id,
+        request_id.hex if request_id is not None else None,
     )
     writer().add(entry)
     if served.shadow is not None and status < 400 and inputs is not None:
@@ -492,11 +495,11 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-def _params(entry: Entry, adapt: Any, uuid_text: bool = False) -> tuple[Any, ...]:
-    when, version_id, *rest, request_id = entry
-    if uuid_text and request_id is not None:  # SQLite keeps a UUID as its 32 hex digits
-        request_id = request_id.hex
-    return (version_id, adapt(datetime.fromtimestamp(when, tz=UTC)), *rest, request_id)
+def _params(entry: Entry, adapt: Any) -> tuple[Any, ...]:
+    """A log row's values: the request id stays its 32 hex digits, which PostgreSQL's uuid
+    reads and SQLite keeps as they are."""
+    when, version_id, *rest = entry
+    return (version_id, adapt(datetime.fromtimestamp(when, tz=UTC)), *rest)
 
 
 def write(batch: list[Entry]) -> None:
@@ -514,8 +517,7 @@ def write(batch: list[Entry]) -> None:
                     copy.write_row(_params(entry, _as_is))
         else:
             adapt = connection.ops.adapt_datetimefield_value
-            uuid_text = not connection.features.has_native_uuid_field
-            rows = [_params(entry, adapt, uuid_text) for entry in batch]
+            rows = [_params(entry, adapt) for entry in batch]
             values = ", ".join(["%s"] * len(_COLUMNS))
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)  # noqa: S608
 

@@ -199,6 +199,26 @@ def test_a_full_buffer_drops_new_requests_and_counts_them(
     assert len(wait_for_rows(5)) == 5
 
 
+def test_a_waiting_entry_is_left_alone_by_the_garbage_collector(prediction_log, owner_api, churn):
+    """An entry holds only numbers, strings and None: the collector stops tracking it at its
+    first pass, so the thousand entries waiting for the writer are never promoted to its old
+    generations, which would make it walk the worker's whole heap every few thousand
+    requests (benchmarks/README.md)."""
+    import gc
+    import uuid
+
+    writer = prediction_log.writer()
+    with writer.flushing:  # the entry stays in the buffer
+        answer = predict(owner_api, [CHURN_ROW])
+        assert answer.status_code == 200
+        entry = writer.entries[-1]
+        gc.collect()
+        assert not gc.is_tracked(entry)
+    assert uuid.UUID(entry[-1]) == uuid.UUID(answer.json()["prediction_id"])
+    row = wait_for_rows(1)[-1]
+    assert str(row.request_id) == answer.json()["prediction_id"]
+
+
 def test_predictions_succeed_while_the_log_table_is_unavailable(
     prediction_log, client, owner, owner_api, churn, caplog
 ):
