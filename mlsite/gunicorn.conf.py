@@ -102,10 +102,9 @@ def post_worker_init(worker: Any) -> None:
 
     from mlsite.errors import deadline
 
-    # Everything loaded so far (Django, numpy, the app: about 260,000 objects) lives as long
-    # as the worker: out of the collector's reach, a full collection walks only what
-    # requests made since (the prediction log's waiting entries trigger one every few
-    # thousand requests, 140 ms each before; benchmarks/README.md).
+    # Everything loaded so far (Django, numpy, the app) lives as long as the worker: out of
+    # the collector's reach, a full collection walks only what requests made since, not the
+    # whole heap (benchmarks/README.md, the prediction log and the collector).
     gc.freeze()
     if isinstance(worker, SyncWorker):  # one request at a time, on the main thread
         deadline.enable(

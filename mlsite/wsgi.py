@@ -16,9 +16,9 @@ other request, a browser predicting with its session included, takes the full st
 
 Django's request signals exist for its housekeeping of database connections and caches. A
 token prediction served from the in-process caches (registry/serving/cache.py, the token
-cache) touches neither, and the receivers cost a fifth of such a request (benchmarks/
-README.md), so the door sends request_finished only after a request that used the database
-(a cache miss): its connection is then tidied as Django's handler tidies it.
+cache) touches neither, and the receivers cost a large share of such a request
+(benchmarks/README.md), so the door sends request_finished only after a request that used
+the database (a cache miss): its connection is then tidied as Django's handler tidies it.
 tests/registry/api/test_predict_lane.py checks that both answer alike.
 """
 
@@ -130,8 +130,8 @@ class TokenPredictionDoor:
         """The headers X-Frame-Options', the policy's and SecurityMiddleware's response hooks
         add to `response`. They depend on nothing but whether the request is secure, whether
         the answer is exempt from X-Frame-Options and which headers it has already, so the
-        hooks themselves compute them once per such kind of answer (setting five headers on
-        every answer cost more than the estimator's arithmetic)."""
+        hooks themselves compute them once per such kind of answer instead of setting each
+        header on every answer."""
         exempt = getattr(response, "xframe_options_exempt", False)
         kind = (request.is_secure(), exempt, *response.headers)
         added = self.site_headers.get(kind)
